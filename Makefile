@@ -1,0 +1,49 @@
+# faceflow: the two contracts are `make book` (build the book) and `make test` (pass the tests).
+# Both create or refresh .venv from the pinned requirements first.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# One data root: ../shared/data when present (the project's real samples), else ./data.
+FACEFLOW_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
+export FACEFLOW_DATA
+PROFILE ?= default
+
+.PHONY: venv book test test-unit notebook clean help
+
+help:
+	@echo "make book      execute every chapter (PROFILE=$(PROFILE)) and build the HTML book"
+	@echo "make test      unit tests + smoke notebooks + book build + browser test"
+	@echo "make test-unit unit tests only (fast)"
+	@echo "make notebook NB=00_data_tour PROFILE=smoke   run one chapter and rebuild"
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 required)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[book,test]'
+	# face-alignment depends on plain opencv-python, which would shadow contrib's cv2
+	$(BIN)/python -m pip install -q --no-deps face-alignment==1.5.0
+	$(BIN)/python -c "import cv2; cv2.optflow.DualTVL1OpticalFlow_create" \
+	  || { echo "error: cv2.optflow.DualTVL1OpticalFlow_create missing: a plain opencv-python shadows opencv-contrib-python-headless"; exit 1; }
+	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/faceflow book --profile $(PROFILE)
+	@echo "open _build/$(PROFILE)/_build/html/index.html"
+
+notebook: $(STAMP)
+	$(BIN)/faceflow book --profile $(PROFILE) --only $(NB)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+clean:
+	rm -rf _build outputs/smoke

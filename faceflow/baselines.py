@@ -1,0 +1,180 @@
+"""Optical-flow baselines behind one interface.
+
+``estimate_flow(method, img1, img2)`` returns an (H, W, 2) float32 flow from ``img1`` to
+``img2`` for RGB (H, W, 3) or gray (H, W) uint8 images. Methods are looked up in a registry;
+:func:`register` adds new ones (trained networks, CNN ports) under a name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+FlowFn = Callable[..., np.ndarray]
+
+
+@dataclass
+class Method:
+    """A registered flow method."""
+
+    name: str
+    fn: FlowFn
+    description: str = ""
+    kind: str = "classical"
+
+
+_REGISTRY: dict[str, Method] = {}
+
+
+def register(name: str, fn: FlowFn, description: str = "", kind: str = "classical", replace: bool = False) -> None:
+    """Register ``fn(img1, img2, **params) -> (H, W, 2)`` under ``name``."""
+    if name in _REGISTRY and not replace:
+        raise ValueError(f"flow method {name!r} is already registered")
+    _REGISTRY[name] = Method(name, fn, description, kind)
+
+
+def unregister(name: str) -> None:
+    """Remove a method from the registry (a missing name is an error)."""
+    if name not in _REGISTRY:
+        raise KeyError(f"flow method {name!r} is not registered")
+    del _REGISTRY[name]
+
+
+def available_methods() -> list[str]:
+    """Names of the registered methods."""
+    return sorted(_REGISTRY)
+
+
+def get_method(name: str) -> Method:
+    """The registered :class:`Method` called ``name``; the error lists the known names."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown flow method {name!r}; registered: {', '.join(available_methods())}") from None
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        raise ValueError(f"images must be uint8, got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 3:
+        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    if img.ndim == 2:
+        return img
+    raise ValueError(f"images must be (H, W) or (H, W, 3), got shape {img.shape}")
+
+
+def _check_pair(img1: np.ndarray, img2: np.ndarray) -> None:
+    if np.shape(img1) != np.shape(img2):
+        raise ValueError(f"image shapes differ: {np.shape(img1)} vs {np.shape(img2)}")
+
+
+#: Farneback parameters used by the paper's authors (Sec. 5.2).
+FARNEBACK_PARAMS = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+
+
+def farneback(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
+    """Gunnar-Farneback dense flow with the authors' parameters (overridable)."""
+    import cv2
+
+    _check_pair(img1, img2)
+    p = {**FARNEBACK_PARAMS, **params}
+    flow = cv2.calcOpticalFlowFarneback(_gray(img1), _gray(img2), None, **p)
+    return flow.astype(np.float32)
+
+
+def tvl1(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
+    """Dual TV-L1 (Zach et al.; ``cv2.optflow``), the flow behind the STSTNet features."""
+    import cv2
+
+    _check_pair(img1, img2)
+    algo = cv2.optflow.DualTVL1OpticalFlow_create(**params)
+    flow = algo.calc(_gray(img1), _gray(img2), None)
+    return flow.astype(np.float32)
+
+
+def dis(img1: np.ndarray, img2: np.ndarray, preset: str = "medium") -> np.ndarray:
+    """DIS optical flow (Kroeger et al. 2016), OpenCV preset ``ultrafast|fast|medium``."""
+    import cv2
+
+    _check_pair(img1, img2)
+    presets = {
+        "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+        "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+        "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+    }
+    if preset not in presets:
+        raise ValueError(f"DIS preset must be one of {sorted(presets)}, got {preset!r}")
+    algo = cv2.DISOpticalFlow_create(presets[preset])
+    return algo.calc(_gray(img1), _gray(img2), None).astype(np.float32)
+
+
+def zero(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
+    """The zero field: the error of 'no motion', a floor every method should beat."""
+    _check_pair(img1, img2)
+    return np.zeros(np.shape(img1)[:2] + (2,), np.float32)
+
+
+register("zero", zero, "zero flow (no-motion reference)")
+register("farneback", farneback, "Gunnar-Farneback, authors' parameters")
+register("tvl1", tvl1, "Dual TV-L1 (OpenCV optflow)")
+register("dis", dis, "DIS, medium preset (OpenCV)")
+
+
+def estimate_flow(method: str, img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
+    """Flow from ``img1`` to ``img2`` by the registered ``method``; (H, W, 2) float32."""
+    m = get_method(method)
+    flow = np.asarray(m.fn(img1, img2, **params), dtype=np.float32)
+    if flow.shape != np.shape(img1)[:2] + (2,):
+        raise RuntimeError(f"method {method!r} returned shape {flow.shape}, expected {np.shape(img1)[:2] + (2,)}")
+    return flow
+
+
+def estimate_flow_batch(
+    method: str, pairs: Iterable[tuple[np.ndarray, np.ndarray]], **params
+) -> list[np.ndarray]:
+    """:func:`estimate_flow` over a sequence of image pairs."""
+    return [estimate_flow(method, a, b, **params) for a, b in pairs]
+
+
+def timed_flow(method: str, img1: np.ndarray, img2: np.ndarray, repeat: int = 1, **params) -> tuple[np.ndarray, float]:
+    """Flow and the best wall time over ``repeat`` runs, in seconds."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    best = float("inf")
+    flow = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        flow = estimate_flow(method, img1, img2, **params)
+        best = min(best, time.perf_counter() - t0)
+    return flow, best
+
+
+def evaluate_methods(methods: Sequence[str], pairs, repeat: int = 1):
+    """EPE / AAE / runtime of each method on each loaded :class:`faceflow.data.FlowPair`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (method, pair) with columns method, pair, source, epe, aae, seconds.
+    """
+    import pandas as pd
+
+    from faceflow.metrics import aae, epe
+
+    rows = []
+    for pair in pairs:
+        if pair.flow is None:
+            raise ValueError(f"pair {pair.name} has no ground truth")
+        for m in methods:
+            flow, secs = timed_flow(m, pair.img1, pair.img2, repeat=repeat)
+            rows.append(
+                dict(method=m, pair=pair.name, source=pair.source, epe=epe(flow, pair.flow),
+                     aae=aae(flow, pair.flow), seconds=secs)
+            )
+    return pd.DataFrame(rows)
