@@ -81,7 +81,8 @@ def default_parameters(profile: str, root: Path) -> dict:
     """Parameters injected into every chapter for a profile."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
-    params = {"profile": profile, "output_dir": str(root / "outputs" / profile)}
+    # relative to the project root, which is the notebooks' working directory
+    params = {"profile": profile, "output_dir": f"outputs/{profile}"}
     if os.environ.get("FACEFLOW_DATA"):
         params["data_root"] = os.environ["FACEFLOW_DATA"]
     return params

@@ -95,12 +95,14 @@ def show_note(markdown: str, kind: str = "note") -> None:
                  f'border-left:4px solid #888;margin:0.5em 0">{body}</div>'))
 
 
-def glue(name: str, value, display: bool = False):
-    """Bind a computed value (number, DataFrame, figure) to ``name`` for ``{glue}`` references."""
+def glue(name: str, value, display: bool = False) -> None:
+    """Bind a computed value (number, DataFrame, figure) to ``name`` for ``{glue}`` references.
+
+    Returns None so that a trailing call does not echo the value into the page.
+    """
     from myst_nb import glue as _glue
 
     _glue(name, value, display=display)
-    return value
 
 
 def fmt(x: float, digits: int = 4) -> str:
