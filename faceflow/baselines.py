@@ -3,6 +3,10 @@
 ``estimate_flow(method, img1, img2)`` returns an (H, W, 2) float32 flow from ``img1`` to
 ``img2`` for RGB (H, W, 3) or gray (H, W) uint8 images. Methods are looked up in a registry;
 :func:`register` adds new ones (trained networks, CNN ports) under a name.
+
+Kinds of method: ``classical`` (OpenCV: Farneback with the authors' parameters, Dual TV-L1, DIS,
+and the zero field), ``ours`` (trained FlowNetS experiments, :func:`register_checkpoints`) and
+``cnn`` (the paper's CNN baselines from user-given weights, :func:`register_cnn_baselines`).
 """
 
 from __future__ import annotations
@@ -178,3 +182,78 @@ def evaluate_methods(methods: Sequence[str], pairs, repeat: int = 1):
                      aae=aae(flow, pair.flow), seconds=secs)
             )
     return pd.DataFrame(rows)
+
+
+def methods_of_kind(kind: str) -> list[str]:
+    """Registered method names of one kind (``classical``, ``ours``, ``cnn``), in registration order."""
+    return [name for name, m in _REGISTRY.items() if m.kind == kind]
+
+
+#: The paper's FlowNetS experiments (Sec. 4.3), in table order.
+EXPERIMENTS = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II")
+
+
+def checkpoint_flow_fn(path, device: str = "cpu") -> FlowFn:
+    """A flow function backed by a trained FlowNetS checkpoint; the model loads on first call.
+
+    Uses issue 4's contract: ``faceflow.training.load_checkpoint(path, map_location)`` and
+    ``faceflow.flownets.predict_flow(model, img1, img2, device)``.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    cache: dict = {}
+
+    def fn(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
+        from faceflow.flownets import predict_flow
+
+        _check_pair(img1, img2)
+        if "model" not in cache:
+            from faceflow.training import load_checkpoint
+
+            model, _config, _extra = load_checkpoint(path, map_location="cpu")
+            cache["model"] = model.to(device).eval()
+        a, b = np.asarray(img1), np.asarray(img2)
+        if a.ndim == 2:
+            a, b = np.repeat(a[..., None], 3, 2), np.repeat(b[..., None], 3, 2)
+        return predict_flow(cache["model"], a, b, device=device)
+
+    return fn
+
+
+def register_checkpoints(runs_dir, experiments: Sequence[str] = EXPERIMENTS, filename: str = "last.pt",
+                         device: str = "cpu", replace: bool = True) -> list[str]:
+    """Register each ``<runs_dir>/<experiment>/<filename>`` that exists as flow method ``experiment``.
+
+    ``runs_dir`` is one training set's runs folder, e.g. ``outputs/default/runs/<train_set>``.
+    Returns the names registered (missing checkpoints are skipped, not errors).
+    """
+    from pathlib import Path
+
+    runs_dir = Path(runs_dir)
+    done = []
+    for exp in experiments:
+        ckpt = runs_dir / exp / filename
+        if ckpt.is_file():
+            register(exp, checkpoint_flow_fn(ckpt, device), f"FlowNetS {exp} ({ckpt})", kind="ours", replace=replace)
+            done.append(exp)
+    return done
+
+
+def register_cnn_baselines(weights_folder=None, device: str = "cpu", replace: bool = True):
+    """Register the paper's CNN baselines whose weights are in ``weights_folder``.
+
+    ``weights_folder`` defaults to ``$FACEFLOW_CNN_WEIGHTS``. Returns the
+    :class:`faceflow.cnnflow.CNNStatus` of every CNN of the paper, registered or not, so callers
+    can show why a row is missing.
+    """
+    from faceflow import cnnflow
+
+    statuses = cnnflow.cnn_status(weights_folder)
+    for st in statuses:
+        if st.available:
+            register(st.name, cnnflow.flow_fn_for(st, device), f"{st.name} ({st.route}: {st.path})", kind="cnn",
+                     replace=replace)
+    return statuses
