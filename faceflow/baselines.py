@@ -196,8 +196,9 @@ EXPERIMENTS = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II")
 def checkpoint_flow_fn(path, device: str = "cpu") -> FlowFn:
     """A flow function backed by a trained FlowNetS checkpoint; the model loads on first call.
 
-    Uses issue 4's contract: ``faceflow.training.load_checkpoint(path, map_location)`` and
-    ``faceflow.flownets.predict_flow(model, img1, img2, device)``.
+    Uses ``faceflow.training.load_checkpoint(path, map_location)`` and
+    ``faceflow.flownets.predict_flow``, run at the resolution the checkpoint was trained at (its
+    config's ``resolution``), with the flow brought back to the input's size and pixel units.
     """
     from pathlib import Path
 
@@ -213,12 +214,14 @@ def checkpoint_flow_fn(path, device: str = "cpu") -> FlowFn:
         if "model" not in cache:
             from faceflow.training import load_checkpoint
 
-            model, _config, _extra = load_checkpoint(path, map_location="cpu")
+            model, config, _extra = load_checkpoint(path, map_location="cpu")
             cache["model"] = model.to(device).eval()
+            res = (config or {}).get("resolution")
+            cache["size"] = tuple(res) if res else None  # run at the trained resolution
         a, b = np.asarray(img1), np.asarray(img2)
         if a.ndim == 2:
             a, b = np.repeat(a[..., None], 3, 2), np.repeat(b[..., None], 3, 2)
-        return predict_flow(cache["model"], a, b, device=device)
+        return predict_flow(cache["model"], a, b, device=device, size=cache["size"])
 
     return fn
 

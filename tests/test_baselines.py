@@ -149,3 +149,22 @@ def test_register_checkpoints_skips_missing(tmp_path):
     with pytest.raises(FileNotFoundError):
         baselines.checkpoint_flow_fn(tmp_path / "none.pt")
 
+
+
+def test_register_checkpoints_with_a_real_checkpoint(tmp_path):
+    """A checkpoint written by the training engine round-trips through the registry."""
+    training = pytest.importorskip("faceflow.training")
+    from faceflow import experiments
+
+    cfg = experiments.make("Exp1", steps=1, resolution=(64, 128), model={"width": 0.125})
+    model = training.build_model(cfg)
+    (tmp_path / "Exp1").mkdir()
+    training.save_checkpoint(tmp_path / "Exp1" / "last.pt", model, None, 1, cfg, {"finished": True})
+    names = baselines.register_checkpoints(tmp_path)
+    try:
+        assert names == ["Exp1"]
+        a, b = _translated(1, 0, h=90, w=100)
+        flow = baselines.estimate_flow("Exp1", a, b)
+        assert flow.shape == (90, 100, 2) and np.isfinite(flow).all()
+    finally:
+        baselines.unregister("Exp1")
