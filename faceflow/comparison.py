@@ -378,3 +378,57 @@ def format_table(df: pd.DataFrame, missing: dict[str, str] | None = None, digits
     for m, why in (missing or {}).items():
         out.loc[display_name(m)] = [why] * len(out.columns)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# test sets
+# --------------------------------------------------------------------------------------------
+
+
+def _spaced(items: list, cap: int | None) -> list:
+    if cap and len(items) > cap:
+        idx = np.linspace(0, len(items) - 1, cap).round().astype(int)
+        return [items[i] for i in idx]
+    return items
+
+
+def split_options(runs_dir: str | Path) -> dict:
+    """The face-data options (``exclude``, ``fractions``, ``split_seed``) our networks were trained with.
+
+    Read from the config of the first experiment checkpoint found under ``runs_dir`` so the
+    test split here is exactly the one held out from training. Empty when there is none.
+    """
+    from faceflow.baselines import EXPERIMENTS
+
+    try:
+        from faceflow.training import checkpoint_status
+    except ImportError:
+        return {}
+    for exp in EXPERIMENTS:
+        st = checkpoint_status(Path(runs_dir) / exp / "last.pt")
+        if st is not None:
+            return dict((st["config"] or {}).get("data") or {})
+    return {}
+
+
+def face_test_sets(face_dir: str | Path, exclude: Sequence[str] | None = None, fractions=(0.7, 0.15, 0.15),
+                   split_seed: int = 0, max_pairs: int | None = None) -> tuple[dict[str, list], str]:
+    """The face test pairs (loaded): ``{"faces test": [...], "held-out source": [...]}`` and a note.
+
+    The test split is :func:`faceflow.flowdata.split_faces` of the ``faceflow gt`` manifest with the
+    same options as training; the cross-dataset set is every usable pair of the ``exclude``
+    sequences (the held-out face source, the paper's CK+ role). ``max_pairs`` keeps evenly
+    spaced pairs of each set.
+    """
+    from faceflow import flowdata
+
+    df = flowdata.face_manifest(face_dir)
+    split = flowdata.split_faces(df, tuple(fractions), int(split_seed), list(exclude) if exclude else None)
+    sets = {"faces test": _spaced(flowdata.manifest_refs(split.test), max_pairs)}
+    note = split.note
+    if exclude:
+        names = set(exclude) | {Path(e).stem for e in exclude}
+        held = df[[s in names or Path(s).stem in names for s in df["sequence"]]]
+        if len(held):
+            sets["held-out source"] = _spaced(flowdata.manifest_refs(held), max_pairs)
+    return {k: [r.load() for r in v] for k, v in sets.items() if v}, note

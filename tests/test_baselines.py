@@ -168,3 +168,25 @@ def test_register_checkpoints_with_a_real_checkpoint(tmp_path):
         assert flow.shape == (90, 100, 2) and np.isfinite(flow).all()
     finally:
         baselines.unregister("Exp1")
+
+
+def test_cli_flow_writes_a_flo_file(tmp_path, capsys):
+    import cv2
+
+    from faceflow.cli import main
+    from faceflow.flo import read_flo
+
+    a, b = _translated(2.0, 0.0)
+    cv2.imwrite(str(tmp_path / "a.png"), a[:, :, ::-1])
+    cv2.imwrite(str(tmp_path / "b.png"), b[:, :, ::-1])
+    out = tmp_path / "out.flo"
+    rc = main(["flow", "farneback", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(out),
+               "--png", str(tmp_path / "out.png")])
+    assert rc == 0 and (tmp_path / "out.png").is_file()
+    flow = read_flo(out)
+    assert np.median(flow[20:-20, 20:-20, 0]) == pytest.approx(2.0, abs=0.25)
+    assert main(["flow", "--list"]) == 0
+    assert "weights not available" in capsys.readouterr().out
+    rc = main(["flow", "PWC-Net", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(out),
+               "--cnn-weights", str(tmp_path)])
+    assert rc == 2 and "weights not available" in capsys.readouterr().err
