@@ -169,3 +169,49 @@ def differences():
          "LossConfig.drop_finest_epe / variant='code' (on by default for Exp3)"),
     ]
     return pd.DataFrame(rows, columns=["item", "paper text (default)", "authors' code", "switch"])
+
+
+#: What each profile scales down relative to the paper (shared by the chapters and the CLI).
+#: ``steps``: optimiser steps of a from-scratch run; ``finetune_steps``: of an Exp3 run (which
+#: starts from Exp2I); ``max_pairs``: caps on the face splits; ``n_shapes``: generated chairs.
+#: ``full``: 15 epochs of 228,160 pairs at batch 16 (Exp2), 14 epochs for Exp3 (Sec. 4.3.2-4.3.3).
+PROFILES = {
+    "smoke": dict(resolution=(64, 64), width=0.0625, batch_size=4, steps=3, finetune_steps=2, lr_multiplier=10.0,
+                  val_every=3, val_pairs=4, max_pairs={"train": 16, "val": 4, "test": 6}, n_shapes=16,
+                  eval_pairs=6),
+    "default": dict(resolution=(192, 256), width=0.25, batch_size=16, steps=120, finetune_steps=50,
+                    lr_multiplier=10.0, val_every=40, val_pairs=32, max_pairs={"val": 32, "test": 64},
+                    n_shapes=400, eval_pairs=64),
+    "full": dict(resolution=(384, 512), width=1.0, batch_size=16, steps=213_900, finetune_steps=199_640,
+                 lr_multiplier=1.0, val_every=1000, val_pairs=1000, max_pairs=None, n_shapes=22_232,
+                 eval_pairs=None),
+}
+
+
+def for_profile(name: str, train_set: str = "faces", profile: str = "default", variant: str = "text",
+                data: dict | None = None, **overrides) -> TrainConfig:
+    """:func:`make` with the settings of ``profile`` (:data:`PROFILES`); ``overrides`` win.
+
+    Exp3 runs train ``finetune_steps`` from the Exp2I run of the same profile (``steps``), so
+    the Exp2I run directory is shared with Table 2's Exp2I row.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
+    p = PROFILES[profile]
+    data = dict(data or {})
+    if train_set == "faces" and p["max_pairs"]:
+        data.setdefault("max_pairs", p["max_pairs"])
+    if train_set == "chairs":
+        data.setdefault("n_shapes", p["n_shapes"])
+    base = dict(resolution=p["resolution"], model={"width": p["width"]}, batch_size=p["batch_size"],
+                steps=p["steps"], lr_multiplier=p["lr_multiplier"], val_every=p["val_every"],
+                val_pairs=p["val_pairs"], data=data)
+    code = {k: overrides.pop(k) for k in ("code_scale_weights", "code_lambdas", "code_drop_finest_epe")
+            if k in overrides}
+    finetune = overrides.pop("finetune_steps", p["finetune_steps"])
+    base.update(overrides)
+    cfg = make(name, train_set, variant, **code, **base)
+    if cfg.init_config is not None:
+        cfg.steps = int(finetune)
+        cfg.val_every = min(cfg.val_every, cfg.steps)
+    return cfg

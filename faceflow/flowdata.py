@@ -379,3 +379,39 @@ class FlyingShapes(Dataset):
         if self.cache is not None:
             self.cache[i] = s
         return s
+
+
+# ----------------------------------------------------------------------------- face GT via faceflow gt
+
+#: Sequences of the OpenFace samples held out of the face splits as the cross-dataset source
+#: of Table 2 (the paper uses CK+): the multi-person video, disjoint from the training videos.
+OPENFACE_HELD_OUT = ("multi_face",)
+
+
+def gt_available() -> str | None:
+    """None when :mod:`faceflow.gtdataset` (``faceflow gt``) is importable, else why not."""
+    try:
+        import faceflow.gtdataset as g  # noqa: F401
+    except ImportError as exc:
+        return f"faceflow.gtdataset is not available yet ({exc}); the face ground truth cannot be generated."
+    if not hasattr(g, "ensure_dataset"):
+        return "faceflow.gtdataset has no ensure_dataset(); the face ground truth cannot be generated."
+    return None
+
+
+def ensure_face_dataset(data_root, dst, **opts) -> Path:
+    """The OpenFace-samples face dataset of ``faceflow gt`` in ``dst`` (generated once, idempotent).
+
+    Calls ``faceflow.gtdataset.ensure_dataset(src, dst, **opts)`` with ``src`` the OpenFace
+    sample folder of the data root. Raises :class:`DataNotFoundError` when the module or the
+    source is missing.
+    """
+    why = gt_available()
+    if why:
+        raise DataNotFoundError(why)
+    from faceflow.data import find_dataset, OPENFACE_HINT
+    from faceflow import gtdataset
+
+    src = find_dataset("OpenFace samples", data_root, ["openface"], OPENFACE_HINT)
+    gtdataset.ensure_dataset(src, Path(dst), **opts)
+    return Path(dst)
