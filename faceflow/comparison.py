@@ -432,3 +432,42 @@ def face_test_sets(face_dir: str | Path, exclude: Sequence[str] | None = None, f
         if len(held):
             sets["held-out source"] = _spaced(flowdata.manifest_refs(held), max_pairs)
     return {k: [r.load() for r in v] for k, v in sets.items() if v}, note
+
+
+def generated_face_pairs(n: int = 6, size=(192, 256), seed: int = 0) -> list:
+    """Generated stand-in for the face test set (always labelled ``generated``): the astronaut's face
+    with exact flow of three motion types: global (similarity), local (eye and mouth bumps) and both.
+
+    Frame 1 is frame 2 sampled at ``p + f(p)`` (``cv2.remap``), so ``f`` is exactly the flow from
+    frame 1 to frame 2. The flow is zero outside an ellipse around the face, like the mesh-based
+    ground truth.
+    """
+    import cv2
+
+    from faceflow.data import FlowPair
+    from faceflow.synthetic import affine_flow, fallback_image, similarity
+
+    rng = np.random.default_rng(seed)
+    h, w = size
+    base = cv2.resize(fallback_image()[20:260, 110:430], (w, h), interpolation=cv2.INTER_AREA)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = 0.52 * w, 0.5 * h
+    face = ((xs - cx) / (0.3 * w)) ** 2 + ((ys - cy) / (0.45 * h)) ** 2 <= 1.0
+    parts = [(0.42 * w, 0.4 * h), (0.62 * w, 0.4 * h), (0.52 * w, 0.72 * h)]  # eyes, mouth
+    pairs = []
+    for i in range(n):
+        kind = ("global", "local", "both")[i % 3]
+        flow = np.zeros((h, w, 2), np.float32)
+        if kind in ("global", "both"):
+            A = similarity(1 + rng.uniform(-0.02, 0.02), rng.uniform(-3, 3), rng.uniform(-2, 2), rng.uniform(-2, 2), (cx, cy))
+            flow += (0.12 if kind == "both" else 1.0) * affine_flow((h, w), A)
+        if kind in ("local", "both"):
+            for px, py in parts:
+                amp = rng.uniform(1.0, 2.5) * rng.choice([-1, 1])
+                g = np.exp(-((xs - px) ** 2 + (ys - py) ** 2) / (2 * (0.05 * w) ** 2))
+                flow[..., 1] += amp * g
+                flow[..., 0] += 0.3 * amp * g * rng.uniform(-1, 1)
+        flow[~face] = 0
+        img1 = cv2.remap(base, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        pairs.append(FlowPair(f"generated-{kind}-{i}", img1, base.copy(), flow, "generated"))
+    return pairs
