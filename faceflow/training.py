@@ -153,7 +153,7 @@ def train(cfg: TrainConfig, train_ds, val_ds, run_dir, device: str = "auto", pro
     stop_after : stop (checkpointed, unfinished) after this global step; for tests and budgets.
     init_weights : a state_dict to start from (Exp3 starts from Exp2I).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     device = resolve_device(device)
     run_dir = Path(run_dir)
@@ -308,7 +308,7 @@ def evaluate(model, dataset, device: str = "auto", size=None, progress: bool = F
     Returns a DataFrame with columns pair, source, epe, aae, gt_mag.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from faceflow.metrics import aae, epe
 
