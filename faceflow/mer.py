@@ -361,7 +361,8 @@ def run_loso(ds: MERSet, cfg: LosoConfig | None = None, out_dir: str | os.PathLi
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        x_all = images_to_input(ds.images).to(cfg.device)
+        # channels-last memory is markedly faster for this network on CPU (same values)
+        x_all = images_to_input(ds.images).to(cfg.device).contiguous(memory_format=torch.channels_last)
         y_all = torch.from_numpy(ds.labels).to(cfg.device)
         parts = []
         bar = tqdm(todo, desc=desc, disable=not progress, leave=False)
