@@ -84,12 +84,13 @@ class PairDataset(Dataset):
         return it.load() if isinstance(it, FlowPairRef) else it
 
     def __getitem__(self, i: int) -> dict:
+        # the cache keeps the resized uint8 frames (4x smaller than float tensors)
         if self.cache is not None and i in self.cache:
-            return self.cache[i]
-        s = pair_to_sample(resize_pair(self.pair(i), self.size))
+            return pair_to_sample(self.cache[i])
+        p = resize_pair(self.pair(i), self.size)
         if self.cache is not None:
-            self.cache[i] = s
-        return s
+            self.cache[i] = p
+        return pair_to_sample(p)
 
 
 # ----------------------------------------------------------------------------- faces
@@ -374,11 +375,11 @@ class FlyingShapes(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         if self.cache is not None and i in self.cache:
-            return self.cache[i]
-        s = pair_to_sample(self.pair(i))
+            return pair_to_sample(self.cache[i])
+        p = self.pair(i)
         if self.cache is not None:
-            self.cache[i] = s
-        return s
+            self.cache[i] = p
+        return pair_to_sample(p)
 
 
 # ----------------------------------------------------------------------------- face GT via faceflow gt
