@@ -250,7 +250,7 @@ def from_pairs(samples: Sequence, method: str, kind: str = "real", progress: boo
     ``samples`` are objects with ``name, subject, dataset, label`` and a ``load()`` returning the
     (onset, apex) RGB uint8 frames, cropped to the face (e.g. :class:`faceflow.merdata.MESample`).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     imgs, meta = [], []
     for s in tqdm(samples, desc=f"features ({method})", disable=not progress, leave=False):
@@ -273,13 +273,16 @@ class LosoConfig:
     Every epoch is one Adam step on the fold's whole training set (the authors' loader had batch
     size 256, which is the whole set for SAMM or SMIC alone). The model after the last epoch is
     evaluated; nothing is selected on the test subject.
+
+    ``threads`` (torch CPU threads while training) defaults to 1: this small network gains little
+    from a second thread, and OpenMP threads slow down badly when the cores are shared.
     """
 
     epochs: int = 500
     lr: float = 5e-5
     seed: int = 0
     device: str = "cpu"
-    threads: int | None = None
+    threads: int | None = 1
 
     def key(self) -> dict:
         return dict(epochs=self.epochs, lr=self.lr, seed=self.seed)
@@ -334,7 +337,7 @@ def run_loso(ds: MERSet, cfg: LosoConfig | None = None, out_dir: str | os.PathLi
     """
     import pandas as pd
     import torch
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from faceflow.fileio import atomic_write_text
     from faceflow.stst import images_to_input
@@ -438,3 +441,85 @@ def mean_std(summary, metrics: Sequence[str] = METRICS):
     """Mean and standard deviation over seeds of a :func:`summarize` table, per protocol."""
     g = summary[list(metrics)].groupby(level="protocol", sort=False)
     return g.mean(), g.std(ddof=1).fillna(0.0)
+
+
+# ------------------------------------------------------------------------------- experiments
+
+#: The paper's three training protocols (Sec. 4.4.2): name -> source datasets.
+PROTOCOLS = {"SAMM": ["samm"], "SMIC": ["smic"], "SAMM+SMIC": ["samm", "smic"]}
+
+#: Flow methods of the paper's Tables 5-6 and the registry names that provide them.
+PAPER_METHODS = {"TVL1": "tvl1", "Exp1": "Exp1", "Exp2I": "Exp2I", "Exp2II": "Exp2II", "Exp3I": "Exp3I",
+                 "Exp3II": "Exp3II", "Farneback": "farneback", "FlowNet2.0": "FlowNet2.0",
+                 "FlowNet3.0-CSS": "FlowNet3.0-CSS", "LiteFlowNet": "LiteFlowNet", "PWC-Net": "PWC-Net"}
+
+
+def flow_methods(exclude: Sequence[str] = ("zero",)) -> list[str]:
+    """Registered flow methods usable for features (the zero field carries no information)."""
+    from faceflow.baselines import available_methods
+
+    return [m for m in available_methods() if m not in set(exclude)]
+
+
+def real_tvl1_experiment(root=None, seeds: Sequence[int] = (0,), cfg: LosoConfig | None = None,
+                         out_dir=None, progress: bool = True, max_folds: int | None = None,
+                         protocols: dict | None = None):
+    """The "TVL1" rows of Tables 5-6: STSTNet from scratch on the real STSTNet images.
+
+    Returns (predictions, :func:`summarize` table).
+    """
+    ds = from_stst_images(root)
+    out = Path(out_dir) / "tvl1_real" if out_dir is not None else None
+    preds = run_protocols(ds, protocols or PROTOCOLS, seeds, cfg or LosoConfig(), out, progress, max_folds)
+    return preds, summarize(preds)
+
+
+def generated_features(samples: Sequence, method: str, cache_dir=None, progress: bool = False) -> MERSet:
+    """:func:`from_pairs` of the generated set with ``method``, cached as ``<cache_dir>/<method>.npz``."""
+    path = Path(cache_dir) / f"{_slug(method)}_{len(samples)}.npz" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        ds = MERSet.load(path)
+        if list(ds.names) == [s.name for s in samples]:
+            return ds
+    ds = from_pairs(samples, method, kind="generated", progress=progress)
+    if path is not None:
+        ds.save(path)
+    return ds
+
+
+def generated_experiment(samples: Sequence, methods: Sequence[str], seeds: Sequence[int] = (0,),
+                         cfg: LosoConfig | None = None, out_dir=None, progress: bool = True,
+                         max_folds: int | None = None, protocols: dict | None = None, tag: str = "generated"):
+    """The LOSO protocol for each flow method on onset/apex samples (by default the generated set).
+
+    With real samples (:func:`faceflow.merdata.real_samples`) pass ``protocols=PROTOCOLS`` and
+    another ``tag`` (the cache sub-folder). Returns (predictions with a ``method`` column, summary
+    indexed by (method, protocol, seed), feature seconds per method).
+    """
+    import pandas as pd
+
+    protocols = protocols or {"generated": ["generated"]}
+    out = Path(out_dir) / tag if out_dir is not None else None
+    preds, sums, feat_secs = [], [], {}
+    for m in methods:
+        t0 = time.perf_counter()
+        ds = generated_features(samples, m, out / "features" if out is not None else None, progress)
+        ds.kind = "generated" if tag == "generated" else "real"
+        feat_secs[m] = time.perf_counter() - t0
+        p = run_protocols(ds, protocols, seeds, cfg or LosoConfig(),
+                          out / _slug(m) if out is not None else None, progress, max_folds)
+        p["method"] = m
+        s = summarize(p).reset_index()
+        s["method"] = m
+        preds.append(p)
+        sums.append(s)
+    summary = pd.concat(sums, ignore_index=True).set_index(["method", "protocol", "seed"])
+    return pd.concat(preds, ignore_index=True), summary, feat_secs
+
+
+def pm_table(mean, std, digits: int = 3):
+    """``mean ± std`` strings of two aligned tables."""
+    out = mean.copy().astype(object)
+    for c in mean.columns:
+        out[c] = [f"{x:.{digits}f} ± {y:.{digits}f}" for x, y in zip(mean[c], std[c])]
+    return out
