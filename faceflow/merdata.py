@@ -333,11 +333,12 @@ class Identity:
     source: str
 
 
-def face_identities(root=None, size: int = 112, min_face: int = 60, max_identities: int | None = None) -> tuple[list[Identity], str]:
+def face_identities(root=None, size: int = 112, min_face: int = 60, max_identities: int | None = None,
+                    use_photos: bool = True) -> tuple[list[Identity], str]:
     """Face crops of different people from ``dlib_faces`` (each detected face one identity).
 
-    Falls back to scikit-image's astronaut (one identity) when the photos are absent. Returns the
-    identities and a note saying where they came from.
+    Falls back to scikit-image's astronaut (as four pseudo-identities) when the photos are absent
+    or ``use_photos`` is False. Returns the identities and a note saying where they came from.
     """
     import cv2
 
@@ -345,20 +346,29 @@ def face_identities(root=None, size: int = 112, min_face: int = 60, max_identiti
 
     photos: list[tuple[str, np.ndarray]] = []
     note = ""
-    try:
-        folder = find_dataset("dlib face photos", root, ["dlib_faces"], "")
-        photos = [(p.stem, read_image(p)) for p in sorted(folder.glob("*.jpg"))]
-        note = f"faces detected in the real photos of {folder}"
-    except (DataNotFoundError, TypeError):
-        pass
+    if use_photos:
+        try:
+            folder = find_dataset("dlib face photos", root, ["dlib_faces"], "")
+            photos = [(p.stem, read_image(p)) for p in sorted(folder.glob("*.jpg"))]
+            note = f"faces detected in the real photos of {folder}"
+        except (DataNotFoundError, TypeError):
+            pass
     if not photos:
         from faceflow.synthetic import fallback_image
 
-        photos = [("astronaut", fallback_image())]
-        note = "scikit-image's astronaut (fallback: dlib_faces photos not found)"
+        # One real face only: four pseudo-identities (mirrored and/or tone-mapped copies) so that
+        # leave-one-subject-out still has training subjects. Said so in the returned note.
+        img = fallback_image()
+        lut = lambda g: np.clip(255 * (np.arange(256) / 255) ** g, 0, 255).astype(np.uint8)  # noqa: E731
+        photos = [("astronaut", img), ("astronaut-mirrored", np.ascontiguousarray(img[:, ::-1])),
+                  ("astronaut-dark", lut(1.4)[img]), ("astronaut-mirrored-light", lut(0.7)[img[:, ::-1]])]
+        note = ("scikit-image's astronaut as 4 pseudo-identities (mirrored / tone-mapped copies; fallback: "
+                "dlib_faces photos not found)")
+    fallback = not note.startswith("faces detected")
     ids = []
     for pname, img in photos:
-        for k, f in enumerate(dlib_detect_faces(img, upsample=1)):
+        faces = dlib_detect_faces(img, upsample=1)
+        for k, f in enumerate(faces[:1] if fallback else faces):
             l, t, r, b = f.box
             if r - l < min_face:
                 continue
@@ -414,7 +424,7 @@ def warp_forward(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 def generated_samples(root=None, per_class: int = 2, size: int = 112, max_identities: int | None = None,
                       seed: int = 0, max_amplitude: float = 2.0, head_motion: float = 1.0,
-                      noise: float = 2.0, min_face: int = 60) -> tuple[list[MESample], str]:
+                      noise: float = 2.0, min_face: int = 60, use_photos: bool = True) -> tuple[list[MESample], str]:
     """The generated micro-expression set (``dataset="generated"``, subjects are identities).
 
     For each identity and class, ``per_class`` clips: expression amplitude uniform in
@@ -424,7 +434,7 @@ def generated_samples(root=None, per_class: int = 2, size: int = 112, max_identi
     """
     from faceflow.synthetic import affine_flow, similarity
 
-    ids, note = face_identities(root, size, min_face, max_identities)
+    ids, note = face_identities(root, size, min_face, max_identities, use_photos)
     rng = np.random.default_rng(seed)
     out = []
     for k, ident in enumerate(ids):

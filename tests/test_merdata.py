@@ -89,7 +89,8 @@ def test_expression_flow_is_subtle_and_class_specific():
 def test_generated_samples_fallback(tmp_path):
     s, note = merdata.generated_samples(tmp_path, per_class=1, size=64)
     assert "astronaut" in note
-    assert len(s) == 3 and {x.label for x in s} == {0, 1, 2} and s[0].dataset == "generated"
+    assert len(s) == 12 and {x.label for x in s} == {0, 1, 2} and s[0].dataset == "generated"
+    assert len({x.subject for x in s}) == 4  # pseudo-identities: LOSO still has training subjects
     a, b = s[0].load()
     assert a.shape == (64, 64, 3) and a.dtype == np.uint8 and not np.array_equal(a, b)
 
@@ -105,3 +106,21 @@ def test_onset_apex_gifs(data_root):
         a, b = merdata.read_onset_apex_gif(g)
         assert a.shape == b.shape and min(a.shape[:2]) > 80
         assert 240 not in (a[0, 0, 0], a[-1, -1, 0]) or a.std() > 10  # not the canvas
+
+
+def test_cli_mer_features_and_parser(tmp_path):
+    import cv2
+
+    from faceflow.cli import build_parser, main
+
+    args = build_parser().parse_args(["mer", "loso", "--epochs", "3", "--protocol", "SAMM"])
+    assert args.epochs == 3 and args.protocol == ["SAMM"] and args.lr == 5e-5
+    a = np.random.default_rng(0).integers(0, 255, (48, 48, 3), dtype=np.uint8)
+    b = np.roll(a, 1, axis=1)
+    cv2.imwrite(str(tmp_path / "a.png"), a)
+    cv2.imwrite(str(tmp_path / "b.png"), b)
+    out = tmp_path / "f.png"
+    rc = main(["mer", "features", "--onset", str(tmp_path / "a.png"), "--apex", str(tmp_path / "b.png"),
+               "--no-crop", "--method", "farneback", str(out)])
+    assert rc == 0 and cv2.imread(str(out)).shape == (28, 28, 3)
+    assert main(["mer", "features", str(out)]) == 2  # neither --gif nor a pair: clear error
