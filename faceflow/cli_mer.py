@@ -17,7 +17,8 @@ from pathlib import Path
 def _cfg(args):
     from faceflow.mer import LosoConfig
 
-    return LosoConfig(epochs=args.epochs, lr=args.lr, device=args.device, threads=args.threads)
+    return LosoConfig(epochs=args.epochs, lr=args.lr, device=args.device, threads=args.threads,
+                      workers=args.workers)
 
 
 def _print_summary(summary) -> None:
@@ -97,7 +98,8 @@ def _train_args(p) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--max-folds", type=int, default=None, help="hold out only the first N subjects")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per fold")
+    p.add_argument("--workers", type=int, default=1, help="folds trained at once (processes)")
     p.add_argument("--out", default="outputs/mer", help="folder for per-subject predictions (cache)")
     p.add_argument("--absent", default="present", choices=["present", "union", "all"],
                    help="classes absent from a subject's test set (see faceflow.mer)")

@@ -276,6 +276,8 @@ class LosoConfig:
 
     ``threads`` (torch CPU threads while training) defaults to 1: this small network gains little
     from a second thread, and OpenMP threads slow down badly when the cores are shared.
+    ``workers`` > 1 trains that many folds at once in separate processes (each with ``threads``
+    threads); results do not depend on it (every fold has its own seed).
     """
 
     epochs: int = 500
@@ -283,6 +285,7 @@ class LosoConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int | None = 1
+    workers: int = 1
 
     def key(self) -> dict:
         return dict(epochs=self.epochs, lr=self.lr, seed=self.seed)
@@ -336,11 +339,9 @@ def run_loso(ds: MERSet, cfg: LosoConfig | None = None, out_dir: str | os.PathLi
         One row per test sample: name, dataset, subject, label, pred, seed, seconds (fold time).
     """
     import pandas as pd
-    import torch
     from tqdm import tqdm
 
     from faceflow.fileio import atomic_write_text
-    from faceflow.stst import images_to_input
 
     cfg = cfg or LosoConfig()
     if cfg.epochs < 1:
@@ -360,35 +361,72 @@ def run_loso(ds: MERSet, cfg: LosoConfig | None = None, out_dir: str | os.PathLi
             for old in folder.glob("*.csv"):
                 old.unlink()
             atomic_write_text(folder / "config.json", json.dumps(key))
-    old_threads = torch.get_num_threads()
+    parts = {}
+    jobs = []
+    for s in todo:
+        cached = folder / f"{s}.csv" if folder is not None else None
+        if cached is not None and cached.is_file():
+            parts[s] = pd.read_csv(cached, dtype={"subject": str, "name": str})
+        else:
+            jobs.append(s)
+
+    def finish(s, pred, secs):
+        test = ds.subjects == s
+        df = pd.DataFrame(dict(name=ds.names[test], dataset=ds.datasets[test], subject=s,
+                               label=ds.labels[test], pred=pred, seed=cfg.seed, seconds=secs))
+        if folder is not None:
+            atomic_write_text(folder / f"{s}.csv", df.to_csv(index=False))
+        parts[s] = df
+
+    bar = tqdm(total=len(todo), initial=len(todo) - len(jobs), desc=desc, disable=not progress, leave=False)
+    args = [(ds.images[ds.subjects != s], ds.labels[ds.subjects != s], ds.images[ds.subjects == s],
+             asdict(cfg), fold_seed(cfg.seed, s)) for s in jobs]
+    workers = max(1, min(cfg.workers, len(jobs)))
+    if workers == 1:
+        for s, a in zip(jobs, args):
+            pred, secs = _fold_job(a)
+            finish(s, pred, secs)
+            bar.update()
+            bar.set_postfix(subject=s, s_per_fold=f"{secs:.1f}")
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futs = {pool.submit(_fold_job, a): s for s, a in zip(jobs, args)}
+            for f in as_completed(futs):
+                s = futs[f]
+                pred, secs = f.result()
+                finish(s, pred, secs)
+                bar.update()
+                bar.set_postfix(subject=s, s_per_fold=f"{secs:.1f}")
+    bar.close()
+    return pd.concat([parts[s] for s in todo], ignore_index=True)
+
+
+def _fold_job(args):
+    """Train one fold and predict its test images (runs in the caller or in a worker process)."""
+    import torch
+
+    from faceflow.stst import images_to_input
+
+    train_imgs, train_labels, test_imgs, cfg_dict, seed = args
+    cfg = LosoConfig(**cfg_dict)
+    old = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
+        t0 = time.perf_counter()
         # channels-last memory is markedly faster for this network on CPU (same values)
-        x_all = images_to_input(ds.images).to(cfg.device).contiguous(memory_format=torch.channels_last)
-        y_all = torch.from_numpy(ds.labels).to(cfg.device)
-        parts = []
-        bar = tqdm(todo, desc=desc, disable=not progress, leave=False)
-        for s in bar:
-            cached = folder / f"{s}.csv" if folder is not None else None
-            if cached is not None and cached.is_file():
-                parts.append(pd.read_csv(cached, dtype={"subject": str, "name": str}))
-                continue
-            test = ds.subjects == s
-            t0 = time.perf_counter()
-            model = train_fold(x_all[~test], y_all[~test], cfg, fold_seed(cfg.seed, s))
-            with torch.no_grad():
-                pred = model(x_all[test]).argmax(1).cpu().numpy()
-            secs = time.perf_counter() - t0
-            df = pd.DataFrame(dict(name=ds.names[test], dataset=ds.datasets[test], subject=s,
-                                   label=ds.labels[test], pred=pred, seed=cfg.seed, seconds=secs))
-            if cached is not None:
-                atomic_write_text(cached, df.to_csv(index=False))
-            parts.append(df)
-            bar.set_postfix(subject=s, s_per_fold=f"{secs:.1f}")
+        x = images_to_input(train_imgs).to(cfg.device).contiguous(memory_format=torch.channels_last)
+        y = torch.from_numpy(np.asarray(train_labels)).to(cfg.device)
+        model = train_fold(x, y, cfg, seed)
+        with torch.no_grad():
+            xt = images_to_input(test_imgs).to(cfg.device).contiguous(memory_format=torch.channels_last)
+            pred = model(xt).argmax(1).cpu().numpy()
+        return pred, time.perf_counter() - t0
     finally:
-        torch.set_num_threads(old_threads)
-    return pd.concat(parts, ignore_index=True)
+        torch.set_num_threads(old)
 
 
 def run_protocols(ds: MERSet, protocols: dict, seeds: Sequence[int], cfg: LosoConfig,

@@ -102,6 +102,8 @@ def test_loso_learns_caches_and_is_seeded(tmp_path):
     assert p2["pred"].tolist() == p1["pred"].tolist()
     p3 = mer.run_loso(ds, cfg, None, progress=False)  # recomputed: same seed -> same predictions
     assert p3["pred"].tolist() == p1["pred"].tolist()
+    par = mer.run_loso(ds, mer.LosoConfig(epochs=60, lr=5e-3, seed=1, workers=2), None, progress=False)
+    assert par["pred"].tolist() == p1["pred"].tolist()  # worker processes: same result
     two = mer.run_loso(ds, cfg, None, progress=False, subjects=["s2"])
     assert set(two["subject"]) == {"s2"}
 
