@@ -148,8 +148,8 @@ def _assign_groups(sizes: dict, fractions, seed: int) -> dict:
     out = {}
     order = ["train", "test", "val"]
     for i, n in enumerate(names):
-        if i < 3:  # every split gets at least one group
-            split = order[i] if len(names) >= 3 else order[i]
+        if i < 3:  # every split gets at least one group (callers pass three or more)
+            split = order[i]
         else:
             split = max(filled, key=lambda s: target[s] * total - filled[s])
         out[n] = split
