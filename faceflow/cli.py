@@ -11,7 +11,7 @@ import importlib
 import sys
 
 #: Modules that define ``add_cli(subparsers)``. A module missing here is simply not offered.
-COMMAND_MODULES = ["faceflow.cli_book", "faceflow.cli_train", "faceflow.cli_baselines", "faceflow.cli_mer"]
+COMMAND_MODULES = ["faceflow.cli_book", "faceflow.cli_train", "faceflow.cli_baselines", "faceflow.cli_mer", "faceflow.cli_gt"]
 
 
 def build_parser() -> argparse.ArgumentParser:

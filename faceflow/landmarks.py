@@ -454,7 +454,7 @@ def smooth_landmarks(lm: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     return lm
 
 
-def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15) -> np.ndarray:
+def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15, max_dev: float = 0.03) -> np.ndarray:
     """Detector-anchored Lucas-Kanade tracking of the landmarks.
 
     Frame k's landmarks are ``alpha * fitted_k + (1 - alpha) * LK(landmarks_{k-1})``: the
@@ -462,7 +462,8 @@ def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15) -> n
     towards the model's fit by ``alpha``. The per-frame model fit jitters by about a pixel
     (dlib), which is larger than the true motion between two video frames; the blend keeps the
     model's anchoring (no drift beyond a ~1/alpha-frame memory) with the image-consistent motion
-    of the tracker. Points LK loses keep their fitted position. Runs restart after a frame
+    of the tracker. Points LK loses, or moves farther than ``max_dev`` times the landmark box
+    diagonal from the fit, keep their fitted position. Runs restart after a frame
     without a face.
     """
     import cv2
@@ -477,6 +478,11 @@ def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15) -> n
             p1, st, _ = cv2.calcOpticalFlowPyrLK(prev_gray, gray, p0, None, winSize=(win, win), maxLevel=2)
             p1 = p1.reshape(-1, 2).astype(np.float64)
             st = st.ravel().astype(bool) & np.isfinite(p1).all(1)
+            # LK is trusted only near the model's fit (it slips on low-texture points such
+            # as the inner lips): farther than max_dev of the face size, the fit is kept
+            lb = landmark_box(lm[k])
+            tol = max_dev * np.hypot(lb[2] - lb[0], lb[3] - lb[1])
+            st &= np.linalg.norm(p1 - lm[k], axis=1) <= tol
             out[k, st] = alpha * lm[k, st] + (1 - alpha) * p1[st]
         prev_gray = gray
     return out
