@@ -400,19 +400,30 @@ def gt_available() -> str | None:
     return None
 
 
-def ensure_face_dataset(data_root, dst, **opts) -> Path:
-    """The OpenFace-samples face dataset of ``faceflow gt`` in ``dst`` (generated once, idempotent).
+#: Frames per OpenFace sample sequence fed to ``faceflow gt`` by profile (None: all frames).
+GT_MAX_FRAMES = {"smoke": 12, "default": 150, "full": None}
 
-    Calls ``faceflow.gtdataset.ensure_dataset(src, dst, **opts)`` with ``src`` the OpenFace
-    sample folder of the data root. Raises :class:`DataNotFoundError` when the module or the
-    source is missing.
+
+def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) -> Path:
+    """The OpenFace-samples face dataset of ``faceflow gt`` in ``dst`` (generated once, reused).
+
+    A complete dataset already in ``dst`` (its ``manifest.csv`` exists, e.g. written by the
+    ground-truth chapter) is used as it is, whatever options made it. Otherwise this calls
+    ``faceflow.gtdataset.ensure_dataset(src, dst, max_frames=..., layout="folder", **opts)`` with
+    ``src`` the OpenFace sample folder of the data root (every video and frame folder is a
+    sequence). Raises :class:`DataNotFoundError` when the module or the source is missing.
     """
+    dst = Path(dst)
+    if (dst / "manifest.csv").is_file():
+        return dst
     why = gt_available()
     if why:
         raise DataNotFoundError(why)
-    from faceflow.data import find_dataset, OPENFACE_HINT
     from faceflow import gtdataset
+    from faceflow.data import OPENFACE_HINT, find_dataset
 
     src = find_dataset("OpenFace samples", data_root, ["openface"], OPENFACE_HINT)
-    gtdataset.ensure_dataset(src, Path(dst), **opts)
-    return Path(dst)
+    opts.setdefault("layout", "folder")
+    opts.setdefault("progress", False)
+    gtdataset.ensure_dataset(src, dst, max_frames=max_frames, **opts)
+    return dst
