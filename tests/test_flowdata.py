@@ -142,3 +142,21 @@ def test_real_chairs_and_sintel(data_root):
     assert len(si) >= 1 and si[0]["img1"].shape == (3, 128, 256)
     rest = flowdata.sintel_dataset(data_root, None, exclude_scenes=scenes[:-1])
     assert {r.name.split("/")[0] for r in rest.items} == {scenes[-1]}
+
+
+def test_ensure_face_dataset_reuses_complete(tmp_path):
+    write_fake_gt(tmp_path, {"a": ("s", 2)})
+    assert flowdata.ensure_face_dataset(None, tmp_path) == tmp_path  # complete: used as it is
+
+
+@pytest.mark.data
+def test_ensure_face_dataset_from_openface(tmp_path, data_root):
+    if flowdata.gt_available():
+        pytest.skip(flowdata.gt_available())
+    dst = flowdata.ensure_face_dataset(data_root, tmp_path / "openface", max_frames=4)
+    df = flowdata.face_manifest(dst)
+    assert len(df) >= 3 and df["sequence"].nunique() >= 3
+    sp = flowdata.split_faces(df, exclude=list(flowdata.OPENFACE_HELD_OUT))
+    assert "multi_face" not in set(sp.train["sequence"]) | set(sp.val["sequence"]) | set(sp.test["sequence"])
+    s = flowdata.PairDataset(flowdata.manifest_refs(sp.train), (64, 64))[0]
+    assert s["flow"].shape == (2, 64, 64)
