@@ -226,9 +226,11 @@ def predict_flow(model: FlowNetS, img1: np.ndarray, img2: np.ndarray, device: st
                  size: tuple[int, int] | None = None) -> np.ndarray:
     """Flow from ``img1`` to ``img2`` (uint8 RGB of any equal size) as (H, W, 2) float32 pixels.
 
-    The pair is resized bilinearly to ``size`` (default: the nearest multiple of 64 of each side,
-    at least 64), the finest prediction is upsampled to that size, then resized back to the input
-    size with the u and v values rescaled by the width and height ratios.
+    The pair is resized bilinearly to ``size`` (default: the model's ``input_size`` attribute,
+    which :func:`faceflow.training.load_checkpoint` sets to the training resolution, else the
+    nearest multiple of 64 of each side, at least 64), the finest prediction is upsampled to that
+    size, then resized back to the input size with the u and v values rescaled by the width and
+    height ratios.
     """
     import cv2
 
@@ -236,6 +238,8 @@ def predict_flow(model: FlowNetS, img1: np.ndarray, img2: np.ndarray, device: st
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
     h, w = a.shape[:2]
+    if size is None:
+        size = getattr(model, "input_size", None)
     if size is None:
         size = (max(SIZE_MULTIPLE, int(round(h / SIZE_MULTIPLE)) * SIZE_MULTIPLE),
                 max(SIZE_MULTIPLE, int(round(w / SIZE_MULTIPLE)) * SIZE_MULTIPLE))

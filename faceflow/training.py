@@ -74,8 +74,9 @@ def _load_raw(path, map_location="cpu") -> dict:
 def load_checkpoint(path, map_location="cpu"):
     """``(model, config_dict, extra)`` from a checkpoint, read with ``weights_only=True``.
 
-    The model is in eval mode on ``map_location``. ``extra`` holds ``step``, ``finished``,
-    ``history`` and ``val`` (validation EPE by step).
+    The model is in eval mode on ``map_location``, with ``model.input_size`` set to the training
+    resolution (the default size of :func:`faceflow.flownets.predict_flow`). ``extra`` holds
+    ``step``, ``finished``, ``history`` and ``val`` (validation EPE by step).
     """
     obj = _load_raw(path, map_location)
     cfg = json.loads(obj["config"])
@@ -83,6 +84,7 @@ def load_checkpoint(path, map_location="cpu"):
     extra["step"] = obj["step"]
     model = FlowNetS(FlowNetSConfig(**cfg["model"]))
     model.load_state_dict(obj["model"])
+    model.input_size = tuple(int(x) for x in cfg["resolution"])  # predict_flow's default size
     model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu").eval()
     return model, cfg, extra
 

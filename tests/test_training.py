@@ -180,3 +180,16 @@ def test_cli_train_faces_from_fake_gt(tmp_path, capsys):
     assert main(["eval", str(ckpt), "--on", "faces", "--sequences", "multi_face", "--out", str(tmp_path / "x.csv"),
                  *common]) == 0
     assert len(pd.read_csv(tmp_path / "x.csv")) == 3
+
+
+def test_loaded_model_predicts_at_training_resolution(tmp_path, shapes):
+    from faceflow.flownets import predict_flow
+
+    tr, _ = shapes
+    path = training.train(tiny_cfg(steps=1), tr, None, tmp_path, device="cpu", progress=False)
+    model, cfg, _ = training.load_checkpoint(path)
+    assert model.input_size == (64, 64)
+    a = (np.random.default_rng(0).random((100, 130, 3)) * 255).astype(np.uint8)
+    f_default = predict_flow(model, a, a)
+    f_explicit = predict_flow(model, a, a, size=(64, 64))
+    assert f_default.shape == (100, 130, 2) and np.array_equal(f_default, f_explicit)
