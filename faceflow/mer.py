@@ -389,19 +389,32 @@ def run_loso(ds: MERSet, cfg: LosoConfig | None = None, out_dir: str | os.PathLi
             bar.update()
             bar.set_postfix(subject=s, s_per_fold=f"{secs:.1f}")
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futs = {pool.submit(_fold_job, a): s for s, a in zip(jobs, args)}
-            for f in as_completed(futs):
-                s = futs[f]
-                pred, secs = f.result()
-                finish(s, pred, secs)
-                bar.update()
-                bar.set_postfix(subject=s, s_per_fold=f"{secs:.1f}")
+        pool = _pool(workers)
+        futs = {pool.submit(_fold_job, a): s for s, a in zip(jobs, args)}
+        for f in as_completed(futs):
+            s = futs[f]
+            pred, secs = f.result()
+            finish(s, pred, secs)
+            bar.update()
+            bar.set_postfix(subject=s, s_per_fold=f"{secs:.1f}")
     bar.close()
     return pd.concat([parts[s] for s in todo], ignore_index=True)
+
+
+_POOLS: dict = {}
+
+
+def _pool(workers: int):
+    """A process pool of ``workers`` spawned workers, kept for reuse (starting one imports torch)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = _POOLS.get(workers)
+    if pool is None or getattr(pool, "_broken", False):
+        pool = _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return pool
 
 
 def _fold_job(args):
