@@ -525,9 +525,20 @@ def real_tvl1_experiment(root=None, seeds: Sequence[int] = (0,), cfg: LosoConfig
     return preds, summarize(preds)
 
 
+def _samples_key(samples: Sequence) -> int:
+    """CRC of the samples' names, labels and frames (pixels in memory, else file paths)."""
+    crc = 0
+    for s in samples:
+        crc = zlib.crc32(f"{s.name}|{s.subject}|{s.label}".encode(), crc)
+        for f in (s.onset, s.apex):
+            crc = zlib.crc32(f.tobytes() if isinstance(f, np.ndarray) else str(f).encode(), crc)
+    return crc
+
+
 def generated_features(samples: Sequence, method: str, cache_dir=None, progress: bool = False) -> MERSet:
     """:func:`from_pairs` of the generated set with ``method``, cached as ``<cache_dir>/<method>.npz``."""
-    path = Path(cache_dir) / f"{_slug(method)}_{len(samples)}.npz" if cache_dir is not None else None
+    path = (Path(cache_dir) / f"{_slug(method)}_{len(samples)}_{_samples_key(samples):08x}.npz"
+            if cache_dir is not None else None)
     if path is not None and path.is_file():
         ds = MERSet.load(path)
         if list(ds.names) == [s.name for s in samples]:

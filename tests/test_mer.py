@@ -127,3 +127,20 @@ def test_real_stst_set(data_root):
     summ = ds.summary()
     assert summ.loc["samm", "samples"] == 133 and summ.loc["smic", "samples"] == 164
     assert summ.loc["casme2", "samples"] == 145 and summ["subjects"].sum() == 68
+
+
+def test_generated_experiment_every_method_and_feature_cache(tmp_path):
+    from faceflow import merdata
+
+    samples, note = merdata.generated_samples(tmp_path / "no_root", per_class=1, size=48)
+    assert "astronaut" in note
+    methods = ["farneback", "dis"]
+    preds, summary, secs = mer.generated_experiment(samples, methods, [0], mer.LosoConfig(epochs=2), tmp_path,
+                                                    progress=False, max_folds=2)
+    assert set(summary.index.get_level_values("method")) == set(methods) and set(secs) == set(methods)
+    assert set(preds["method"]) == set(methods)
+    feats = sorted((tmp_path / "generated" / "features").glob("*.npz"))
+    assert len(feats) == 2
+    again = mer.generated_features(samples, "dis", tmp_path / "generated" / "features")
+    assert again.kind == "generated" and len(again) == len(samples)
+    assert "zero" not in mer.flow_methods()
