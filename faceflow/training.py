@@ -325,6 +325,21 @@ def evaluate(model, dataset, device: str = "auto", size=None, progress: bool = F
     return pd.DataFrame(rows)
 
 
+def zero_flow_errors(dataset):
+    """Per-pair EPE and AAE of the zero flow: the reference an estimate has to beat."""
+    import pandas as pd
+
+    from faceflow.metrics import aae, epe
+
+    rows = []
+    for i in range(len(dataset)):
+        p = dataset.pair(i)
+        z = np.zeros_like(p.flow)
+        rows.append({"pair": p.name, "source": p.source, "epe": epe(z, p.flow), "aae": aae(z, p.flow),
+                     "gt_mag": float(np.linalg.norm(p.flow, axis=-1).mean())})
+    return pd.DataFrame(rows)
+
+
 def evaluate_checkpoint(path, dataset, device: str = "auto", progress: bool = False):
     """:func:`evaluate` of a checkpoint at the resolution it was trained at."""
     model, cfg, _ = load_checkpoint(path)
