@@ -409,9 +409,9 @@ def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) ->
 
     A complete dataset already in ``dst`` (its ``manifest.csv`` exists, e.g. written by the
     ground-truth chapter) is used as it is, whatever options made it. Otherwise this calls
-    ``faceflow.gtdataset.ensure_dataset(src, dst, max_frames=..., layout="folder", **opts)`` with
-    ``src`` the OpenFace sample folder of the data root (every video and frame folder is a
-    sequence). Raises :class:`DataNotFoundError` when the module or the source is missing.
+    ``faceflow.gtdataset.openface_dataset(data_root, dst, max_frames=...)`` (or, without it,
+    ``ensure_dataset(src, dst, max_frames=..., layout="folder", **opts)`` with ``src`` the OpenFace
+    sample folder of the data root): every video and frame folder is a sequence. Raises :class:`DataNotFoundError` when the module or the source is missing.
     """
     dst = Path(dst)
     if (dst / "manifest.csv").is_file():
@@ -422,8 +422,11 @@ def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) ->
     from faceflow import gtdataset
     from faceflow.data import OPENFACE_HINT, find_dataset
 
+    opts.setdefault("progress", False)
+    if hasattr(gtdataset, "openface_dataset"):  # the ground-truth module's own entry for the samples
+        gtdataset.openface_dataset(data_root, dst, max_frames=max_frames, **opts)
+        return dst
     src = find_dataset("OpenFace samples", data_root, ["openface"], OPENFACE_HINT)
     opts.setdefault("layout", "folder")
-    opts.setdefault("progress", False)
     gtdataset.ensure_dataset(src, dst, max_frames=max_frames, **opts)
     return dst
