@@ -49,7 +49,8 @@ def add_cli(sub) -> None:
                    help="temporal landmark stabilisation (default lk: detector-anchored Lucas-Kanade)")
     p.add_argument("--alpha", type=float, default=0.2, help="weight of the model fit in --stabilize lk")
     p.add_argument("--min-area", type=float, default=0.5, help="degenerate-triangle area threshold, px^2")
-    p.add_argument("--interp", choices=["cubic", "linear"], default="cubic", help="paper-mode resampling")
+    p.add_argument("--interp", choices=["cubic", "linear", "scattered"], default="cubic",
+                   help="paper-mode resampling: bicubic/bilinear spline over the carried grid, or SciPy Clough-Tocher")
     p.add_argument("--layout", choices=list(LAYOUTS), default="auto")
     p.add_argument("--landmarks", default=None,
                    help="precomputed landmarks for a single sequence (.npy, OpenFace .csv, CK+ folder)")

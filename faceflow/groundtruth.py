@@ -24,8 +24,8 @@ Algorithm (Sec. 3)
    degenerate: they are counted and left out.
 5. ``paper`` mode carries the first frame's pixels through the chain of maps and takes
    :math:`\\tilde u = v_k - v_{k-1}` (Eq. 3) on those irregular points, then resamples onto the
-   integer grid of the source frame with a cubic (Clough-Tocher) spline over the scattered
-   points (:class:`PaperChain`).
+   integer grid of the source frame with a bicubic spline over the irregular grid of carried
+   points (:class:`PaperChain`; ``interp="scattered"`` uses SciPy's Clough-Tocher instead).
 6. ``exact`` mode rasterises the triangles of the source frame and applies each triangle's
    affine map to the integer pixels it covers (:func:`exact_flow`): the same piecewise-affine
    field without resampling error.
@@ -38,6 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MODES = ("paper", "exact")
+#: Resampling of ``paper`` mode: bicubic / bilinear spline over the irregular grid of carried
+#: points (in its lattice parametrisation), or SciPy's Clough-Tocher over the scattered points
+#: (slow: SciPy's point location degrades badly on these point sets).
+INTERPS = ("cubic", "linear", "scattered")
 #: Default minimal triangle area (px^2) below which a triangle is degenerate.
 MIN_AREA = 0.5
 #: Tolerance of the barycentric inside test (closure of the triangle).
@@ -385,13 +389,14 @@ class PaperChain:
 
     def __init__(self, p0: np.ndarray, simplices: np.ndarray, shape: tuple[int, int],
                  min_area: float = MIN_AREA, interp: str = "cubic"):
-        if interp not in ("cubic", "linear"):
-            raise ValueError(f"interp must be 'cubic' or 'linear', got {interp!r}")
+        if interp not in INTERPS:
+            raise ValueError(f"interp must be one of {INTERPS}, got {interp!r}")
         self.simplices = np.asarray(simplices)
         self.shape = tuple(shape)
         self.min_area = min_area
         self.interp = interp
         self.p_prev = np.asarray(p0, np.float64)
+        self.p0 = self.p_prev.copy()
         self.ref_sign = np.sign(triangle_areas(self.p_prev[self.simplices]))
         degenerate0 = np.abs(triangle_areas(self.p_prev[self.simplices])) < min_area
         self.interiors = triangle_interiors(self.p_prev, self.simplices, self.shape, skip=degenerate0)
@@ -428,8 +433,73 @@ class PaperChain:
         bad = self._carry(maps, p_next)
         u_tilde = self.v - v_prev  # Eq. 3 on the irregular points v_{k-1}
         keep = ~bad & np.isfinite(u_tilde).all(1)
-        flow = resample_scattered(v_prev[keep], u_tilde[keep], label >= 0, on_grid, self.interp)
+        if self.interp == "scattered":
+            flow = resample_scattered(v_prev[keep], u_tilde[keep], label >= 0, on_grid, "cubic")
+        else:
+            flow = self._resample_lattice(u_tilde, keep, label, maps)
         return FlowResult(flow, label >= 0, maps.n_degenerate, int(maps.flipped.sum()))
+
+    def _resample_lattice(self, u_tilde, keep, label, maps) -> np.ndarray:
+        """Bicubic (or bilinear) spline over the irregular grid of carried points.
+
+        The carried points of a triangle are the affine image of the integer pixels it held on
+        the segment's first frame, so the irregular grid has a natural regular parametrisation:
+        a pixel ``x`` of frame k-1 in triangle ``l`` sits at ``g = lambda(x) . t_0`` on the first
+        frame's lattice (barycentric invariance), and the flow samples are interpolated there
+        with a bicubic (Keys, a = -0.5) spline over the 4x4 neighbouring samples. On the first
+        pair ``g`` is ``x`` itself and the samples are copied. Lattice nodes without a sample
+        (outside the mesh, degenerate triangles) take the nearest sample's value.
+        """
+        from scipy.ndimage import distance_transform_edt
+
+        h, w = self.shape
+        flow = np.zeros((h, w, 2), np.float32)
+        ys, xs = np.nonzero(label >= 0)
+        if ys.size == 0 or not keep.any():
+            return flow
+        g = np.round(self.interiors.points).astype(np.int64)
+        x0, y0 = max(g[:, 0].min() - 3, 0), max(g[:, 1].min() - 3, 0)
+        x1, y1 = min(g[:, 0].max() + 4, w), min(g[:, 1].max() + 4, h)
+        U = np.zeros((y1 - y0, x1 - x0, 2))
+        valid = np.zeros(U.shape[:2], bool)
+        U[g[keep, 1] - y0, g[keep, 0] - x0] = u_tilde[keep]
+        valid[g[keep, 1] - y0, g[keep, 0] - x0] = True
+        if not valid.all():
+            iy, ix = distance_transform_edt(~valid, return_distances=False, return_indices=True)
+            U = U[iy, ix]
+        l = label[ys, xs]
+        xf, yf = xs.astype(np.float64), ys.astype(np.float64)
+        lam = xf[:, None] * maps.inv[l, 0, :] + yf[:, None] * maps.inv[l, 1, :] + maps.inv[l, 2, :]
+        t0 = self.p0[self.simplices[l]]  # (M, 3, 2) the triangle on the segment's first frame
+        gx = np.einsum("mi,mi->m", lam, t0[:, :, 0]) - x0
+        gy = np.einsum("mi,mi->m", lam, t0[:, :, 1]) - y0
+        flow[ys, xs] = _spline_sample(U, gx, gy, self.interp)
+        return flow
+
+
+def _keys(t: np.ndarray) -> np.ndarray:
+    """Keys' cubic convolution kernel (a = -0.5), the usual bicubic spline weights."""
+    t = np.abs(t)
+    return np.where(t <= 1, (1.5 * t - 2.5) * t * t + 1,
+                    np.where(t < 2, ((-0.5 * t + 2.5) * t - 4) * t + 2, 0.0))
+
+
+def _spline_sample(U: np.ndarray, gx: np.ndarray, gy: np.ndarray, interp: str = "cubic") -> np.ndarray:
+    """Sample the (h, w, C) grid ``U`` at fractional ``(gx, gy)``: bicubic (Keys) or bilinear, clamped."""
+    h, w = U.shape[:2]
+    fx, fy = np.floor(gx), np.floor(gy)
+    dx, dy = gx - fx, gy - fy
+    fx, fy = fx.astype(np.int64), fy.astype(np.int64)
+    taps = range(-1, 3) if interp == "cubic" else range(0, 2)
+    out = np.zeros((len(gx),) + U.shape[2:])
+    for j in taps:
+        wy = _keys(dy - j) if interp == "cubic" else np.where(j == 0, 1 - dy, dy)
+        yy = np.clip(fy + j, 0, h - 1)
+        for i in taps:
+            wx = _keys(dx - i) if interp == "cubic" else np.where(i == 0, 1 - dx, dx)
+            xx = np.clip(fx + i, 0, w - 1)
+            out += (wx * wy)[:, None] * U[yy, xx]
+    return out
 
 
 def resample_scattered(points: np.ndarray, values: np.ndarray, mask: np.ndarray,
