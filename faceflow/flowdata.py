@@ -423,6 +423,7 @@ def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) ->
     from faceflow.data import OPENFACE_HINT, find_dataset
 
     opts.setdefault("progress", False)
+    opts.setdefault("verbose", False)
     if hasattr(gtdataset, "openface_dataset"):  # the ground-truth module's own entry for the samples
         gtdataset.openface_dataset(data_root, dst, max_frames=max_frames, **opts)
         return dst
