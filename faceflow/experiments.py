@@ -142,6 +142,8 @@ def make(name: str, train_set: str = "faces", variant: str = "text", *,
         if name.startswith("Exp3") and code_drop_finest_epe:
             loss["drop_finest_epe"] = True
     loss.update(overrides.pop("loss", {}) or {})
+    # store every loss setting, defaults included, so a changed default invalidates cached runs
+    loss = LossConfig(**loss).to_dict()
     cfg = dict(experiment=name, train_set=train_set, variant=variant, lr=spec["lr"][train_set],
                schedule=spec["schedule"], loss=loss, init_from=spec["init_from"])
     parent_overrides = dict(overrides)

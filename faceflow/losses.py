@@ -140,8 +140,10 @@ class LossConfig:
     drop_finest_epe : the authors'-code behaviour in Exp3 (a duplicated dict key): the
         full-resolution (k = 1) EPE term is dropped from L1.
     huber_d : threshold d of the Huber penalty (Eqs. 5, 7); not given in the paper.
-    intensity_scale : images are in [0, 1]; the cyclic loss compares ``intensity_scale * X``
-        (255 -> 8-bit grey levels, our choice; not given in the paper).
+    intensity_scale : images are in [0, 1]; the cyclic loss compares ``intensity_scale * X``.
+        Not given in the paper. Default 1: the intensities the network itself sees (FlowNet
+        pipelines feed images divided by 255); 255 compares 8-bit grey levels, which makes the
+        cyclic term about ten times the EPE term with ``huber_d = 1``.
     """
 
     lambda1: float = 1.0
@@ -151,7 +153,7 @@ class LossConfig:
     third: str | None = None
     drop_finest_epe: bool = False
     huber_d: float = 1.0
-    intensity_scale: float = 255.0
+    intensity_scale: float = 1.0
 
     def __post_init__(self):
         if self.third not in (None, "smooth", "aae"):
