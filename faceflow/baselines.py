@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceflow.data import to_gray
+
 FlowFn = Callable[..., np.ndarray]
 
 
@@ -60,19 +62,6 @@ def get_method(name: str) -> Method:
         raise KeyError(f"unknown flow method {name!r}; registered: {', '.join(available_methods())}") from None
 
 
-def _gray(img: np.ndarray) -> np.ndarray:
-    import cv2
-
-    img = np.asarray(img)
-    if img.dtype != np.uint8:
-        raise ValueError(f"images must be uint8, got {img.dtype}")
-    if img.ndim == 3 and img.shape[2] == 3:
-        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    if img.ndim == 2:
-        return img
-    raise ValueError(f"images must be (H, W) or (H, W, 3), got shape {img.shape}")
-
-
 def _check_pair(img1: np.ndarray, img2: np.ndarray) -> None:
     if np.shape(img1) != np.shape(img2):
         raise ValueError(f"image shapes differ: {np.shape(img1)} vs {np.shape(img2)}")
@@ -88,7 +77,7 @@ def farneback(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
 
     _check_pair(img1, img2)
     p = {**FARNEBACK_PARAMS, **params}
-    flow = cv2.calcOpticalFlowFarneback(_gray(img1), _gray(img2), None, **p)
+    flow = cv2.calcOpticalFlowFarneback(to_gray(img1), to_gray(img2), None, **p)
     return flow.astype(np.float32)
 
 
@@ -98,7 +87,7 @@ def tvl1(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
 
     _check_pair(img1, img2)
     algo = cv2.optflow.DualTVL1OpticalFlow_create(**params)
-    flow = algo.calc(_gray(img1), _gray(img2), None)
+    flow = algo.calc(to_gray(img1), to_gray(img2), None)
     return flow.astype(np.float32)
 
 
@@ -115,7 +104,7 @@ def dis(img1: np.ndarray, img2: np.ndarray, preset: str = "medium") -> np.ndarra
     if preset not in presets:
         raise ValueError(f"DIS preset must be one of {sorted(presets)}, got {preset!r}")
     algo = cv2.DISOpticalFlow_create(presets[preset])
-    return algo.calc(_gray(img1), _gray(img2), None).astype(np.float32)
+    return algo.calc(to_gray(img1), to_gray(img2), None).astype(np.float32)
 
 
 def zero(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:

@@ -74,6 +74,20 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def to_gray(img: np.ndarray) -> np.ndarray:
+    """An RGB (H, W, 3) or gray (H, W) uint8 image as gray uint8 (H, W); errors name the shape."""
+    import cv2
+
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 3:
+        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    if img.ndim == 2:
+        return img
+    raise ValueError(f"image must be (H, W) or (H, W, 3), got shape {img.shape}")
+
+
 @dataclass
 class FlowPair:
     """Two RGB frames and, when known, the ground-truth flow from the first to the second."""

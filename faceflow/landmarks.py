@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from faceflow.data import to_gray
+
 N_LANDMARKS = 68
 
 
@@ -52,25 +54,12 @@ class Face:
     score: float = 0.0
 
 
-def _to_gray_u8(img: np.ndarray) -> np.ndarray:
-    img = np.asarray(img)
-    if img.dtype != np.uint8:
-        raise ValueError(f"image must be uint8, got {img.dtype}")
-    if img.ndim == 3 and img.shape[2] == 3:
-        import cv2
-
-        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    if img.ndim == 2:
-        return img
-    raise ValueError(f"image must be (H, W) or (H, W, 3), got shape {img.shape}")
-
-
 def dlib_landmarks_in_box(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """Fit the 68-point shape predictor inside ``box`` (left, top, right, bottom)."""
     import dlib
 
     _, predictor = _dlib_models()
-    gray = _to_gray_u8(img)
+    gray = to_gray(img)
     rect = dlib.rectangle(*(int(round(v)) for v in box))
     shape = predictor(gray, rect)
     return np.array([[shape.part(i).x, shape.part(i).y] for i in range(N_LANDMARKS)], dtype=np.float64)
@@ -79,7 +68,7 @@ def dlib_landmarks_in_box(img: np.ndarray, box: tuple[int, int, int, int]) -> np
 def dlib_detect_faces(img: np.ndarray, upsample: int = 0) -> list[Face]:
     """Detect every frontal face in an RGB or gray uint8 image, largest first."""
     detector, _ = _dlib_models()
-    gray = _to_gray_u8(img)
+    gray = to_gray(img)
     rects, scores, _ = detector.run(gray, upsample, 0.0)
     faces = []
     for r, s in zip(rects, scores):
@@ -472,7 +461,7 @@ def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15, max_
     out = lm.copy()
     prev_gray = None
     for k, img in enumerate(frames):
-        gray = _to_gray_u8(img)
+        gray = to_gray(img)
         if k > 0 and prev_gray is not None and np.isfinite(out[k - 1]).all() and np.isfinite(lm[k]).all():
             p0 = out[k - 1].astype(np.float32).reshape(-1, 1, 2)
             p1, st, _ = cv2.calcOpticalFlowPyrLK(prev_gray, gray, p0, None, winSize=(win, win), maxLevel=2)
