@@ -406,6 +406,13 @@ def run_loso(ds: MERSet, cfg: LosoConfig | None = None, out_dir: str | os.PathLi
 _POOLS: dict = {}
 
 
+def shutdown_pools() -> None:
+    """Stop the reusable worker pools (registered with :mod:`atexit`)."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _pool(workers: int):
     """A process pool of ``workers`` spawned workers, kept for reuse (starting one imports torch)."""
     import multiprocessing
@@ -413,6 +420,10 @@ def _pool(workers: int):
 
     pool = _POOLS.get(workers)
     if pool is None or getattr(pool, "_broken", False):
+        if not _POOLS:
+            import atexit
+
+            atexit.register(shutdown_pools)
         pool = _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     return pool
 
