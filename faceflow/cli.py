@@ -15,7 +15,11 @@ COMMAND_MODULES = ["faceflow.cli_book", "faceflow.cli_train", "faceflow.cli_base
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="faceflow", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="faceflow",
+        description="Facial-movement optical flow (Alkaddour et al., TAFFC 2022): ground truth, "
+        "FlowNetS training, baselines, micro-expression recognition and the book.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_cli(sub)
