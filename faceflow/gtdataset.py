@@ -189,7 +189,7 @@ def _guess_layout(src: Path) -> str:
 class GTOptions:
     """Options of a generation run (stored in ``gt_options.json``)."""
 
-    mode: str = "exact"
+    mode: str = "paper"
     size: tuple[int, int] = (384, 512)
     offset: int = 10
     max_frames: int | None = None
@@ -360,7 +360,7 @@ def _worker(args):
     return seq.name, process_sequence(seq, dst, opts)
 
 
-def generate(src, dst, mode: str = "exact", size=(384, 512), offset: int = 10, max_frames: int | None = None,
+def generate(src, dst, mode: str = "paper", size=(384, 512), offset: int = 10, max_frames: int | None = None,
              step: int = 1, workers: int = 1, backend: str = "dlib", stabilize: str = "lk",
              stabilize_alpha: float = 0.2, min_area: float = gt.MIN_AREA, interp: str = "cubic",
              layout: str = "auto", landmarks=None, progress: bool = True, verbose: bool = True):
