@@ -165,12 +165,10 @@ def build_book(
             results.append(r)
         elif not dest.is_file():
             raise FileNotFoundError(f"{dest}: not executed yet; run without --only first")
-    cmd = [
-        sys.executable, "-m", "jupyter_book", "build", str(stage), "--builder", "html", "-W", "-n", "--keep-going",
-    ]
-    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
-    if jb:
-        cmd = [jb, "build", str(stage), "--builder", "html", "-W", "-n", "--keep-going"]
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
+    if jb is None:
+        raise FileNotFoundError("jupyter-book is not installed in this environment (pip install '.[book]')")
+    cmd = [jb, "build", str(stage), "--builder", "html", "-W", "-n", "--keep-going"]
     print("[faceflow book] " + " ".join(cmd), flush=True)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)

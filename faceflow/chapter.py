@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from faceflow.bookbuild import PROFILES
 from faceflow.data import DataNotFoundError, resolve_root
-
-PROFILES = ("smoke", "default", "full")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +108,6 @@ class FlowPairRef:
     img2: Path
     flow: Path | None = None
     source: str = ""
-    meta: dict = field(default_factory=dict)
 
     def load(self) -> FlowPair:
         from faceflow.flo import read_flo

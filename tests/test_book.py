@@ -82,9 +82,7 @@ def _ensure_chromium() -> str:
 
 @pytest.fixture(scope="session")
 def served_book(smoke_book):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(smoke_book))
-
-    class Quiet(handler.func):  # type: ignore[misc]
+    class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
