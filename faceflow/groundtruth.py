@@ -33,7 +33,7 @@ Algorithm (Sec. 3)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -264,13 +264,9 @@ def rasterize_mesh(
     for i, l in enumerate(ok):
         cv2.fillConvexPoly(roi, fixed[i], int(l) + 1, lineType=cv2.LINE_8, shift=8)
     # candidates: pixels whose 3x3 neighbourhood holds another label (edges), plus the outer band
-    if small:
-        k3 = np.ones((3, 3), np.uint8)
-        edge = cv2.dilate(roi, k3) != cv2.erode(roi, k3)
-    else:
-        rf = roi.astype(np.float32)
-        k3 = np.ones((3, 3), np.uint8)
-        edge = cv2.dilate(rf, k3) != cv2.erode(rf, k3)
+    k3 = np.ones((3, 3), np.uint8)
+    rf = roi if small else roi.astype(np.float32)  # OpenCV morphology has no int32
+    edge = cv2.dilate(rf, k3) != cv2.erode(rf, k3)
     cy, cx = np.nonzero(edge)
     inv = maps.inv
     if cy.size:
@@ -397,8 +393,9 @@ class PaperChain:
         self.interp = interp
         self.p_prev = np.asarray(p0, np.float64)
         self.p0 = self.p_prev.copy()
-        self.ref_sign = np.sign(triangle_areas(self.p_prev[self.simplices]))
-        degenerate0 = np.abs(triangle_areas(self.p_prev[self.simplices])) < min_area
+        area0 = triangle_areas(self.p_prev[self.simplices])
+        self.ref_sign = np.sign(area0)
+        degenerate0 = np.abs(area0) < min_area
         self.interiors = triangle_interiors(self.p_prev, self.simplices, self.shape, skip=degenerate0)
         self.v = self.interiors.points.copy()  # current positions v_{k-1}
         self.on_grid = True  # v_{k-1} are integer pixels (first pair of the segment)
@@ -529,9 +526,7 @@ def resample_scattered(points: np.ndarray, values: np.ndarray, mask: np.ndarray,
         if len(pts) < 4:
             vals = np.full((len(ys), 2), np.nan)
         else:
-            from scipy.spatial import Delaunay
-
-            from scipy.spatial import ConvexHull
+            from scipy.spatial import ConvexHull, Delaunay
 
             tri = Delaunay(pts)
             q = np.stack([xs, ys], 1).astype(np.float64)

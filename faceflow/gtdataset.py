@@ -47,16 +47,15 @@ stored, so a run killed midway and rerun gives the same bytes as an uninterrupte
 from __future__ import annotations
 
 import json
-import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from faceflow import groundtruth as gt
 from faceflow.data import IMAGE_EXTS, VIDEO_EXTS
-from faceflow.fileio import atomic_write_bytes, atomic_write_text
+from faceflow.fileio import atomic_write, atomic_write_bytes, atomic_write_text
 
 MANIFEST = "manifest.csv"
 OPTIONS = "gt_options.json"
@@ -159,8 +158,8 @@ def discover(src, layout: str = "auto", landmarks=None) -> list[SequenceSource]:
                     seqs.append(SequenceSource(f"{subj.name}_{task.name}", subj.name, frames=imgs))
     else:  # folder: sub-folders of frames and videos
         for p in sorted(src.iterdir()):
-            if p.is_dir() and _images(p):
-                seqs.append(SequenceSource(p.name, p.name, frames=_images(p)))
+            if p.is_dir() and (imgs := _images(p)):
+                seqs.append(SequenceSource(p.name, p.name, frames=imgs))
             elif p.is_file() and p.suffix.lower() in VIDEO_EXTS:
                 seqs.append(SequenceSource(p.stem, p.stem, video=p))
     if not seqs:
@@ -261,15 +260,12 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
         if opts.stabilize != "none":
             lm = lmk.stabilize(seq.iter_frames(opts.max_frames, opts.step), lm, opts.stabilize,
                                alpha=opts.stabilize_alpha)
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, np.asarray(lm, np.float64))
     lines = ["frame,source"] + [f"{i},{s}" for i, s in enumerate(source)]
     atomic_write_text(seq_dir / "track.csv", "\n".join(lines) + "\n")
     meta = {"shape": list(first.shape[:2]), "n_frames": int(len(lm))}
     atomic_write_text(seq_dir / "meta.json", json.dumps(meta, sort_keys=True) + "\n")
-    atomic_write_bytes(path, buf.getvalue())
+    with atomic_write(path) as fh:
+        np.save(fh, np.asarray(lm, np.float64))
     return np.asarray(lm, np.float64), info
 
 
@@ -277,7 +273,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
     """Generate (or resume) one sequence; returns its manifest rows and run information."""
     import cv2
 
-    from faceflow.flo import encode_flo, read_flo
+    from faceflow.flo import read_flo, write_flo
 
     cv2.setNumThreads(1)
     dst = Path(dst)
@@ -317,7 +313,6 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
                 cur_idx += 1
         try:
             if out.status == "ok":
-                lk = np.stack([lm[k], lm[k + 1]])
                 flo_path = seq_dir / "flow" / f"{k:06d}.flo"
                 if k in done:
                     stored = read_flo(flo_path)
@@ -328,7 +323,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
                     if nxt is None:
                         raise ValueError(f"frame {k + 1} could not be decoded")
                     res = out.result
-                    box = gt.crop_box(lk, shape, opts.offset)
+                    box = gt.crop_box(np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
                     a, b, f = gt.crop_resize_pair(cur, nxt, res.flow, box, tuple(opts.size))
                     f32 = np.ascontiguousarray(f, np.float32)
                     meta = {"n_flipped": res.n_flipped, "crop_x0": box[0], "crop_y0": box[1],
@@ -336,7 +331,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
                     atomic_write_bytes(seq_dir / "frames" / f"{k:06d}_1.png", _png_bytes(a))
                     atomic_write_bytes(seq_dir / "frames" / f"{k:06d}_2.png", _png_bytes(b))
                     atomic_write_text(seq_dir / "flow" / f"{k:06d}.json", json.dumps(meta, sort_keys=True) + "\n")
-                    atomic_write_bytes(flo_path, encode_flo(f32))
+                    write_flo(flo_path, f32)
                     row.update(meta)
                     row.update(gt.flow_stats(f32))
                 row.update(img1=rel("frames", f"{k:06d}_1.png"), img2=rel("frames", f"{k:06d}_2.png"),
@@ -419,11 +414,11 @@ def generate(src, dst, mode: str = "paper", size=(384, 512), offset: int = 10, m
         df[c] = df[c].fillna("")
     atomic_write_text(dst / MANIFEST, df.to_csv(index=False, float_format="%.6g"))
     if verbose:
-        print(summary(df, {k: v[1] for k, v in results.items()}))
+        print(summary(df))
     return df
 
 
-def summary(df, infos: dict | None = None) -> str:
+def summary(df) -> str:
     """Text summary: pairs per status, and every failure with its reason."""
     counts = df["status"].value_counts().to_dict()
     lines = [f"gt: {df['sequence'].nunique()} sequences, {len(df)} pairs: "
