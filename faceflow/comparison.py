@@ -398,13 +398,9 @@ def split_options(runs_dir: str | Path) -> dict:
     Read from the config of the first experiment checkpoint found under ``runs_dir`` so the
     test split here is exactly the one held out from training. Empty when there is none.
     """
-    from faceflow.baselines import EXPERIMENTS
+    from faceflow.training import checkpoint_status
 
-    try:
-        from faceflow.training import checkpoint_status
-    except ImportError:
-        return {}
-    for exp in EXPERIMENTS:
+    for exp in baselines.EXPERIMENTS:
         st = checkpoint_status(Path(runs_dir) / exp / "last.pt")
         if st is not None:
             return dict((st["config"] or {}).get("data") or {})

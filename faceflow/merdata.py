@@ -157,6 +157,17 @@ def _int_or_none(v) -> int | None:
         return None
 
 
+def _clip_sample(dataset: str, subj: str, clip: Path, onset: int, apex: int, label: int, emotion,
+                 crop: bool) -> MESample | None:
+    """The sample of one workbook row: its clip folder's onset and apex frames, None if either is missing."""
+    if not clip.is_dir():
+        return None
+    frames = _frame_index(clip)
+    if onset not in frames or apex not in frames:
+        return None
+    return MESample(f"{subj}_{clip.name}", subj, dataset, label, frames[onset], frames[apex], str(emotion), crop)
+
+
 def read_samm(root=None, crop: bool = True) -> list[MESample]:
     """SAMM micro-expressions with MEGC 2019 labels (onset and apex frames from the workbook)."""
     base = find_dataset("SAMM", root, ["SAMM", "samm", "SAMM_v1"], SAMM_HINT)
@@ -171,13 +182,10 @@ def read_samm(root=None, crop: bool = True) -> list[MESample]:
         if label is None or onset is None or apex is None:
             continue
         subj = f"{_int_or_none(r['subject']):03d}" if _int_or_none(r["subject"]) is not None else str(r["subject"])
-        clip = base / subj / str(r["filename"]).strip()
-        if not clip.is_dir():
-            continue
-        frames = _frame_index(clip)
-        if onset in frames and apex in frames:
-            out.append(MESample(f"{subj}_{clip.name}", subj, "samm", label, frames[onset], frames[apex],
-                                str(r["estimatedemotion"]), crop))
+        s = _clip_sample("samm", subj, base / subj / str(r["filename"]).strip(), onset, apex, label,
+                         r["estimatedemotion"], crop)
+        if s is not None:
+            out.append(s)
     if not out:
         raise DataNotFoundError(f"no usable SAMM samples under {base}. {SAMM_HINT}")
     return out
@@ -200,13 +208,10 @@ def read_casme2(root=None, crop: bool = True) -> list[MESample]:
         if label is None or onset is None or apex is None:
             continue
         subj = f"sub{_int_or_none(r['subject']):02d}"
-        clip = img_root / subj / str(r["filename"]).strip()
-        if not clip.is_dir():
-            continue
-        frames = _frame_index(clip)
-        if onset in frames and apex in frames:
-            out.append(MESample(f"{subj}_{clip.name}", subj, "casme2", label, frames[onset], frames[apex],
-                                str(r["estimatedemotion"]), crop))
+        s = _clip_sample("casme2", subj, img_root / subj / str(r["filename"]).strip(), onset, apex, label,
+                         r["estimatedemotion"], crop)
+        if s is not None:
+            out.append(s)
     if not out:
         raise DataNotFoundError(f"no usable CASME II samples under {base}. {CASME2_HINT}")
     return out

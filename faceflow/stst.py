@@ -73,10 +73,10 @@ class STSTNet(nn.Module):
         gamma = torch.cat([bn.weight for bn in bns])
         beta = torch.cat([bn.bias for bn in bns])
         bn0 = bns[0]
+        mean = torch.cat([bn.running_mean for bn in bns])
+        var = torch.cat([bn.running_var for bn in bns])
+        z = F.batch_norm(z, mean, var, gamma, beta, self.training, bn0.momentum, bn0.eps)
         if self.training:
-            mean = torch.cat([bn.running_mean for bn in bns])
-            var = torch.cat([bn.running_var for bn in bns])
-            z = F.batch_norm(z, mean, var, gamma, beta, True, bn0.momentum, bn0.eps)
             with torch.no_grad():  # write the updated running statistics back per stream
                 i = 0
                 for bn in bns:
@@ -85,10 +85,6 @@ class STSTNet(nn.Module):
                     bn.running_var.copy_(var[i:i + n])
                     bn.num_batches_tracked += 1
                     i += n
-        else:
-            mean = torch.cat([bn.running_mean for bn in bns])
-            var = torch.cat([bn.running_var for bn in bns])
-            z = F.batch_norm(z, mean, var, gamma, beta, False, bn0.momentum, bn0.eps)
         return self.dropout(self.maxpool(z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -153,8 +153,7 @@ def test_register_checkpoints_skips_missing(tmp_path):
 
 def test_register_checkpoints_with_a_real_checkpoint(tmp_path):
     """A checkpoint written by the training engine round-trips through the registry."""
-    training = pytest.importorskip("faceflow.training")
-    from faceflow import experiments
+    from faceflow import experiments, training
 
     cfg = experiments.make("Exp1", steps=1, resolution=(64, 128), model={"width": 0.125})
     model = training.build_model(cfg)

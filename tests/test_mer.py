@@ -120,10 +120,7 @@ def test_protocols_summary(tmp_path):
 
 @pytest.mark.data
 def test_real_stst_set(data_root):
-    try:
-        ds = mer.from_stst_images(data_root)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    ds = mer.from_stst_images(data_root)
     summ = ds.summary()
     assert summ.loc["samm", "samples"] == 133 and summ.loc["smic", "samples"] == 164
     assert summ.loc["casme2", "samples"] == 145 and summ["subjects"].sum() == 68

@@ -97,10 +97,7 @@ def test_generated_samples_fallback(tmp_path):
 
 @pytest.mark.data
 def test_onset_apex_gifs(data_root):
-    try:
-        gifs = merdata.onset_apex_gifs(data_root)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    gifs = merdata.onset_apex_gifs(data_root)
     assert len(gifs) == 3
     for g in gifs:
         a, b = merdata.read_onset_apex_gif(g)

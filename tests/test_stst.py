@@ -51,11 +51,7 @@ def test_published_weights_reproduce_published_figures(data_root):
     """Each subject's published weights on its own images: 442 predictions, pooled figures."""
     from faceflow import mer, paper
 
-    pytest.importorskip("pandas")
-    try:
-        df = stst.published_predictions(data_root)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    df = stst.published_predictions(data_root)
     assert len(df) == 442
     pooled = mer.pooled_metrics(df["label"], df["pred"])
     for k in ("accuracy", "UF1", "UAR"):
@@ -64,10 +60,7 @@ def test_published_weights_reproduce_published_figures(data_root):
 
 @pytest.mark.data
 def test_published_weights_load_strict(data_root):
-    try:
-        subjects = stst.published_subjects(data_root)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    subjects = stst.published_subjects(data_root)
     assert len(subjects) == 68
     m = stst.load_published(subjects[0], data_root)
     assert not m.training
