@@ -62,7 +62,7 @@ def _eval(args: argparse.Namespace) -> int:
     from faceflow import flowdata, training
     from faceflow.fileio import atomic_write_text
 
-    _, cfg, _ = training.load_checkpoint(args.checkpoint)
+    model, cfg, _ = training.load_checkpoint(args.checkpoint)
     size = None  # datasets at native size; the net runs at its training resolution
     if args.on == "faces":
         face_dir = _face_dir(args)
@@ -83,7 +83,7 @@ def _eval(args: argparse.Namespace) -> int:
         ds = flowdata.FlyingShapes(args.max_pairs or 32, tuple(cfg["resolution"]), seed=123_456)
     if args.max_pairs and len(ds) > args.max_pairs and hasattr(ds, "items"):
         ds.items = ds.items[: args.max_pairs]
-    df = training.evaluate_checkpoint(args.checkpoint, ds, device=args.device, progress=not args.quiet)
+    df = training.evaluate(model, ds, device=args.device, size=tuple(cfg["resolution"]), progress=not args.quiet)
     out = Path(args.out or Path(args.checkpoint).with_name(f"eval_{args.on}.csv"))
     atomic_write_text(out, df.to_csv(index=False))
     fig = training.error_histograms({f"{cfg['experiment']} on {args.on}": df})

@@ -117,9 +117,15 @@ def face_manifest(dst: str | os.PathLike, only_ok: bool = True):
     return df.reset_index(drop=True)
 
 
+def evenly_spaced(items: list, cap: int | None) -> list:
+    """At most ``cap`` items, evenly spaced (first and last kept); all of them when ``cap`` is falsy."""
+    if not cap or len(items) <= cap:
+        return items
+    return [items[i] for i in np.linspace(0, len(items) - 1, cap).round().astype(int)]
+
+
 def manifest_refs(df) -> list[FlowPairRef]:
-    return [FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces",
-                        {"sequence": r.sequence, "subject": r.subject})
+    return [FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces")
             for r in df.itertuples()]
 
 
@@ -218,11 +224,7 @@ def face_datasets(dst, size, fractions=(0.7, 0.15, 0.15), seed: int = 0, exclude
     split = split_faces(face_manifest(dst), fractions, seed, exclude)
     out = {}
     for name in ("train", "val", "test"):
-        refs = manifest_refs(getattr(split, name))
-        cap = (max_pairs or {}).get(name)
-        if cap and len(refs) > cap:
-            idx = np.linspace(0, len(refs) - 1, cap).round().astype(int)
-            refs = [refs[i] for i in idx]
+        refs = evenly_spaced(manifest_refs(getattr(split, name)), (max_pairs or {}).get(name))
         out[name] = PairDataset(refs, size, label=f"faces ({name})")
     return out, split
 
@@ -234,11 +236,7 @@ def face_source_dataset(dst, sequences: list[str], size, max_pairs: int | None =
     df = df[[s in names or os.path.splitext(s)[0] in names for s in df["sequence"]]]
     if df.empty:
         raise DataNotFoundError(f"no usable pairs of sequences {sequences} in {Path(dst) / 'manifest.csv'}")
-    refs = manifest_refs(df)
-    if max_pairs and len(refs) > max_pairs:
-        idx = np.linspace(0, len(refs) - 1, max_pairs).round().astype(int)
-        refs = [refs[i] for i in idx]
-    return PairDataset(refs, size, label="faces (held-out source)")
+    return PairDataset(evenly_spaced(manifest_refs(df), max_pairs), size, label="faces (held-out source)")
 
 
 # ----------------------------------------------------------------------------- chairs / sintel

@@ -25,19 +25,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from faceflow.chapter import resolve_device
 from faceflow.experiments import TrainConfig
 from faceflow.fileio import atomic_write_bytes, atomic_write_text
 from faceflow.flownets import FlowNetS, FlowNetSConfig, full_resolution, predict_flow
 from faceflow.losses import total_loss
+from faceflow.metrics import aae, epe, epe_map_torch
 
 CHECKPOINT = "last.pt"
 FORMAT_VERSION = 1
-
-
-def resolve_device(device: str = "auto") -> str:
-    from faceflow.chapter import resolve_device as _rd
-
-    return _rd(device)
 
 
 def build_model(cfg: TrainConfig) -> FlowNetS:
@@ -103,12 +99,13 @@ def checkpoint_status(path) -> dict | None:
 
 def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
     """Sample indices of ``step``: consecutive slices of a per-epoch seeded permutation."""
-    out = []
+    out, perms = [], {}
     start = step * batch_size
     for pos in range(start, start + batch_size):
         epoch, i = divmod(pos, n)
-        perm = np.random.default_rng([seed, epoch]).permutation(n)
-        out.append(int(perm[i]))
+        if epoch not in perms:
+            perms[epoch] = np.random.default_rng([seed, epoch]).permutation(n)
+        out.append(int(perms[epoch][i]))
     return out
 
 
@@ -139,7 +136,7 @@ def validation_epe(model, dataset, device: str, max_pairs: int = 64, batch_size:
     for b in range(0, len(idx), batch_size):
         batch = collate([dataset[int(i)] for i in idx[b:b + batch_size]])
         pred = full_resolution(model(batch["img1"].to(device), batch["img2"].to(device))[0], 1)
-        e = torch.linalg.vector_norm(pred - batch["flow"].to(device), dim=1).mean(dim=(1, 2))
+        e = epe_map_torch(pred, batch["flow"].to(device)).mean(dim=(1, 2))
         tot += float(e.sum())
         cnt += len(e)
     model.train(was)
@@ -312,31 +309,30 @@ def evaluate(model, dataset, device: str = "auto", size=None, progress: bool = F
     import pandas as pd
     from tqdm import tqdm
 
-    from faceflow.metrics import aae, epe
-
     device = resolve_device(device)
     model = model.to(device)
     rows = []
     for i in tqdm(range(len(dataset)), disable=not progress, desc="evaluate", mininterval=2.0):
         p = dataset.pair(i)
-        flow = predict_flow(model, p.img1, p.img2, device=device, size=tuple(size) if size else None)
-        rows.append({"pair": p.name, "source": p.source, "epe": epe(flow, p.flow), "aae": aae(flow, p.flow),
-                     "gt_mag": float(np.linalg.norm(p.flow, axis=-1).mean())})
+        rows.append(_error_row(p, predict_flow(model, p.img1, p.img2, device=device,
+                                               size=tuple(size) if size else None)))
     return pd.DataFrame(rows)
+
+
+def _error_row(p, flow: np.ndarray) -> dict:
+    """One row of :func:`evaluate`: EPE and AAE of ``flow`` against the pair's ground truth."""
+    return {"pair": p.name, "source": p.source, "epe": epe(flow, p.flow), "aae": aae(flow, p.flow),
+            "gt_mag": float(np.linalg.norm(p.flow, axis=-1).mean())}
 
 
 def zero_flow_errors(dataset):
     """Per-pair EPE and AAE of the zero flow: the reference an estimate has to beat."""
     import pandas as pd
 
-    from faceflow.metrics import aae, epe
-
     rows = []
     for i in range(len(dataset)):
         p = dataset.pair(i)
-        z = np.zeros_like(p.flow)
-        rows.append({"pair": p.name, "source": p.source, "epe": epe(z, p.flow), "aae": aae(z, p.flow),
-                     "gt_mag": float(np.linalg.norm(p.flow, axis=-1).mean())})
+        rows.append(_error_row(p, np.zeros_like(p.flow)))
     return pd.DataFrame(rows)
 
 
