@@ -10,12 +10,14 @@ FACEFLOW_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abs
 export FACEFLOW_DATA
 PROFILE ?= default
 
-.PHONY: venv book test test-unit notebook clean help
+.PHONY: venv book test test-unit lint format notebook clean help
 
 help:
 	@echo "make book      execute every chapter (PROFILE=$(PROFILE)) and build the HTML book"
 	@echo "make test      unit tests + smoke notebooks + book build + browser test"
 	@echo "make test-unit unit tests only (fast)"
+	@echo "make lint      ruff (lint + format check) on the package, tests and benchmarks; nbQA on the chapters"
+	@echo "make format    apply ruff's fixes and formatting everywhere"
 	@echo "make notebook NB=00_data_tour PROFILE=smoke   run one chapter and rebuild"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -39,7 +41,19 @@ book: $(STAMP)
 notebook: $(STAMP)
 	$(BIN)/faceflow book --profile $(PROFILE) --only $(NB)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check faceflow tests benchmarks book
+	$(BIN)/ruff format --check faceflow tests benchmarks book
+	$(BIN)/nbqa ruff notebooks/
+	$(BIN)/nbqa "ruff format --check" notebooks/
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix faceflow tests benchmarks book
+	$(BIN)/ruff format faceflow tests benchmarks book
+	$(BIN)/nbqa "ruff check --fix" notebooks/
+	$(BIN)/nbqa "ruff format" notebooks/
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP)

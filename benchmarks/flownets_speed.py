@@ -3,9 +3,9 @@
 Measures, in one run on the same machine:
 * training steps/s (Adam, Exp2-style loss: multi-scale EPE + cyclic) at batch ``--batch-size``;
 * inference pairs/s (batch 1, no grad) and the achieved GFLOP/s of inference (convolution FLOPs
-  counted by :func:`faceflow.flownets.inference_flops`);
+  counted by :func:`faceflow.methods.flownets.inference_flops`);
 * the machine's float32 matmul GFLOP/s (torch, same threads) as the reference peak;
-* Farneback (OpenCV, the authors' parameters of :mod:`faceflow.baselines`) pairs/s on the same
+* Farneback (OpenCV, the authors' parameters of :mod:`faceflow.methods.classical`) pairs/s on the same
   pairs, and the FlowNetS / Farneback speed ratio.
 
 Pairs: the real FlyingChairs samples (384 x 512) under the data root when present, else
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
 
 
@@ -39,15 +38,15 @@ def matmul_gflops(n: int = 2048, repeat: int = 5) -> float:
 
 
 def load_pairs(n: int, size=(384, 512)):
-    from faceflow import flowdata
+    from faceflow.flow.synthetic import flying_shapes_pair
+    from faceflow.io.datasets import locate
+    from faceflow.training import datasets
 
-    try:
-        ds = flowdata.chairs_dataset(None, None)
-        pairs = [ds.pair(i) for i in range(min(n, len(ds)))]
-        pairs = [flowdata.resize_pair(p, size) for p in pairs]
-        return pairs, "FlyingChairs samples"
-    except (FileNotFoundError, TypeError):
-        return [flowdata.flying_shapes_pair(i, size) for i in range(n)], "flying shapes (generated)"
+    if locate("chairs") is None:
+        return [flying_shapes_pair(i, size) for i in range(n)], "flying shapes (generated)"
+    ds = datasets.chairs_dataset(None, None)
+    pairs = [datasets.resize_pair(ds.pair(i), size) for i in range(min(n, len(ds)))]
+    return pairs, "FlyingChairs samples"
 
 
 def main(argv=None) -> None:
@@ -60,17 +59,19 @@ def main(argv=None) -> None:
     ap.add_argument("--width-px", type=int, default=512)
     args = ap.parse_args(argv)
 
-    from faceflow import baselines
-    from faceflow.flownets import FlowNetS, count_parameters, inference_flops, predict_flow, to_tensor
-    from faceflow.losses import LossConfig, total_loss
+    from faceflow.methods.classical import farneback
+    from faceflow.methods.flownets import FlowNetS, count_parameters, inference_flops, predict_flow, to_tensor
+    from faceflow.training.losses import LossConfig, total_loss
 
     torch.manual_seed(0)
     h, w = args.height, args.width_px
     pairs, source = load_pairs(args.pairs, (h, w))
     model = FlowNetS(width=args.width)
     flops = inference_flops(model, h, w)
-    print(f"FlowNetS width={args.width}: {count_parameters(model) / 1e6:.1f} M parameters, "
-          f"{flops / 1e9:.1f} GFLOP per {h}x{w} pair; torch threads={torch.get_num_threads()}; pairs: {source}")
+    print(
+        f"FlowNetS width={args.width}: {count_parameters(model) / 1e6:.1f} M parameters, "
+        f"{flops / 1e9:.1f} GFLOP per {h}x{w} pair; torch threads={torch.get_num_threads()}; pairs: {source}"
+    )
 
     peak = matmul_gflops()
     print(f"matmul (2048^2 float32): {peak:.1f} GFLOP/s")
@@ -84,14 +85,18 @@ def main(argv=None) -> None:
         t_inf = best_time(lambda: [model(a, b) for a, b in zip(x1, x2)], 2) / len(pairs)
     t_pred = best_time(lambda: [predict_flow(model, p.img1, p.img2) for p in pairs], 1) / len(pairs)
     gfs = flops / t_inf / 1e9
-    print(f"inference: {1 / t_inf:.3f} pairs/s ({t_inf * 1e3:.0f} ms/pair), {gfs:.1f} GFLOP/s "
-          f"= {100 * gfs / peak:.0f}% of matmul; predict_flow (with resizing) {1 / t_pred:.3f} pairs/s")
+    print(
+        f"inference: {1 / t_inf:.3f} pairs/s ({t_inf * 1e3:.0f} ms/pair), {gfs:.1f} GFLOP/s "
+        f"= {100 * gfs / peak:.0f}% of matmul; predict_flow (with resizing) {1 / t_pred:.3f} pairs/s"
+    )
 
     # Farneback on the same pairs
-    baselines.farneback(pairs[0].img1, pairs[0].img2)
-    t_fb = best_time(lambda: [baselines.farneback(p.img1, p.img2) for p in pairs], 2) / len(pairs)
-    print(f"Farneback: {1 / t_fb:.3f} pairs/s ({t_fb * 1e3:.0f} ms/pair); "
-          f"Farneback / FlowNetS inference pairs/s ratio: {t_inf / t_fb:.1f}")
+    farneback(pairs[0].img1, pairs[0].img2)
+    t_fb = best_time(lambda: [farneback(p.img1, p.img2) for p in pairs], 2) / len(pairs)
+    print(
+        f"Farneback: {1 / t_fb:.3f} pairs/s ({t_fb * 1e3:.0f} ms/pair); "
+        f"Farneback / FlowNetS inference pairs/s ratio: {t_inf / t_fb:.1f}"
+    )
 
     # training
     model.train()
@@ -111,9 +116,11 @@ def main(argv=None) -> None:
 
     step()
     t_step = best_time(step, args.steps)
-    print(f"training: {1 / t_step:.4f} steps/s at batch {bs} ({t_step:.1f} s/step, "
-          f"{bs / t_step:.2f} pairs/s; ~3x inference FLOPs per pair -> "
-          f"{3 * flops * bs / t_step / 1e9:.1f} GFLOP/s)")
+    print(
+        f"training: {1 / t_step:.4f} steps/s at batch {bs} ({t_step:.1f} s/step, "
+        f"{bs / t_step:.2f} pairs/s; ~3x inference FLOPs per pair -> "
+        f"{3 * flops * bs / t_step / 1e9:.1f} GFLOP/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from faceflow.stst import STSTNet
+from faceflow.mer.stst import STSTNet
 
 
 def bench(n: int, fused: bool, reps: int, channels_last: bool = False, compiled: bool = False) -> float:
@@ -46,8 +46,11 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, threads={torch.get_num_threads()}")
     for n in (105, 150, 290, 435):
-        row = {"streams": bench(n, False, a.reps), "fused": bench(n, True, a.reps),
-               "fused+CL": bench(n, True, a.reps, channels_last=True)}
+        row = {
+            "streams": bench(n, False, a.reps),
+            "fused": bench(n, True, a.reps),
+            "fused+CL": bench(n, True, a.reps, channels_last=True),
+        }
         if a.compile:
             row["fused+compile"] = bench(n, True, a.reps, compiled=True)
         print(f"n={n:4d} " + "  ".join(f"{k}={v:6.1f} ms" for k, v in row.items()), flush=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,3 +34,143 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+def _write_fake_gt(dst, sequences: dict, size=(48, 64), failed: int = 1, seed: int = 0):
+    """A tiny `faceflow gt` output: {sequence: (subject, n_pairs)} -> manifest.csv + PNG + .flo."""
+    import cv2
+
+    from faceflow.io.flo import write_flo
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for seq, (subj, n) in sequences.items():
+        for i in range(n):
+            rel = f"{seq}/{i:04d}"
+            (dst / seq).mkdir(parents=True, exist_ok=True)
+            a = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+            b = np.roll(a, 1, axis=1)
+            flow = np.zeros((*size, 2), np.float32)
+            flow[..., 0] = 1.0
+            cv2.imwrite(str(dst / f"{rel}_1.png"), a[..., ::-1])
+            cv2.imwrite(str(dst / f"{rel}_2.png"), b[..., ::-1])
+            write_flo(dst / f"{rel}.flo", flow)
+            rows.append(
+                dict(
+                    sequence=seq,
+                    subject=subj,
+                    pair=i,
+                    img1=f"{rel}_1.png",
+                    img2=f"{rel}_2.png",
+                    flow=f"{rel}.flo",
+                    status="ok",
+                    reason="",
+                    n_degenerate=0,
+                    mean_mag=1.0,
+                    max_mag=1.0,
+                )
+            )
+        for j in range(failed):
+            rows.append(
+                dict(
+                    sequence=seq,
+                    subject=subj,
+                    pair=n + j,
+                    img1="",
+                    img2="",
+                    flow="",
+                    status="failed",
+                    reason="no face",
+                    n_degenerate=0,
+                    mean_mag=np.nan,
+                    max_mag=np.nan,
+                )
+            )
+    pd.DataFrame(rows).to_csv(dst / "manifest.csv", index=False)
+    return dst
+
+
+@pytest.fixture
+def fake_gt():
+    """``write(dst, {sequence: (subject, n_pairs)}, size, failed, seed)``: a tiny ``faceflow gt`` output.
+
+    Each sequence gets ``n_pairs`` usable pairs (random frames, flow u = 1 px) and ``failed``
+    failed rows, in the manifest layout of :mod:`faceflow.groundtruth.dataset`.
+    """
+    return _write_fake_gt
+
+
+def _texture(h=96, w=128, seed=0):
+    """A smooth random texture (uint8 RGB): enough structure for every flow method to lock on."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    noise = rng.random((h, w, 3)).astype(np.float32)
+    img = cv2.GaussianBlur(noise, (0, 0), 2.0)
+    img = (img - img.min()) / (img.max() - img.min())
+    return (255 * img).astype(np.uint8)
+
+
+def _translated(dx, dy, h=96, w=128):
+    """Frame 2 is frame 1 moved by (dx, dy): the true flow is (dx, dy) everywhere."""
+    import cv2
+
+    big = _texture(h + 40, w + 40)
+    a = big[20 : 20 + h, 20 : 20 + w]
+    M = np.float32([[1, 0, dx], [0, 1, dy]])
+    b = cv2.warpAffine(big, M, (w + 40, h + 40), flags=cv2.INTER_LINEAR)[20 : 20 + h, 20 : 20 + w]
+    return np.ascontiguousarray(a), np.ascontiguousarray(b)
+
+
+@pytest.fixture
+def translated():
+    """``translated(dx, dy, h=96, w=128) -> (frame1, frame2)``: a textured pair with constant flow (dx, dy)."""
+    return _translated
+
+
+def _toy_mer_set(n_subj=4, per=6, seed=0):
+    from faceflow.mer.features import MERSet
+
+    rng = np.random.default_rng(seed)
+    imgs, labels, subs = [], [], []
+    for s in range(n_subj):
+        for k in range(per):
+            lab = k % 3
+            img = rng.integers(0, 40, (28, 28, 3), dtype=np.uint8)
+            img[..., lab] += 200  # class encoded in one channel: learnable
+            imgs.append(img)
+            labels.append(lab)
+            subs.append(f"s{s}")
+    n = len(labels)
+    return MERSet(np.stack(imgs), labels, subs, ["toy"] * n, [f"n{i}" for i in range(n)], "toy", "generated")
+
+
+@pytest.fixture
+def toy_mer_set():
+    """``toy_mer_set(n_subj=4, per=6, seed=0)``: a learnable MERSet (the class is one bright channel)."""
+    return _toy_mer_set
+
+
+def _tiny_cfg(**kw):
+    from faceflow.training.experiments import TrainConfig
+
+    base = dict(
+        experiment="Exp1",
+        train_set="chairs",
+        lr=1e-3,
+        steps=4,
+        batch_size=2,
+        resolution=(64, 64),
+        val_every=2,
+        val_pairs=2,
+        model={"width": 0.0625},
+        loss={"lambda1": 0.75, "lambda2": 0.25},
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture
+def tiny_cfg():
+    """``tiny_cfg(**overrides)``: a TrainConfig small enough to train in a second on 64x64 pairs."""
+    return _tiny_cfg

@@ -1,0 +1,85 @@
+"""Small helpers shared by the chapter notebooks (kept here so notebooks stay thin).
+
+A chapter starts with :func:`setup`, which turns the papermill parameters into a
+:class:`Chapter`: the resolved data root (or the reason it is missing), the output folder for
+cached results, the seed and the torch device. :meth:`Chapter.missing` renders a visible note in
+the page instead of failing when data is absent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceflow import profiles
+from faceflow.io.datasets import missing_root_reason, root_or_none
+from faceflow.runtime import resolve_device, seed_everything
+
+
+@dataclass
+class Chapter:
+    name: str
+    profile: str
+    data_root: Path | None
+    data_error: str | None
+    output_dir: Path
+    seed: int
+    device: str
+    settings: profiles.Profile
+
+    @property
+    def outputs(self) -> profiles.OutputLayout:
+        """The profile's output layout (``outputs/<profile>``)."""
+        return profiles.OutputLayout(self.output_dir.parent)
+
+    def missing(self, what: str, reason: str) -> None:
+        """Show a visible 'not available' note in the rendered page."""
+        show_note(f"**{what} not available.** {reason}", kind="warning")
+
+
+def setup(
+    name: str,
+    profile: str = "default",
+    data_root: str | None = None,
+    output_dir: str | None = None,
+    seed: int = 0,
+    device: str = "auto",
+) -> Chapter:
+    """Resolve a chapter's parameters. Never raises for a missing data root: records why."""
+    settings = profiles.get(profile)
+    root, err = root_or_none(data_root), missing_root_reason(data_root)
+    out = profiles.outputs(profile, output_dir).chapter(name)
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(seed)
+    return Chapter(name, profile, root, err, out, int(seed), resolve_device(device), settings)
+
+
+def show_note(markdown: str, kind: str = "note") -> None:
+    """Display a MyST admonition-like note (rendered as HTML in the page)."""
+    import html as _html
+
+    from IPython.display import HTML, display
+
+    css = {"note": "#e7f2fa", "warning": "#fff3cd"}.get(kind, "#eee")
+    body = _html.escape(markdown).replace("**", "")
+    display(
+        HTML(
+            f'<div class="faceflow-{kind}" style="background:{css};padding:0.6em 1em;'
+            f'border-left:4px solid #888;margin:0.5em 0">{body}</div>'
+        )
+    )
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Bind a computed value (number, DataFrame, figure) to ``name`` for ``{glue}`` references.
+
+    Returns None so that a trailing call does not echo the value into the page.
+    """
+    from myst_nb import glue as _glue
+
+    _glue(name, value, display=display)
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    """Format a number for glue-ing into prose."""
+    return f"{x:.{digits}f}"

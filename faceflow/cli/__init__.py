@@ -1,0 +1,1 @@
+"""The ``faceflow`` command line: one module per command."""

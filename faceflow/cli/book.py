@@ -1,0 +1,30 @@
+"""``faceflow book``: execute the chapters and build the book."""
+
+from __future__ import annotations
+
+import argparse
+
+from faceflow.cli.options import add_profile
+
+
+def _book(args: argparse.Namespace) -> int:
+    from faceflow.book.build import build_book
+
+    extra = {}
+    for item in args.param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
+        extra[key] = value
+    html = build_book(args.profile, only=args.only, execute=not args.no_execute, extra_parameters=extra)
+    print(f"book: {html / 'index.html'}")
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("book", help="execute the chapter notebooks and build the HTML book")
+    add_profile(p)
+    p.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="execute only these (e.g. 00_data_tour)")
+    p.add_argument("--no-execute", action="store_true", help="rebuild HTML from staged notebooks")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="extra papermill parameter")
+    p.set_defaults(func=_book)

@@ -1,0 +1,152 @@
+"""``faceflow mer ...``: micro-expression recognition with STSTNet (paper Sec. 4.4 / 5.3).
+
+Sub-commands:
+
+* ``published``  apply the authors' per-subject weights to the real STSTNet images (pooled figures);
+* ``loso``       train STSTNet leave-one-subject-out on the real STSTNet images (the TVL1 rows);
+* ``generated``  the same protocol on the generated micro-expression set, for each flow method;
+* ``features``   write the STSTNet feature image of one onset/apex pair (images or a 2-frame GIF).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from faceflow.cli.options import add_data_root, add_quiet
+
+
+def _cfg(args):
+    from faceflow.mer.loso import LosoConfig
+
+    return LosoConfig(epochs=args.epochs, lr=args.lr, device=args.device, threads=args.threads, workers=args.workers)
+
+
+def _print_summary(summary) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(summary.round(4).to_string())
+
+
+def _published(args) -> int:
+    from faceflow import paper
+    from faceflow.mer.metrics import pooled_metrics
+    from faceflow.mer.stst import published_predictions
+
+    df = published_predictions(args.data_root)
+    pooled = pooled_metrics(df["label"], df["pred"])
+    print(f"{pooled['n']} predictions with the published per-subject weights")
+    for k in ("accuracy", "UF1", "UAR"):
+        print(f"  {k:8s} ours {pooled[k]:.4f}   published {paper.STSTNET_PUBLISHED[k]:.4f}")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(args.out, index=False)
+        print(f"predictions: {args.out}")
+    return 0
+
+
+def _loso(args) -> int:
+    from faceflow.mer.loso import PROTOCOLS, real_tvl1_experiment
+    from faceflow.mer.metrics import summarize
+
+    protocols = {p: PROTOCOLS[p] for p in args.protocol} if args.protocol else PROTOCOLS
+    preds, summary = real_tvl1_experiment(
+        args.data_root, args.seeds, _cfg(args), args.out, not args.quiet, args.max_folds, protocols
+    )
+    summary = summarize(preds, absent=args.absent)
+    _print_summary(summary)
+    print(f"training time (sum of fold times): {summary['fold_seconds'].sum():.1f} s")
+    print(f"per-subject predictions: {Path(args.out) / 'tvl1_real'}")
+    return 0
+
+
+def _generated(args) -> int:
+    from faceflow.mer.data import generated_samples
+    from faceflow.mer.features import flow_methods
+    from faceflow.mer.loso import generated_experiment
+
+    samples, note = generated_samples(
+        args.data_root, per_class=args.per_class, size=args.size, max_identities=args.identities, seed=args.data_seed
+    )
+    print(f"generated set: {len(samples)} clips of {len({s.subject for s in samples})} identities ({note})")
+    methods = args.methods or flow_methods()
+    preds, summary, secs = generated_experiment(
+        samples, methods, args.seeds, _cfg(args), args.out, not args.quiet, args.max_folds
+    )
+    _print_summary(summary)
+    for m, s in secs.items():
+        print(f"  features {m}: {s:.1f} s")
+    return 0
+
+
+def _features(args) -> int:
+    import cv2
+
+    from faceflow.flow.strain import stst_image
+    from faceflow.mer.data import MESample, read_onset_apex_gif
+    from faceflow.methods import estimate_flow
+
+    if args.gif:
+        a, b = read_onset_apex_gif(args.gif)
+    elif args.onset and args.apex:
+        a, b = MESample("pair", "", "", 0, Path(args.onset), Path(args.apex), crop=not args.no_crop).load()
+    else:
+        raise ValueError("give --gif or both --onset and --apex")
+    img = stst_image(estimate_flow(args.method, a, b))
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(args.output), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
+        raise ValueError(f"{args.output}: could not write image")
+    print(f"{args.output}: 28x28 RGB (u, v, strain) from {args.method}")
+    return 0
+
+
+def _train_args(p) -> None:
+    add_data_root(p, "--root")
+    p.add_argument("--epochs", type=int, default=500, help="epochs per fold (paper: 500)")
+    p.add_argument("--lr", type=float, default=5e-5, help="Adam learning rate (paper: 5e-5)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--max-folds", type=int, default=None, help="hold out only the first N subjects")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per fold")
+    p.add_argument("--workers", type=int, default=1, help="folds trained at once (processes)")
+    p.add_argument("--out", default="outputs/mer", help="folder for per-subject predictions (cache)")
+    p.add_argument(
+        "--absent",
+        default="present",
+        choices=["present", "union", "all"],
+        help="classes absent from a subject's test set (see faceflow.mer.metrics)",
+    )
+    add_quiet(p)
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("mer", help="micro-expression recognition with STSTNet (Sec. 4.4 / 5.3)")
+    s = p.add_subparsers(dest="mer_command", required=True, metavar="MER_COMMAND")
+
+    a = s.add_parser("published", help="published per-subject weights on the real STSTNet images")
+    add_data_root(a, "--root")
+    a.add_argument("--out", default=None, help="write the 442 predictions to this CSV")
+    a.set_defaults(func=_published)
+
+    b = s.add_parser("loso", help="LOSO training on the real STSTNet (TV-L1) images: the TVL1 rows")
+    _train_args(b)
+    b.add_argument("--protocol", nargs="+", choices=["SAMM", "SMIC", "SAMM+SMIC"], help="default: all three")
+    b.set_defaults(func=_loso)
+
+    c = s.add_parser("generated", help="LOSO on the generated micro-expression set, per flow method")
+    _train_args(c)
+    c.add_argument("--methods", nargs="+", help="flow methods (default: every registered one but zero)")
+    c.add_argument("--per-class", type=int, default=2, help="clips per identity and class")
+    c.add_argument("--size", type=int, default=112, help="face crop size in pixels")
+    c.add_argument("--identities", type=int, default=None, help="at most this many identities")
+    c.add_argument("--data-seed", type=int, default=0, help="seed of the generated clips")
+    c.set_defaults(func=_generated)
+
+    d = s.add_parser("features", help="STSTNet feature image of one onset/apex pair")
+    d.add_argument("--gif", help="a 2-frame GIF (onset, apex) drawn on a plot canvas")
+    d.add_argument("--onset")
+    d.add_argument("--apex")
+    d.add_argument("--no-crop", action="store_true", help="do not crop the face")
+    d.add_argument("--method", default="tvl1")
+    d.add_argument("output", help="output PNG")
+    d.set_defaults(func=_features)

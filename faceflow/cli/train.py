@@ -1,0 +1,145 @@
+"""``faceflow train CONFIG`` and ``faceflow eval CHECKPOINT``: FlowNetS runs of Sec. 4.3.
+
+CONFIG is an experiment name (Exp1, Exp2I, Exp2II, Exp3I, Exp3II) or a JSON file holding a
+:class:`faceflow.training.experiments.TrainConfig`. Runs live in
+``outputs/<profile>/runs/<train_set>/<experiment>/last.pt`` unless ``--run-dir`` says otherwise;
+training is idempotent (finished runs are reused, partial ones resumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from faceflow.cli.options import add_data_root, add_device, add_output_dir, add_profile, add_quiet
+
+
+def _face_dir(args) -> Path:
+    if args.face_dir:
+        return Path(args.face_dir)
+    from faceflow import profiles
+    from faceflow.groundtruth.dataset import ensure_face_dataset
+
+    dst = profiles.outputs(args.profile, args.output_dir).dataset("openface")
+    return ensure_face_dataset(args.data_root, dst, max_frames=profiles.get(args.profile).groundtruth.max_frames)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from faceflow import profiles
+    from faceflow.training import experiments
+    from faceflow.training.checkpoints import checkpoint_status
+    from faceflow.training.experiments import TrainConfig
+    from faceflow.training.loop import ensure_trained
+
+    overrides = {}
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    if args.resolution is not None:
+        overrides["resolution"] = tuple(args.resolution)
+    if args.width is not None:
+        overrides["model"] = {"width": args.width}
+    if args.lr_multiplier is not None:
+        overrides["lr_multiplier"] = args.lr_multiplier
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    if Path(args.config).suffix == ".json":
+        cfg = TrainConfig.from_dict(json.loads(Path(args.config).read_text()))
+        for k, v in overrides.items():
+            setattr(cfg, k, v)
+        cfg.__post_init__()
+    else:
+        data = {"exclude": list(args.exclude)} if args.train_set == "faces" else {}
+        cfg = experiments.for_profile(args.config, args.train_set, args.profile, args.variant, data=data, **overrides)
+    run_dir = (
+        Path(args.run_dir)
+        if args.run_dir
+        else (profiles.outputs(args.profile, args.output_dir).runs(cfg.train_set, cfg.variant) / cfg.experiment)
+    )
+    face_dir = _face_dir(args) if cfg.train_set == "faces" else None
+    path = ensure_trained(
+        cfg, run_dir, data_root=args.data_root, face_dir=face_dir, device=args.device, progress=not args.quiet
+    )
+    st = checkpoint_status(path)
+    print(f"train: {path} (step {st['step']}/{cfg.steps}, finished={st['finished']})")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from faceflow.evaluation.evaluate import evaluate
+    from faceflow.evaluation.figures import error_histograms
+    from faceflow.groundtruth.dataset import manifest_refs, read_manifest
+    from faceflow.groundtruth.splits import SplitOptions
+    from faceflow.io.atomic import atomic_write_text
+    from faceflow.training import datasets
+    from faceflow.training.checkpoints import checkpoint_flow_fn, load_checkpoint
+
+    _, cfg, _ = load_checkpoint(args.checkpoint)
+    size = None  # datasets at native size; the net runs at its training resolution
+    if args.on == "faces":
+        face_dir = _face_dir(args)
+        if args.sequences:
+            ds = datasets.face_source_dataset(face_dir, args.sequences, size, args.max_pairs)
+        else:
+            split = SplitOptions.from_data(cfg.get("data")).split(read_manifest(face_dir, True, True))
+            ds = datasets.PairDataset(manifest_refs(getattr(split, args.split)), size)
+    elif args.on == "chairs":
+        ds = datasets.chairs_dataset(args.data_root, size)
+    elif args.on == "sintel":
+        ds = datasets.sintel_dataset(args.data_root, size, passes=(args.sintel_pass,))
+    else:
+        ds = datasets.FlyingShapes(args.max_pairs or 32, tuple(cfg["resolution"]), seed=123_456)
+    if args.max_pairs and len(ds) > args.max_pairs and hasattr(ds, "items"):
+        ds.items = ds.items[: args.max_pairs]
+    name = cfg["experiment"]
+    df = evaluate({name: checkpoint_flow_fn(args.checkpoint, args.device)}, ds, args.on, progress=not args.quiet)
+    out = Path(args.out or Path(args.checkpoint).with_name(f"eval_{args.on}.csv"))
+    atomic_write_text(out, df.to_csv(index=False))
+    fig = error_histograms({f"{name} on {args.on}": df})
+    hist = out.with_suffix(".png")
+    fig.savefig(hist, dpi=100)
+    print(f"eval: {len(df)} pairs  EPE {df['epe'].mean():.4f}  AAE {df['aae'].mean():.4f} rad")
+    print(f"eval: per-pair errors {out}; histograms {hist}")
+    return 0
+
+
+def add_cli(sub) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    add_profile(common)
+    add_data_root(common)
+    add_output_dir(common)
+    common.add_argument(
+        "--face-dir",
+        default=None,
+        help="a `faceflow gt` folder (default: outputs/<profile>/datasets/openface, generated)",
+    )
+    add_device(common)
+    add_quiet(common)
+
+    p = sub.add_parser("train", parents=[common], help="train FlowNetS with a named experiment (Sec. 4.3)")
+    p.add_argument("config", metavar="CONFIG", help="Exp1|Exp2I|Exp2II|Exp3I|Exp3II or a config .json")
+    p.add_argument("--train-set", default="faces", choices=["faces", "chairs", "sintel"])
+    p.add_argument(
+        "--variant",
+        default="text",
+        choices=["text", "code"],
+        help="paper text (default) or the authors'-code differences",
+    )
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--resolution", type=int, nargs=2, metavar=("H", "W"), default=None)
+    p.add_argument("--width", type=float, default=None, help="channel multiplier (1 = full FlowNetS)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr-multiplier", type=float, default=None)
+    p.add_argument("--exclude", nargs="*", default=["multi_face"], help="face sequences held out of the splits")
+    p.add_argument("--run-dir", default=None)
+    p.set_defaults(func=_train)
+
+    e = sub.add_parser("eval", parents=[common], help="per-pair EPE/AAE of a trained checkpoint")
+    e.add_argument("checkpoint", help="a last.pt written by `faceflow train`")
+    e.add_argument("--on", default="faces", choices=["faces", "chairs", "sintel", "shapes"])
+    e.add_argument("--split", default="test", choices=["train", "val", "test"], help="face split")
+    e.add_argument("--sequences", nargs="*", default=None, help="evaluate these face sequences instead")
+    e.add_argument("--sintel-pass", default="clean", choices=["clean", "final"])
+    e.add_argument("--max-pairs", type=int, default=None)
+    e.add_argument("--out", default=None, help="CSV of per-pair errors (default: beside the checkpoint)")
+    e.set_defaults(func=_eval)

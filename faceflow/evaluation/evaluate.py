@@ -1,0 +1,169 @@
+"""The one per-pair EPE/AAE loop of faceflow, its CSV cache, and runtimes (Sec. 5.1-5.2).
+
+:func:`evaluate` runs flow methods (names in the registry of :mod:`faceflow.methods`, or
+functions) on pairs with ground truth and returns one row per (method, pair): ``test_set,
+method, pair, source, epe, aae, seconds, gt_mag``. Every table of the book (1, 2, 3 and the data
+tour's) is built from such rows. :func:`cached_evaluate` keeps them in CSV files so that a
+chapter rebuild reuses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from faceflow.flow.metrics import aae, epe
+from faceflow.io.atomic import atomic_write_text
+from faceflow.methods.registry import estimate_flow, timed_flow
+
+#: Columns of an :func:`evaluate` table.
+COLUMNS = ["test_set", "method", "pair", "source", "epe", "aae", "seconds", "gt_mag"]
+
+#: Input size (H, W) of the paper's runtime comparison.
+RUNTIME_SIZE = (384, 512)
+
+FlowFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _as_functions(methods: Sequence[str] | Mapping[str, FlowFunction]) -> dict[str, FlowFunction]:
+    if isinstance(methods, Mapping):
+        return dict(methods)
+    return {m: (lambda a, b, m=m: estimate_flow(m, a, b)) for m in methods}
+
+
+def evaluate(
+    methods: Sequence[str] | Mapping[str, FlowFunction], pairs: Iterable, test_set: str = "", progress: bool = False
+) -> pd.DataFrame:
+    """EPE and AAE (radians, Eq. 8) of each method on each pair with ground truth.
+
+    Parameters
+    ----------
+    methods : list of str or dict
+        Registered method names, or ``{name: fn(img1, img2) -> (H, W, 2) flow}``.
+    pairs : iterable of FlowPair
+        Loaded pairs (:class:`faceflow.io.datasets.FlowPair`), each with ``flow``; a torch
+        dataset with a ``pair(i)`` method is read pair by pair.
+    test_set : str
+        Name written in the ``test_set`` column.
+    progress : bool
+        Show a tqdm bar per method.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`; rows method by method, pairs in order.
+
+    Raises
+    ------
+    ValueError
+        A pair without ground truth, or a flow of the wrong shape.
+    """
+    from tqdm.auto import tqdm
+
+    fns = _as_functions(methods)
+    pairs = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
+    for p in pairs:
+        if p.flow is None:
+            raise ValueError(f"pair {p.name} has no ground truth")
+    rows = []
+    for name, fn in fns.items():
+        for p in tqdm(
+            pairs, desc=f"{test_set or 'evaluate'}: {name}", disable=not progress, leave=False, mininterval=2.0
+        ):
+            t0 = time.perf_counter()
+            flow = np.asarray(fn(p.img1, p.img2), dtype=np.float32)
+            secs = time.perf_counter() - t0
+            if flow.shape != p.flow.shape:
+                raise ValueError(f"{name} on {p.name}: flow shape {flow.shape}, ground truth {p.flow.shape}")
+            rows.append(
+                dict(
+                    test_set=test_set,
+                    method=name,
+                    pair=p.name,
+                    source=p.source,
+                    epe=epe(flow, p.flow),
+                    aae=aae(flow, p.flow),
+                    seconds=secs,
+                    gt_mag=float(np.linalg.norm(p.flow, axis=-1).mean()),
+                )
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def pairs_key(pairs: Sequence) -> str:
+    """A short hash of a pair list (names, sizes, a subsample of the ground truth)."""
+    h = hashlib.sha1()
+    for p in pairs:
+        h.update(p.name.encode())
+        h.update(str(p.img1.shape).encode())
+        h.update(np.ascontiguousarray(p.flow[::16, ::16]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def cached_evaluate(
+    methods: Sequence[str],
+    pairs: Sequence,
+    test_set: str,
+    cache_dir: str | Path,
+    method_tags: dict[str, str] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """:func:`evaluate` of registered methods with a per-(test set, method) CSV cache under ``cache_dir``.
+
+    A cached result is reused only when the pair list (names, sizes, ground truth) is the same
+    and the method's tag (e.g. its checkpoint's mtime) has not changed.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key = pairs_key(pairs)
+    frames = []
+    for m in methods:
+        tag = (method_tags or {}).get(m, "")
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{test_set}__{m}")
+        csv, meta = cache_dir / f"{safe}.csv", cache_dir / f"{safe}.json"
+        want = {"pairs": key, "tag": tag, "n": len(pairs), "columns": COLUMNS}
+        if csv.is_file() and meta.is_file() and json.loads(meta.read_text()) == want:
+            frames.append(pd.read_csv(csv, dtype={"pair": str, "test_set": str, "method": str, "source": str}))
+            continue
+        df = evaluate([m], pairs, test_set, progress=progress)
+        atomic_write_text(csv, df.to_csv(index=False))
+        atomic_write_text(meta, json.dumps(want))
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def runtime_ms(
+    methods: Sequence[str], img1: np.ndarray, img2: np.ndarray, size=RUNTIME_SIZE, repeat: int = 3, warmup: int = 1
+) -> pd.DataFrame:
+    """Milliseconds per pair of each method with the pair resized to ``size`` = (H, W).
+
+    Each method runs ``warmup`` untimed calls (model loading, allocator warm-up), then the best
+    of ``repeat`` timed calls is reported.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``method``, column ``ms_per_pair``.
+    """
+    import cv2
+
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    h, w = size
+    a = cv2.resize(np.asarray(img1), (w, h), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(np.asarray(img2), (w, h), interpolation=cv2.INTER_LINEAR)
+    rows = []
+    for m in methods:
+        for _ in range(warmup):
+            estimate_flow(m, a, b)
+        _, secs = timed_flow(m, a, b, repeat=repeat)
+        rows.append(dict(method=m, ms_per_pair=1000.0 * secs))
+    return pd.DataFrame(rows, columns=["method", "ms_per_pair"]).set_index("method")

@@ -1,0 +1,119 @@
+"""Flow error metrics: average end-point error (EPE) and the paper's average angular error.
+
+The angular error follows Eq. (8) of the paper: the angle between the homogeneous vectors
+``(u, v, 1)`` and ``(û, v̂, 1)``, computed as ``atan2(|a x b|, a . b)``. This equals the
+paper's ``arctan(|a x b| / (a . b))`` whenever the dot product is positive and stays correct
+(in ``[0, pi]``) when it is not.
+
+Every function exists for NumPy arrays of shape (..., H, W, 2) and for torch tensors of shape
+(..., 2, H, W) (the channel-first layout networks use); both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+def _check_pair(pred, gt, channel_axis: int) -> None:
+    if pred.shape != gt.shape:
+        raise ValueError(f"prediction shape {tuple(pred.shape)} != ground truth shape {tuple(gt.shape)}")
+    if pred.ndim < 3 or pred.shape[channel_axis] != 2:
+        layout = "(..., H, W, 2)" if channel_axis == -1 else "(..., 2, H, W)"
+        raise ValueError(f"flow must have layout {layout}, got shape {tuple(pred.shape)}")
+
+
+def _masked_mean_np(err: np.ndarray, valid: np.ndarray | None) -> float:
+    if valid is None:
+        return float(err.mean())
+    valid = np.asarray(valid, dtype=bool)
+    if valid.shape != err.shape:
+        raise ValueError(f"valid mask shape {valid.shape} != per-pixel error shape {err.shape}")
+    if not valid.any():
+        raise ValueError("valid mask selects no pixel")
+    return float(err[valid].mean())
+
+
+def epe_map(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per-pixel end-point error ``||pred - gt||_2`` for (..., H, W, 2) arrays."""
+    pred = np.asarray(pred, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    _check_pair(pred, gt, -1)
+    return np.sqrt(((pred - gt) ** 2).sum(axis=-1))
+
+
+def angular_error_map(pred: np.ndarray, gt: np.ndarray, degrees: bool = False) -> np.ndarray:
+    """Per-pixel angular error of Eq. (8) for (..., H, W, 2) arrays (radians by default)."""
+    pred = np.asarray(pred, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    _check_pair(pred, gt, -1)
+    u, v = gt[..., 0], gt[..., 1]
+    uh, vh = pred[..., 0], pred[..., 1]
+    # cross product of (u, v, 1) and (uh, vh, 1)
+    cx = v - vh
+    cy = uh - u
+    cz = u * vh - v * uh
+    cross = np.sqrt(cx**2 + cy**2 + cz**2)
+    dot = u * uh + v * vh + 1.0
+    ang = np.arctan2(cross, dot)
+    return np.degrees(ang) if degrees else ang
+
+
+def epe(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Average end-point error in pixels over all (or the ``valid``) pixels."""
+    return _masked_mean_np(epe_map(pred, gt), valid)
+
+
+def aae(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None, degrees: bool = False) -> float:
+    """Average angular error, Eq. (8); radians unless ``degrees=True``."""
+    return _masked_mean_np(angular_error_map(pred, gt, degrees=degrees), valid)
+
+
+def _masked_mean_torch(err: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
+    if valid is None:
+        return err.mean()
+    valid = valid.to(dtype=torch.bool)
+    if valid.shape != err.shape:
+        raise ValueError(f"valid mask shape {tuple(valid.shape)} != per-pixel error shape {tuple(err.shape)}")
+    if not bool(valid.any()):
+        raise ValueError("valid mask selects no pixel")
+    return err[valid].mean()
+
+
+def epe_map_torch(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Per-pixel EPE for (..., 2, H, W) tensors; differentiable."""
+    _check_pair(pred, gt, -3)
+    return torch.linalg.vector_norm(pred - gt, dim=-3)
+
+
+def angular_error_map_torch(pred: torch.Tensor, gt: torch.Tensor, degrees: bool = False) -> torch.Tensor:
+    """Per-pixel angular error of Eq. (8) for (..., 2, H, W) tensors; differentiable.
+
+    A tiny epsilon inside the square root keeps the gradient finite where prediction and
+    ground truth coincide (angle 0).
+    """
+    _check_pair(pred, gt, -3)
+    u, v = gt[..., 0, :, :], gt[..., 1, :, :]
+    uh, vh = pred[..., 0, :, :], pred[..., 1, :, :]
+    cx = v - vh
+    cy = uh - u
+    cz = u * vh - v * uh
+    eps = torch.finfo(pred.dtype).eps ** 2
+    cross = torch.sqrt(cx * cx + cy * cy + cz * cz + eps)
+    dot = u * uh + v * vh + 1.0
+    ang = torch.atan2(cross, dot)
+    return ang * (180.0 / math.pi) if degrees else ang
+
+
+def epe_torch(pred: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Average EPE for (..., 2, H, W) tensors (a 0-d tensor)."""
+    return _masked_mean_torch(epe_map_torch(pred, gt), valid)
+
+
+def aae_torch(
+    pred: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor | None = None, degrees: bool = False
+) -> torch.Tensor:
+    """Average angular error, Eq. (8), for (..., 2, H, W) tensors (a 0-d tensor)."""
+    return _masked_mean_torch(angular_error_map_torch(pred, gt, degrees=degrees), valid)

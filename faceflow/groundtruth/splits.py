@@ -1,0 +1,140 @@
+"""Train/val/test splits of a face ground-truth manifest that keep people apart (Sec. 4.3).
+
+With at least three subjects, whole subjects go to one split; with fewer, whole sequences; with
+fewer still, contiguous blocks in time. :func:`evenly_spaced` caps a list of pairs for the small
+profiles.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Train/val/test shares of subjects (the default of every split in faceflow).
+DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
+
+
+def evenly_spaced(items: list, cap: int | None) -> list:
+    """At most ``cap`` items, evenly spaced (first and last kept); all of them when ``cap`` is falsy."""
+    if not cap or len(items) <= cap:
+        return items
+    return [items[i] for i in np.linspace(0, len(items) - 1, cap).round().astype(int)]
+
+
+@dataclass
+class FaceSplit:
+    train: object
+    val: object
+    test: object
+    level: str  # "subject", "sequence" or "block"
+    note: str
+
+    def sizes(self) -> dict:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def _assign_groups(sizes: dict, fractions, seed: int) -> dict:
+    """Greedy: groups in a seeded order, each to the split furthest below its target share."""
+    rng = np.random.default_rng(seed)
+    names = sorted(sizes)
+    rng.shuffle(names)
+    # largest groups first so the targets can be met; ties broken by the seeded order
+    names = sorted(names, key=lambda n: -sizes[n])
+    total = sum(sizes.values())
+    filled = {s: 0 for s in ("train", "val", "test")}
+    target = dict(zip(("train", "val", "test"), fractions))
+    out = {}
+    order = ["train", "test", "val"]
+    for i, n in enumerate(names):
+        if i < 3:  # every split gets at least one group (callers pass three or more)
+            split = order[i]
+        else:
+            split = max(filled, key=lambda s: target[s] * total - filled[s])
+        out[n] = split
+        filled[split] += sizes[n]
+    return out
+
+
+def split_faces(df, fractions=DEFAULT_FRACTIONS, seed: int = 0, exclude: list[str] | None = None) -> FaceSplit:
+    """Train/val/test splits of a face manifest that keep subjects and sequences apart.
+
+    With at least three subjects, whole subjects go to one split (so their sequences do too).
+    With fewer subjects but at least three sequences, whole sequences do (subjects may then be
+    shared; the ``note`` says so). With fewer, each sequence is cut into three contiguous
+    blocks in time (pairs of one block never neighbour another block's pairs except at the cut).
+
+    exclude : sequences (exact names or names without extension) held out of all three splits,
+        e.g. the cross-dataset source.
+    """
+    if abs(sum(fractions) - 1) > 1e-6 or len(fractions) != 3:
+        raise ValueError(f"fractions must be three numbers summing to 1, got {fractions}")
+    df = df.copy()
+    if exclude:
+        ex = set(exclude) | {os.path.splitext(e)[0] for e in exclude}
+        keep = [s not in ex and os.path.splitext(s)[0] not in ex for s in df["sequence"]]
+        df = df[keep]
+    if len(df) < 3:
+        raise ValueError(f"only {len(df)} usable face pairs; need at least 3 for train/val/test")
+    subjects = df["subject"].fillna("").astype(str)
+    n_subj = subjects.nunique()
+    n_seq = df["sequence"].nunique()
+    if n_subj >= 3:
+        level, key = "subject", subjects
+        note = f"{n_subj} subjects: each subject (and so each of its sequences) is in one split only."
+    elif n_seq >= 3:
+        level, key = "sequence", df["sequence"].astype(str)
+        note = (
+            f"only {n_subj} subject(s) but {n_seq} sequences: whole sequences are assigned to one split; "
+            "the same person can appear in several splits."
+        )
+    else:
+        level = "block"
+        note = (
+            f"only {n_subj} subject(s) and {n_seq} sequence(s): each sequence is cut into contiguous "
+            "train/val/test blocks in time; subjects and sequences are NOT kept apart."
+        )
+        parts = {"train": [], "val": [], "test": []}
+        for _, g in df.groupby("sequence", sort=True):
+            n = len(g)
+            a = max(1, int(round(n * fractions[0])))
+            b = max(a + 1, int(round(n * (fractions[0] + fractions[1]))))
+            parts["train"].append(g.iloc[:a])
+            parts["val"].append(g.iloc[a:b])
+            parts["test"].append(g.iloc[b:])
+        import pandas as pd
+
+        return FaceSplit(*(pd.concat(parts[s]).reset_index(drop=True) for s in ("train", "val", "test")), level, note)
+    sizes = key.value_counts().to_dict()
+    assign = _assign_groups(sizes, fractions, seed)
+    split_of = key.map(assign)
+    out = [df[split_of == s].reset_index(drop=True) for s in ("train", "val", "test")]
+    return FaceSplit(*out, level, note)
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """How a face manifest is split: held-out sequences, shares and seed.
+
+    Stored in a training run's config under ``data`` (keys ``exclude``, ``fractions``,
+    ``split_seed``), so evaluation can rebuild exactly the test split a network never saw.
+    """
+
+    exclude: tuple[str, ...] = ()
+    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
+    seed: int = 0
+
+    @classmethod
+    def from_data(cls, data: dict | None) -> SplitOptions:
+        """Read the options from a run config's ``data`` dict (absent keys take the defaults)."""
+        data = data or {}
+        return cls(
+            tuple(data.get("exclude") or ()),
+            tuple(data.get("fractions") or DEFAULT_FRACTIONS),
+            int(data.get("split_seed", 0)),
+        )
+
+    def split(self, manifest) -> FaceSplit:
+        """:func:`split_faces` of ``manifest`` with these options."""
+        return split_faces(manifest, self.fractions, self.seed, list(self.exclude) or None)

@@ -1,0 +1,1 @@
+"""Bytes <-> arrays, no torch: atomic writes, ``.flo`` files, images and videos, the data root and its datasets."""

@@ -1,0 +1,347 @@
+"""One configurable data root and readers for the dataset layouts found under it.
+
+The root is, in order: the ``root`` argument, the ``FACEFLOW_DATA`` environment variable,
+``./data``. The Makefile points ``FACEFLOW_DATA`` at ``../shared/data`` when it exists.
+
+Readers accept both the small sample layouts shipped with the project's shared data and the
+real on-disk layouts of the full (licensed) datasets:
+
+* MPI-Sintel: sample ``sintel/<scene>/<pass>/frame_NNNN.png`` + ``sintel/<scene>/flow/``;
+  real ``training/<pass>/<scene>/frame_NNNN.png`` + ``training/flow/<scene>/``.
+* FlyingChairs: sample ``flyingchairs/NNNNNNN-img0.ppm, -img1.ppm, -gt.flo``;
+  real ``FlyingChairs_release/data/NNNNN_img1.ppm, _img2.ppm, _flow.flo``.
+* OpenFace samples: ``openface/image_sequence/*.jpg`` and ``openface/*.wmv|*.avi``.
+* STSTNet inputs: ``mer/stst_uvos/*.png`` with ``labels.csv`` (file, dataset, subject, label).
+
+Whether a dataset is there is asked with :func:`has_dataset`, never by catching an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from faceflow.io.images import VIDEO_EXTS, list_images, read_image
+
+ENV_VAR = "FACEFLOW_DATA"
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data root or dataset is missing. The message says what and where to put it."""
+
+
+def _root_candidate(root: str | os.PathLike | None) -> tuple[str, Path]:
+    """Where the data root is looked for, and which setting named it."""
+    if root is not None and str(root) != "":
+        source, path = "argument", Path(root)
+    elif os.environ.get(ENV_VAR):
+        source, path = f"${ENV_VAR}", Path(os.environ[ENV_VAR])
+    else:
+        source, path = "default", Path("data")
+    return source, path.expanduser().resolve()
+
+
+def missing_root_reason(root: str | os.PathLike | None = None) -> str | None:
+    """None when the data root exists, else one sentence saying where it was looked for."""
+    source, path = _root_candidate(root)
+    if path.is_dir():
+        return None
+    return (
+        f"data root {path} (from {source}) does not exist. Pass a data root, set "
+        f"{ENV_VAR}, or create ./data with the sample layout (see the book's data page)."
+    )
+
+
+def root_or_none(root: str | os.PathLike | None = None) -> Path | None:
+    """The data root of :func:`resolve_root`, or None when there is none (no error)."""
+    path = _root_candidate(root)[1]
+    return path if path.is_dir() else None
+
+
+def resolve_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root as an absolute path: ``root``, else ``$FACEFLOW_DATA``, else ``./data``.
+
+    Raises
+    ------
+    DataNotFoundError
+        The folder does not exist.
+    """
+    why = missing_root_reason(root)
+    if why is not None:
+        raise DataNotFoundError(why)
+    return _root_candidate(root)[1]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a dataset lives under the data root: candidate folders (first found wins) and a hint."""
+
+    label: str
+    candidates: tuple[str, ...]
+    hint: str
+
+
+#: Every dataset faceflow reads, by key. :func:`locate` / :func:`find_dataset` look them up.
+DATASETS: dict[str, DatasetSpec] = {
+    "sintel": DatasetSpec(
+        "MPI-Sintel",
+        ("sintel", "MPI-Sintel-complete", "MPI-Sintel"),
+        "Download MPI-Sintel (sintel.is.tue.mpg.de) and point the data root at a folder holding "
+        "'sintel/training/...' (real layout) or 'sintel/<scene>/<pass>/' (sample layout).",
+    ),
+    "chairs": DatasetSpec(
+        "FlyingChairs",
+        ("FlyingChairs_release/data", "FlyingChairs/data", "flyingchairs"),
+        "Download FlyingChairs (lmb.informatik.uni-freiburg.de) and put 'FlyingChairs_release/data' "
+        "(or the sample 'flyingchairs/NNNNNNN-img0.ppm' layout) under the data root.",
+    ),
+    "openface": DatasetSpec(
+        "OpenFace samples",
+        ("openface",),
+        "The OpenFace sample frames belong in '<root>/openface/image_sequence/*.jpg' and the sample "
+        "videos in '<root>/openface/'.",
+    ),
+    "openface_frames": DatasetSpec(
+        "OpenFace image sequence",
+        ("openface/image_sequence",),
+        "The OpenFace sample frames belong in '<root>/openface/image_sequence/*.jpg'.",
+    ),
+    "stst_images": DatasetSpec(
+        "STSTNet images",
+        ("mer/stst_uvos",),
+        "The STSTNet images belong in '<root>/mer/stst_uvos/*.png' with 'labels.csv' beside them.",
+    ),
+    "stst_weights": DatasetSpec(
+        "STSTNet weights",
+        ("mer/stst_weights",),
+        "The published per-subject STSTNet weights (christy1206/STSTNet, STSTNet_Weights/<subject>.pth) "
+        "belong in '<root>/mer/stst_weights/'.",
+    ),
+    "onset_apex_gifs": DatasetSpec(
+        "onset/apex GIFs",
+        ("mer/onset_apex_gifs",),
+        "The onset/apex GIFs belong in '<root>/mer/onset_apex_gifs/'.",
+    ),
+    "dlib_faces": DatasetSpec(
+        "dlib face photos",
+        ("dlib_faces",),
+        "The dlib example face photos (davisking/dlib examples/faces) belong in '<root>/dlib_faces/'.",
+    ),
+    "samm": DatasetSpec(
+        "SAMM",
+        ("SAMM", "samm", "SAMM_v1"),
+        "SAMM belongs in '<root>/SAMM/<subject>/<clip>/' with its metadata .xlsx (SAMM_Micro_FACS_Codes_v2.xlsx).",
+    ),
+    "casme2": DatasetSpec(
+        "CASME II",
+        ("CASME2", "CASME2-RAW", "CASME2_RAW_selected", "CASME II"),
+        "CASME II belongs in '<root>/CASME2/sub<NN>/<clip>/img<N>.jpg' with CASME2-coding-*.xlsx.",
+    ),
+    "smic": DatasetSpec(
+        "SMIC-HS",
+        ("SMIC/HS", "SMIC-HS", "SMIC_all_raw/HS", "SMIC/SMIC_all_raw/HS"),
+        "SMIC-HS belongs in '<root>/SMIC/HS/s<NN>/micro/<negative|positive|surprise>/<clip>/'.",
+    ),
+}
+
+
+def _spec(key: str) -> DatasetSpec:
+    if key not in DATASETS:
+        raise KeyError(f"unknown dataset key {key!r}; known: {', '.join(sorted(DATASETS))}")
+    return DATASETS[key]
+
+
+def locate(key: str, root: str | os.PathLike | None = None) -> Path | None:
+    """Folder of dataset ``key`` (see :data:`DATASETS`) under the data root, or None when absent.
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`DATASETS`.
+    root : path-like, optional
+        Data root (see :func:`resolve_root`); a missing root means a missing dataset.
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
+    spec = _spec(key)
+    base = root_or_none(root)
+    if base is None:
+        return None
+    return next((base / rel for rel in spec.candidates if (base / rel).exists()), None)
+
+
+def find_dataset(key: str, root: str | os.PathLike | None = None) -> Path:
+    """Folder of dataset ``key`` under the data root.
+
+    Raises
+    ------
+    DataNotFoundError
+        The root or the dataset is missing; the message says where it was looked for and how to
+        get it.
+    """
+    spec = _spec(key)
+    base = resolve_root(root)
+    found = locate(key, base)
+    if found is None:
+        tried = ", ".join(str(base / c) for c in spec.candidates)
+        raise DataNotFoundError(f"{spec.label} not found under {base} (looked for {tried}). {spec.hint}")
+    return found
+
+
+@dataclass
+class FlowPair:
+    """Two RGB frames and, when known, the ground-truth flow from the first to the second."""
+
+    name: str
+    img1: np.ndarray
+    img2: np.ndarray
+    flow: np.ndarray | None = None
+    source: str = ""
+
+
+@dataclass
+class FlowPairRef:
+    """Paths of a frame pair with optional ground-truth ``.flo``; :meth:`load` reads them."""
+
+    name: str
+    img1: Path
+    img2: Path
+    flow: Path | None = None
+    source: str = ""
+
+    def load(self) -> FlowPair:
+        from faceflow.io.flo import read_flo
+
+        flow = read_flo(self.flow) if self.flow is not None else None
+        a, b = read_image(self.img1), read_image(self.img2)
+        if a.shape != b.shape:
+            raise ValueError(f"{self.img1} and {self.img2} differ in size: {a.shape} vs {b.shape}")
+        if flow is not None and flow.shape[:2] != a.shape[:2]:
+            raise ValueError(f"{self.flow}: flow size {flow.shape[:2]} != image size {a.shape[:2]}")
+        return FlowPair(self.name, a, b, flow, self.source)
+
+
+_FRAME_RE = re.compile(r"frame_(\d+)\.png$")
+
+
+def sintel_pairs(root: str | os.PathLike | None = None, dstype: str = "clean") -> list[FlowPairRef]:
+    """Frame pairs with ground truth from MPI-Sintel (sample or real training layout).
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
+    dstype : {"clean", "final"}
+        Rendering pass.
+    """
+    if dstype not in ("clean", "final"):
+        raise ValueError(f"dstype must be 'clean' or 'final', got {dstype!r}")
+    base = find_dataset("sintel", root)
+    training = base / "training"
+    if training.is_dir():  # real layout
+        scenes = sorted(p for p in (training / dstype).iterdir() if p.is_dir())
+        scene_dirs = [(s.name, s, training / "flow" / s.name) for s in scenes]
+    else:  # sample layout
+        scene_dirs = [(s.name, s / dstype, s / "flow") for s in sorted(base.iterdir()) if (s / dstype).is_dir()]
+    pairs: list[FlowPairRef] = []
+    for scene, img_dir, flow_dir in scene_dirs:
+        frames = {}
+        for p in img_dir.glob("frame_*.png"):
+            m = _FRAME_RE.search(p.name)
+            if m:
+                frames[int(m.group(1))] = p
+        for idx in sorted(frames):
+            flo = flow_dir / f"frame_{idx:04d}.flo"
+            if idx + 1 in frames and flo.is_file():
+                pairs.append(FlowPairRef(f"{scene}/{idx:04d}", frames[idx], frames[idx + 1], flo, f"sintel-{dstype}"))
+    if not pairs:
+        raise DataNotFoundError(f"no Sintel {dstype} pairs with ground truth under {base}. {DATASETS['sintel'].hint}")
+    return pairs
+
+
+def chairs_pairs(root: str | os.PathLike | None = None, split: str | None = None) -> list[FlowPairRef]:
+    """FlyingChairs pairs (sample or real layout).
+
+    Parameters
+    ----------
+    split : {"train", "val"}, optional
+        With the real release and its ``FlyingChairs_train_val.txt`` (1 = train, 2 = val), keep
+        one split. Ignored (all pairs) for the sample layout, which has no split file.
+    """
+    base = find_dataset("chairs", root)
+    pairs: list[FlowPairRef] = []
+    real = sorted(base.glob("*_img1.ppm"))
+    if real:
+        split_ids = None
+        split_file = next(
+            (
+                p
+                for p in (base / "FlyingChairs_train_val.txt", base.parent / "FlyingChairs_train_val.txt")
+                if p.is_file()
+            ),
+            None,
+        )
+        if split is not None and split_file is not None:
+            codes = split_file.read_text().split()
+            want = {"train": "1", "val": "2"}[split]
+            split_ids = {i + 1 for i, c in enumerate(codes) if c == want}
+        for p in real:
+            stem = p.name[: -len("_img1.ppm")]
+            if split_ids is not None and int(stem) not in split_ids:
+                continue
+            pairs.append(FlowPairRef(stem, p, base / f"{stem}_img2.ppm", base / f"{stem}_flow.flo", "flyingchairs"))
+    else:
+        for p in sorted(base.glob("*-img0.ppm")):
+            stem = p.name[: -len("-img0.ppm")]
+            pairs.append(FlowPairRef(stem, p, base / f"{stem}-img1.ppm", base / f"{stem}-gt.flo", "flyingchairs"))
+    if not pairs:
+        raise DataNotFoundError(f"no FlyingChairs pairs under {base}. {DATASETS['chairs'].hint}")
+    return pairs
+
+
+def openface_frames(root: str | os.PathLike | None = None) -> list[Path]:
+    """The OpenFace sample image sequence (30 consecutive 640x480 frames of one face)."""
+    folder = find_dataset("openface_frames", root)
+    frames = list_images(folder)
+    if not frames:
+        raise DataNotFoundError(f"{folder} holds no images. {DATASETS['openface'].hint}")
+    return frames
+
+
+def openface_videos(root: str | os.PathLike | None = None) -> list[Path]:
+    """The OpenFace sample videos."""
+    folder = find_dataset("openface", root)
+    vids = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTS)
+    if not vids:
+        raise DataNotFoundError(f"no videos in {folder}. {DATASETS['openface'].hint}")
+    return vids
+
+
+def stst_samples(root: str | os.PathLike | None = None):
+    """Table of the 442 STSTNet input images: columns file, dataset, subject, label, path.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    folder = find_dataset("stst_images", root)
+    labels = folder / "labels.csv"
+    if not labels.is_file():
+        raise DataNotFoundError(f"{labels}: missing. {DATASETS['stst_images'].hint}")
+    df = pd.read_csv(labels, dtype={"subject": str})
+    missing_cols = {"file", "dataset", "subject", "label"} - set(df.columns)
+    if missing_cols:
+        raise ValueError(f"{labels}: missing columns {sorted(missing_cols)}")
+    df["path"] = [folder / f for f in df["file"]]
+    absent = [str(p) for p in df["path"] if not p.is_file()]
+    if absent:
+        raise DataNotFoundError(f"{labels} lists {len(absent)} images that are missing, e.g. {absent[0]}")
+    return df

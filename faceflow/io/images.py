@@ -1,0 +1,122 @@
+"""Images and videos as arrays: decoding with errors that name the file, gray conversion, listing.
+
+Frames are RGB ``uint8`` arrays of shape (H, W, 3) everywhere in faceflow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff")
+VIDEO_EXTS = (".avi", ".wmv", ".mp4", ".mov", ".mkv", ".mpg")
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as RGB uint8 (H, W, 3); clear error naming the file when unreadable."""
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file")
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f"{path}: not a readable image (OpenCV could not decode it)")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def to_gray(img: np.ndarray) -> np.ndarray:
+    """An RGB (H, W, 3) or gray (H, W) uint8 image as gray uint8 (H, W); errors name the shape."""
+    import cv2
+
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 3:
+        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    if img.ndim == 2:
+        return img
+    raise ValueError(f"image must be (H, W) or (H, W, 3), got shape {img.shape}")
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files in ``folder``, sorted by name.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``folder`` is not a directory.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder of frames")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+
+
+def iter_video_frames(
+    path: str | os.PathLike, max_frames: int | None = None, start: int = 0, step: int = 1
+) -> Iterator[np.ndarray]:
+    """Stream the frames of a video as RGB uint8 arrays.
+
+    Parameters
+    ----------
+    path : path-like
+        Video file (anything OpenCV's FFmpeg backend decodes).
+    max_frames : int, optional
+        Stop after this many frames have been yielded.
+    start, step : int
+        Skip the first ``start`` frames, then keep every ``step``-th.
+
+    Yields
+    ------
+    numpy.ndarray
+        (H, W, 3) uint8 RGB frames.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Bad ``start``/``step``, or OpenCV cannot open the file.
+    """
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such video file")
+    if step < 1 or start < 0:
+        raise ValueError(f"start must be >= 0 and step >= 1, got start={start} step={step}")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: OpenCV cannot open this video")
+    n = idx = 0
+    try:
+        while max_frames is None or n < max_frames:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if idx >= start and (idx - start) % step == 0:
+                n += 1
+                yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            idx += 1
+    finally:
+        cap.release()
+
+
+def read_video_frames(
+    path: str | os.PathLike, max_frames: int | None = None, start: int = 0, step: int = 1
+) -> list[np.ndarray]:
+    """All frames of :func:`iter_video_frames` as a list.
+
+    Raises
+    ------
+    ValueError
+        No frame could be decoded.
+    """
+    frames = list(iter_video_frames(path, max_frames, start, step))
+    if not frames:
+        raise ValueError(f"{path}: no frame could be decoded")
+    return frames

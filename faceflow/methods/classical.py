@@ -1,0 +1,64 @@
+"""Classical flow methods (OpenCV) and the zero field, registered under their names.
+
+``farneback`` uses the parameters of the authors' evaluation script; ``tvl1`` is the flow behind
+the STSTNet features; ``dis`` is a fast modern classical method; ``zero`` is the no-motion
+reference every method has to beat.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from faceflow.io.images import to_gray
+from faceflow.methods.registry import check_pair, register
+
+#: Farneback parameters of the authors' evaluation script (the paper gives none in Sec. 5.2).
+FARNEBACK_PARAMS = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+
+
+def farneback(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
+    """Gunnar-Farneback dense flow with the authors' parameters (overridable)."""
+    import cv2
+
+    check_pair(img1, img2)
+    p = {**FARNEBACK_PARAMS, **params}
+    flow = cv2.calcOpticalFlowFarneback(to_gray(img1), to_gray(img2), None, **p)
+    return flow.astype(np.float32)
+
+
+def tvl1(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
+    """Dual TV-L1 (Zach et al.; ``cv2.optflow``), the flow behind the STSTNet features."""
+    import cv2
+
+    check_pair(img1, img2)
+    algo = cv2.optflow.DualTVL1OpticalFlow_create(**params)
+    flow = algo.calc(to_gray(img1), to_gray(img2), None)
+    return flow.astype(np.float32)
+
+
+def dis(img1: np.ndarray, img2: np.ndarray, preset: str = "medium") -> np.ndarray:
+    """DIS optical flow (Kroeger et al. 2016), OpenCV preset ``ultrafast|fast|medium``."""
+    import cv2
+
+    check_pair(img1, img2)
+    presets = {
+        "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+        "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+        "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+    }
+    if preset not in presets:
+        raise ValueError(f"DIS preset must be one of {sorted(presets)}, got {preset!r}")
+    algo = cv2.DISOpticalFlow_create(presets[preset])
+    return algo.calc(to_gray(img1), to_gray(img2), None).astype(np.float32)
+
+
+def zero(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
+    """The zero field: the error of 'no motion', a floor every method should beat."""
+    check_pair(img1, img2)
+    return np.zeros(np.shape(img1)[:2] + (2,), np.float32)
+
+
+register("zero", zero, "zero flow (no-motion reference)")
+register("farneback", farneback, "Gunnar-Farneback, authors' parameters")
+register("tvl1", tvl1, "Dual TV-L1 (OpenCV optflow)")
+register("dis", dis, "DIS, medium preset (OpenCV)")

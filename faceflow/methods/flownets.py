@@ -1,0 +1,268 @@
+"""FlowNetS (Dosovitskiy et al. 2015) with the paper's five output scales (Sec. 4.1, 4.3).
+
+The two RGB frames are concatenated into 6 channels and pass an encoder ``conv1 .. conv6_1``
+(LeakyReLU 0.1, as in FlowNetS). The decoder refines the flow with deconvolutions and skip
+connections and predicts it at five scales ``k = 1..5``: an input of H x W gives predictions of
+``(H / 2^k, W / 2^k)``, i.e. ``(384 * 2^-k, 512 * 2^-k)`` for the paper's 384 x 512 input.
+Compared with the original FlowNetS (predictions at 1/4 .. 1/64) the decoder has one more
+refinement stage, to 1/2, that uses the ``conv1`` features, and no 1/64 prediction: this is how
+we read the paper's "(H_k, W_k) = (384·2^-k, 512·2^-k), k = 1..5" (see the book's choices page).
+
+Units. The network's raw outputs are the flow in *input-resolution pixels* divided by
+``flow_scale`` (FlowNet's ``div_flow``, 20), at every scale, so that the upsampled coarse flows fed
+to the next stage have consistent values. :meth:`FlowNetS.forward` returns each prediction in the
+pixel units *of its own scale* (the input-resolution flow times ``2^-k``), which is the unit in
+which the multi-scale loss compares it with the ground truth downsampled to that scale.
+
+Input normalisation. Images enter as float tensors in ``[0, 1]`` (B, 3, H, W); the network sees
+``(x - input_mean) / input_std`` per channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Number of prediction scales (k = 1..5).
+N_SCALES = 5
+#: Input sizes must be divisible by this (six stride-2 convolutions).
+SIZE_MULTIPLE = 64
+
+
+@dataclass
+class FlowNetSConfig:
+    """Architecture parameters (saved in checkpoints).
+
+    width : channel multiplier; 1.0 is the full FlowNetS. Smaller values exist only so the
+        ``smoke``/``default`` profiles run on a CPU.
+    flow_scale : FlowNet's ``div_flow``: raw outputs are flow / flow_scale.
+    input_mean, input_std : per-channel normalisation of ``[0, 1]`` RGB input.
+    batch_norm : FlowNetS has none; kept as an option.
+    """
+
+    width: float = 1.0
+    flow_scale: float = 20.0
+    input_mean: tuple = (0.45, 0.432, 0.411)
+    input_std: tuple = (1.0, 1.0, 1.0)
+    batch_norm: bool = False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["input_mean"] = list(d["input_mean"])
+        d["input_std"] = list(d["input_std"])
+        return d
+
+
+def _conv(cin, cout, k, stride, bn):
+    layers = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, bias=not bn)]
+    if bn:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(0.1, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _deconv(cin, cout):
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.LeakyReLU(0.1, inplace=True))
+
+
+def _predict(cin):
+    return nn.Conv2d(cin, 2, 3, 1, 1, bias=False)
+
+
+def _up_flow():
+    return nn.ConvTranspose2d(2, 2, 4, 2, 1, bias=False)
+
+
+class FlowNetS(nn.Module):
+    """FlowNetS with predictions at 1/2, 1/4, 1/8, 1/16, 1/32 of the input size.
+
+    ``forward(img1, img2)`` takes two (B, 3, H, W) float tensors in ``[0, 1]`` with H and W
+    divisible by 64 and returns a list of five (B, 2, H/2^k, W/2^k) flows, finest (k=1) first,
+    each in pixels of its own scale.
+    """
+
+    def __init__(self, config: FlowNetSConfig | None = None, **kwargs):
+        super().__init__()
+        if config is None:
+            config = FlowNetSConfig(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either a FlowNetSConfig or keyword arguments, not both")
+        if not config.width > 0:
+            raise ValueError(f"width must be > 0, got {config.width}")
+        self.config = config
+        bn = config.batch_norm
+
+        def c(n):
+            return max(2, int(round(n * config.width)))
+
+        c1, c2, c3, c4, c5, c6 = c(64), c(128), c(256), c(512), c(512), c(1024)
+        self.conv1 = _conv(6, c1, 7, 2, bn)
+        self.conv2 = _conv(c1, c2, 5, 2, bn)
+        self.conv3 = _conv(c2, c3, 5, 2, bn)
+        self.conv3_1 = _conv(c3, c3, 3, 1, bn)
+        self.conv4 = _conv(c3, c4, 3, 2, bn)
+        self.conv4_1 = _conv(c4, c4, 3, 1, bn)
+        self.conv5 = _conv(c4, c5, 3, 2, bn)
+        self.conv5_1 = _conv(c5, c5, 3, 1, bn)
+        self.conv6 = _conv(c5, c6, 3, 2, bn)
+        self.conv6_1 = _conv(c6, c6, 3, 1, bn)
+        # decoder: 1/64 -> 1/32 (k=5) -> ... -> 1/2 (k=1)
+        d5, d4, d3, d2, d1 = c(512), c(256), c(128), c(64), c(32)
+        self.deconv5 = _deconv(c6, d5)
+        self.predict5 = _predict(c5 + d5)
+        self.up5 = _up_flow()
+        self.deconv4 = _deconv(c5 + d5, d4)
+        self.predict4 = _predict(c4 + d4 + 2)
+        self.up4 = _up_flow()
+        self.deconv3 = _deconv(c4 + d4 + 2, d3)
+        self.predict3 = _predict(c3 + d3 + 2)
+        self.up3 = _up_flow()
+        self.deconv2 = _deconv(c3 + d3 + 2, d2)
+        self.predict2 = _predict(c2 + d2 + 2)
+        self.up2 = _up_flow()
+        self.deconv1 = _deconv(c2 + d2 + 2, d1)
+        self.predict1 = _predict(c1 + d1 + 2)
+        self.register_buffer(
+            "mean", torch.tensor(config.input_mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "std", torch.tensor(config.input_std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.kaiming_normal_(m.weight, a=0.1, nonlinearity="leaky_relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        for p in (self.predict1, self.predict2, self.predict3, self.predict4, self.predict5):
+            nn.init.normal_(p.weight, std=1e-3)
+
+    @staticmethod
+    def check_size(h: int, w: int) -> None:
+        if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE or h <= 0 or w <= 0:
+            raise ValueError(
+                f"FlowNetS input size {h}x{w} is not divisible by {SIZE_MULTIPLE}; resize or pad "
+                f"to a multiple of {SIZE_MULTIPLE} (predict_flow does this for you)"
+            )
+
+    def forward_raw(self, img1: torch.Tensor, img2: torch.Tensor) -> list[torch.Tensor]:
+        """Raw outputs (flow in input pixels / flow_scale), finest first."""
+        if img1.shape != img2.shape or img1.ndim != 4 or img1.shape[1] != 3:
+            raise ValueError(
+                f"expected two (B, 3, H, W) tensors of equal shape, got {tuple(img1.shape)} and {tuple(img2.shape)}"
+            )
+        self.check_size(img1.shape[-2], img1.shape[-1])
+        x = torch.cat([(img1 - self.mean) / self.std, (img2 - self.mean) / self.std], dim=1)
+        o1 = self.conv1(x)
+        o2 = self.conv2(o1)
+        o3 = self.conv3_1(self.conv3(o2))
+        o4 = self.conv4_1(self.conv4(o3))
+        o5 = self.conv5_1(self.conv5(o4))
+        o6 = self.conv6_1(self.conv6(o5))
+        cat5 = torch.cat([o5, self.deconv5(o6)], 1)
+        f5 = self.predict5(cat5)
+        cat4 = torch.cat([o4, self.deconv4(cat5), self.up5(f5)], 1)
+        f4 = self.predict4(cat4)
+        cat3 = torch.cat([o3, self.deconv3(cat4), self.up4(f4)], 1)
+        f3 = self.predict3(cat3)
+        cat2 = torch.cat([o2, self.deconv2(cat3), self.up3(f3)], 1)
+        f2 = self.predict2(cat2)
+        cat1 = torch.cat([o1, self.deconv1(cat2), self.up2(f2)], 1)
+        f1 = self.predict1(cat1)
+        return [f1, f2, f3, f4, f5]
+
+    def forward(self, img1: torch.Tensor, img2: torch.Tensor) -> list[torch.Tensor]:
+        s = self.config.flow_scale
+        return [f * (s / 2**k) for k, f in enumerate(self.forward_raw(img1, img2), start=1)]
+
+
+def full_resolution(flow_k: torch.Tensor, k: int = 1) -> torch.Tensor:
+    """Upsample a scale-``k`` prediction (B, 2, H/2^k, W/2^k) bilinearly to (B, 2, H, W), in input pixels."""
+    f = 2**k
+    return F.interpolate(flow_k, scale_factor=f, mode="bilinear", align_corners=False) * f
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def inference_flops(model: FlowNetS, h: int, w: int) -> int:
+    """Multiply-accumulate operations x 2 of one forward pass at (h, w) (convolutions only)."""
+    flops = 0
+
+    def hook(mod, inp, out):
+        nonlocal flops
+        if isinstance(mod, nn.Conv2d):
+            kh, kw = mod.kernel_size
+            flops += 2 * out.numel() * (mod.in_channels // mod.groups) * kh * kw
+        elif isinstance(mod, nn.ConvTranspose2d):
+            kh, kw = mod.kernel_size
+            flops += 2 * inp[0].numel() * mod.out_channels * kh * kw
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            x = torch.zeros(1, 3, h, w, device=next(model.parameters()).device)
+            model(x, x)
+    finally:
+        for hk in hooks:
+            hk.remove()
+    return flops
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """uint8 RGB (H, W, 3) -> float (1, 3, H, W) in [0, 1]."""
+    img = np.asarray(img)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected an RGB image (H, W, 3), got shape {img.shape}")
+    t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float()
+    if img.dtype == np.uint8:
+        t = t / 255.0
+    return t.unsqueeze(0)
+
+
+def predict_flow(
+    model: FlowNetS, img1: np.ndarray, img2: np.ndarray, device: str = "cpu", size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Flow from ``img1`` to ``img2`` (uint8 RGB of any equal size) as (H, W, 2) float32 pixels.
+
+    The pair is resized bilinearly to ``size`` (default: the model's ``input_size`` attribute,
+    which :func:`faceflow.training.load_checkpoint` sets to the training resolution, else the
+    nearest multiple of 64 of each side, at least 64), the finest prediction is upsampled to that
+    size, then resized back to the input size with the u and v values rescaled by the width and
+    height ratios.
+    """
+    import cv2
+
+    a, b = np.asarray(img1), np.asarray(img2)
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    h, w = a.shape[:2]
+    if size is None:
+        size = getattr(model, "input_size", None)
+    if size is None:
+        size = (
+            max(SIZE_MULTIPLE, int(round(h / SIZE_MULTIPLE)) * SIZE_MULTIPLE),
+            max(SIZE_MULTIPLE, int(round(w / SIZE_MULTIPLE)) * SIZE_MULTIPLE),
+        )
+    hh, ww = size
+    FlowNetS.check_size(hh, ww)
+    if (hh, ww) != (h, w):
+        a = cv2.resize(a, (ww, hh), interpolation=cv2.INTER_LINEAR)
+        b = cv2.resize(b, (ww, hh), interpolation=cv2.INTER_LINEAR)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            preds = model(to_tensor(a).to(device), to_tensor(b).to(device))
+            flow = full_resolution(preds[0], 1)[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+    finally:
+        model.train(was_training)
+    if (hh, ww) != (h, w):
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+        flow[..., 0] *= w / ww
+        flow[..., 1] *= h / hh
+    return np.ascontiguousarray(flow, dtype=np.float32)

@@ -1,0 +1,91 @@
+"""Every optical-flow method behind one registry.
+
+``estimate_flow(method, img1, img2)`` returns an (H, W, 2) float32 flow from ``img1`` to
+``img2`` for RGB (H, W, 3) or gray (H, W) uint8 images. :func:`register` adds a method under a
+name. Kinds: ``classical`` (:mod:`faceflow.methods.classical`, registered on import of
+:mod:`faceflow.methods`), ``ours`` (trained FlowNetS checkpoints,
+:func:`faceflow.training.checkpoints.register_checkpoints`) and ``cnn`` (published CNNs,
+:func:`faceflow.methods.cnn.register_cnn_baselines`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+FlowFn = Callable[..., np.ndarray]
+
+
+@dataclass
+class Method:
+    """A registered flow method."""
+
+    name: str
+    fn: FlowFn
+    description: str = ""
+    kind: str = "classical"
+
+
+_REGISTRY: dict[str, Method] = {}
+
+
+def register(name: str, fn: FlowFn, description: str = "", kind: str = "classical", replace: bool = False) -> None:
+    """Register ``fn(img1, img2, **params) -> (H, W, 2)`` under ``name``."""
+    if name in _REGISTRY and not replace:
+        raise ValueError(f"flow method {name!r} is already registered")
+    _REGISTRY[name] = Method(name, fn, description, kind)
+
+
+def unregister(name: str) -> None:
+    """Remove a method from the registry (a missing name is an error)."""
+    if name not in _REGISTRY:
+        raise KeyError(f"flow method {name!r} is not registered")
+    del _REGISTRY[name]
+
+
+def available_methods() -> list[str]:
+    """Names of the registered methods."""
+    return sorted(_REGISTRY)
+
+
+def get_method(name: str) -> Method:
+    """The registered :class:`Method` called ``name``; the error lists the known names."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown flow method {name!r}; registered: {', '.join(available_methods())}") from None
+
+
+def check_pair(img1: np.ndarray, img2: np.ndarray) -> None:
+    if np.shape(img1) != np.shape(img2):
+        raise ValueError(f"image shapes differ: {np.shape(img1)} vs {np.shape(img2)}")
+
+
+def estimate_flow(method: str, img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
+    """Flow from ``img1`` to ``img2`` by the registered ``method``; (H, W, 2) float32."""
+    m = get_method(method)
+    flow = np.asarray(m.fn(img1, img2, **params), dtype=np.float32)
+    if flow.shape != np.shape(img1)[:2] + (2,):
+        raise RuntimeError(f"method {method!r} returned shape {flow.shape}, expected {np.shape(img1)[:2] + (2,)}")
+    return flow
+
+
+def timed_flow(method: str, img1: np.ndarray, img2: np.ndarray, repeat: int = 1, **params) -> tuple[np.ndarray, float]:
+    """Flow and the best wall time over ``repeat`` runs, in seconds."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    best = float("inf")
+    flow = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        flow = estimate_flow(method, img1, img2, **params)
+        best = min(best, time.perf_counter() - t0)
+    return flow, best
+
+
+def methods_of_kind(kind: str) -> list[str]:
+    """Registered method names of one kind (``classical``, ``ours``, ``cnn``), in registration order."""
+    return [name for name, m in _REGISTRY.items() if m.kind == kind]

@@ -1,0 +1,272 @@
+"""Every smoke / default / full setting of faceflow, and where each profile writes its outputs.
+
+A *profile* scales the paper's experiments to a machine:
+
+``smoke``
+    seconds per chapter, for CI: tiny networks, a few pairs and epochs.
+``default``
+    what ``make book`` runs on a 2-core CPU within its time budget.
+``full``
+    the paper's settings: a GPU and the real datasets.
+
+Chapters, the CLI and the engine read their settings from :func:`get` and nowhere else; a
+parameter given explicitly (a chapter's papermill parameter, a CLI option) always wins.
+
+Outputs of a profile live under ``outputs/<profile>/`` (:class:`OutputLayout`):
+``datasets/<name>/`` (``faceflow gt`` folders), ``runs/<train set>/<experiment>/last.pt``
+(training runs) and ``<chapter>/`` (each chapter's cached tables, figures and per-pair CSVs).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The profile names, smallest first.
+PROFILES = ("smoke", "default", "full")
+
+
+@dataclass(frozen=True)
+class TrainingProfile:
+    """FlowNetS training (Sec. 4.3) scaled to a profile.
+
+    ``steps``: optimiser steps of a from-scratch run; ``finetune_steps``: of an Exp3 run (which
+    starts from Exp2I); ``max_pairs``: caps on the face splits ({split: n}); ``n_shapes``:
+    generated flying-shapes pairs standing in for FlyingChairs; ``eval_pairs``: evenly spaced
+    test pairs per set (None: all); ``lr_multiplier``: the learning rate relative to the paper's.
+    ``full``: 15 epochs of 228,160 pairs at batch 16 (Exp2, and Exp1 on faces), 14 epochs for
+    Exp3 (Sec. 4.3.2-4.3.3); chairs 40 epochs of 21,592 pairs and Sintel 400 epochs of 870 pairs
+    (Sec. 4.3.1).
+    """
+
+    resolution: tuple[int, int]
+    width: float
+    batch_size: int
+    steps: int
+    finetune_steps: int
+    lr_multiplier: float
+    val_every: int
+    val_pairs: int
+    max_pairs: dict | None
+    n_shapes: int
+    eval_pairs: int | None
+    steps_by_train_set: dict = field(default_factory=dict)
+
+    def steps_for(self, train_set: str) -> int:
+        """Optimiser steps of a from-scratch run on ``train_set``."""
+        return int(self.steps_by_train_set.get(train_set, self.steps))
+
+
+@dataclass(frozen=True)
+class GroundTruthProfile:
+    """Sec. 3 ground truth: the chapter's demonstrations and the face dataset it writes.
+
+    ``max_frames``: frames per OpenFace sample sequence fed to ``faceflow gt`` (None: all);
+    ``demo_frames``: frames of the image sequence shown on the page; ``demo_pair``: index of the
+    pair drawn in Fig. 1; ``video_frames``: frames of a sample video used to compare the modes.
+    """
+
+    max_frames: int | None
+    demo_frames: int
+    demo_pair: int
+    video_frames: int
+
+
+@dataclass(frozen=True)
+class BaselinesProfile:
+    """Sec. 5.2 comparison (Table 3, Fig. 4).
+
+    ``max_pairs``: evenly spaced pairs per face test set (None: all); ``generated_pairs``: the
+    generated stand-in's size; ``runtime_repeats``: timed calls per method; ``away_pairs``: Sintel
+    and FlyingChairs pairs (None: all); ``fig4_per_kind``: Fig. 4 rows per motion type;
+    ``include_tvl1``: TV-L1 in the accuracy tables (seconds per pair).
+    """
+
+    max_pairs: int | None
+    generated_pairs: int
+    runtime_repeats: int
+    away_pairs: int | None
+    fig4_per_kind: int
+    include_tvl1: bool
+
+
+@dataclass(frozen=True)
+class MerProfile:
+    """Sec. 4.4 / 5.3 micro-expression recognition (Tables 5-6).
+
+    ``epochs`` per LOSO fold (paper: 500); ``n_seeds`` seeds of the real TV-L1 rows;
+    ``max_folds`` held-out subjects (None: all); the generated set: ``gen_identities``
+    identities, ``gen_per_class`` clips per class and identity, ``gen_size`` pixels, ``gen_n_seeds``
+    seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2).
+    """
+
+    epochs: int
+    n_seeds: int
+    max_folds: int | None
+    gen_identities: int | None
+    gen_per_class: int
+    gen_size: int
+    gen_n_seeds: int
+    workers: int
+
+    def worker_count(self) -> int:
+        """Worker processes to use on this machine."""
+        return self.workers if self.workers > 0 else max(1, min(2, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class TourProfile:
+    """The data tour: ``all_pairs`` evaluates every real pair; otherwise the first and last."""
+
+    all_pairs: bool
+
+
+@dataclass(frozen=True)
+class Profile:
+    """All settings of one profile."""
+
+    name: str
+    tour: TourProfile
+    groundtruth: GroundTruthProfile
+    training: TrainingProfile
+    baselines: BaselinesProfile
+    mer: MerProfile
+
+
+_SETTINGS = {
+    "smoke": Profile(
+        "smoke",
+        TourProfile(all_pairs=False),
+        GroundTruthProfile(max_frames=12, demo_frames=6, demo_pair=1, video_frames=0),
+        TrainingProfile(
+            resolution=(64, 64),
+            width=0.0625,
+            batch_size=4,
+            steps=3,
+            finetune_steps=2,
+            lr_multiplier=10.0,
+            val_every=3,
+            val_pairs=4,
+            max_pairs={"train": 16, "val": 4, "test": 6},
+            n_shapes=16,
+            eval_pairs=6,
+        ),
+        BaselinesProfile(
+            max_pairs=6, generated_pairs=3, runtime_repeats=1, away_pairs=1, fig4_per_kind=1, include_tvl1=False
+        ),
+        MerProfile(
+            epochs=5, n_seeds=1, max_folds=2, gen_identities=4, gen_per_class=1, gen_size=64, gen_n_seeds=1, workers=1
+        ),
+    ),
+    "default": Profile(
+        "default",
+        TourProfile(all_pairs=True),
+        GroundTruthProfile(max_frames=150, demo_frames=30, demo_pair=16, video_frames=20),
+        TrainingProfile(
+            resolution=(192, 256),
+            width=0.25,
+            batch_size=16,
+            steps=300,
+            finetune_steps=100,
+            lr_multiplier=10.0,
+            val_every=50,
+            val_pairs=32,
+            max_pairs={"val": 32, "test": 64},
+            n_shapes=400,
+            eval_pairs=64,
+        ),
+        BaselinesProfile(
+            max_pairs=64, generated_pairs=9, runtime_repeats=3, away_pairs=None, fig4_per_kind=2, include_tvl1=False
+        ),
+        MerProfile(
+            epochs=200,
+            n_seeds=1,
+            max_folds=None,
+            gen_identities=20,
+            gen_per_class=2,
+            gen_size=96,
+            gen_n_seeds=1,
+            workers=0,
+        ),
+    ),
+    "full": Profile(
+        "full",
+        TourProfile(all_pairs=True),
+        GroundTruthProfile(max_frames=None, demo_frames=30, demo_pair=16, video_frames=60),
+        TrainingProfile(
+            resolution=(384, 512),
+            width=1.0,
+            batch_size=16,
+            steps=213_900,
+            finetune_steps=199_640,
+            lr_multiplier=1.0,
+            val_every=1000,
+            val_pairs=1000,
+            max_pairs=None,
+            n_shapes=22_232,
+            eval_pairs=None,
+            steps_by_train_set={"chairs": 53_980, "sintel": 21_750},
+        ),
+        BaselinesProfile(
+            max_pairs=None, generated_pairs=18, runtime_repeats=5, away_pairs=None, fig4_per_kind=3, include_tvl1=True
+        ),
+        MerProfile(
+            epochs=500,
+            n_seeds=5,
+            max_folds=None,
+            gen_identities=None,
+            gen_per_class=3,
+            gen_size=112,
+            gen_n_seeds=3,
+            workers=0,
+        ),
+    ),
+}
+
+
+def check_profile(name: str) -> str:
+    """``name`` if it is a profile, else a :class:`ValueError` listing the profiles."""
+    if name not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {name!r}")
+    return name
+
+
+def get(name: str) -> Profile:
+    """The settings of profile ``name``.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not one of :data:`PROFILES`.
+    """
+    return _SETTINGS[check_profile(name)]
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """Where a profile's outputs go: ``<root>/datasets``, ``<root>/runs``, ``<root>/<chapter>``."""
+
+    root: Path
+
+    def dataset(self, name: str) -> Path:
+        """A ``faceflow gt`` output folder, e.g. ``datasets/openface``."""
+        return self.root / "datasets" / name
+
+    def runs(self, train_set: str, variant: str = "text") -> Path:
+        """Training runs of one training set: ``runs/<train set>`` (``runs/<train set>-code`` for the code variant)."""
+        return self.root / "runs" / (train_set if variant == "text" else f"{train_set}-{variant}")
+
+    def chapter(self, name: str) -> Path:
+        """A chapter's cached results."""
+        return self.root / name
+
+
+def outputs(profile: str, output_dir: str | os.PathLike | None = None) -> OutputLayout:
+    """The output layout of ``profile``: ``output_dir``, else ``$FACEFLOW_OUTPUT``, else ``outputs/<profile>``.
+
+    The path is made absolute (relative to the working directory) but not created.
+    """
+    check_profile(profile)
+    root = Path(output_dir or os.environ.get("FACEFLOW_OUTPUT", "") or Path("outputs") / profile)
+    return OutputLayout(root.expanduser().resolve())

@@ -1,0 +1,1 @@
+"""Sec. 4.3: losses, the named experiments, torch datasets, checkpoints and the training loop."""

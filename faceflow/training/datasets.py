@@ -1,0 +1,181 @@
+"""Torch datasets for training and testing FlowNetS (Sec. 4.3): faces, FlyingChairs, Sintel, shapes.
+
+* **Faces**: the output of ``faceflow gt`` (:func:`faceflow.groundtruth.dataset.read_manifest`),
+  split by :mod:`faceflow.groundtruth.splits` so that subjects (or, with fewer than three subjects,
+  sequences) stay apart, as the paper does.
+* **FlyingChairs / MPI-Sintel**: on top of :func:`faceflow.io.datasets.chairs_pairs` and
+  :func:`faceflow.io.datasets.sintel_pairs` (real and sample layouts).
+* **Flying shapes** (generated, always labelled so, :func:`faceflow.flow.synthetic.flying_shapes_pair`):
+  the stand-in for the FlyingChairs training set when the real release is absent.
+
+Every dataset yields dicts ``{"img1": (3, H, W) float in [0, 1], "img2": ..., "flow": (2, H, W)
+float pixels, "name": str}`` resized to a common ``size`` (the flow's u and v rescaled by the
+width and height ratios, so it stays in pixels of the resized image).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from faceflow.flow.fields import resize_flow
+from faceflow.flow.synthetic import flying_shapes_pair
+from faceflow.groundtruth.dataset import manifest_refs, read_manifest
+from faceflow.groundtruth.splits import FaceSplit, SplitOptions, evenly_spaced
+from faceflow.io.datasets import DataNotFoundError, FlowPair, FlowPairRef, chairs_pairs, locate, sintel_pairs
+
+#: Label used wherever flying-shapes data stands in for a real dataset.
+SHAPES_LABEL = "flying shapes (generated stand-in for FlyingChairs)"
+
+
+def resize_pair(pair: FlowPair, size: tuple[int, int] | None) -> FlowPair:
+    """Resize both frames (bilinear) and the flow (bilinear, values rescaled) to ``size`` = (H, W)."""
+    import cv2
+
+    if size is None or tuple(pair.img1.shape[:2]) == tuple(size):
+        return pair
+    h, w = pair.img1.shape[:2]
+    hh, ww = size
+    a = cv2.resize(pair.img1, (ww, hh), interpolation=cv2.INTER_AREA if hh < h else cv2.INTER_LINEAR)
+    b = cv2.resize(pair.img2, (ww, hh), interpolation=cv2.INTER_AREA if hh < h else cv2.INTER_LINEAR)
+    flow = None if pair.flow is None else resize_flow(pair.flow, (hh, ww))
+    return FlowPair(pair.name, a, b, flow, pair.source)
+
+
+def pair_to_sample(pair: FlowPair) -> dict:
+    def img(x):
+        return torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1).float() / 255.0
+
+    if pair.flow is None:
+        raise ValueError(f"{pair.name}: no ground-truth flow")
+    return {
+        "img1": img(pair.img1),
+        "img2": img(pair.img2),
+        "flow": torch.from_numpy(np.ascontiguousarray(pair.flow, dtype=np.float32)).permute(2, 0, 1),
+        "name": pair.name,
+    }
+
+
+class PairDataset(Dataset):
+    """Pairs read from :class:`~faceflow.data.FlowPairRef` (or given :class:`FlowPair`), resized.
+
+    cache : keep decoded, resized samples in memory (the datasets of the book are small).
+    """
+
+    def __init__(self, items: list, size: tuple[int, int] | None = None, cache: bool = True, label: str = ""):
+        self.items = list(items)
+        self.size = tuple(size) if size is not None else None
+        self.cache = {} if cache else None
+        self.label = label
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def pair(self, i: int) -> FlowPair:
+        """The i-th pair at its native size (numpy)."""
+        it = self.items[i]
+        return it.load() if isinstance(it, FlowPairRef) else it
+
+    def __getitem__(self, i: int) -> dict:
+        # the cache keeps the resized uint8 frames (4x smaller than float tensors)
+        if self.cache is not None and i in self.cache:
+            return pair_to_sample(self.cache[i])
+        p = resize_pair(self.pair(i), self.size)
+        if self.cache is not None:
+            self.cache[i] = p
+        return pair_to_sample(p)
+
+
+def face_datasets(
+    dst, size, split: SplitOptions | None = None, max_pairs: dict | None = None
+) -> tuple[dict, FaceSplit]:
+    """``{"train", "val", "test"}`` :class:`PairDataset` s from a ``faceflow gt`` folder.
+
+    Parameters
+    ----------
+    dst : path-like
+        A ``faceflow gt`` output folder.
+    size : (H, W) or None
+        Size the pairs are resized to (None: native).
+    split : SplitOptions, optional
+        How the manifest is split (default options when None).
+    max_pairs : dict, optional
+        Cap per split (evenly spaced pairs are kept), for the small profiles.
+    """
+    split_ = (split or SplitOptions()).split(read_manifest(dst, usable_only=True, absolute=True))
+    out = {}
+    for name in ("train", "val", "test"):
+        refs = evenly_spaced(manifest_refs(getattr(split_, name)), (max_pairs or {}).get(name))
+        out[name] = PairDataset(refs, size, label=f"faces ({name})")
+    return out, split_
+
+
+def face_source_dataset(dst, sequences: list[str], size, max_pairs: int | None = None) -> PairDataset:
+    """All usable pairs of the named sequences (e.g. the held-out cross-dataset source)."""
+    df = read_manifest(dst, usable_only=True, absolute=True)
+    names = set(sequences) | {os.path.splitext(s)[0] for s in sequences}
+    df = df[[s in names or os.path.splitext(s)[0] in names for s in df["sequence"]]]
+    if df.empty:
+        raise DataNotFoundError(f"no usable pairs of sequences {sequences} in {Path(dst) / 'manifest.csv'}")
+    return PairDataset(evenly_spaced(manifest_refs(df), max_pairs), size, label="faces (held-out source)")
+
+
+def chairs_dataset(root=None, size=None, split: str | None = None) -> PairDataset:
+    """FlyingChairs pairs (one split of the real release, or the sample pairs) as a dataset."""
+    return PairDataset(chairs_pairs(root, split), size, label="FlyingChairs")
+
+
+def chairs_is_full_release(root=None) -> bool:
+    """True when the real FlyingChairs release (more than 100 ``*_img1.ppm`` pairs) is under the root."""
+    folder = locate("chairs", root)
+    return folder is not None and len(list(folder.glob("*_img1.ppm"))) > 100
+
+
+def sintel_dataset(
+    root=None, size=None, passes=("clean",), scenes: list[str] | None = None, exclude_scenes: list[str] | None = None
+) -> PairDataset:
+    """Sintel pairs of the given passes, optionally only some scenes, as a dataset."""
+    refs = []
+    for p in passes:
+        refs += sintel_pairs(root, p)
+    if scenes is not None:
+        refs = [r for r in refs if r.name.split("/")[0] in scenes]
+    if exclude_scenes:
+        refs = [r for r in refs if r.name.split("/")[0] not in exclude_scenes]
+    if not refs:
+        raise DataNotFoundError(f"no Sintel pairs left for scenes={scenes} exclude={exclude_scenes}")
+    return PairDataset(refs, size, label="MPI-Sintel")
+
+
+def sintel_scenes(root=None) -> list[str]:
+    """Names of the Sintel scenes with ground truth under the root."""
+    return sorted({r.name.split("/")[0] for r in sintel_pairs(root, "clean")})
+
+
+class FlyingShapes(Dataset):
+    """``n`` generated flying-shapes pairs of ``size``; pair i is generated from ``seed + i``."""
+
+    def __init__(self, n: int, size=(384, 512), seed: int = 0, cache: bool = True, **kwargs):
+        self.n, self.size, self.seed, self.kwargs = int(n), tuple(size), int(seed), kwargs
+        self.cache = {} if cache else None
+        self.label = SHAPES_LABEL
+
+    def __len__(self) -> int:
+        return self.n
+
+    def pair(self, i: int) -> FlowPair:
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return flying_shapes_pair(self.seed + i, self.size, **self.kwargs)
+
+    def __getitem__(self, i: int) -> dict:
+        if self.cache is not None and i in self.cache:
+            return pair_to_sample(self.cache[i])
+        p = self.pair(i)
+        if self.cache is not None:
+            self.cache[i] = p
+        return pair_to_sample(p)

@@ -1,0 +1,205 @@
+"""The paper's training losses (Sec. 4.3, Eqs. 4-9), all on channel-first torch tensors.
+
+* :func:`multiscale_epe` (Eq. 4): ``sum_k w_k * mean_j ||y_jk - ŷ_jk||_2`` over the five scales,
+  ``w_k = 2^-k`` normalised to sum to ``lambda_1``. The ground truth is downsampled to each
+  scale (area average) and its values scaled by ``2^-k`` so that they are in that scale's pixels,
+  the unit of the network's scale-k output (:mod:`faceflow.flownets`).
+* :func:`backward_warp` / :func:`reconstruct_second`: the warping layer of Sec. 4.2 (bilinear
+  ``grid_sample``), applied to ``X_i`` with the finest flow upsampled to full resolution.
+* :func:`huber` and :func:`cyclic_loss` (Eq. 5), with the threshold ``d`` as a parameter.
+* :func:`smoothness_loss` (Eq. 7) with the Huber penalty on ``du/dx, du/dy, dv/dx, dv/dy`` of the
+  largest (k = 1) prediction, in its own pixels. The paper prints ``dv/dy`` twice; we use
+  ``dv/dx`` for the third term (documented fix).
+* :func:`angular_loss` (Eq. 8) on the finest prediction at full resolution.
+* :class:`LossConfig` and :func:`total_loss` (Eqs. 6 and 9).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from faceflow.flow.metrics import angular_error_map_torch, epe_map_torch
+from faceflow.methods.flownets import full_resolution
+
+
+def text_scale_weights(lambda1: float = 1.0, n_scales: int = 5) -> list[float]:
+    """The paper's ``w_k = 2^-k`` (k = 1..n) normalised to sum to ``lambda1``."""
+    raw = [2.0**-k for k in range(1, n_scales + 1)]
+    s = sum(raw)
+    return [lambda1 * r / s for r in raw]
+
+
+def downsample_flow(flow: torch.Tensor, k: int) -> torch.Tensor:
+    """Area-average a full-resolution (B, 2, H, W) flow by ``2^k`` and scale its values by ``2^-k``."""
+    if k == 0:
+        return flow
+    f = 2**k
+    h, w = flow.shape[-2:]
+    if h % f or w % f:
+        raise ValueError(f"flow size {h}x{w} not divisible by 2^{k}")
+    return F.avg_pool2d(flow, kernel_size=f, stride=f) / f
+
+
+def multiscale_epe(preds: list[torch.Tensor], gt: torch.Tensor, weights: list[float | None]) -> torch.Tensor:
+    """Eq. (4): ``sum_k w_k * mean EPE((Y)_k, (Ŷ)_k)``.
+
+    Parameters
+    ----------
+    preds : list of (B, 2, H/2^k, W/2^k) tensors, finest (k=1) first, in scale-k pixels.
+    gt : (B, 2, H, W) full-resolution ground truth in input pixels.
+    weights : one weight per scale; a ``None`` or ``0`` weight drops that term.
+    """
+    if len(weights) != len(preds):
+        raise ValueError(f"{len(preds)} predictions but {len(weights)} weights")
+    total = gt.new_zeros(())
+    for k, (p, w) in enumerate(zip(preds, weights), start=1):
+        if not w:
+            continue
+        g = downsample_flow(gt, k)
+        if g.shape != p.shape:
+            raise ValueError(f"scale {k}: prediction {tuple(p.shape)} vs ground truth {tuple(g.shape)}")
+        total = total + w * epe_map_torch(p, g).mean()
+    return total
+
+
+def _base_grid(b: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=like.dtype, device=like.device),
+        torch.arange(w, dtype=like.dtype, device=like.device),
+        indexing="ij",
+    )
+    return torch.stack([xs, ys], dim=0).unsqueeze(0).expand(b, 2, h, w)
+
+
+def backward_warp(img: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border") -> torch.Tensor:
+    """Sample ``img`` at ``p + flow(p)`` with bilinear interpolation: ``out(p) = img(p + flow(p))``.
+
+    img : (B, C, H, W); flow : (B, 2, H, W) in pixels (u along x, v along y).
+    """
+    if img.shape[0] != flow.shape[0] or img.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
+        raise ValueError(f"image {tuple(img.shape)} and flow {tuple(flow.shape)} do not match")
+    b, _, h, w = img.shape
+    pos = _base_grid(b, h, w, flow) + flow
+    # pixel centres -> [-1, 1] with align_corners=True (pixel 0 -> -1, pixel W-1 -> +1)
+    gx = 2.0 * pos[:, 0] / max(w - 1, 1) - 1.0
+    gy = 2.0 * pos[:, 1] / max(h - 1, 1) - 1.0
+    grid = torch.stack([gx, gy], dim=-1)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
+
+
+def reconstruct_second(img1: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """``X̂_{i+1}`` from ``X_i`` and the flow ``F`` from ``X_i`` to ``X_{i+1}``: ``X_i(p - F(p))``.
+
+    This is the backward warp of ``X_i`` by ``-F``, exact for translations and a first-order
+    approximation otherwise (the inverse flow is approximated by ``-F``).
+    """
+    return backward_warp(img1, -flow)
+
+
+def huber(x: torch.Tensor, d: float = 1.0) -> torch.Tensor:
+    """Eq. (5): ``x^2/2`` for ``|x| <= d``, ``d^2/2 + d(|x| - d)`` otherwise (element-wise)."""
+    if d <= 0:
+        raise ValueError(f"Huber threshold d must be > 0, got {d}")
+    a = x.abs()
+    return torch.where(a <= d, 0.5 * x * x, 0.5 * d * d + d * (a - d))
+
+
+def cyclic_loss(img2: torch.Tensor, img2_hat: torch.Tensor, d: float = 1.0) -> torch.Tensor:
+    """Eq. (5): mean over pixels and the 3 colour channels of ``huber(X_{i+1} - X̂_{i+1})``."""
+    if img2.shape != img2_hat.shape:
+        raise ValueError(f"shapes differ: {tuple(img2.shape)} vs {tuple(img2_hat.shape)}")
+    return huber(img2 - img2_hat, d).mean()
+
+
+def smoothness_loss(flow: torch.Tensor, d: float = 1.0) -> torch.Tensor:
+    """Eq. (7) with the fix ``dv/dy -> dv/dx`` in the third term.
+
+    Forward differences of u and v along x and y under the Huber penalty, each averaged over the
+    pixels where it is defined, then summed: ``H(du/dx) + H(du/dy) + H(dv/dx) + H(dv/dy)``.
+    """
+    dx = flow[..., :, 1:] - flow[..., :, :-1]
+    dy = flow[..., 1:, :] - flow[..., :-1, :]
+    u_x, v_x = dx[:, 0], dx[:, 1]
+    u_y, v_y = dy[:, 0], dy[:, 1]
+    return sum(huber(g, d).mean() for g in (u_x, u_y, v_x, v_y))
+
+
+def angular_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Eq. (8): mean angle (radians) between ``(u, v, 1)`` and ``(û, v̂, 1)``."""
+    return angular_error_map_torch(pred, gt).mean()
+
+
+@dataclass
+class LossConfig:
+    """Weights of the total loss J (Eqs. 6, 9).
+
+    lambda1, lambda2, lambda3 : weights of the EPE, cyclic and third term. The multi-scale EPE
+        weights sum to ``lambda1`` (Sec. 4.3.2), so J = L1 + lambda2 L2 + lambda3 L3.
+    scale_weights : explicit per-scale EPE weights (k = 1..5); ``None`` -> the text's
+        ``2^-k`` normalised to ``lambda1``. The authors' code uses other values (selectable here).
+    third : ``None``, ``"smooth"`` (Eq. 7, Exp3I) or ``"aae"`` (Eq. 8, Exp3II).
+    drop_finest_epe : the authors'-code behaviour in Exp3 (a duplicated dict key): the
+        full-resolution (k = 1) EPE term is dropped from L1.
+    huber_d : threshold d of the Huber penalty (Eqs. 5, 7); not given in the paper.
+    intensity_scale : images are in [0, 1]; the cyclic loss compares ``intensity_scale * X``.
+        Not given in the paper. Default 1: the intensities the network itself sees (FlowNet
+        pipelines feed images divided by 255); 255 compares 8-bit grey levels, which makes the
+        cyclic term about ten times the EPE term with ``huber_d = 1``.
+    """
+
+    lambda1: float = 1.0
+    lambda2: float = 0.0
+    lambda3: float = 0.0
+    scale_weights: list | None = None
+    third: str | None = None
+    drop_finest_epe: bool = False
+    huber_d: float = 1.0
+    intensity_scale: float = 1.0
+
+    def __post_init__(self):
+        if self.third not in (None, "smooth", "aae"):
+            raise ValueError(f"third must be None, 'smooth' or 'aae', got {self.third!r}")
+        if self.scale_weights is not None and len(self.scale_weights) != 5:
+            raise ValueError(f"scale_weights needs 5 values (k=1..5), got {self.scale_weights}")
+
+    def weights(self) -> list[float]:
+        w = list(self.scale_weights) if self.scale_weights is not None else text_scale_weights(self.lambda1)
+        if self.drop_finest_epe:
+            w[0] = 0.0
+        return w
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def total_loss(
+    preds: list[torch.Tensor], gt: torch.Tensor, img1: torch.Tensor, img2: torch.Tensor, cfg: LossConfig
+) -> tuple[torch.Tensor, dict]:
+    """J of Eqs. (6)/(9) for one batch; returns (J, dict of the float value of each term).
+
+    preds : five predictions, finest first (scale-k pixels); gt : (B, 2, H, W); img1, img2 :
+    (B, 3, H, W) in [0, 1].
+    """
+    terms = {}
+    j = multiscale_epe(preds, gt, cfg.weights())
+    terms["L1"] = float(j.detach())
+    need_full = cfg.lambda2 or (cfg.lambda3 and cfg.third == "aae")
+    if need_full:
+        full = full_resolution(preds[0], 1)
+    if cfg.lambda2:
+        s = cfg.intensity_scale
+        l2 = cyclic_loss(img2 * s, reconstruct_second(img1, full) * s, cfg.huber_d)
+        terms["L2"] = float(l2.detach())
+        j = j + cfg.lambda2 * l2
+    if cfg.lambda3 and cfg.third is not None:
+        if cfg.third == "smooth":
+            l3 = smoothness_loss(preds[0], cfg.huber_d)
+        else:
+            l3 = angular_loss(full, gt)
+        terms["L3"] = float(l3.detach())
+        j = j + cfg.lambda3 * l3
+    terms["J"] = float(j.detach())
+    return j, terms

@@ -1,0 +1,48 @@
+"""``faceflow flow``: a .flo file from two images, the method list, readable errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def test_cli_flow_writes_a_flo_file(tmp_path, capsys, translated):
+    import cv2
+
+    from faceflow.cli.main import main
+    from faceflow.io.flo import read_flo
+
+    a, b = translated(2.0, 0.0)
+    cv2.imwrite(str(tmp_path / "a.png"), a[:, :, ::-1])
+    cv2.imwrite(str(tmp_path / "b.png"), b[:, :, ::-1])
+    out = tmp_path / "out.flo"
+    rc = main(
+        [
+            "flow",
+            "farneback",
+            str(tmp_path / "a.png"),
+            str(tmp_path / "b.png"),
+            "-o",
+            str(out),
+            "--png",
+            str(tmp_path / "out.png"),
+        ]
+    )
+    assert rc == 0 and (tmp_path / "out.png").is_file()
+    flow = read_flo(out)
+    assert np.median(flow[20:-20, 20:-20, 0]) == pytest.approx(2.0, abs=0.25)
+    assert main(["flow", "--list"]) == 0
+    assert "weights not available" in capsys.readouterr().out
+    rc = main(
+        [
+            "flow",
+            "PWC-Net",
+            str(tmp_path / "a.png"),
+            str(tmp_path / "b.png"),
+            "-o",
+            str(out),
+            "--cnn-weights",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 2 and "weights not available" in capsys.readouterr().err

@@ -1,0 +1,61 @@
+"""The one per-pair evaluation loop: columns, checkpoints as methods, zero flow, the CSV cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from faceflow.evaluation.evaluate import COLUMNS, cached_evaluate, evaluate
+from faceflow.flow.synthetic import affine_pair, fallback_image, similarity
+from faceflow.methods.flownets import predict_flow
+from faceflow.training import datasets, loop
+from faceflow.training.checkpoints import checkpoint_flow_fn, load_checkpoint
+
+
+def test_checkpoint_rows_and_zero_weights_equal_zero_flow(tmp_path, tiny_cfg):
+    tr = datasets.FlyingShapes(3, size=(64, 64), seed=0)
+    path = loop.train(tiny_cfg(steps=1), tr, None, tmp_path, device="cpu", progress=False)
+    ds = datasets.FlyingShapes(2, size=(40, 50), seed=7)
+    df = evaluate({"net": checkpoint_flow_fn(path, "cpu")}, ds, "shapes")
+    assert list(df.columns) == COLUMNS and len(df) == 2
+    assert set(df["method"]) == {"net"} and set(df["test_set"]) == {"shapes"}
+    assert np.isfinite(df[["epe", "aae"]].to_numpy()).all()
+    # a network with all-zero weights predicts zero flow: EPE = mean |gt| = the zero method's EPE
+    model, _, _ = load_checkpoint(path)
+    for p in model.parameters():
+        torch.nn.init.zeros_(p)
+    zeroed = evaluate({"zeroed": lambda a, b: predict_flow(model, a, b, size=(64, 64))}, ds)
+    assert np.allclose(zeroed["epe"], zeroed["gt_mag"], rtol=1e-5)
+    assert np.allclose(evaluate(["zero"], ds)["epe"], zeroed["epe"], rtol=1e-5)
+
+
+def test_exact_flow_scores_zero_and_rows_follow_methods():
+    img = fallback_image()[:128, :160]
+    pair = affine_pair(img, similarity(1.0, 0.0, 1.5, -0.5))
+    df = evaluate({"exact": lambda a, b: pair.flow, "zero": lambda a, b: np.zeros_like(pair.flow)}, [pair], "t")
+    assert list(df["method"]) == ["exact", "zero"]
+    assert df.loc[0, "epe"] == 0 and df.loc[0, "aae"] == 0
+    assert df.loc[1, "epe"] == pytest.approx(np.hypot(1.5, 0.5), rel=1e-5)
+
+
+def test_missing_ground_truth_and_wrong_shape_are_errors():
+    img = fallback_image()[:64, :64]
+    pair = affine_pair(img, similarity(tx=1.0))
+    with pytest.raises(ValueError, match="flow shape"):
+        evaluate({"bad": lambda a, b: np.zeros((3, 3, 2), np.float32)}, [pair])
+    pair.flow = None
+    with pytest.raises(ValueError, match="no ground truth"):
+        evaluate(["zero"], [pair])
+
+
+def test_cache_reuses_rows_until_the_tag_changes(tmp_path):
+    img = fallback_image()[:64, :64]
+    pairs = [affine_pair(img, similarity(tx=1.0))]
+    a = cached_evaluate(["zero"], pairs, "t", tmp_path, {"zero": "v1"})
+    csv = tmp_path / "t__zero.csv"
+    stamp = csv.stat().st_mtime_ns
+    b = cached_evaluate(["zero"], pairs, "t", tmp_path, {"zero": "v1"})
+    assert csv.stat().st_mtime_ns == stamp and a["epe"].tolist() == b["epe"].tolist()
+    cached_evaluate(["zero"], pairs, "t", tmp_path, {"zero": "v2"})
+    assert csv.stat().st_mtime_ns != stamp

@@ -1,0 +1,162 @@
+"""Table 3 (improvement columns against the paper's numbers), runtimes, motion types for Fig. 4."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from faceflow import paper
+from faceflow.evaluation import evaluate, figures, tables
+from faceflow.flow import synthetic
+from faceflow.io.datasets import FlowPair
+from faceflow.methods import registry
+
+
+def _paper_averages() -> pd.DataFrame:
+    t = paper.table3()
+    return t[[("BP4D", "EPE"), ("BP4D", "AAE"), ("CK+", "EPE"), ("CK+", "AAE")]]
+
+
+def test_improvement_formula_by_hand():
+    # Farneback vs Exp2II on BP4D: (0.3670 - 0.2498) / 0.3670 = 31.93 %
+    assert tables.improvement(0.3670, 0.2498) == pytest.approx(31.934, abs=1e-3)
+    assert tables.improvement(0.2498, 0.2498) == 0
+
+
+def test_improvement_columns_reproduce_the_paper():
+    t = paper.table3()
+    out, best = tables.with_improvement(_paper_averages(), ["Exp1", "Exp2II"])
+    assert best == {"BP4D": "Exp2II", "CK+": "Exp1"}  # as stated in Sec. 5.2
+    for s in ("BP4D", "CK+"):
+        for m in ("EPE", "AAE"):
+            got = out[(s, f"{m} impr. %")].round(2)
+            np.testing.assert_allclose(got.to_numpy(), t[(s, f"{m} impr. %")].to_numpy(), atol=1e-9)
+
+
+def test_table3_layout_and_order():
+    avg = _paper_averages().rename(index={"Farneback": "farneback"})
+    extra = pd.DataFrame([[0.5, 0.3, 0.6, 0.4]], index=["tvl1"], columns=avg.columns)
+    avg = pd.concat([extra, avg])
+    tab, best = tables.table3(avg, ["Exp1", "Exp2II"], order=tables.PAPER_BASELINES)
+    assert list(tab.index) == [
+        "Exp1",
+        "Exp2II",
+        "PWC-Net",
+        "FlowNet2.0",
+        "FlowNet3.0-CSS",
+        "LiteFlowNet",
+        "Farneback",
+        "TV-L1",
+    ]
+    assert list(tab.columns.get_level_values(1)[:4]) == ["EPE", "AAE", "EPE impr. %", "AAE impr. %"]
+
+
+def test_best_is_chosen_among_ours_only():
+    avg = _paper_averages()
+    avg.loc["magic"] = [0.01, 0.01, 0.01, 0.01]
+    _, best = tables.with_improvement(avg, ["Exp1", "Exp2II"])
+    assert best == {"BP4D": "Exp2II", "CK+": "Exp1"}
+    with pytest.raises(ValueError, match="none of our networks"):
+        tables.best_of_ours(avg, ["Exp9"])
+
+
+def test_averages_from_per_pair_rows():
+    rows = pd.DataFrame(
+        [
+            ("faces", "a", "p1", 1.0, 0.1),
+            ("faces", "a", "p2", 3.0, 0.3),
+            ("cross", "a", "q", 5.0, 0.5),
+            ("faces", "b", "p1", 2.0, 0.2),
+            ("faces", "b", "p2", 2.0, 0.2),
+            ("cross", "b", "q", 1.0, 0.1),
+        ],
+        columns=["test_set", "method", "pair", "epe", "aae"],
+    )
+    avg = tables.averages(rows)
+    assert list(avg.index) == ["a", "b"]
+    assert list(avg.columns) == [("faces", "EPE"), ("faces", "AAE"), ("cross", "EPE"), ("cross", "AAE")]
+    assert avg.loc["a", ("faces", "EPE")] == 2.0 and avg.loc["b", ("cross", "AAE")] == pytest.approx(0.1)
+
+
+def _pair(A, name="p", shape=(64, 80)):
+    img = synthetic.fallback_image()[100 : 100 + shape[0], 200 : 200 + shape[1]]
+    return synthetic.affine_pair(np.ascontiguousarray(img), A, name)
+
+
+def test_evaluate_and_cache(tmp_path, monkeypatch):
+    pairs = [_pair(synthetic.similarity(tx=1.0), "a"), _pair(synthetic.similarity(ty=-1.0), "b")]
+    df = evaluate.cached_evaluate(["zero", "farneback"], pairs, "faces", tmp_path)
+    assert len(df) == 4 and set(df["method"]) == {"zero", "farneback"}
+    assert df[df.method == "zero"]["epe"].to_numpy() == pytest.approx([1.0, 1.0], abs=1e-5)
+    calls = []
+    real = registry.estimate_flow
+    monkeypatch.setattr(evaluate, "estimate_flow", lambda *a, **k: (calls.append(a[0]), real(*a, **k))[1])
+    again = evaluate.cached_evaluate(["zero", "farneback"], pairs, "faces", tmp_path)
+    assert calls == []  # served from the cache
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), df.reset_index(drop=True), check_dtype=False)
+    evaluate.cached_evaluate(["zero"], pairs, "faces", tmp_path, method_tags={"zero": "new"})
+    assert calls == ["zero", "zero"]  # a changed tag recomputes
+    evaluate.cached_evaluate(["zero"], pairs[:1], "faces", tmp_path, method_tags={"zero": "new"})
+    assert len(calls) == 3  # so does a changed pair list
+
+
+def test_runtime_ms_at_paper_size():
+    a = synthetic.fallback_image()[:100, :120]
+    rt = evaluate.runtime_ms(["zero", "dis"], a, a, repeat=1)
+    assert list(rt.index) == ["zero", "dis"]
+    assert (rt["ms_per_pair"] >= 0).all()
+    seen = []
+    registry.register(
+        "_test_size", lambda x, y: (seen.append(x.shape), np.zeros(x.shape[:2] + (2,), np.float32))[1], kind="test"
+    )
+    try:
+        evaluate.runtime_ms(["_test_size"], a, a, repeat=2, warmup=1)
+    finally:
+        registry.unregister("_test_size")
+    assert seen == [(384, 512, 3)] * 3
+
+
+def test_select_rows_covers_every_motion_type():
+    pairs = []
+    h, w = 40, 50
+    ys, xs = np.mgrid[0:h, 0:w]
+    for i in range(9):
+        f = np.zeros((h, w, 2), np.float32)
+        g = np.exp(-((xs - 25) ** 2 + (ys - 20) ** 2) / 15.0)
+        if i % 3 == 0:
+            f[..., 0] = 1.0 + 0.1 * i
+        elif i % 3 == 1:
+            f[..., 1] = (2.0 + 0.1 * i) * g
+        else:
+            f[..., 0] = 0.25 + 0.01 * i
+            f[..., 1] = 3.0 * g
+        f[0, 0] = 0.0
+        pairs.append(FlowPair(f"p{i}", np.zeros((h, w, 3), np.uint8), np.zeros((h, w, 3), np.uint8), f))
+    mt = figures.motion_table(pairs)
+    rows = figures.select_rows(mt, per_kind=1, min_energy_quantile=0.0)
+    assert list(rows["row_type"]) == ["global", "local", "both"]
+    assert list(rows["kind"]) == ["global", "local", "both"]
+    assert rows["index"].is_unique
+    # when a kind is absent the closest candidates fill in, and the true kind is reported
+    only_global = mt[mt["kind"] == "global"]
+    rows = figures.select_rows(only_global, per_kind=1, min_energy_quantile=0.0)
+    assert list(rows["row_type"]) == ["global", "local", "both"] and (rows["kind"] == "global").all()
+
+
+def test_fig4_grid_and_formatting():
+    import matplotlib.pyplot as plt
+
+    pairs = [_pair(synthetic.similarity(tx=1.0), "a"), _pair(synthetic.similarity(1.02, 2.0, 0, 0, (40, 32)), "b")]
+    mt = figures.motion_table(pairs)
+    rows = figures.select_rows(mt, per_kind=1, min_energy_quantile=0.0)
+    fig = figures.fig4(pairs, rows, ["zero", "farneback"])
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert any("EPE" in ax.get_title() and "AAE" in ax.get_title() for ax in axes)
+    plt.close(fig)
+    avg = _paper_averages().iloc[:2]
+    tab, _ = tables.table3(avg, ["Exp1", "Exp2II"])
+    shown = tables.format_table(tab, {"PWC-Net": "weights not available"})
+    assert shown.loc["PWC-Net"].eq("weights not available").all()
+    assert shown.loc["Exp2II", ("BP4D", "EPE")] == "0.2498"
+    assert shown.loc["Exp1", ("BP4D", "EPE impr. %")] == "12.54"

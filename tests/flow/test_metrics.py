@@ -1,0 +1,76 @@
+"""EPE and the paper's angular error (Eq. 8), NumPy and torch, on values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from faceflow.flow import metrics
+
+
+def _field(vectors):
+    return np.array(vectors, dtype=np.float64).reshape(1, -1, 2)
+
+
+def test_epe_by_hand():
+    gt = _field([(0, 0), (1, 1)])
+    pred = _field([(3, 4), (1, 1)])
+    # |(3,4)| = 5 and 0 -> mean 2.5
+    assert metrics.epe(pred, gt) == pytest.approx(2.5)
+    assert metrics.epe(pred, gt, valid=np.array([[True, False]])) == pytest.approx(5.0)
+
+
+def test_aae_by_hand():
+    # gt (0,0,1) vs pred (1,0,1): angle 45 degrees
+    gt = _field([(0, 0)])
+    pred = _field([(1, 0)])
+    assert metrics.aae(pred, gt) == pytest.approx(math.pi / 4)
+    assert metrics.aae(pred, gt, degrees=True) == pytest.approx(45.0)
+    # (1,0,1) vs (0,1,1): cos = 1/2 -> 60 degrees
+    assert metrics.aae(_field([(0, 1)]), _field([(1, 0)]), degrees=True) == pytest.approx(60.0)
+    # identical vectors: zero angle
+    assert metrics.aae(gt, gt) == 0.0
+
+
+def test_aae_is_obtuse_when_dot_is_negative():
+    # (2,0,1).(-2,0,1) = -3 < 0: arctan of the ratio would be negative; the angle is obtuse
+    gt, pred = _field([(2, 0)]), _field([(-2, 0)])
+    cross = np.linalg.norm(np.cross([2, 0, 1], [-2, 0, 1]))
+    expected = math.pi - math.atan(cross / 3)
+    assert metrics.aae(pred, gt) == pytest.approx(expected)
+    assert math.pi / 2 < metrics.aae(pred, gt) <= math.pi
+
+
+def test_shape_errors_name_shapes():
+    with pytest.raises(ValueError, match=r"\(1, 2, 2\)"):
+        metrics.epe(np.zeros((1, 2, 2)), np.zeros((1, 3, 2)))
+    with pytest.raises(ValueError, match="layout"):
+        metrics.epe(np.zeros((2, 2, 3)), np.zeros((2, 2, 3)))
+    with pytest.raises(ValueError, match="no pixel"):
+        metrics.epe(np.zeros((1, 2, 2)), np.zeros((1, 2, 2)), valid=np.zeros((1, 2), bool))
+
+
+def test_numpy_and_torch_agree():
+    rng = np.random.default_rng(1)
+    gt = rng.normal(scale=3, size=(2, 5, 6, 2))
+    pred = rng.normal(scale=3, size=(2, 5, 6, 2))
+    valid = rng.random((2, 5, 6)) > 0.3
+    tg = torch.from_numpy(gt).permute(0, 3, 1, 2)
+    tp = torch.from_numpy(pred).permute(0, 3, 1, 2)
+    tv = torch.from_numpy(valid)
+    assert metrics.epe_torch(tp, tg).item() == pytest.approx(metrics.epe(pred, gt))
+    assert metrics.aae_torch(tp, tg).item() == pytest.approx(metrics.aae(pred, gt), rel=1e-6)
+    assert metrics.epe_torch(tp, tg, tv).item() == pytest.approx(metrics.epe(pred, gt, valid))
+    assert metrics.aae_torch(tp, tg, tv, degrees=True).item() == pytest.approx(
+        metrics.aae(pred, gt, valid, degrees=True), rel=1e-6
+    )
+
+
+def test_torch_angular_error_has_finite_gradient_at_zero_error():
+    gt = torch.zeros(1, 2, 2, 2, dtype=torch.float64)
+    pred = gt.clone().requires_grad_(True)
+    metrics.aae_torch(pred, gt).backward()
+    assert torch.isfinite(pred.grad).all()

@@ -1,0 +1,140 @@
+"""Micro-expression readers (real layouts, MEGC 2019 mapping), GIF pairs and the generated set."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from faceflow.mer import data as merdata
+
+
+def test_megc2019_mapping():
+    assert merdata.megc2019_label("samm", "Anger") == 0
+    assert merdata.megc2019_label("samm", "Happiness") == 1
+    assert merdata.megc2019_label("samm", "Other") is None
+    assert merdata.megc2019_label("casme2", "repression") == 0
+    assert merdata.megc2019_label("casme2", "fear") is None
+    assert merdata.megc2019_label("smic", "surprise") == 2
+    with pytest.raises(ValueError):
+        merdata.megc2019_label("bogus", "anger")
+
+
+def _write_frames(folder, numbers, prefix, ext=".jpg", shape=(40, 30)):
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in numbers:
+        cv2.imwrite(str(folder / f"{prefix}{n}{ext}"), np.full(shape + (3,), n % 255, np.uint8))
+
+
+def test_samm_layout_with_title_rows(tmp_path):
+    base = tmp_path / "SAMM"
+    _write_frames(base / "006" / "006_1_2", range(5560, 5570), "006_0")
+    _write_frames(base / "007" / "007_3_1", range(100, 110), "007_00")
+    rows = [
+        ["SAMM metadata", None, None, None, None, None],
+        [None] * 6,
+        ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", "Estimated Emotion"],
+        [6, "006_1_2", 5562, 5566, 5569, "Anger"],
+        [7, "007_3_1", 101, 105, 109, "Other"],
+    ]
+    pd.DataFrame(rows).to_excel(base / "SAMM_Micro_FACS_Codes_v2.xlsx", header=False, index=False)
+    s = merdata.read_samm(tmp_path, crop=False)
+    assert len(s) == 1 and s[0].subject == "006" and s[0].label == 0
+    assert s[0].onset.name == "006_05562.jpg" and s[0].apex.name == "006_05566.jpg"
+    a, b = s[0].load()
+    assert a.shape == (40, 30, 3) and a[0, 0, 0] == 5562 % 255
+
+
+def test_casme2_layout(tmp_path):
+    base = tmp_path / "CASME2"
+    _write_frames(base / "sub01" / "EP02_01f", range(40, 60), "img")
+    rows = [
+        ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Estimated Emotion"],
+        ["1", "EP02_01f", "40", "/", "58", "happiness"],
+    ]
+    pd.DataFrame(rows).to_excel(base / "CASME2-coding-20140508.xlsx", header=False, index=False)
+    s = merdata.read_casme2(tmp_path, crop=False)
+    assert len(s) == 1 and s[0].subject == "sub01" and s[0].label == 1
+    assert s[0].apex.name == "img49.jpg"  # no apex annotated -> middle of onset and offset
+
+
+def test_smic_layout_and_apex_csv(tmp_path):
+    base = tmp_path / "SMIC" / "HS"
+    _write_frames(base / "s3" / "micro" / "positive" / "s3_po_11", range(1000, 1011), "image0", ".bmp")
+    _write_frames(base / "s3" / "micro" / "surprise" / "s3_sur_01", range(1, 5), "image", ".bmp")
+    s = merdata.read_smic_hs(tmp_path, crop=False)
+    assert [x.label for x in s] == [1, 2] and s[0].subject == "s03"
+    assert s[0].onset.name == "image01000.bmp" and s[0].apex.name == "image01005.bmp"
+    pd.DataFrame(dict(clip=["s3_po_11"], apex=[2])).to_csv(base / "smic_apex.csv", index=False)
+    s = merdata.read_smic_hs(tmp_path, crop=False)
+    assert s[0].apex.name == "image01002.bmp" and s[0].meta["apex_from"] == "csv"
+
+
+def test_missing_datasets_are_reported(tmp_path):
+    samples, missing = merdata.real_samples(tmp_path)
+    assert samples == [] and set(missing) == {"samm", "smic", "casme2"}
+
+
+def test_expression_flow_is_subtle_and_class_specific():
+    lm = np.zeros((68, 2))
+    lm[:, 0] = np.linspace(20, 80, 68)
+    lm[:, 1] = 50
+    lm[17:27, 1] = 30  # brows
+    lm[48:68, 1] = 75  # mouth
+    f0 = merdata.expression_flow(lm, 0, 1.5, 100)
+    f1 = merdata.expression_flow(lm, 1, 1.5, 100)
+    assert np.linalg.norm(f0, axis=2).max() == pytest.approx(1.5, rel=1e-5)
+    # negative moves the brows down (+y); positive moves the mouth corners up (-y)
+    assert f0[30, :, 1].max() > 0.5 and np.abs(f0[75, :, :]).max() < 0.2
+    assert f1[75, :, 1].min() < -0.5
+    with pytest.raises(ValueError):
+        merdata.expression_flow(lm, 5, 1.0, 100)
+
+
+def test_generated_samples_fallback(tmp_path):
+    s, note = merdata.generated_samples(tmp_path, per_class=1, size=64)
+    assert "astronaut" in note
+    assert len(s) == 12 and {x.label for x in s} == {0, 1, 2} and s[0].dataset == "generated"
+    assert len({x.subject for x in s}) == 4  # pseudo-identities: LOSO still has training subjects
+    a, b = s[0].load()
+    assert a.shape == (64, 64, 3) and a.dtype == np.uint8 and not np.array_equal(a, b)
+
+
+@pytest.mark.data
+def test_onset_apex_gifs(data_root):
+    gifs = merdata.onset_apex_gifs(data_root)
+    assert len(gifs) == 3
+    for g in gifs:
+        a, b = merdata.read_onset_apex_gif(g)
+        assert a.shape == b.shape and min(a.shape[:2]) > 80
+        assert 240 not in (a[0, 0, 0], a[-1, -1, 0]) or a.std() > 10  # not the canvas
+
+
+def test_cli_mer_features_and_parser(tmp_path):
+    import cv2
+
+    from faceflow.cli.main import build_parser, main
+
+    args = build_parser().parse_args(["mer", "loso", "--epochs", "3", "--protocol", "SAMM"])
+    assert args.epochs == 3 and args.protocol == ["SAMM"] and args.lr == 5e-5
+    a = np.random.default_rng(0).integers(0, 255, (48, 48, 3), dtype=np.uint8)
+    b = np.roll(a, 1, axis=1)
+    cv2.imwrite(str(tmp_path / "a.png"), a)
+    cv2.imwrite(str(tmp_path / "b.png"), b)
+    out = tmp_path / "f.png"
+    rc = main(
+        [
+            "mer",
+            "features",
+            "--onset",
+            str(tmp_path / "a.png"),
+            "--apex",
+            str(tmp_path / "b.png"),
+            "--no-crop",
+            "--method",
+            "farneback",
+            str(out),
+        ]
+    )
+    assert rc == 0 and cv2.imread(str(out)).shape == (28, 28, 3)
+    assert main(["mer", "features", str(out)]) == 2  # neither --gif nor a pair: clear error

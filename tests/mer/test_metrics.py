@@ -1,0 +1,65 @@
+"""Eq. 12 metrics by hand, absent-class conventions, aggregation and the deltas of Tables 5-6."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from faceflow.mer import metrics
+
+
+def test_metrics_by_hand_all_classes_present():
+    y = [0, 0, 1, 1, 2, 2]
+    p = [0, 1, 1, 1, 2, 0]
+    m = metrics.subject_metrics(y, p)
+    # per class P: 0: 1/2, 1: 2/3, 2: 1/1 ; R: 0: 1/2, 1: 1, 2: 1/2
+    pm, rm = np.mean([1 / 2, 2 / 3, 1]), np.mean([1 / 2, 1, 1 / 2])
+    assert m["P_M"] == pytest.approx(pm) and m["R_M"] == pytest.approx(rm)
+    assert m["F1_M"] == pytest.approx(2 * pm * rm / (pm + rm))  # Eq. 12: harmonic mean of P_M, R_M
+    assert m["F1_mu"] == pytest.approx(4 / 6) == m["accuracy"]
+    assert m["G_M"] == pytest.approx((0.5 * 1 * 0.5) ** (1 / 3))
+    f1s = [2 * a * b / (a + b) for a, b in [(1 / 2, 1 / 2), (2 / 3, 1), (1, 1 / 2)]]
+    assert metrics.subject_metrics(y, p, f1="mean")["F1_M"] == pytest.approx(np.mean(f1s))
+
+
+def test_absent_class_conventions():
+    y = [0, 0, 0, 1]  # class 2 absent from the subject's test set
+    p = [0, 0, 2, 1]  # but predicted once
+    present = metrics.subject_metrics(y, p, absent="present")
+    assert present["classes"] == (0, 1)
+    assert present["R_M"] == pytest.approx((2 / 3 + 1) / 2)
+    assert present["P_M"] == pytest.approx(1.0)
+    assert present["G_M"] == pytest.approx(np.sqrt(2 / 3))
+    union = metrics.subject_metrics(y, p, absent="union")
+    assert union["classes"] == (0, 1, 2)
+    assert union["R_M"] == pytest.approx((2 / 3 + 1 + 0) / 3) and union["G_M"] == 0.0
+    allc = metrics.subject_metrics([0, 0], [0, 0], absent="all")
+    assert allc["R_M"] == pytest.approx(1 / 3) and allc["G_M"] == 0.0
+    assert metrics.subject_metrics([0, 0], [0, 0])["R_M"] == 1.0
+    with pytest.raises(ValueError):
+        metrics.subject_metrics(y, p, absent="bogus")
+    with pytest.raises(ValueError):
+        metrics.subject_metrics([0], [0, 1])
+
+
+def test_aggregate_is_mean_over_subjects_and_pooled():
+    preds = pd.DataFrame(dict(subject=["a"] * 4 + ["b"] * 1, label=[0, 1, 2, 2, 1], pred=[0, 1, 2, 0, 0]))
+    per = metrics.loso_metrics(preds)
+    assert list(per.index) == ["a", "b"]
+    agg = metrics.aggregate(per)
+    assert agg["R_M"] == pytest.approx((per.loc["a", "R_M"] + per.loc["b", "R_M"]) / 2)
+    pooled = metrics.pooled_metrics(preds["label"], preds["pred"])
+    assert pooled["accuracy"] == pytest.approx(3 / 5)
+    from sklearn.metrics import f1_score
+
+    assert pooled["UF1"] == pytest.approx(f1_score(preds["label"], preds["pred"], average="macro"))
+
+
+def test_deltas_match_paper_table6():
+    from faceflow import paper
+
+    t = paper.table6()
+    d = metrics.deltas(t)
+    assert (d >= 0).all().all() and (d.min() == 0).all()
+    # Table 6 prints 0.017 under TVL1's P_M (best 0.757 of Exp2II)
+    assert d.loc["TVL1", ("SAMM+SMIC", "P_M")] == pytest.approx(0.017)
+    assert d.loc["Exp1", ("SAMM+SMIC", "G_M")] == pytest.approx(0.204)

@@ -1,0 +1,73 @@
+"""Torch datasets: faces (resize and flow units), chairs/Sintel, flying shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faceflow.flow.synthetic import flying_shapes_pair
+from faceflow.io.datasets import FlowPair
+from faceflow.training import datasets
+
+
+def test_held_out_source_dataset(tmp_path, fake_gt):
+    fake_gt(tmp_path, {"a": ("me", 3), "multi_face.avi": ("many", 5)}, failed=0)
+    held = datasets.face_source_dataset(tmp_path, ["multi_face.avi"], size=(64, 64))
+    assert len(held) == 5 and held[0]["img1"].shape == (3, 64, 64)
+
+
+def test_face_datasets_resize_and_scale_flow(tmp_path, fake_gt):
+    fake_gt(tmp_path, {f"s{i}": (f"p{i}", 2) for i in range(3)}, failed=0)
+    ds, sp = datasets.face_datasets(tmp_path, size=(64, 128))
+    s = ds["train"][0]
+    assert s["img1"].shape == (3, 64, 128) and s["flow"].shape == (2, 64, 128)
+    assert float(s["flow"][0].mean()) == pytest.approx(2.0, rel=1e-5)  # u doubled with the width
+    assert float(s["flow"][1].abs().max()) == 0.0
+
+
+def test_resize_pair_units():
+    flow = np.zeros((10, 20, 2), np.float32)
+    flow[..., 0], flow[..., 1] = 4.0, 2.0
+    img = np.zeros((10, 20, 3), np.uint8)
+    p = datasets.resize_pair(FlowPair("x", img, img, flow), (5, 40))
+    assert p.flow.shape == (5, 40, 2)
+    assert np.allclose(p.flow[..., 0], 8.0) and np.allclose(p.flow[..., 1], 1.0)
+
+
+def test_flying_shapes_flow_is_exact():
+    """Frame 2 sampled at p + flow(p) reproduces frame 1 where the moving layer stays visible."""
+    import cv2
+
+    p = flying_shapes_pair(3, size=(96, 128))
+    assert p.source == "generated" and p.flow.shape == (96, 128, 2) and p.img1.dtype == np.uint8
+    assert np.abs(p.flow).max() > 0.5
+    h, w = 96, 128
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    warped = cv2.remap(
+        p.img2, xs + p.flow[..., 0], ys + p.flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+    err = np.abs(warped.astype(float) - p.img1.astype(float)).mean(axis=-1)
+    assert np.median(err) < 3.0  # occlusions and borders make a minority of pixels differ
+    p2 = flying_shapes_pair(3, size=(96, 128))
+    assert np.array_equal(p.img1, p2.img1) and np.array_equal(p.flow, p2.flow)  # seeded
+
+
+def test_flying_shapes_dataset():
+    ds = datasets.FlyingShapes(3, size=(64, 64), seed=5)
+    assert len(ds) == 3 and "generated" in ds.label
+    s = ds[1]
+    assert s["img1"].shape == (3, 64, 64) and s["flow"].shape == (2, 64, 64)
+    assert float(s["img1"].min()) >= 0.0 and float(s["img1"].max()) <= 1.0
+
+
+@pytest.mark.data
+def test_real_chairs_and_sintel(data_root):
+    ch = datasets.chairs_dataset(data_root, size=(128, 192))
+    assert len(ch) >= 1 and ch[0]["flow"].shape == (2, 128, 192)
+    assert not datasets.chairs_is_full_release(data_root)  # the samples are not the release
+    scenes = datasets.sintel_scenes(data_root)
+    assert scenes
+    si = datasets.sintel_dataset(data_root, size=(128, 256), passes=("clean", "final"))
+    assert len(si) >= 1 and si[0]["img1"].shape == (3, 128, 256)
+    rest = datasets.sintel_dataset(data_root, None, exclude_scenes=scenes[:-1])
+    assert {r.name.split("/")[0] for r in rest.items} == {scenes[-1]}
