@@ -36,6 +36,17 @@ class Chapter:
         """Show a visible 'not available' note in the rendered page."""
         show_note(f"**{what} not available.** {reason}", kind="warning")
 
+    def report(self, *results) -> None:
+        """Show a 'not available' note for every ``(what, why)`` in each result's ``missing`` dict.
+
+        Package functions that may not be able to run a part (data absent, weights absent) return
+        a result with a ``missing: dict[str, str]`` attribute; this is the one place a chapter
+        turns those into visible notes.
+        """
+        for result in results:
+            for what, why in getattr(result, "missing", {}).items():
+                self.missing(what, why)
+
 
 def setup(
     name: str,
