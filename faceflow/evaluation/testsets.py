@@ -38,8 +38,8 @@ def face_test_sets(
         A ``faceflow gt`` output folder.
     split : SplitOptions, optional
         The options the networks were trained with (:func:`split_options`); the cross-dataset
-        set is every usable pair of the ``exclude`` sequences (the held-out face source, the
-        paper's CK+ role).
+        set is every usable pair held out of the three splits (the subject table's ``cross``
+        people, or the ``exclude`` sequences: the held-out face source, the paper's CK+ role).
     max_pairs : int, optional
         Keep this many evenly spaced pairs of each set.
 
@@ -52,9 +52,6 @@ def face_test_sets(
     df = read_manifest(face_dir, usable_only=True, absolute=True)
     parts = split.split(df)
     sets = {"faces test": evenly_spaced(manifest_refs(parts.test), max_pairs)}
-    if split.exclude:
-        names = set(split.exclude) | {Path(e).stem for e in split.exclude}
-        held = df[[s in names or Path(s).stem in names for s in df["sequence"]]]
-        if len(held):
-            sets["held-out source"] = evenly_spaced(manifest_refs(held), max_pairs)
+    if parts.held_out is not None and len(parts.held_out):
+        sets["held-out source"] = evenly_spaced(manifest_refs(parts.held_out), max_pairs)
     return {k: [r.load() for r in v] for k, v in sets.items() if v}, parts.note
