@@ -44,8 +44,27 @@ ABSENT_CONVENTIONS = ("present", "union", "all")
 def subject_metrics(y_true, y_pred, labels: Sequence[int] = LABELS, absent: str = "present", f1: str = "eq12") -> dict:
     """Eq. (12) metrics of one held-out subject; see the module docstring for ``absent``/``f1``.
 
-    Returns a dict with ``P_M, R_M, F1_M, F1_mu, G_M``, plus ``P_mu, R_mu, accuracy, n`` and
-    ``classes`` (the classes averaged over).
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int
+        True and predicted classes of the subject's test samples (equal length, not empty).
+    labels : sequence of int
+        All classes of the task.
+    absent : {"present", "union", "all"}
+        Which classes enter the macro averages.
+    f1 : {"eq12", "mean"}
+        Macro F1: harmonic mean of ``P_M`` and ``R_M`` (Eq. 12), or mean of per-class F1.
+
+    Returns
+    -------
+    dict
+        ``P_M, R_M, F1_M, F1_mu, G_M``, plus ``P_mu, R_mu, accuracy, n`` and ``classes`` (the
+        classes of the macro averages).
+
+    Raises
+    ------
+    ValueError
+        Inputs of different lengths, empty or not 1-D; an unknown ``absent`` or ``f1``.
     """
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
@@ -90,6 +109,15 @@ def subject_metrics(y_true, y_pred, labels: Sequence[int] = LABELS, absent: str 
 def loso_metrics(preds, absent: str = "present", f1: str = "eq12", by: str = "subject"):
     """Per-held-out-subject metrics of a predictions table (columns ``label``, ``pred``, ``by``).
 
+    Parameters
+    ----------
+    preds : pandas.DataFrame
+        Predictions with columns ``label``, ``pred`` and ``by``.
+    absent, f1 : str
+        See :func:`subject_metrics`.
+    by : str
+        Column naming the held-out subject.
+
     Returns
     -------
     pandas.DataFrame
@@ -106,7 +134,20 @@ def loso_metrics(preds, absent: str = "present", f1: str = "eq12", by: str = "su
 
 
 def aggregate(per_subject, metrics: Sequence[str] = METRICS) -> dict:
-    """The paper's aggregated metric: the mean of each metric over held-out subjects."""
+    """The paper's aggregated metric: the mean of each metric over held-out subjects.
+
+    Parameters
+    ----------
+    per_subject : pandas.DataFrame
+        :func:`loso_metrics` output.
+    metrics : sequence of str
+        Columns to average.
+
+    Returns
+    -------
+    dict
+        ``{metric: mean over subjects}``.
+    """
     return {m: float(per_subject[m].mean()) for m in metrics}
 
 
@@ -115,6 +156,16 @@ def pooled_metrics(y_true, y_pred) -> dict:
 
     UF1 is the mean over classes of the per-class F1, UAR the mean per-class recall, both over the
     classes present in ``y_true`` (all three on the composite set).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int
+        True and predicted classes.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``UF1``, ``UAR`` and ``n``.
     """
     from sklearn.metrics import accuracy_score, f1_score, recall_score
 
@@ -130,12 +181,31 @@ def pooled_metrics(y_true, y_pred) -> dict:
 
 
 def deltas(table):
-    """Distance of each entry to its column's best (maximum), as printed under Tables 5-6."""
+    """Distance of each entry to its column's best (maximum), as printed under Tables 5-6.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Methods (rows) by metrics (columns), larger is better.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same shape, ``max(column) - entry``.
+    """
     return (table.max(axis=0) - table).abs()
 
 
 def summarize(preds, absent: str = "present", f1: str = "eq12"):
     """Aggregated metrics per (protocol, seed), from :func:`run_protocols` predictions.
+
+    Parameters
+    ----------
+    preds : pandas.DataFrame
+        Predictions with columns ``protocol``, ``seed``, ``subject``, ``label``, ``pred`` and
+        ``seconds`` (the fold's training time).
+    absent, f1 : str
+        See :func:`subject_metrics`.
 
     Returns
     -------
@@ -164,13 +234,39 @@ def summarize(preds, absent: str = "present", f1: str = "eq12"):
 
 
 def mean_std(summary, metrics: Sequence[str] = METRICS):
-    """Mean and standard deviation over seeds of a :func:`summarize` table, per protocol."""
+    """Mean and standard deviation over seeds of a :func:`summarize` table, per protocol.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :func:`summarize` output, index (protocol, seed).
+    metrics : sequence of str
+        Columns to summarise.
+
+    Returns
+    -------
+    mean, std : pandas.DataFrame
+        Indexed by protocol; ``std`` is the sample standard deviation (0 for a single seed).
+    """
     g = summary[list(metrics)].groupby(level="protocol", sort=False)
     return g.mean(), g.std(ddof=1).fillna(0.0)
 
 
 def pm_table(mean, std, digits: int = 3):
-    """``mean ± std`` strings of two aligned tables."""
+    """``mean ± std`` strings of two aligned tables.
+
+    Parameters
+    ----------
+    mean, std : pandas.DataFrame
+        Aligned tables.
+    digits : int
+        Decimals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        String cells ``"m ± s"``.
+    """
     out = mean.copy().astype(object)
     for c in mean.columns:
         out[c] = [f"{x:.{digits}f} ± {y:.{digits}f}" for x, y in zip(mean[c], std[c])]
