@@ -33,6 +33,8 @@ def _gt(args: argparse.Namespace) -> int:
         layout=args.layout,
         landmarks=args.landmarks,
         progress=not args.no_progress,
+        crop=args.crop,
+        segment=args.segment or None,
     )
     print(f"manifest: {args.dst}/manifest.csv")
     return 1 if (df["status"] == "failed").any() and args.strict else 0
@@ -82,6 +84,16 @@ def add_cli(sub) -> None:
         "--landmarks",
         default=None,
         help="precomputed landmarks for a single sequence (.npy, OpenFace .csv, CK+ folder)",
+    )
+    p.add_argument(
+        "--crop",
+        choices=["sequence", "pair"],
+        default="sequence",
+        help="sequence (default): one crop box per segment of pairs, every frame stored once; "
+        "pair: one box per pair, two images stored per pair",
+    )
+    p.add_argument(
+        "--segment", type=int, default=50, help="pairs per crop box with --crop sequence (0: the whole sequence)"
     )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--strict", action="store_true", help="exit 1 when any pair failed")
