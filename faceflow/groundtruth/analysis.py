@@ -507,7 +507,7 @@ def flow_magnitudes(data: FaceDataset, n_sample: int = 60) -> FlowMagnitudes:
         Empty when the dataset has no ok pair (or was not generated).
     """
     from faceflow.groundtruth.dataset import manifest_refs
-    from faceflow.io.flo import read_flo
+    from faceflow.io.flo import read_flow
 
     man = data.manifest
     if man is None or not (man.status == "ok").any():
@@ -517,5 +517,5 @@ def flow_magnitudes(data: FaceDataset, n_sample: int = 60) -> FlowMagnitudes:
     refs = manifest_refs(
         sample.assign(**{c: [str(data.folder / p) for p in sample[c]] for c in ("img1", "img2", "flow")})
     )
-    mags = np.concatenate([np.linalg.norm(read_flo(r.flow), axis=2).ravel() for r in refs])
+    mags = np.concatenate([np.linalg.norm(read_flow(r.flow), axis=2).ravel() for r in refs])
     return FlowMagnitudes(ok[["sequence", "mean_mag"]].reset_index(drop=True), mags[mags > 0], len(sample))
