@@ -112,7 +112,18 @@ class SequenceSource:
     landmarks: Path | None = None  # precomputed landmarks (.npy, OpenFace .csv, CK+ folder)
 
     def iter_frames(self, max_frames: int | None = None, step: int = 1):
-        """Yield RGB uint8 frames (every ``step``-th, at most ``max_frames``), streaming."""
+        """Yield RGB uint8 frames (every ``step``-th, at most ``max_frames``), streaming.
+
+        Parameters
+        ----------
+        max_frames : int, optional
+        step : int
+
+        Yields
+        ------
+        ndarray
+            (H, W, 3) uint8 RGB frame.
+        """
         if self.frames is None:
             yield from iter_video_frames(self.video, max_frames, step=step)
             return
@@ -130,8 +141,27 @@ _BP4D_TASK = re.compile(r"^T\d+$")
 def discover(src, layout: str = "auto", landmarks=None) -> list[SequenceSource]:
     """Sequences of ``src`` (a frames folder, a video, a BP4D or CK+ root, or a folder of those).
 
-    ``landmarks``: precomputed landmarks for a single-sequence source (.npy / OpenFace .csv /
-    CK+ folder); otherwise landmarks are detected and tracked.
+    Parameters
+    ----------
+    src : path-like
+    layout : str
+        One of :data:`LAYOUTS`; ``auto`` guesses it from the folder.
+    landmarks : path-like, optional
+        Precomputed landmarks for a single-sequence source (.npy / OpenFace .csv / CK+ folder);
+        otherwise landmarks are detected and tracked.
+
+    Returns
+    -------
+    list of SequenceSource
+        Sorted by name; names are unique.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``src`` does not exist.
+    ValueError
+        Unknown layout, a file that is not a video, no sequence found, duplicate sequence names,
+        or ``landmarks`` given for a dataset root.
     """
     src = Path(src)
     if layout not in LAYOUTS:
@@ -220,6 +250,13 @@ class GTOptions:
     segment: int | None = 50
 
     def validate(self) -> None:
+        """Check the options.
+
+        Raises
+        ------
+        ValueError
+            Unknown mode or crop, a size below 8 px, ``step < 1``, ``max_frames < 2`` or ``segment < 1``.
+        """
         if self.mode not in gt.MODES:
             raise ValueError(f"mode must be one of {gt.MODES}, got {self.mode!r}")
         if len(self.size) != 2 or min(self.size) < 8:
@@ -236,6 +273,12 @@ class GTOptions:
         return k // self.segment if self.crop == "sequence" and self.segment else 0
 
     def to_json(self) -> str:
+        """The options as the text of ``gt_options.json`` (sorted keys, so comparable as text).
+
+        Returns
+        -------
+        str
+        """
         d = asdict(self)
         d["size"] = list(self.size)
         if self.crop == "pair":  # the layout before frames were stored once: same options file
@@ -260,7 +303,27 @@ def _png_bytes(img: np.ndarray) -> bytes:
 
 
 def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> tuple[np.ndarray, dict]:
-    """Landmarks of a sequence: reuse ``landmarks.npy``, else read/track, stabilise and store them."""
+    """Landmarks of a sequence: reuse ``landmarks.npy``, else read/track, stabilise and store them.
+
+    Parameters
+    ----------
+    seq : SequenceSource
+    opts : GTOptions
+    seq_dir : pathlib.Path
+        The sequence's output folder (``landmarks.npy``, ``meta.json``, ``track.csv``).
+
+    Returns
+    -------
+    landmarks : ndarray, shape (N, 68, 2), float64
+        NaN where a frame has no face.
+    info : dict
+        ``reused`` and, when tracked, the tracker's counts and timings.
+
+    Raises
+    ------
+    ValueError
+        No frame can be decoded, or a malformed landmark file.
+    """
     from faceflow.groundtruth import landmarks as lmk
 
     path = seq_dir / "landmarks.npy"
@@ -300,7 +363,24 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
 
 
 def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool = False) -> tuple[list[dict], dict]:
-    """Generate (or resume) one sequence; returns its manifest rows and run information."""
+    """Generate (or resume) one sequence; returns its manifest rows and run information.
+
+    Parameters
+    ----------
+    seq : SequenceSource
+    dst : path-like
+        The dataset folder.
+    opts : GTOptions
+    progress : bool
+        A tqdm bar over the pairs.
+
+    Returns
+    -------
+    rows : list of dict
+        One manifest row per pair (or one failed row for the sequence).
+    info : dict
+        Landmark information, ``n_frames`` and ``resumed_pairs``.
+    """
     import cv2
 
     from faceflow.io.flo import read_flo, write_flo
@@ -469,6 +549,31 @@ def generate(
     parallel. ``crop="sequence"`` stores every frame once (one crop box per ``segment`` pairs);
     ``crop="pair"`` crops every pair with its own box and stores its two images. A different set
     of options than the one stored in ``dst`` is an error (use a new ``dst``).
+
+    Parameters
+    ----------
+    src : path-like
+        See :func:`discover`.
+    dst : path-like
+        Output folder.
+    mode, size, offset, max_frames, step, backend, stabilize, stabilize_alpha, min_area, interp, layout, crop, segment
+        The options of :class:`GTOptions`.
+    workers : int
+        Parallel workers over sequences.
+    landmarks : path-like, optional
+        Precomputed landmarks (single sequence).
+    progress, verbose : bool
+        tqdm bars; print the :func:`summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest.
+
+    Raises
+    ------
+    ValueError
+        Invalid options, or ``dst`` holds a dataset generated with other options.
     """
     import pandas as pd
 
@@ -538,7 +643,17 @@ def generate(
 
 
 def summary(df) -> str:
-    """Text summary: pairs per status, and every failure with its reason."""
+    """Text summary: pairs per status, and every failure with its reason.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A manifest.
+
+    Returns
+    -------
+    str
+    """
     counts = df["status"].value_counts().to_dict()
     lines = [
         f"gt: {df['sequence'].nunique()} sequences, {len(df)} pairs: "
@@ -603,6 +718,15 @@ def manifest_refs(df) -> list[FlowPairRef]:
     """One :class:`~faceflow.io.datasets.FlowPairRef` per row of a manifest read with ``absolute=True``.
 
     The pair is named ``<sequence>/<pair>``; its source is ``faces``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of :func:`read_manifest` with absolute paths.
+
+    Returns
+    -------
+    list of FlowPairRef
     """
     return [
         FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces")
@@ -611,7 +735,18 @@ def manifest_refs(df) -> list[FlowPairRef]:
 
 
 def is_complete(dst, **opts) -> bool:
-    """True when ``dst`` holds a finished dataset generated with these options."""
+    """True when ``dst`` holds a finished dataset generated with these options.
+
+    Parameters
+    ----------
+    dst : path-like
+    **opts
+        Options of :class:`GTOptions` (others are ignored).
+
+    Returns
+    -------
+    bool
+    """
     dst = Path(dst)
     if not (dst / MANIFEST).is_file() or not (dst / OPTIONS).is_file():
         return False
@@ -626,6 +761,17 @@ def ensure_dataset(src, dst, **opts) -> Path:
 
     ``opts`` are those of :func:`generate`. Idempotent: a complete dataset with the same options
     is returned without touching it.
+
+    Parameters
+    ----------
+    src, dst : path-like
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
     """
     dst = Path(dst)
     gen_keys = {k: v for k, v in opts.items() if k not in ("progress", "verbose", "workers", "landmarks")}
@@ -640,6 +786,19 @@ def openface_dataset(data_root, dst, max_frames: int | None = 150, **opts) -> Pa
 
     Each video (and the image sequence) is a sequence; the subject is the sequence name. The
     default profile caps every video at its first ``max_frames`` frames.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+    dst : path-like
+    max_frames : int or None
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
 
     Raises
     ------
@@ -661,6 +820,19 @@ def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) ->
     A complete dataset already in ``dst`` (its ``manifest.csv`` exists, e.g. written by the
     ground-truth chapter) is used as it is, whatever options made it; otherwise
     :func:`openface_dataset` generates it quietly.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+    dst : path-like
+    max_frames : int or None
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
     """
     dst = Path(dst)
     if (dst / MANIFEST).is_file():

@@ -30,6 +30,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     file object
         Write the full content to it. If the ``with`` body raises, the temporary file is
         removed and ``path`` is left untouched.
+
+    Raises
+    ------
+    ValueError
+        ``mode`` is neither ``"wb"`` nor ``"w"``.
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")
@@ -49,11 +54,27 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
+    """Write ``data`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination (see :func:`atomic_write`).
+    data : bytes
+        The whole content.
+    """
     with atomic_write(path, "wb") as fh:
         fh.write(data)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination (see :func:`atomic_write`).
+    text : str
+        The whole content.
+    """
     atomic_write_bytes(path, text.encode("utf-8"))

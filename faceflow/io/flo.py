@@ -63,7 +63,24 @@ def decode_flo(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
 
 def read_flo(path: str | os.PathLike) -> np.ndarray:
-    """Read a ``.flo`` file into an (H, W, 2) float32 array. See :func:`decode_flo`."""
+    """Read a ``.flo`` file into an (H, W, 2) float32 array. See :func:`decode_flo`.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (H, W, 2).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FloFormatError
+        The file is malformed (see :func:`decode_flo`).
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -73,7 +90,22 @@ def read_flo(path: str | os.PathLike) -> np.ndarray:
 
 
 def encode_flo(flow: np.ndarray) -> bytes:
-    """Encode an (H, W, 2) flow array as ``.flo`` bytes."""
+    """Encode an (H, W, 2) flow array as ``.flo`` bytes.
+
+    Parameters
+    ----------
+    flow : numpy.ndarray
+        (H, W, 2) numbers; stored as little-endian float32.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, a size outside ``1..MAX_DIM`` or a non-numeric dtype.
+    """
     flow = np.asarray(flow)
     if flow.ndim != 3 or flow.shape[2] != 2:
         raise ValueError(f"flow must have shape (H, W, 2), got {flow.shape}")
@@ -87,5 +119,12 @@ def encode_flo(flow: np.ndarray) -> bytes:
 
 
 def write_flo(path: str | os.PathLike, flow: np.ndarray) -> None:
-    """Write an (H, W, 2) flow to ``path`` atomically (temporary file + rename)."""
+    """Write an (H, W, 2) flow to ``path`` atomically (temporary file + rename).
+
+    Parameters
+    ----------
+    path : path-like
+    flow : numpy.ndarray
+        (H, W, 2); see :func:`encode_flo`.
+    """
     atomic_write_bytes(path, encode_flo(flow))

@@ -16,7 +16,24 @@ VIDEO_EXTS = (".avi", ".wmv", ".mp4", ".mov", ".mkv", ".mpg")
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image as RGB uint8 (H, W, 3); clear error naming the file when unreadable."""
+    """Read an image as RGB uint8 (H, W, 3); clear error naming the file when unreadable.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 3) uint8 RGB.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        OpenCV cannot decode it.
+    """
     import cv2
 
     path = Path(path)
@@ -29,7 +46,22 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def to_gray(img: np.ndarray) -> np.ndarray:
-    """An RGB (H, W, 3) or gray (H, W) uint8 image as gray uint8 (H, W); errors name the shape."""
+    """An RGB (H, W, 3) or gray (H, W) uint8 image as gray uint8 (H, W); errors name the shape.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) uint8; a gray input is returned as it is.
+
+    Raises
+    ------
+    ValueError
+        Not uint8, or not (H, W) / (H, W, 3).
+    """
     import cv2
 
     img = np.asarray(img)
@@ -44,6 +76,15 @@ def to_gray(img: np.ndarray) -> np.ndarray:
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files in ``folder``, sorted by name.
+
+    Parameters
+    ----------
+    folder : path-like
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files with an extension of :data:`IMAGE_EXTS` (any case).
 
     Raises
     ------
@@ -110,6 +151,18 @@ def read_video_frames(
     path: str | os.PathLike, max_frames: int | None = None, start: int = 0, step: int = 1
 ) -> list[np.ndarray]:
     """All frames of :func:`iter_video_frames` as a list.
+
+    Parameters
+    ----------
+    path : path-like
+    max_frames : int, optional
+    start, step : int
+        As :func:`iter_video_frames`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        (H, W, 3) uint8 RGB frames.
 
     Raises
     ------
