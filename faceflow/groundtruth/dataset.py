@@ -269,7 +269,17 @@ class GTOptions:
             raise ValueError(f"segment must be >= 1 pairs or None, got {self.segment}")
 
     def segment_of(self, k: int) -> int:
-        """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment)."""
+        """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment).
+
+        Parameters
+        ----------
+        k : int
+            Pair index.
+
+        Returns
+        -------
+        int
+        """
         return k // self.segment if self.crop == "sequence" and self.segment else 0
 
     def to_json(self) -> str:
@@ -479,7 +489,19 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
 
 
 def frame_names(k: int, opts: GTOptions) -> tuple[str, str]:
-    """File names (in ``<sequence>/frames/``) of the two images of pair ``k``."""
+    """File names (in ``<sequence>/frames/``) of the two images of pair ``k``.
+
+    Parameters
+    ----------
+    k : int
+        Pair index.
+    opts : GTOptions
+
+    Returns
+    -------
+    (str, str)
+        ``<k>_1.png, <k>_2.png`` with ``crop="pair"``, else ``<segment>_<k>.png, <segment>_<k+1>.png``.
+    """
     if opts.crop == "pair":
         return f"{k:06d}_1.png", f"{k:06d}_2.png"
     s = opts.segment_of(k)
@@ -492,6 +514,16 @@ def segment_boxes(lm: np.ndarray, shape: tuple[int, int], opts: GTOptions) -> di
     Segment ``s`` covers pairs ``s * segment .. (s + 1) * segment - 1``, hence frames up to
     ``(s + 1) * segment`` inclusive; its box is :func:`faceflow.groundtruth.mesh.crop_box` of all
     their landmarks (frames without a face are ignored).
+
+    Parameters
+    ----------
+    lm : ndarray, shape (N, 68, 2)
+    shape : (H, W)
+    opts : GTOptions
+
+    Returns
+    -------
+    dict of int to tuple
     """
     n_pairs = max(len(lm) - 1, 0)
     per = opts.segment if opts.segment else max(n_pairs, 1)
@@ -504,7 +536,19 @@ def segment_boxes(lm: np.ndarray, shape: tuple[int, int], opts: GTOptions) -> di
 
 
 def crop_resize(img: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
-    """``img`` cropped to ``box`` = (x0, y0, x1, y1) and resized to ``size`` = (H, W), bilinear (Sec. 5.2)."""
+    """``img`` cropped to ``box`` = (x0, y0, x1, y1) and resized to ``size`` = (H, W), bilinear (Sec. 5.2).
+
+    Parameters
+    ----------
+    img : ndarray
+    box : (x0, y0, x1, y1)
+    size : (H, W)
+
+    Returns
+    -------
+    ndarray
+        Same dtype as ``img``.
+    """
     import cv2
 
     x0, y0, x1, y1 = box
@@ -564,6 +608,10 @@ def generate(
         Precomputed landmarks (single sequence).
     progress, verbose : bool
         tqdm bars; print the :func:`summary`.
+    crop : {"sequence", "pair"}
+        One crop box per segment of ``segment`` pairs (frames stored once) or per pair.
+    segment : int or None
+        Pairs per crop segment (None: the whole sequence).
 
     Returns
     -------
