@@ -107,3 +107,37 @@ def test_bad_input_gives_one_line_and_rc_2(files, capsys, command, argv, fragmen
 def test_traceback_option_shows_the_exception(files):
     with pytest.raises(ValueError, match="not a faceflow checkpoint"):
         main(["--traceback", "eval", str(files / "x.flo")])
+
+
+@pytest.fixture
+def nan_face_dir(tmp_path, fake_gt):
+    """A fake ``faceflow gt`` folder whose every ground-truth .flo holds a NaN pixel."""
+    from faceflow.io.flo import read_flo, write_flo
+
+    face = fake_gt(tmp_path / "gt", {"a": ("s1", 3), "b": ("s2", 3), "c": ("s3", 3)}, size=(64, 64))
+    for flo in face.rglob("*.flo"):
+        flow = read_flo(flo)
+        flow[5, 7] = np.nan
+        write_flo(flo, flow)
+    return face
+
+
+def test_train_on_nan_ground_truth_names_the_file(nan_face_dir, tmp_path, capsys):
+    """Issue 14 row 2: `train` stops with an error naming the .flo, not a non-finite loss."""
+    argv = ["train", "Exp2II", "--steps", "1", "--face-dir", nan_face_dir, "--output-dir", tmp_path / "out"]
+    rc, _out, err = run_cli([*argv, "--profile", "smoke", "--quiet", "--device", "cpu"], capsys)
+    assert_one_line_error(rc, err, "train", ".flo: 1 of 4096 pixels have unknown flow")
+    assert str(nan_face_dir) in err
+
+
+def test_eval_on_nan_ground_truth_names_the_file(nan_face_dir, tmp_path, capsys, tiny_cfg):
+    """Issue 14 row 2: `eval` never prints a mean over fewer pairs; it stops naming the file."""
+    from faceflow.training.checkpoints import build_model, save_checkpoint
+
+    cfg = tiny_cfg(train_set="faces", experiment="Exp2II")
+    ckpt = tmp_path / "last.pt"
+    save_checkpoint(ckpt, build_model(cfg), None, cfg.steps, cfg, {"finished": True})
+    argv = ["eval", ckpt, "--on", "faces", "--split", "train", "--face-dir", nan_face_dir, "--quiet"]
+    rc, out, err = run_cli([*argv, "--device", "cpu"], capsys)
+    assert_one_line_error(rc, err, "eval", ".flo: 1 of 4096 pixels have unknown flow")
+    assert "EPE" not in out and not (tmp_path / "eval_faces.csv").exists()
