@@ -18,7 +18,13 @@ NEW_FILE_MODE = 0o666
 
 
 def current_umask() -> int:
-    """The process's umask (read from ``/proc/self/status`` where possible: no global change)."""
+    """The process's umask (read from ``/proc/self/status`` where possible: no global change).
+
+    Returns
+    -------
+    int
+        The umask bits, e.g. ``0o022``.
+    """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("Umask:"):

@@ -38,7 +38,18 @@ class FloFormatError(ValueError):
 
 
 def unknown_mask(flow: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels whose flow is unknown (NaN, inf, or a component above 1e9 in absolute value)."""
+    """Pixels whose flow is unknown: NaN, inf, or a component above 1e9 in absolute value.
+
+    Parameters
+    ----------
+    flow : numpy.ndarray
+        (H, W, 2) flow.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) bool.
+    """
     flow = np.asarray(flow)
     with np.errstate(invalid="ignore"):
         return ~(np.abs(flow) <= UNKNOWN_THRESHOLD).all(axis=-1)

@@ -50,6 +50,19 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 def encode_image(img: np.ndarray, ext: str = ".png", name: str = "<image>") -> bytes:
     """The bytes of an RGB (H, W, 3) or gray (H, W) uint8 image in the format of ``ext``.
 
+    Parameters
+    ----------
+    img : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8.
+    ext : str
+        File extension naming the format (``.png``, ``.jpg``, ...).
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    bytes
+
     Raises
     ------
     ValueError
@@ -74,6 +87,13 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
 
     The image is encoded first (the result checked, unlike ``cv2.imwrite``'s ignored return
     value), then written atomically; the parent folder is made when missing.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; its extension names the format.
+    img : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8.
 
     Returns
     -------
