@@ -356,13 +356,10 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
                 lm = lm[: opts.max_frames]
         source = ["file" if np.isfinite(p).all() else "none" for p in lm]
     else:
-        tr = lmk.track_sequence(seq.iter_frames(opts.max_frames, opts.step), opts.backend)
-        lm, source = tr.landmarks, tr.source
+        frames = seq.iter_frames(opts.max_frames, opts.step)
+        tr, lm = lmk.track_and_stabilize(frames, opts.backend, opts.stabilize, alpha=opts.stabilize_alpha)
+        source = tr.source
         info.update(n_detect=tr.n_detect, seconds_detect=tr.seconds_detect, seconds_track=tr.seconds_track)
-        if opts.stabilize != "none":
-            lm = lmk.stabilize(
-                seq.iter_frames(opts.max_frames, opts.step), lm, opts.stabilize, alpha=opts.stabilize_alpha
-            )
     lines = ["frame,source"] + [f"{i},{s}" for i, s in enumerate(source)]
     atomic_write_text(seq_dir / "track.csv", "\n".join(lines) + "\n")
     meta = {"shape": list(first.shape[:2]), "n_frames": int(len(lm))}
