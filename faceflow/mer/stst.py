@@ -32,6 +32,7 @@ from torch import nn
 
 from faceflow.io.datasets import DATASETS, DataNotFoundError, find_dataset, stst_samples
 from faceflow.io.images import read_image
+from faceflow.runtime import load_weights_file
 
 #: Class names of the MEGC 2019 three-class task, by label index.
 CLASSES = ("negative", "positive", "surprise")
@@ -134,9 +135,14 @@ def load_published(subject: str, root: str | os.PathLike | None = None, device: 
         raise DataNotFoundError(
             f"{path}: no published weights for subject {subject!r}. {DATASETS['stst_weights'].hint}"
         )
-    state = torch.load(path, map_location=device, weights_only=True)
+    state = load_weights_file(path, "STSTNet weights file", device)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: not an STSTNet weights file (not a state dict of tensors)")
     model = STSTNet().to(device)
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # load_state_dict's report of missing/unexpected keys or shapes
+        raise ValueError(f"{path}: not STSTNet weights ({' '.join(str(exc).split())[:300]})") from None
     return model.eval()
 
 
