@@ -94,6 +94,12 @@ CASES = [
     ("mer generated", "mer generated --methods nosuch --root {t}", ["unknown flow method 'nosuch'"]),
     ("mer published", "mer published --bogus", ["unrecognized arguments: --bogus"]),
     ("book", "book --param seed", ["KEY=VALUE"]),
+    ("book", "book --param seed=x", ["parameter seed='x' is not an integer"]),
+    ("book", "book --param bogus=1", ["unknown parameter 'bogus'"]),
+    ("book", "book --param device=gpu", ["device must be auto, cpu or cuda"]),
+    ("book", "book --param profile=bogus", ["--profile"]),
+    ("book", "book --param data_root={t}/nope", ["nope", "does not exist"]),
+    ("book", "book --only 02_flownet", ["no such chapter"]),
     ("book", "book --profile bogus", ["--profile", "'bogus'"]),
 ]
 
