@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from faceflow.cli.options import add_quiet
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -32,7 +34,7 @@ def _gt(args: argparse.Namespace) -> int:
         interp=args.interp,
         layout=args.layout,
         landmarks=args.landmarks,
-        progress=not args.no_progress,
+        progress=not args.quiet,
     )
     print(f"manifest: {args.dst}/manifest.csv")
     return 1 if (df["status"] == "failed").any() and args.strict else 0
@@ -83,6 +85,6 @@ def add_cli(sub) -> None:
         default=None,
         help="precomputed landmarks for a single sequence (.npy, OpenFace .csv, CK+ folder)",
     )
-    p.add_argument("--no-progress", action="store_true")
+    add_quiet(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any pair failed")
     p.set_defaults(func=_gt)

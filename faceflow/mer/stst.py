@@ -154,8 +154,10 @@ def predict(model: nn.Module, images: np.ndarray, device: str = "cpu") -> np.nda
     return logits.argmax(1).cpu().numpy()
 
 
-def published_predictions(root: str | os.PathLike | None = None, device: str = "cpu"):
+def published_predictions(root: str | os.PathLike | None = None, device: str = "cpu", progress: bool = False):
     """Apply each subject's published weights to that subject's images in ``mer/stst_uvos``.
+
+    ``progress`` shows a tqdm bar over the subjects.
 
     Returns
     -------
@@ -164,7 +166,10 @@ def published_predictions(root: str | os.PathLike | None = None, device: str = "
     """
     df = stst_samples(root).copy()
     preds = np.empty(len(df), dtype=np.int64)
-    for subject, idx in df.groupby("subject", sort=False).indices.items():
+    from tqdm.auto import tqdm
+
+    groups = df.groupby("subject", sort=False).indices
+    for subject, idx in tqdm(groups.items(), total=len(groups), desc="subjects", disable=not progress, leave=False):
         imgs = np.stack([read_image(df["path"].iloc[i]) for i in idx])
         preds[idx] = predict(load_published(subject, root, device), imgs, device)
     df["pred"] = preds

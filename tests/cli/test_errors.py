@@ -71,7 +71,7 @@ CASES = [
     ("compare", "compare --face-dir {t} --max-pairs 0", ["--max-pairs", "'0'"]),
     ("eval", "eval {t}/x.flo", ["x.flo: not a faceflow checkpoint"]),
     ("eval", "eval {t}/random.pt", ["random.pt: not a faceflow checkpoint"]),
-    ("eval", "eval {t}/nope.pt", ["nope.pt: no such checkpoint"]),
+    ("eval", "eval {t}/nope.pt", ["nope.pt: no such faceflow checkpoint"]),
     ("eval", "eval {t}/x.flo --max-pairs -1", ["--max-pairs"]),
     ("train", "train ExpX", ["unknown experiment 'ExpX'"]),
     ("train", "train {t}/nope.json", ["nope.json: no such config file"]),
