@@ -120,6 +120,13 @@ def _train_args(p) -> None:
 
 
 def add_cli(sub) -> None:
+    """Add ``faceflow mer`` and its sub-commands.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The top-level sub-parsers.
+    """
     p = sub.add_parser("mer", help="micro-expression recognition with STSTNet (Sec. 4.4 / 5.3)")
     s = p.add_subparsers(dest="mer_command", required=True, metavar="MER_COMMAND")
 

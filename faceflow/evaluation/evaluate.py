@@ -110,7 +110,18 @@ def _check_finite(flow: np.ndarray, what: str) -> None:
 
 
 def pairs_key(pairs: Sequence) -> str:
-    """A short hash of a pair list (names, sizes, a subsample of the ground truth)."""
+    """A short hash of a pair list (names, sizes, a subsample of the ground truth).
+
+    Parameters
+    ----------
+    pairs : sequence of FlowPair
+        Pairs with ground truth.
+
+    Returns
+    -------
+    str
+        16 hex digits.
+    """
     h = hashlib.sha1()
     for p in pairs:
         h.update(p.name.encode())
@@ -131,6 +142,31 @@ def cached_evaluate(
 
     A cached result is reused only when the pair list (names, sizes, ground truth) is the same
     and the method's tag (e.g. its checkpoint's mtime) has not changed.
+
+    Parameters
+    ----------
+    methods : sequence of str
+        Registered method names.
+    pairs : sequence of FlowPair
+        Loaded pairs with ground truth.
+    test_set : str
+        Name of the set (``test_set`` column and cache file names).
+    cache_dir : path-like
+        Folder of the ``<test set>__<method>.csv`` / ``.json`` files.
+    method_tags : dict of str to str, optional
+        A tag per method; a changed tag recomputes.
+    progress : bool
+        Show tqdm bars.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`evaluate`.
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -163,10 +199,28 @@ def runtime_ms(
     Each method runs ``warmup`` untimed calls (model loading, allocator warm-up), then the best
     of ``repeat`` timed calls is reported.
 
+    Parameters
+    ----------
+    methods : sequence of str
+        Registered method names.
+    img1, img2 : numpy.ndarray
+        The pair (any size; resized to ``size``).
+    size : (int, int)
+        (H, W) the pair is resized to.
+    repeat : int
+        Timed calls per method.
+    warmup : int
+        Untimed calls first.
+
     Returns
     -------
     pandas.DataFrame
         Index ``method``, column ``ms_per_pair``.
+
+    Raises
+    ------
+    ValueError
+        ``repeat`` < 1.
     """
     import cv2
 

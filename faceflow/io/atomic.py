@@ -18,7 +18,13 @@ NEW_FILE_MODE = 0o666
 
 
 def current_umask() -> int:
-    """The process's umask (read from ``/proc/self/status`` where possible: no global change)."""
+    """The process's umask (read from ``/proc/self/status`` where possible: no global change).
+
+    Returns
+    -------
+    int
+        The umask bits, e.g. ``0o022``.
+    """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("Umask:"):
@@ -47,6 +53,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         Write the full content to it. If the ``with`` body raises, the temporary file is
         removed and ``path`` is left untouched.
 
+    Raises
+    ------
+    ValueError
+        ``mode`` is neither ``"wb"`` nor ``"w"``.
+
     Notes
     -----
     The file gets the usual mode of a new file, ``0o666`` less the umask (``mkstemp`` alone
@@ -71,11 +82,27 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
+    """Write ``data`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination (see :func:`atomic_write`).
+    data : bytes
+        The whole content.
+    """
     with atomic_write(path, "wb") as fh:
         fh.write(data)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination (see :func:`atomic_write`).
+    text : str
+        The whole content.
+    """
     atomic_write_bytes(path, text.encode("utf-8"))

@@ -38,7 +38,18 @@ class FloFormatError(ValueError):
 
 
 def unknown_mask(flow: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels whose flow is unknown (NaN, inf, or a component above 1e9 in absolute value)."""
+    """Pixels whose flow is unknown: NaN, inf, or a component above 1e9 in absolute value.
+
+    Parameters
+    ----------
+    flow : numpy.ndarray
+        (H, W, 2) flow.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) bool.
+    """
     flow = np.asarray(flow)
     with np.errstate(invalid="ignore"):
         return ~(np.abs(flow) <= UNKNOWN_THRESHOLD).all(axis=-1)
@@ -100,6 +111,17 @@ def decode_flo(data: bytes, name: str = "<bytes>", unknown: str = "error") -> np
 def read_flo(path: str | os.PathLike, unknown: str = "error") -> np.ndarray:
     """Read a ``.flo`` file into an (H, W, 2) float32 array. See :func:`decode_flo`.
 
+    Parameters
+    ----------
+    path : path-like
+    unknown : {"error", "nan", "keep"}
+        What to do with unknown or non-finite flow (see :func:`decode_flo`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (H, W, 2).
+
     Raises
     ------
     FileNotFoundError
@@ -116,7 +138,22 @@ def read_flo(path: str | os.PathLike, unknown: str = "error") -> np.ndarray:
 
 
 def encode_flo(flow: np.ndarray) -> bytes:
-    """Encode an (H, W, 2) flow array as ``.flo`` bytes."""
+    """Encode an (H, W, 2) flow array as ``.flo`` bytes.
+
+    Parameters
+    ----------
+    flow : numpy.ndarray
+        (H, W, 2) numbers; stored as little-endian float32.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, a size outside ``1..MAX_DIM`` or a non-numeric dtype.
+    """
     flow = np.asarray(flow)
     if flow.ndim != 3 or flow.shape[2] != 2:
         raise ValueError(f"flow must have shape (H, W, 2), got {flow.shape}")
@@ -130,5 +167,12 @@ def encode_flo(flow: np.ndarray) -> bytes:
 
 
 def write_flo(path: str | os.PathLike, flow: np.ndarray) -> None:
-    """Write an (H, W, 2) flow to ``path`` atomically (temporary file + rename)."""
+    """Write an (H, W, 2) flow to ``path`` atomically (temporary file + rename).
+
+    Parameters
+    ----------
+    path : path-like
+    flow : numpy.ndarray
+        (H, W, 2); see :func:`encode_flo`.
+    """
     atomic_write_bytes(path, encode_flo(flow))

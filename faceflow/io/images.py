@@ -18,7 +18,24 @@ VIDEO_EXTS = (".avi", ".wmv", ".mp4", ".mov", ".mkv", ".mpg")
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image as RGB uint8 (H, W, 3); clear error naming the file when unreadable."""
+    """Read an image as RGB uint8 (H, W, 3); clear error naming the file when unreadable.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 3) uint8 RGB.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        OpenCV cannot decode it.
+    """
     import cv2
 
     path = Path(path)
@@ -32,6 +49,19 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 def encode_image(img: np.ndarray, ext: str = ".png", name: str = "<image>") -> bytes:
     """The bytes of an RGB (H, W, 3) or gray (H, W) uint8 image in the format of ``ext``.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8.
+    ext : str
+        File extension naming the format (``.png``, ``.jpg``, ...).
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    bytes
 
     Raises
     ------
@@ -58,6 +88,13 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
     The image is encoded first (the result checked, unlike ``cv2.imwrite``'s ignored return
     value), then written atomically; the parent folder is made when missing.
 
+    Parameters
+    ----------
+    path : path-like
+        Destination; its extension names the format.
+    img : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8.
+
     Returns
     -------
     pathlib.Path
@@ -76,7 +113,22 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
 
 
 def to_gray(img: np.ndarray) -> np.ndarray:
-    """An RGB (H, W, 3) or gray (H, W) uint8 image as gray uint8 (H, W); errors name the shape."""
+    """An RGB (H, W, 3) or gray (H, W) uint8 image as gray uint8 (H, W); errors name the shape.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) uint8; a gray input is returned as it is.
+
+    Raises
+    ------
+    ValueError
+        Not uint8, or not (H, W) / (H, W, 3).
+    """
     import cv2
 
     img = np.asarray(img)
@@ -91,6 +143,15 @@ def to_gray(img: np.ndarray) -> np.ndarray:
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files in ``folder``, sorted by name.
+
+    Parameters
+    ----------
+    folder : path-like
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files with an extension of :data:`IMAGE_EXTS` (any case).
 
     Raises
     ------
@@ -157,6 +218,18 @@ def read_video_frames(
     path: str | os.PathLike, max_frames: int | None = None, start: int = 0, step: int = 1
 ) -> list[np.ndarray]:
     """All frames of :func:`iter_video_frames` as a list.
+
+    Parameters
+    ----------
+    path : path-like
+    max_frames : int, optional
+    start, step : int
+        As :func:`iter_video_frames`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        (H, W, 3) uint8 RGB frames.
 
     Raises
     ------
