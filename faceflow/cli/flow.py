@@ -113,7 +113,7 @@ def _compare(args) -> int:
     split = (split_options(args.runs) if args.runs else None) or SplitOptions()
     if args.exclude is not None:
         split = SplitOptions(tuple(args.exclude), split.fractions, split.seed)
-    sets, note = face_test_sets(args.face_dir, split, args.max_pairs)
+    sets, note = face_test_sets(args.face_dir, split, args.max_pairs, progress=not args.quiet)
     print(f"split: {note}")
     methods = args.methods or available_methods()
     rows = [evaluate(methods, pairs, name, progress=not args.quiet) for name, pairs in sets.items()]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from faceflow.cli.options import add_quiet, nonnegative_float, nonnegative_int, positive_int, unit_float
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -32,7 +34,7 @@ def _gt(args: argparse.Namespace) -> int:
         interp=args.interp,
         layout=args.layout,
         landmarks=args.landmarks,
-        progress=not args.no_progress,
+        progress=not args.quiet,
         crop=args.crop,
         segment=args.segment or None,
     )
@@ -60,10 +62,12 @@ def add_cli(sub) -> None:
         "exact: rasterised piecewise-affine, about 4x faster",
     )
     p.add_argument("--size", type=_size, default=(384, 512), help="output HxW (default 384x512)")
-    p.add_argument("--offset", type=int, default=10, help="crop margin around the landmarks, px (default 10)")
-    p.add_argument("--max-frames", type=int, default=None, help="use at most this many frames per sequence")
-    p.add_argument("--step", type=int, default=1, help="keep every STEP-th frame")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes over sequences")
+    p.add_argument(
+        "--offset", type=nonnegative_int, default=10, help="crop margin around the landmarks, px (default 10)"
+    )
+    p.add_argument("--max-frames", type=positive_int, default=None, help="use at most this many frames per sequence")
+    p.add_argument("--step", type=positive_int, default=1, help="keep every STEP-th frame")
+    p.add_argument("--workers", type=positive_int, default=1, help="parallel processes over sequences")
     p.add_argument("--backend", choices=["dlib", "face-alignment"], default="dlib")
     p.add_argument(
         "--stabilize",
@@ -71,8 +75,8 @@ def add_cli(sub) -> None:
         default="lk",
         help="temporal landmark stabilisation (default lk: detector-anchored Lucas-Kanade)",
     )
-    p.add_argument("--alpha", type=float, default=0.2, help="weight of the model fit in --stabilize lk")
-    p.add_argument("--min-area", type=float, default=0.5, help="degenerate-triangle area threshold, px^2")
+    p.add_argument("--alpha", type=unit_float, default=0.2, help="weight of the model fit in --stabilize lk")
+    p.add_argument("--min-area", type=nonnegative_float, default=0.5, help="degenerate-triangle area threshold, px^2")
     p.add_argument(
         "--interp",
         choices=["cubic", "linear", "scattered"],
@@ -93,8 +97,11 @@ def add_cli(sub) -> None:
         "pair: one box per pair, two images stored per pair",
     )
     p.add_argument(
-        "--segment", type=int, default=50, help="pairs per crop box with --crop sequence (0: the whole sequence)"
+        "--segment",
+        type=nonnegative_int,
+        default=50,
+        help="pairs per crop box with --crop sequence (0: the whole sequence)",
     )
-    p.add_argument("--no-progress", action="store_true")
+    add_quiet(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any pair failed")
     p.set_defaults(func=_gt)

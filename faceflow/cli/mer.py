@@ -34,7 +34,7 @@ def _published(args) -> int:
     from faceflow.mer.metrics import pooled_metrics
     from faceflow.mer.stst import published_predictions
 
-    df = published_predictions(args.data_root)
+    df = published_predictions(args.data_root, progress=not args.quiet)
     pooled = pooled_metrics(df["label"], df["pred"])
     print(f"{pooled['n']} predictions with the published per-subject weights")
     for k in ("accuracy", "UF1", "UAR"):
@@ -133,6 +133,7 @@ def add_cli(sub) -> None:
     a = s.add_parser("published", help="published per-subject weights on the real STSTNet images")
     add_data_root(a, "--root")
     a.add_argument("--out", default=None, help="write the 442 predictions to this CSV")
+    add_quiet(a)
     a.set_defaults(func=_published)
 
     b = s.add_parser("loso", help="LOSO training on the real STSTNet (TV-L1) images: the TVL1 rows")

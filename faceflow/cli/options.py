@@ -50,6 +50,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+def nonnegative_float(text: str) -> float:
+    """argparse ``type``: a finite number >= 0 (thresholds)."""
+    return _bounded(text, float, 0.0, "a finite number >= 0")
+
+
+def unit_float(text: str) -> float:
+    """argparse ``type``: a number in [0, 1] (weights, fractions)."""
+    value = _bounded(text, float, 0.0, "a number in [0, 1]")
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
 def _bounded(text: str, kind: type, low, what: str):
     try:
         value = kind(text)

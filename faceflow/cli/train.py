@@ -30,7 +30,8 @@ def _face_dir(args) -> Path:
     from faceflow.groundtruth.dataset import ensure_face_dataset
 
     dst = profiles.outputs(args.profile, args.output_dir).dataset("openface")
-    return ensure_face_dataset(args.data_root, dst, max_frames=profiles.get(args.profile).groundtruth.max_frames)
+    max_frames = profiles.get(args.profile).groundtruth.max_frames
+    return ensure_face_dataset(args.data_root, dst, max_frames=max_frames, progress=not args.quiet)
 
 
 def _read_config(path: Path, overrides: dict):

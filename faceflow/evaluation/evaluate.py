@@ -52,7 +52,7 @@ def evaluate(
     test_set : str
         Name written in the ``test_set`` column.
     progress : bool
-        Show a tqdm bar per method.
+        Show a tqdm bar while a dataset's pairs load and one per method.
 
     Returns
     -------
@@ -69,7 +69,10 @@ def evaluate(
     from tqdm.auto import tqdm
 
     fns = _as_functions(methods)
-    pairs = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
+    if hasattr(pairs, "pair"):
+        desc = f"{test_set or 'evaluate'}: loading pairs"
+        pairs = [pairs.pair(i) for i in tqdm(range(len(pairs)), desc=desc, disable=not progress, leave=False)]
+    pairs = list(pairs)
     for p in pairs:
         if p.flow is None:
             raise ValueError(f"pair {p.name} has no ground truth")

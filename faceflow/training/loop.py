@@ -219,7 +219,8 @@ def ensure_trained(
     """Return ``run_dir/last.pt`` of a finished run of ``config``; train or resume as needed.
 
     Idempotent: a finished checkpoint with the same config is returned untouched; a partial one
-    is resumed; one with a different config is replaced by a fresh run. Exp3 configs
+    is resumed; one with a different config is replaced by a fresh run. An unreadable (truncated,
+    corrupt, foreign) ``last.pt`` is an error: it is neither resumed nor silently overwritten. Exp3 configs
     (``init_config`` set) first ensure their Exp2I run in ``run_dir/../<init_from>`` and start
     from its final weights. Datasets come from ``train_data``/``val_data`` or :func:`build_data`.
     """
@@ -227,6 +228,11 @@ def ensure_trained(
     run_dir = Path(run_dir)
     ckpt = run_dir / CHECKPOINT
     st = checkpoint_status(ckpt)
+    if st is None and ckpt.is_file():
+        try:
+            read_checkpoint(ckpt)  # raises: say why, and never start afresh over it
+        except ValueError as exc:
+            raise ValueError(f"{exc}; cannot resume it: move it away to start a fresh run") from None
     if st is not None and st["finished"] and st["config"] == cfg.to_dict():
         return ckpt
     init_weights = None

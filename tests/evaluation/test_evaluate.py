@@ -97,3 +97,13 @@ def test_cache_with_missing_errors_is_recomputed(tmp_path):
     assert again["epe"].notna().all() and again["epe"].tolist() == first["epe"].tolist()
     broken.iloc[:1].assign(epe=first["epe"].iloc[0]).to_csv(csv, index=False)
     assert len(cached_evaluate(["zero"], pairs, "t", tmp_path)) == 2
+
+
+def test_progress_bars_for_loading_and_scoring_only_when_asked(capsys):
+    """Issue 14 row 12: a dataset's pairs load and are scored under tqdm bars; quiet by default."""
+    ds = datasets.FlyingShapes(2, size=(32, 32), seed=1)
+    evaluate(["zero"], ds, "shapes")
+    assert capsys.readouterr().err == ""
+    evaluate(["zero"], ds, "shapes", progress=True)
+    err = capsys.readouterr().err
+    assert "shapes: loading pairs" in err and "shapes: zero" in err

@@ -132,3 +132,37 @@ def test_loaded_model_predicts_at_training_resolution(tmp_path, shapes, tiny_cfg
     f_default = predict_flow(model, a, a)
     f_explicit = predict_flow(model, a, a, size=(64, 64))
     assert f_default.shape == (100, 130, 2) and np.array_equal(f_default, f_explicit)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign"])
+def test_a_corrupt_last_pt_stops_ensure_trained_instead_of_restarting(tmp_path, shapes, tiny_cfg, damage):
+    """Issue 14 row 7: a truncated or foreign last.pt is never silently replaced by a fresh run."""
+    tr, va = shapes
+    cfg = tiny_cfg(steps=4)
+    ckpt = loop.train(cfg, tr, va, tmp_path, device="cpu", progress=False, stop_after=2)
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[: len(data) // 2] if damage == "truncated" else np.random.default_rng(0).bytes(800))
+    before = ckpt.read_bytes()
+    with pytest.raises(ValueError, match=r"last\.pt: not a faceflow checkpoint .*cannot resume it: move it away"):
+        loop.ensure_trained(cfg, tmp_path, train_data=tr, val_data=va, device="cpu", progress=False)
+    assert ckpt.read_bytes() == before  # untouched
+
+
+def test_checkpoint_errors_are_one_line(tmp_path, tiny_cfg):
+    """Issue 14 row 7: foreign files, a .flo, a checkpoint of another shape: one line naming the file."""
+    from faceflow.io.flo import write_flo
+
+    write_flo(tmp_path / "x.flo", np.zeros((4, 4, 2), np.float32))
+    torch.save({"model": {}, "format": 99}, tmp_path / "other.pt")
+    cfg = tiny_cfg()
+    checkpoints.save_checkpoint(
+        tmp_path / "mis.pt", checkpoints.build_model(tiny_cfg(model={"width": 0.125})), None, 1, cfg, {}
+    )
+    for name, expect in [
+        ("x.flo", "x.flo: not a faceflow checkpoint (not a readable torch file"),
+        ("other.pt", "other.pt: not a faceflow checkpoint (format 1"),
+        ("mis.pt", "mis.pt: weights do not fit its config's FlowNetS"),
+    ]:
+        with pytest.raises(ValueError) as exc:
+            checkpoints.load_checkpoint(tmp_path / name)
+        assert expect in str(exc.value) and "\n" not in str(exc.value)
