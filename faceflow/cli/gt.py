@@ -33,6 +33,8 @@ def _gt(args: argparse.Namespace) -> int:
         layout=args.layout,
         landmarks=args.landmarks,
         progress=not args.no_progress,
+        crop_from=args.crop_from,
+        flow_units=args.flow_units,
     )
     print(f"manifest: {args.dst}/manifest.csv")
     return 1 if (df["status"] == "failed").any() and args.strict else 0
@@ -73,9 +75,22 @@ def add_cli(sub) -> None:
     p.add_argument("--min-area", type=float, default=0.5, help="degenerate-triangle area threshold, px^2")
     p.add_argument(
         "--interp",
-        choices=["cubic", "linear", "scattered"],
+        choices=["cubic", "linear", "scattered", "scattered-linear"],
         default="cubic",
-        help="paper-mode resampling: bicubic/bilinear spline over the carried grid, or SciPy Clough-Tocher",
+        help="paper-mode resampling: bicubic/bilinear spline over the carried grid, SciPy Clough-Tocher, "
+        "or SciPy linear griddata (the authors' released code)",
+    )
+    p.add_argument(
+        "--crop-from",
+        choices=["pair", "first"],
+        default="pair",
+        help="crop box from both frames' landmarks (default) or the first frame's (released code)",
+    )
+    p.add_argument(
+        "--flow-units",
+        choices=["crop", "frame"],
+        default="crop",
+        help="flow in pixels of the resized crop (default) or scaled by the full frame size (released code)",
     )
     p.add_argument("--layout", choices=list(LAYOUTS), default="auto")
     p.add_argument(

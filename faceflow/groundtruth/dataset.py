@@ -203,6 +203,11 @@ class GTOptions:
     min_area: float = gt.MIN_AREA
     interp: str = "cubic"
     layout: str = "auto"
+    #: crop box from the landmarks of both frames of a pair ("pair") or of the first only
+    #: ("first", the released code); flow values in pixels of the resized crop ("crop") or scaled
+    #: by the full frame size ("frame", the released code). See :func:`faceflow.groundtruth.mesh.crop_resize_pair`.
+    crop_from: str = "pair"
+    flow_units: str = "crop"
 
     def validate(self) -> None:
         if self.mode not in gt.MODES:
@@ -211,10 +216,17 @@ class GTOptions:
             raise ValueError(f"size must be (H, W) >= 8, got {self.size}")
         if self.step < 1 or (self.max_frames is not None and self.max_frames < 2):
             raise ValueError("step must be >= 1 and max_frames >= 2")
+        if self.crop_from not in ("pair", "first") or self.flow_units not in ("crop", "frame"):
+            raise ValueError(
+                f"crop_from must be pair|first and flow_units crop|frame, got {self.crop_from}, {self.flow_units}"
+            )
 
     def to_json(self) -> str:
         d = asdict(self)
         d["size"] = list(self.size)
+        for k, default in (("crop_from", "pair"), ("flow_units", "crop")):  # datasets made before these options
+            if d[k] == default:
+                del d[k]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
 
 
@@ -339,8 +351,9 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
                     if nxt is None:
                         raise ValueError(f"frame {k + 1} could not be decoded")
                     res = out.result
-                    box = gt.crop_box(np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
-                    a, b, f = gt.crop_resize_pair(cur, nxt, res.flow, box, tuple(opts.size))
+                    box_lm = lm[k] if opts.crop_from == "first" else np.stack([lm[k], lm[k + 1]])
+                    box = gt.crop_box(box_lm, shape, opts.offset)
+                    a, b, f = gt.crop_resize_pair(cur, nxt, res.flow, box, tuple(opts.size), opts.flow_units)
                     f32 = np.ascontiguousarray(f, np.float32)
                     meta = {
                         "n_flipped": res.n_flipped,
@@ -397,6 +410,8 @@ def generate(
     landmarks=None,
     progress: bool = True,
     verbose: bool = True,
+    crop_from: str = "pair",
+    flow_units: str = "crop",
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
@@ -418,6 +433,8 @@ def generate(
         float(min_area),
         interp,
         layout,
+        crop_from,
+        flow_units,
     )
     opts.validate()
     dst = Path(dst)
