@@ -156,10 +156,11 @@ def test_released_decoder_outputs_pixels_without_div_flow():
 
 def test_keras_init_is_glorot_uniform_with_zero_bias():
     m = FlowNetS(width=0.0625, encoder="siamese", decoder="released", init="keras")
-    w = m.conv4[0].weight
+    w = m.conv4[0].weight.detach()
     fan_in, fan_out = w.shape[1] * 9, w.shape[0] * 9
-    assert float(w.abs().max()) <= (6 / (fan_in + fan_out)) ** 0.5 and float(m.conv4[0].bias.abs().max()) == 0.0
-    assert float(m.predict1.weight.std()) > 1e-2  # not the small predictor init of ours
+    assert float(w.abs().max()) <= (6 / (fan_in + fan_out)) ** 0.5
+    assert float(m.conv4[0].bias.detach().abs().max()) == 0.0
+    assert float(m.predict1.weight.detach().std()) > 1e-2  # not the small predictor init of ours
 
 
 def test_raw_0_255_input_by_normalisation():
