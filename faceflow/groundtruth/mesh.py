@@ -55,7 +55,21 @@ BARY_TOL = 1e-9
 
 # ----------------------------------------------------------------------------- mesh, Eq. 1, Eq. 2
 def triangulate(points: np.ndarray) -> np.ndarray:
-    """Delaunay triangulation (scipy) of the (68, 2) landmarks: (Nt, 3) vertex indices."""
+    """Delaunay triangulation (scipy) of the (68, 2) landmarks: (Nt, 3) vertex indices.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, 2)
+
+    Returns
+    -------
+    ndarray, shape (Nt, 3), int64
+
+    Raises
+    ------
+    ValueError
+        Wrong shape or non-finite points.
+    """
     from scipy.spatial import Delaunay
 
     points = np.asarray(points, dtype=np.float64)
@@ -67,14 +81,34 @@ def triangulate(points: np.ndarray) -> np.ndarray:
 
 
 def homogeneous(tris: np.ndarray) -> np.ndarray:
-    """:math:`t^* = (t, 1)`: (..., 3, 2) triangles -> (..., 3, 3) rows ``[x, y, 1]``."""
+    """:math:`t^* = (t, 1)`: (..., 3, 2) triangles -> (..., 3, 3) rows ``[x, y, 1]``.
+
+    Parameters
+    ----------
+    tris : ndarray, shape (..., 3, 2)
+
+    Returns
+    -------
+    ndarray, shape (..., 3, 3), float64
+    """
     tris = np.asarray(tris, dtype=np.float64)
     ones = np.ones(tris.shape[:-1] + (1,))
     return np.concatenate([tris, ones], axis=-1)
 
 
 def triangle_areas(tris: np.ndarray) -> np.ndarray:
-    """Signed areas of (..., 3, 2) triangles (positive when counter-clockwise in x-right/y-down... i.e. det/2)."""
+    """Signed areas of (..., 3, 2) triangles: half the determinant of the edge vectors.
+
+    Positive when the vertices turn from +x towards +y (clockwise on screen, where y points down).
+
+    Parameters
+    ----------
+    tris : ndarray, shape (..., 3, 2)
+
+    Returns
+    -------
+    ndarray, shape (...), float64
+    """
     t = np.asarray(tris, dtype=np.float64)
     e1 = t[..., 1, :] - t[..., 0, :]
     e2 = t[..., 2, :] - t[..., 0, :]
@@ -126,6 +160,10 @@ def affine_maps(
         Source triangles with ``|area| < min_area`` px^2 are degenerate (left out).
     ref_sign : (Nt,), optional
         Sign of each triangle's area on the first frame, to flag fold-overs.
+
+    Returns
+    -------
+    PairMaps
     """
     t_prev = homogeneous(np.asarray(p_prev, np.float64)[simplices])
     t_next = homogeneous(np.asarray(p_next, np.float64)[simplices])
@@ -178,7 +216,17 @@ def barycentric_eq2(points: np.ndarray, tri: np.ndarray) -> np.ndarray:
 
 
 def inside_from_barycentric(lam: np.ndarray, tol: float = BARY_TOL) -> np.ndarray:
-    """Closure test of Sec. 3: every :math:`\\lambda_i \\in [0, 1]` (with a tolerance)."""
+    """Closure test of Sec. 3: every :math:`\\lambda_i \\in [0, 1]` (with a tolerance).
+
+    Parameters
+    ----------
+    lam : ndarray, shape (..., 3)
+    tol : float
+
+    Returns
+    -------
+    ndarray of bool, shape (...)
+    """
     lam = np.asarray(lam)
     return np.all((lam >= -tol) & (lam <= 1 + tol), axis=-1)
 
@@ -198,7 +246,18 @@ def triangle_interiors(
     """Step 1: integer pixels of the (H, W) grid inside each triangle, by Eq. 2 on its bounding box.
 
     A pixel on an edge shared by two triangles is kept once, for the lower triangle index.
-    ``skip`` (Nt,) bool leaves triangles out (degenerate ones).
+
+    Parameters
+    ----------
+    p0 : ndarray, shape (68, 2)
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    skip : ndarray of bool, shape (Nt,), optional
+        Triangles left out (degenerate ones).
+
+    Returns
+    -------
+    Interiors
     """
     h, w = shape
     p0 = np.asarray(p0, np.float64)
@@ -244,6 +303,21 @@ def rasterize_mesh(
     near triangle edges are decided by that test (OpenCV's ``fillPoly`` only gives the bulk).
     Where triangles overlap (fold-overs) the pixel keeps a deterministic owner. Degenerate
     triangles own no pixel.
+
+    Parameters
+    ----------
+    points : ndarray, shape (68, 2)
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    maps : PairMaps, optional
+        Maps of the pair (their ``inv`` and ``degenerate`` are used); computed when absent.
+    min_area : float
+    tol : float
+        Barycentric tolerance.
+
+    Returns
+    -------
+    ndarray, shape (H, W), int32
     """
     import cv2
 
@@ -337,7 +411,19 @@ def rasterize_mesh(
 def face_mask(
     points: np.ndarray, simplices: np.ndarray, shape: tuple[int, int], min_area: float = MIN_AREA
 ) -> np.ndarray:
-    """Bool (H, W): pixels inside the mesh placed on ``points`` (where the flow is defined)."""
+    """Bool (H, W): pixels inside the mesh placed on ``points`` (where the flow is defined).
+
+    Parameters
+    ----------
+    points : ndarray, shape (68, 2)
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    min_area : float
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+    """
     return rasterize_mesh(points, simplices, shape, min_area=min_area) >= 0
 
 
@@ -362,8 +448,20 @@ def exact_flow(
 ) -> FlowResult:
     """``exact`` mode: rasterise the triangles of frame k-1, apply each one's affine map (Eq. 1).
 
-    Returns the flow from frame k-1 (landmarks ``p_prev``) to frame k (``p_next``) on the integer
-    grid of frame k-1, zero outside the face.
+    Parameters
+    ----------
+    p_prev, p_next : ndarray, shape (68, 2)
+        Landmarks of frames k-1 and k.
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    min_area : float
+    ref_sign : ndarray, shape (Nt,), optional
+        Orientation of each triangle on the sequence's first frame (to count fold-overs).
+
+    Returns
+    -------
+    FlowResult
+        The flow from frame k-1 to frame k on the integer grid of frame k-1, zero outside the face.
     """
     maps = affine_maps(p_prev, p_next, simplices, min_area, ref_sign)
     label = rasterize_mesh(p_prev, simplices, shape, maps, min_area)
@@ -418,7 +516,16 @@ class PaperChain:
         self.on_grid = True  # v_{k-1} are integer pixels (first pair of the segment)
 
     def advance(self, p_next: np.ndarray) -> PairMaps:
-        """Move the points to the next frame without computing a flow (resuming); returns the maps."""
+        """Move the points to the next frame without computing a flow (resuming); returns the maps.
+
+        Parameters
+        ----------
+        p_next : ndarray, shape (68, 2)
+
+        Returns
+        -------
+        PairMaps
+        """
         maps = affine_maps(self.p_prev, p_next, self.simplices, self.min_area, self.ref_sign)
         self._carry(maps, np.asarray(p_next, np.float64))
         return maps
@@ -438,7 +545,16 @@ class PaperChain:
         return bad
 
     def step(self, p_next: np.ndarray) -> FlowResult:
-        """Flow from the current frame to ``p_next``'s frame (Eq. 3 + resampling)."""
+        """Flow from the current frame to ``p_next``'s frame (Eq. 3 + resampling).
+
+        Parameters
+        ----------
+        p_next : ndarray, shape (68, 2)
+
+        Returns
+        -------
+        FlowResult
+        """
         p_next = np.asarray(p_next, np.float64)
         maps = affine_maps(self.p_prev, p_next, self.simplices, self.min_area, self.ref_sign)
         label = rasterize_mesh(self.p_prev, self.simplices, self.shape, maps, self.min_area)
@@ -525,6 +641,18 @@ def resample_scattered(
     piecewise-cubic C1 interpolant (``griddata(method='cubic')``). Pixels of the mask outside the
     samples' convex hull take the nearest sample. When the samples are the integer pixels
     themselves (``on_grid``, the first pair of a sequence) they are copied without interpolation.
+
+    Parameters
+    ----------
+    points : ndarray, shape (M, 2)
+    values : ndarray, shape (M, 2)
+    mask : ndarray of bool, shape (H, W)
+    on_grid : bool
+    interp : {"cubic", "linear"}
+
+    Returns
+    -------
+    ndarray, shape (H, W, 2), float32
     """
     from scipy.interpolate import CloughTocher2DInterpolator, LinearNDInterpolator, NearestNDInterpolator
 
@@ -595,13 +723,26 @@ def sequence_flows(
     landmarks : (N, 68, 2)
         NaN rows for frames without a face; pairs touching them are skipped, and ``paper``
         mode restarts its chain on the next frame with a face (same triangle topology).
+    shape : (H, W)
     mode : {"paper", "exact"}
+    min_area : float
+    interp : str
+        ``paper`` mode resampling (:data:`INTERPS`).
     pairs : set of int, optional
         Compute the flow only for these pairs (others yield ``result=None`` with status
         ``"ok"`` when they would be computable); ``paper`` mode still carries its points through
         them, so the flows are identical to an uninterrupted run.
     simplices : (Nt, 3), optional
         Triangle topology; default: Delaunay of the first frame with a face.
+
+    Yields
+    ------
+    PairOutcome
+
+    Raises
+    ------
+    ValueError
+        Unknown mode.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -645,6 +786,17 @@ def naive_pair_flow(p_prev, p_next, simplices, shape, min_area: float = MIN_AREA
     For every triangle: Eq. 1 with :func:`numpy.linalg.inv`; for every pixel of its bounding box:
     solve Eq. 2 with :func:`numpy.linalg.solve`, and if inside, apply the map (Eq. 3). First
     triangle wins on shared edges. Slow by design.
+
+    Parameters
+    ----------
+    p_prev, p_next : ndarray, shape (68, 2)
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    min_area : float
+
+    Returns
+    -------
+    ndarray, shape (H, W, 2), float32
     """
     h, w = shape
     flow = np.zeros((h, w, 2), np.float32)
@@ -682,8 +834,22 @@ def naive_pair_flow(p_prev, p_next, simplices, shape, min_area: float = MIN_AREA
 def crop_box(points: np.ndarray, shape: tuple[int, int], offset: int = 10) -> tuple[int, int, int, int]:
     """Secs. 4.3 and 5.2 crop: the landmarks' min/max box plus ``offset`` px each side, clipped to the image.
 
-    ``points`` may be (68, 2) or several frames' landmarks stacked (..., 2); NaNs are ignored.
-    Returns ``(x0, y0, x1, y1)`` with exclusive ``x1, y1`` (integer pixel bounds).
+    Parameters
+    ----------
+    points : ndarray, shape (68, 2) or (..., 2)
+        One frame's or several frames' landmarks stacked; NaNs are ignored.
+    shape : (H, W)
+    offset : int
+
+    Returns
+    -------
+    (x0, y0, x1, y1) : tuple of int
+        Exclusive ``x1, y1`` (integer pixel bounds).
+
+    Raises
+    ------
+    ValueError
+        No finite landmark, or an empty crop.
     """
     pts = np.asarray(points, np.float64).reshape(-1, 2)
     pts = pts[np.isfinite(pts).all(1)]
@@ -712,9 +878,24 @@ def crop_resize_pair(
     """Crop both images and the flow to ``box`` and resize to ``size`` (H, W), bilinear (Sec. 4.3).
 
     Flow components are multiplied by ``W / crop_w`` and ``H / crop_h`` so they stay in pixels
-    of the resized image (``flow_units="crop"``). ``flow_units="frame"`` multiplies them by
-    ``W / frame_w`` and ``H / frame_h`` instead, as the authors' released code does
-    (facialof_train.py 792-794, 1006-1007): values smaller than the true motion by crop/frame.
+    of the resized image (``flow_units="crop"``); ``flow_units="frame"`` scales them by the full
+    frame instead (:func:`scale_to_frame`).
+
+    Parameters
+    ----------
+    img1, img2 : ndarray
+    box : (x0, y0, x1, y1)
+        As :func:`crop_box`.
+    flow : ndarray, shape (H0, W0, 2)
+        On the grid of ``img1``.
+    size : (H, W)
+    flow_units : {"crop", "frame"}
+
+    Returns
+    -------
+    img1, img2 : ndarray
+        Resized crops (same dtype).
+    flow : ndarray, shape (H, W, 2), float32
     """
     if flow_units not in ("crop", "frame"):
         raise ValueError(f"flow_units must be 'crop' or 'frame', got {flow_units!r}")
@@ -726,6 +907,32 @@ def crop_resize_pair(
     b = cv2.resize(np.ascontiguousarray(img2[y0:y1, x0:x1]), (W, H), interpolation=cv2.INTER_LINEAR)
     f = resize_flow(flow[y0:y1, x0:x1], size)
     if flow_units == "frame":
-        f[..., 0] *= (x1 - x0) / img1.shape[1]
-        f[..., 1] *= (y1 - y0) / img1.shape[0]
+        scale_to_frame(f, box, img1.shape[:2])
     return a, b, f
+
+
+def scale_to_frame(flow: np.ndarray, box: tuple[int, int, int, int], frame_shape: tuple[int, int]) -> np.ndarray:
+    """Rescale, in place, a cropped and resized flow from crop units to the released code's units.
+
+    The flow resized from a crop of ``box`` is in pixels of the resized image (``W / crop_w``
+    per source pixel); the authors' released code multiplies by ``W / frame_w`` instead
+    (facialof_train.py 792-794, 1006-1007), i.e. by ``crop_w / frame_w`` (and ``crop_h /
+    frame_h``) relative to ours.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+        Modified in place.
+    box : (x0, y0, x1, y1)
+    frame_shape : (H0, W0)
+        The full frame's size.
+
+    Returns
+    -------
+    ndarray
+        ``flow``.
+    """
+    x0, y0, x1, y1 = box
+    flow[..., 0] *= (x1 - x0) / frame_shape[1]
+    flow[..., 1] *= (y1 - y0) / frame_shape[0]
+    return flow

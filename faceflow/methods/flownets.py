@@ -243,6 +243,18 @@ class FlowNetS(nn.Module):
 
     @staticmethod
     def check_size(h: int, w: int) -> None:
+        """Check that an input size suits the network.
+
+        Parameters
+        ----------
+        h, w : int
+            Input height and width.
+
+        Raises
+        ------
+        ValueError
+            A side is not a positive multiple of :data:`SIZE_MULTIPLE`.
+        """
         if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE or h <= 0 or w <= 0:
             raise ValueError(
                 f"FlowNetS input size {h}x{w} is not divisible by {SIZE_MULTIPLE}; resize or pad "
@@ -275,7 +287,23 @@ class FlowNetS(nn.Module):
 
     def forward_raw(self, img1: torch.Tensor, img2: torch.Tensor) -> list[torch.Tensor]:
         """Raw outputs, finest first: flow in input pixels / flow_scale (``decoder="faceflow"``) or
-        in pixels of each output's own scale (``decoder="released"``)."""
+        in pixels of each output's own scale (``decoder="released"``).
+
+        Parameters
+        ----------
+        img1, img2 : torch.Tensor
+            (B, 3, H, W) RGB in [0, 1], H and W multiples of :data:`SIZE_MULTIPLE`.
+
+        Returns
+        -------
+        list of torch.Tensor
+            The five predictions, scale 1 (H/2) first.
+
+        Raises
+        ------
+        ValueError
+            The tensors differ in shape, are not (B, 3, H, W), or have a bad size.
+        """
         if img1.shape != img2.shape or img1.ndim != 4 or img1.shape[1] != 3:
             raise ValueError(
                 f"expected two (B, 3, H, W) tensors of equal shape, got {tuple(img1.shape)} and {tuple(img2.shape)}"
@@ -314,6 +342,18 @@ class FlowNetS(nn.Module):
         return [f1, f2, f3, f4, f5]
 
     def forward(self, img1: torch.Tensor, img2: torch.Tensor) -> list[torch.Tensor]:
+        """The five predictions in input pixels of their own scale, finest first.
+
+        Parameters
+        ----------
+        img1, img2 : torch.Tensor
+            As :meth:`forward_raw`.
+
+        Returns
+        -------
+        list of torch.Tensor
+            Prediction ``k`` (1..5) is (B, 2, H/2^k, W/2^k) in pixels of that scale.
+        """
         raw = self.forward_raw(img1, img2)
         if self.config.decoder == "released":
             return raw
@@ -322,17 +362,54 @@ class FlowNetS(nn.Module):
 
 
 def full_resolution(flow_k: torch.Tensor, k: int = 1) -> torch.Tensor:
-    """Upsample a scale-``k`` prediction (B, 2, H/2^k, W/2^k) bilinearly to (B, 2, H, W), in input pixels."""
+    """Upsample a scale-``k`` prediction (B, 2, H/2^k, W/2^k) bilinearly to (B, 2, H, W), in input pixels.
+
+    Parameters
+    ----------
+    flow_k : torch.Tensor
+        The prediction at scale ``k``.
+    k : int
+        Its scale (the side is ``1 / 2**k`` of the input's).
+
+    Returns
+    -------
+    torch.Tensor
+        (B, 2, H, W) flow in input pixels.
+    """
     f = 2**k
     return F.interpolate(flow_k, scale_factor=f, mode="bilinear", align_corners=False) * f
 
 
 def count_parameters(model: nn.Module) -> int:
+    """Number of parameters of a network.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any network.
+
+    Returns
+    -------
+    int
+    """
     return sum(p.numel() for p in model.parameters())
 
 
 def inference_flops(model: FlowNetS, h: int, w: int) -> int:
-    """Multiply-accumulate operations x 2 of one forward pass at (h, w) (convolutions only)."""
+    """Multiply-accumulate operations x 2 of one forward pass at (h, w) (convolutions only).
+
+    Parameters
+    ----------
+    model : FlowNetS
+        The network.
+    h, w : int
+        Input size.
+
+    Returns
+    -------
+    int
+        Floating-point operations of the convolutions and transposed convolutions.
+    """
     flops = 0
 
     def hook(mod, inp, out):
@@ -356,7 +433,22 @@ def inference_flops(model: FlowNetS, h: int, w: int) -> int:
 
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
-    """uint8 RGB (H, W, 3) -> float (1, 3, H, W) in [0, 1]."""
+    """uint8 RGB (H, W, 3) -> float (1, 3, H, W) in [0, 1].
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        (H, W, 3) RGB; uint8 is divided by 255, other types are taken as they are.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        The image is not (H, W, 3).
+    """
     img = np.asarray(img)
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"expected an RGB image (H, W, 3), got shape {img.shape}")
@@ -376,6 +468,27 @@ def predict_flow(
     nearest multiple of 64 of each side, at least 64), the finest prediction is upsampled to that
     size, then resized back to the input size with the u and v values rescaled by the width and
     height ratios.
+
+    Parameters
+    ----------
+    model : FlowNetS
+        The network.
+    img1, img2 : numpy.ndarray
+        uint8 RGB frames of the same shape.
+    device : str
+        Torch device.
+    size : (int, int), optional
+        The (H, W) the network runs at.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 2) float32 flow in input pixels.
+
+    Raises
+    ------
+    ValueError
+        The images differ in shape, or ``size`` is not a multiple of :data:`SIZE_MULTIPLE`.
     """
     import cv2
 

@@ -142,7 +142,7 @@ def train(
         preds = model(img1, img2)
         loss, terms = total_loss(preds, gt, img1, img2, loss_cfg)
         if not math.isfinite(terms["J"]):
-            raise RuntimeError(f"{cfg.experiment}: non-finite loss at step {step}: {terms}")
+            raise RuntimeError(f"{cfg.experiment}: non-finite loss at step {step} on pairs {batch['name']}: {terms}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
