@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 
 from faceflow import profiles
-from faceflow.evaluation.evaluate import evaluate
+from faceflow.evaluation import tables
 from faceflow.training import experiments
-from faceflow.training.checkpoints import checkpoint_flow_fn, load_checkpoint
+from faceflow.training.checkpoints import load_checkpoint
 from faceflow.training.experiments import TrainConfig
 from faceflow.training.loop import ensure_trained
 from faceflow.training.losses import CYCLIC_HUBER_D, SMOOTH_HUBER_D, downsample_flow, reconstruct_second
@@ -221,25 +221,23 @@ def compare_variants(
     """
     if not test_sets:
         return VariantComparison(pd.DataFrame(), missing={"Variant comparison": "no face test set"})
-    rows, per_pair, runs, scores = [], [], {}, {}
+    rows, per_pair, runs, zero = [], [], {}, None
     for variant in variants:
         cfgs = {n: experiments.for_profile(n, train_set, profile, variant, data=data, **overrides) for n in names}
         # runs this variant trains anyway: the requested ones and their initialisations
         pool = {c.init_from: TrainConfig.from_dict(c.init_config) for c in cfgs.values() if c.init_from}
         pool.update({n: c for n, c in cfgs.items() if n not in pool})
-        owner = {}
-        for n, c in cfgs.items():
-            owner[n] = next(m for m, pc in pool.items() if _identity(pc) == _identity(c))
         root = layout.runs(train_set, variant)
+        info = {}
         for n, c in cfgs.items():
-            o = owner[n]
+            owner = next(m for m, pc in pool.items() if _identity(pc) == _identity(c))
             path = ensure_trained(
-                pool[o], root / o, data_root, face_dir, train_data, val_data, device=device, progress=progress
+                pool[owner], root / owner, data_root, face_dir, train_data, val_data, device=device, progress=progress
             )
             runs[(n, variant)] = path
             _, _, extra = load_checkpoint(path)
             lc = c.loss_config()
-            row = {
+            info[n] = {
                 "experiment": n,
                 "variant": variant,
                 "lambda1/2/3": f"{lc.lambda1:g} / {lc.lambda2:g} / {lc.lambda3:g}",
@@ -247,24 +245,25 @@ def compare_variants(
                 "lr used": f"{c.lr * c.lr_multiplier:.3g}",
                 "init": c.init_from or "scratch",
                 "steps": int(extra["step"]),
-                "run": o if o != n else "",
+                "run": owner if owner != n else "",
                 "train s": round(float(extra.get("seconds", 0.0))),
             }
-            for set_name, ds in test_sets.items():
-                key = (str(path), set_name)
-                if key not in scores:
-                    df = evaluate({"net": checkpoint_flow_fn(path, device)}, ds)
-                    scores[key] = (float(df["epe"].mean()), float(df["aae"].mean()))
-                    per_pair.append(df.assign(experiment=n, variant=variant, set=set_name))
-                row[f"{set_name} EPE"], row[f"{set_name} AAE"] = scores[key]
+        # the evaluation of Table 2 (same pairs, same convention)
+        t = tables.table2({n: runs[(n, variant)] for n in names}, test_sets, device, experiments=list(names))
+        for n in names:
+            row = info[n]
+            for set_name in test_sets:
+                for metric in ("EPE", "AAE"):
+                    row[f"{set_name} {metric}"] = t.value(n, set_name, metric.lower())
             rows.append(row)
-    zero = {"experiment": "zero flow (reference)", "variant": ""}
-    for set_name, ds in test_sets.items():
-        z = evaluate(["zero"], ds)
-        zero[f"{set_name} EPE"], zero[f"{set_name} AAE"] = float(z["epe"].mean()), float(z["aae"].mean())
-    rows.append(zero)
-    table = pd.DataFrame(rows).set_index(["experiment", "variant"])
-    return VariantComparison(table, pd.concat(per_pair, ignore_index=True) if per_pair else pd.DataFrame(), runs)
+        per_pair.append(t.per_pair.assign(variant=variant))
+        zero = t.zero
+    ref = {"experiment": "zero flow (reference)", "variant": ""}
+    for set_name in test_sets:
+        for metric in ("EPE", "AAE"):
+            ref[f"{set_name} {metric}"] = float(zero.loc[set_name, metric.lower()]) if set_name in zero.index else None
+    table = pd.DataFrame(rows + [ref]).set_index(["experiment", "variant"])
+    return VariantComparison(table, pd.concat(per_pair, ignore_index=True), runs)
 
 
 def variant_gap(result: VariantComparison, set_name: str, metric: str = "EPE") -> dict[str, float]:
