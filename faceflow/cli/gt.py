@@ -37,6 +37,7 @@ def _gt(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         crop=args.crop,
         segment=args.segment or None,
+        flow_units=args.flow_units,
     )
     print(f"manifest: {args.dst}/manifest.csv")
     return 1 if (df["status"] == "failed").any() and args.strict else 0
@@ -79,9 +80,10 @@ def add_cli(sub) -> None:
     p.add_argument("--min-area", type=nonnegative_float, default=0.5, help="degenerate-triangle area threshold, px^2")
     p.add_argument(
         "--interp",
-        choices=["cubic", "linear", "scattered"],
+        choices=["cubic", "linear", "scattered", "scattered-linear"],
         default="cubic",
-        help="paper-mode resampling: bicubic/bilinear spline over the carried grid, or SciPy Clough-Tocher",
+        help="paper-mode resampling: bicubic/bilinear spline over the carried grid, SciPy Clough-Tocher, "
+        "or SciPy linear griddata (the authors' released code)",
     )
     p.add_argument("--layout", choices=list(LAYOUTS), default="auto")
     p.add_argument(
@@ -91,10 +93,17 @@ def add_cli(sub) -> None:
     )
     p.add_argument(
         "--crop",
-        choices=["sequence", "pair"],
+        choices=["sequence", "pair", "first"],
         default="sequence",
         help="sequence (default): one crop box per segment of pairs, every frame stored once; "
-        "pair: one box per pair, two images stored per pair",
+        "pair: one box per pair, two images stored per pair; first: as pair, from the first frame's "
+        "landmarks only (the authors' released code)",
+    )
+    p.add_argument(
+        "--flow-units",
+        choices=["crop", "frame"],
+        default="crop",
+        help="flow in pixels of the stored images (default) or scaled by the full frame size (released code)",
     )
     p.add_argument(
         "--segment",

@@ -96,8 +96,13 @@ COLUMNS = [
 #: Columns every reader of the manifest needs.
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
 LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder")
-#: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per pair).
-CROPS = ("sequence", "pair")
+#: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
+#: pair), from both frames' landmarks ("pair") or the first frame's only ("first", the authors'
+#: released code, facialof_train.py 1009-1016, 1033).
+CROPS = ("sequence", "pair", "first")
+#: Flow values after the crop: pixels of the resized crop, or scaled by the full frame size as the
+#: released code does (:func:`faceflow.groundtruth.mesh.scale_to_frame`).
+FLOW_UNITS = ("crop", "frame")
 
 
 # ----------------------------------------------------------------------------- sources
@@ -248,6 +253,7 @@ class GTOptions:
     layout: str = "auto"
     crop: str = "sequence"
     segment: int | None = 50
+    flow_units: str = "crop"
 
     def validate(self) -> None:
         """Check the options.
@@ -267,6 +273,8 @@ class GTOptions:
             raise ValueError(f"crop must be one of {CROPS}, got {self.crop!r}")
         if self.segment is not None and self.segment < 1:
             raise ValueError(f"segment must be >= 1 pairs or None, got {self.segment}")
+        if self.flow_units not in FLOW_UNITS:
+            raise ValueError(f"flow_units must be one of {FLOW_UNITS}, got {self.flow_units!r}")
 
     def segment_of(self, k: int) -> int:
         """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment).
@@ -293,6 +301,8 @@ class GTOptions:
         d["size"] = list(self.size)
         if self.crop == "pair":  # the layout before frames were stored once: same options file
             del d["crop"], d["segment"]
+        if self.flow_units == "crop":  # datasets written before this option stay valid
+            del d["flow_units"]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
 
 
@@ -457,11 +467,15 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
                     box = (
                         boxes[opts.segment_of(k)]
                         if boxes
-                        else gt.crop_box(np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
+                        else gt.crop_box(
+                            lm[k] if opts.crop == "first" else np.stack([lm[k], lm[k + 1]]), shape, opts.offset
+                        )
                     )
                     f32 = np.ascontiguousarray(
                         resize_flow(res.flow[box[1] : box[3], box[0] : box[2]], size), np.float32
                     )
+                    if opts.flow_units == "frame":
+                        gt.scale_to_frame(f32, box, shape)
                     meta = {
                         "n_flipped": res.n_flipped,
                         "crop_x0": box[0],
@@ -499,7 +513,7 @@ def frame_names(k: int, opts: GTOptions) -> tuple[str, str]:
     (str, str)
         ``<k>_1.png, <k>_2.png`` with ``crop="pair"``, else ``<segment>_<k>.png, <segment>_<k+1>.png``.
     """
-    if opts.crop == "pair":
+    if opts.crop in ("pair", "first"):
         return f"{k:06d}_1.png", f"{k:06d}_2.png"
     s = opts.segment_of(k)
     return f"{s:04d}_{k:06d}.png", f"{s:04d}_{k + 1:06d}.png"
@@ -583,6 +597,7 @@ def generate(
     verbose: bool = True,
     crop: str = "sequence",
     segment: int | None = 50,
+    flow_units: str = "crop",
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
@@ -605,10 +620,13 @@ def generate(
         Precomputed landmarks (single sequence).
     progress, verbose : bool
         tqdm bars; print the :func:`summary`.
-    crop : {"sequence", "pair"}
-        One crop box per segment of ``segment`` pairs (frames stored once) or per pair.
+    crop : {"sequence", "pair", "first"}
+        One crop box per segment of ``segment`` pairs (frames stored once), or per pair from
+        both frames' landmarks, or per pair from the first frame's (the released code).
     segment : int or None
         Pairs per crop segment (None: the whole sequence).
+    flow_units : {"crop", "frame"}
+        Flow in pixels of the stored images, or scaled by the full frame (the released code).
 
     Returns
     -------
@@ -636,6 +654,7 @@ def generate(
         layout,
         crop,
         None if segment is None else int(segment),
+        flow_units,
     )
     opts.validate()
     dst = Path(dst)
