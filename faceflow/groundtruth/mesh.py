@@ -951,6 +951,11 @@ def crop_resize_pair(
     img1, img2 : ndarray
         Resized crops (same dtype).
     flow : ndarray, shape (H, W, 2), float32
+
+    Raises
+    ------
+    ValueError
+        ``flow_units`` is neither ``"crop"`` nor ``"frame"``.
     """
     if flow_units not in ("crop", "frame"):
         raise ValueError(f"flow_units must be 'crop' or 'frame', got {flow_units!r}")
