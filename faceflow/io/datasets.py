@@ -12,6 +12,7 @@ real on-disk layouts of the full (licensed) datasets:
   real ``FlyingChairs_release/data/NNNNN_img1.ppm, _img2.ppm, _flow.flo``.
 * OpenFace samples: ``openface/image_sequence/*.jpg`` and ``openface/*.wmv|*.avi``.
 * STSTNet inputs: ``mer/stst_uvos/*.png`` with ``labels.csv`` (file, dataset, subject, label).
+* Micro-expression clips, onset to offset: ``mer/clips/*.gif``.
 
 Whether a dataset is there is asked with :func:`has_dataset`, never by catching an error.
 """
@@ -156,6 +157,12 @@ DATASETS: dict[str, DatasetSpec] = {
         "onset/apex GIFs",
         ("mer/onset_apex_gifs",),
         "The onset/apex GIFs belong in '<root>/mer/onset_apex_gifs/'.",
+    ),
+    "me_clips": DatasetSpec(
+        "micro-expression clips",
+        ("mer/clips",),
+        "The real micro-expression clips (onset to offset, one GIF each, the SAMM/SMIC/CASME II sample id "
+        "in the name) belong in '<root>/mer/clips/'; SOURCES.csv of the shared data lists where each comes from.",
     ),
     "dlib_faces": DatasetSpec(
         "dlib face photos",
