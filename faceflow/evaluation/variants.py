@@ -28,13 +28,16 @@ from faceflow.training.experiments import TrainConfig
 from faceflow.training.loop import ensure_trained
 from faceflow.training.losses import CYCLIC_HUBER_D, SMOOTH_HUBER_D, downsample_flow, reconstruct_second
 
+#: Column of :class:`HuberZones`'s table: the share of values in the Huber penalty's linear zone.
+LINEAR_SHARE = "share >= d (linear zone)"
+
 
 @dataclass
 class HuberZones:
     """Result of :func:`huber_zones`.
 
-    table : one row per penalty and input: threshold, share of the values above it (the linear
-        zone), median and 90th percentile.
+    table : one row per penalty and input: threshold, share of the values at or above it (the
+        linear zone; at ``d`` itself both branches of Eq. 5 meet), median and 90th percentile.
     values : the measured values by row name (grey levels for the cyclic rows, px/px for the
         gradient row), for further plots.
     figure : the histograms against the thresholds (None when nothing could be measured).
@@ -105,18 +108,18 @@ def huber_zones(
     rows = []
     for name, v in values.items():
         d, unit = thresholds[name]
-        rows.append((name, unit, d, float((v > d).mean()) if v.size else np.nan, *_quantiles(v)))
+        rows.append((name, unit, d, float((v >= d).mean()) if v.size else np.nan, *_quantiles(v)))
     g = values["smoothness, ground-truth gradients"]
     rows.append(
         (
             "(released code: Charbonnier eps)",
             "px/px (k = 1 grid)",
             charbonnier_eps,
-            float((g > charbonnier_eps).mean()) if g.size else np.nan,
+            float((g >= charbonnier_eps).mean()) if g.size else np.nan,
             *_quantiles(g),
         )
     )
-    table = pd.DataFrame(rows, columns=["values", "unit", "d", "share above d (linear zone)", "median", "90th pct"])
+    table = pd.DataFrame(rows, columns=["values", "unit", "d", LINEAR_SHARE, "median", "90th pct"])
     table.attrs["n_pairs"] = int(len(idx))
     return HuberZones(table.set_index("values"), values, _zones_figure(values, cyclic_d, smooth_d, charbonnier_eps))
 
