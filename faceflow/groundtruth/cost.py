@@ -19,7 +19,7 @@ import pandas as pd
 
 from faceflow.groundtruth import mesh as gt
 from faceflow.io import datasets
-from faceflow.io.images import list_images, read_image
+from faceflow.io.images import list_images, read_image, write_image
 
 #: BP4D-Spontaneous frame size (H, W).
 BP4D_SIZE = (1040, 1392)
@@ -106,7 +106,7 @@ def measure_generation(data_root, n_frames: int = 30, size: tuple[int, int] = BP
         src.mkdir()
         for i, f in enumerate(frames):
             big = cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
-            cv2.imwrite(str(src / f"{i:04d}.jpg"), cv2.cvtColor(big, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+            write_image(src / f"{i:04d}.jpg", big)
         warm = tmp / "warm"
         warm.mkdir()
         for p in sorted(src.iterdir())[:2]:

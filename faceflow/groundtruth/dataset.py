@@ -116,8 +116,13 @@ COLUMNS = [
 #: Columns every reader of the manifest needs.
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
 LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder")
-#: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per pair).
-CROPS = ("sequence", "pair")
+#: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
+#: pair), from both frames' landmarks ("pair") or the first frame's only ("first", the authors'
+#: released code, facialof_train.py 1009-1016, 1033).
+CROPS = ("sequence", "pair", "first")
+#: Flow values after the crop: pixels of the resized crop, or scaled by the full frame size as the
+#: released code does (:func:`faceflow.groundtruth.mesh.scale_to_frame`).
+FLOW_UNITS = ("crop", "frame")
 
 
 # ----------------------------------------------------------------------------- sources
@@ -316,6 +321,7 @@ class GTOptions:
     crop: str = "sequence"
     segment: int | None = 50
     flow_format: str = "flo"
+    flow_units: str = "crop"
 
     def validate(self) -> None:
         """Check the options.
@@ -323,7 +329,7 @@ class GTOptions:
         Raises
         ------
         ValueError
-            Unknown mode, a size below 8 px, ``step < 1`` or ``max_frames < 2``.
+            Unknown mode or crop, a size below 8 px, ``step < 1``, ``max_frames < 2`` or ``segment < 1``.
         """
         if self.mode not in gt.MODES:
             raise ValueError(f"mode must be one of {gt.MODES}, got {self.mode!r}")
@@ -337,6 +343,8 @@ class GTOptions:
             raise ValueError(f"segment must be >= 1 pairs or None, got {self.segment}")
         if self.flow_format not in FLOW_FORMATS:
             raise ValueError(f"flow_format must be one of {sorted(FLOW_FORMATS)}, got {self.flow_format!r}")
+        if self.flow_units not in FLOW_UNITS:
+            raise ValueError(f"flow_units must be one of {FLOW_UNITS}, got {self.flow_units!r}")
 
     def segment_of(self, k: int) -> int:
         """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment).
@@ -379,6 +387,8 @@ class GTOptions:
             del d["crop"], d["segment"]
         if self.flow_format == "flo":  # the default format: same options file as before it was an option
             del d["flow_format"]
+        if self.flow_units == "crop":  # datasets written before this option stay valid
+            del d["flow_units"]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
 
 
@@ -576,8 +586,13 @@ def _write_pair(seq_dir: Path, k: int, opts: GTOptions, lm, shape, boxes, out, c
     if cur is None or nxt is None:
         raise ValueError(f"frame {k if cur is None else k + 1} could not be decoded")
     res = out.result
-    box = boxes[opts.segment_of(k)] if boxes else gt.crop_box(np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
+    if boxes:
+        box = boxes[opts.segment_of(k)]
+    else:
+        box = gt.crop_box(lm[k] if opts.crop == "first" else np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
     f32 = np.ascontiguousarray(resize_flow(res.flow[box[1] : box[3], box[0] : box[2]], size), np.float32)
+    if opts.flow_units == "frame":
+        gt.scale_to_frame(f32, box, shape)
     a, b = crop_resize(cur, box, size), crop_resize(nxt, box, size)
     fields = {"n_flipped": res.n_flipped, "crop_x0": box[0], "crop_y0": box[1], "crop_x1": box[2], "crop_y1": box[3]}
     fields.update(check_pair(lm[k], lm[k + 1], a, b, f32).as_row())
@@ -604,7 +619,7 @@ def frame_names(k: int, opts: GTOptions) -> tuple[str, str]:
     (str, str)
         ``<k>_1.png, <k>_2.png`` with ``crop="pair"``, else ``<segment>_<k>.png, <segment>_<k+1>.png``.
     """
-    if opts.crop == "pair":
+    if opts.crop in ("pair", "first"):
         return f"{k:06d}_1.png", f"{k:06d}_2.png"
     s = opts.segment_of(k)
     return f"{s:04d}_{k:06d}.png", f"{s:04d}_{k + 1:06d}.png"
@@ -752,6 +767,7 @@ def generate(
     segment: int | None = 50,
     flow_format: str = "flo",
     scheduler: str | None = None,
+    flow_units: str = "crop",
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
@@ -775,8 +791,9 @@ def generate(
         Precomputed landmarks (single sequence).
     progress, verbose : bool
         tqdm bars; print the :func:`summary`.
-    crop : {"sequence", "pair"}
-        One crop box per segment of ``segment`` pairs (frames stored once) or per pair.
+    crop : {"sequence", "pair", "first"}
+        One crop box per segment of ``segment`` pairs (frames stored once), or per pair from
+        both frames' landmarks, or per pair from the first frame's (the released code).
     segment : int or None
         Pairs per crop segment (None: the whole sequence).
     flow_format : {"flo", "f16"}
@@ -784,6 +801,8 @@ def generate(
         third of the bytes; rounding error measured in the ground-truth chapter).
     scheduler : str, optional
         Address of an existing Dask scheduler to run on.
+    flow_units : {"crop", "frame"}
+        Flow in pixels of the stored images, or scaled by the full frame (the released code).
 
     Returns
     -------
@@ -812,6 +831,7 @@ def generate(
         crop,
         None if segment is None else int(segment),
         flow_format,
+        flow_units,
     )
     opts.validate()
     dst = Path(dst)

@@ -498,6 +498,11 @@ def ground_truth_error(
     Returns
     -------
     GroundTruthError
+
+    Raises
+    ------
+    ValueError
+        dlib finds no usable face on any photo.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)

@@ -25,7 +25,8 @@ Algorithm (Sec. 3)
 5. ``paper`` mode carries the first frame's pixels through the chain of maps and takes
    :math:`\\tilde u = v_k - v_{k-1}` (Eq. 3) on those irregular points, then resamples onto the
    integer grid of the source frame with a bicubic spline over the irregular grid of carried
-   points (:class:`PaperChain`; ``interp="scattered"`` uses SciPy's Clough-Tocher instead).
+   points (:class:`PaperChain`; ``interp="scattered"`` uses SciPy's Clough-Tocher instead,
+   ``interp="scattered-linear"`` SciPy's linear ``griddata``, as the authors' released code does).
 6. ``exact`` mode rasterises the triangles of the source frame and applies each triangle's
    affine map to the integer pixels it covers (:func:`exact_flow`): the same piecewise-affine
    field without resampling error.
@@ -42,8 +43,10 @@ from faceflow.flow.fields import resize_flow
 MODES = ("paper", "exact")
 #: Resampling of ``paper`` mode: bicubic / bilinear spline over the irregular grid of carried
 #: points (in its lattice parametrisation), or SciPy's Clough-Tocher over the scattered points
-#: (slow: SciPy's point location degrades badly on these point sets).
-INTERPS = ("cubic", "linear", "scattered")
+#: (slow: SciPy's point location degrades badly on these point sets), or SciPy's piecewise-linear
+#: interpolant over the scattered points (the released code's ``griddata(..., 'linear')``,
+#: facialof_datasetgen.py 365-376; equally slow).
+INTERPS = ("cubic", "linear", "scattered", "scattered-linear")
 #: Default minimal triangle area (px^2) below which a triangle is degenerate.
 MIN_AREA = 0.5
 #: Tolerance of the barycentric inside test (closure of the triangle).
@@ -611,8 +614,9 @@ class PaperChain:
         bad = self._carry(maps, p_next)
         u_tilde = self.v - v_prev  # Eq. 3 on the irregular points v_{k-1}
         keep = ~bad & np.isfinite(u_tilde).all(1)
-        if self.interp == "scattered":
-            flow = resample_scattered(v_prev[keep], u_tilde[keep], mask, on_grid, "cubic")
+        if self.interp in ("scattered", "scattered-linear"):
+            method = "cubic" if self.interp == "scattered" else "linear"
+            flow = resample_scattered(v_prev[keep], u_tilde[keep], mask, on_grid, method)
         else:
             flow = self._resample_lattice(u_tilde, keep, px, maps)
         return FlowResult(flow, mask, maps.n_degenerate, int(maps.flipped.sum()))
@@ -951,11 +955,13 @@ def crop_resize_pair(
     flow: np.ndarray,
     box: tuple[int, int, int, int],
     size: tuple[int, int] = (384, 512),
+    flow_units: str = "crop",
 ):
     """Crop both images and the flow to ``box`` and resize to ``size`` (H, W), bilinear (Sec. 4.3).
 
     Flow components are multiplied by ``W / crop_w`` and ``H / crop_h`` so they stay in pixels
-    of the resized image.
+    of the resized image (``flow_units="crop"``); ``flow_units="frame"`` scales them by the full
+    frame instead (:func:`scale_to_frame`).
 
     Parameters
     ----------
@@ -965,13 +971,21 @@ def crop_resize_pair(
     flow : ndarray, shape (H0, W0, 2)
         On the grid of ``img1``.
     size : (H, W)
+    flow_units : {"crop", "frame"}
 
     Returns
     -------
     img1, img2 : ndarray
         Resized crops (same dtype).
     flow : ndarray, shape (H, W, 2), float32
+
+    Raises
+    ------
+    ValueError
+        ``flow_units`` is neither ``"crop"`` nor ``"frame"``.
     """
+    if flow_units not in ("crop", "frame"):
+        raise ValueError(f"flow_units must be 'crop' or 'frame', got {flow_units!r}")
     import cv2
 
     x0, y0, x1, y1 = box
@@ -979,4 +993,33 @@ def crop_resize_pair(
     a = cv2.resize(np.ascontiguousarray(img1[y0:y1, x0:x1]), (W, H), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(np.ascontiguousarray(img2[y0:y1, x0:x1]), (W, H), interpolation=cv2.INTER_LINEAR)
     f = resize_flow(flow[y0:y1, x0:x1], size)
+    if flow_units == "frame":
+        scale_to_frame(f, box, img1.shape[:2])
     return a, b, f
+
+
+def scale_to_frame(flow: np.ndarray, box: tuple[int, int, int, int], frame_shape: tuple[int, int]) -> np.ndarray:
+    """Rescale, in place, a cropped and resized flow from crop units to the released code's units.
+
+    The flow resized from a crop of ``box`` is in pixels of the resized image (``W / crop_w``
+    per source pixel); the authors' released code multiplies by ``W / frame_w`` instead
+    (facialof_train.py 792-794, 1006-1007), i.e. by ``crop_w / frame_w`` (and ``crop_h /
+    frame_h``) relative to ours.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+        Modified in place.
+    box : (x0, y0, x1, y1)
+    frame_shape : (H0, W0)
+        The full frame's size.
+
+    Returns
+    -------
+    ndarray
+        ``flow``.
+    """
+    x0, y0, x1, y1 = box
+    flow[..., 0] *= (x1 - x0) / frame_shape[1]
+    flow[..., 1] *= (y1 - y0) / frame_shape[0]
+    return flow

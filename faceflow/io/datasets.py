@@ -12,6 +12,7 @@ real on-disk layouts of the full (licensed) datasets:
   real ``FlyingChairs_release/data/NNNNN_img1.ppm, _img2.ppm, _flow.flo``.
 * OpenFace samples: ``openface/image_sequence/*.jpg`` and ``openface/*.wmv|*.avi``.
 * STSTNet inputs: ``mer/stst_uvos/*.png`` with ``labels.csv`` (file, dataset, subject, label).
+* Micro-expression clips, onset to offset: ``mer/clips/*.gif``.
 
 Whether a dataset is there is asked with :func:`has_dataset`, never by catching an error.
 """
@@ -156,6 +157,12 @@ DATASETS: dict[str, DatasetSpec] = {
         "onset/apex GIFs",
         ("mer/onset_apex_gifs",),
         "The onset/apex GIFs belong in '<root>/mer/onset_apex_gifs/'.",
+    ),
+    "me_clips": DatasetSpec(
+        "micro-expression clips",
+        ("mer/clips",),
+        "The real micro-expression clips (onset to offset, one GIF each, the SAMM/SMIC/CASME II sample id "
+        "in the name) belong in '<root>/mer/clips/'; SOURCES.csv of the shared data lists where each comes from.",
     ),
     "dlib_faces": DatasetSpec(
         "dlib face photos",
@@ -438,8 +445,16 @@ def openface_videos(root: str | os.PathLike | None = None) -> list[Path]:
     return vids
 
 
+#: The three classes of the STSTNet images' ``labels.csv``: 0 negative, 1 positive, 2 surprise.
+STST_LABELS = ("0", "1", "2")
+
+
 def stst_samples(root: str | os.PathLike | None = None):
     """Table of the 442 STSTNet input images: columns file, dataset, subject, label, path.
+
+    Every row of ``labels.csv`` is checked when it is read: ``label`` must be 0, 1 or 2 and
+    ``file``, ``dataset`` and ``subject`` must not be empty (a wrong label would give a wrong
+    UF1, an empty subject a sample no subject's weights predict).
 
     Parameters
     ----------
@@ -449,13 +464,14 @@ def stst_samples(root: str | os.PathLike | None = None):
     Returns
     -------
     pandas.DataFrame
+        ``label`` as int, the other columns as str, ``path`` the image file.
 
     Raises
     ------
     DataNotFoundError
-        No image folder, no ``labels.csv``, or images listed there are missing.
+        No folder, no ``labels.csv``, or listed images that are missing.
     ValueError
-        ``labels.csv`` lacks a required column.
+        A missing column or a bad value; the message names the file, the line and the value.
     """
     import pandas as pd
 
@@ -463,10 +479,20 @@ def stst_samples(root: str | os.PathLike | None = None):
     labels = folder / "labels.csv"
     if not labels.is_file():
         raise DataNotFoundError(f"{labels}: missing. {DATASETS['stst_images'].hint}")
-    df = pd.read_csv(labels, dtype={"subject": str})
+    df = pd.read_csv(labels, dtype=str, keep_default_na=False)
     missing_cols = {"file", "dataset", "subject", "label"} - set(df.columns)
     if missing_cols:
         raise ValueError(f"{labels}: missing columns {sorted(missing_cols)}")
+    for i, row in enumerate(df.itertuples(index=False)):
+        line = i + 2  # the header is line 1
+        for col in ("file", "dataset", "subject"):
+            if not getattr(row, col).strip():
+                raise ValueError(f"{labels}: line {line}: empty {col} (file {row.file!r})")
+        if row.label.strip() not in STST_LABELS:
+            raise ValueError(
+                f"{labels}: line {line}: label {row.label!r} of {row.file} is not one of {', '.join(STST_LABELS)}"
+            )
+    df["label"] = df["label"].astype(int)
     df["path"] = [folder / f for f in df["file"]]
     absent = [str(p) for p in df["path"] if not p.is_file()]
     if absent:

@@ -157,6 +157,23 @@ def test_paper_mode_exact_for_global_affine_chain():
         assert np.abs(o.result.flow - ref)[inner].max() < 1e-3
 
 
+def test_scattered_linear_resampling_is_exact_for_an_affine_chain():
+    # the released code resamples with scipy's linear griddata: exact for an affine field inside the hull
+    p0 = face_like_points(6)
+    A = np.array([[1.01, 0.01, 0.7], [-0.01, 1.0, -0.4]])
+    lms = np.array([p0, p0 @ A[:, :2].T + A[:, 2], (p0 @ A[:, :2].T + A[:, 2]) @ A[:, :2].T + A[:, 2]])
+    S = gt.triangulate(p0)
+    out = list(gt.sequence_flows(lms, SHAPE, "paper", interp="scattered-linear", simplices=S))
+    ref = affine_flow(SHAPE, A)
+    import cv2
+
+    o = out[1]  # second pair: the carried points are off the grid, so they are resampled
+    inner = cv2.erode(o.result.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert np.abs(o.result.flow - ref)[inner].max() < 1e-6
+    with pytest.raises(ValueError, match="interp"):
+        gt.PaperChain(p0, S, SHAPE, interp="nearest")
+
+
 def test_degenerate_triangles_counted_and_left_out():
     p0 = face_like_points(7)
     S = gt.triangulate(p0)
@@ -222,6 +239,20 @@ def test_resize_of_affine_flow_is_analytic():
     inner = (x0 <= X) & (x1 - 1 >= X) & (y0 <= Y) & (y1 - 1 >= Y)  # no border clamping
     assert inner.mean() > 0.95
     np.testing.assert_allclose(f[inner], expected[inner], atol=2e-3)
+
+
+def test_flow_units_frame_scales_by_the_full_frame():
+    # the released code multiplies the resized crop's flow by size / frame instead of size / crop
+    flow = np.ones((200, 260, 2), np.float32)
+    img = np.zeros((200, 260, 3), np.uint8)
+    box, size = (30, 20, 230, 170), (48, 64)
+    _, _, crop = gt.crop_resize_pair(img, img, flow, box, size)
+    _, _, frame = gt.crop_resize_pair(img, img, flow, box, size, flow_units="frame")
+    np.testing.assert_allclose(crop[..., 0], 64 / 200, rtol=1e-5)
+    np.testing.assert_allclose(frame[..., 0], 64 / 260, rtol=1e-5)
+    np.testing.assert_allclose(frame[..., 1], 48 / 200, rtol=1e-5)
+    with pytest.raises(ValueError, match="flow_units"):
+        gt.crop_resize_pair(img, img, flow, box, size, flow_units="pixels")
 
 
 def test_modes_validated():
