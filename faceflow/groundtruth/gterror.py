@@ -428,6 +428,42 @@ class GroundTruthError:
         t.columns.names = ["region", "metric"]
         return t
 
+    def epe(self, part: str, region: str = "face") -> float:
+        """Mean EPE of one part of the error over one region.
+
+        Parameters
+        ----------
+        part : str
+            One of :data:`PARTS`.
+        region : {"face", "interior", "boundary band"}
+
+        Returns
+        -------
+        float
+        """
+        rows = self.per_pair[(self.per_pair.part == part) & (self.per_pair.region == region)]
+        return float(rows["epe"].mean())
+
+    def largest_part(self) -> str:
+        """The component (piecewise-affine, resampling or landmark noise) with the largest EPE on the face.
+
+        Returns
+        -------
+        str
+        """
+        return max(PARTS[:3], key=self.epe)
+
+    def times_paper_best(self) -> float:
+        """The whole pipeline's face EPE divided by the best network EPE of the paper's Table 2 (BP4D).
+
+        Returns
+        -------
+        float
+        """
+        from faceflow import paper
+
+        return self.epe("whole pipeline") / float(paper.table2()[("BP4D", "EPE")].min())
+
     def against_paper(self) -> pd.DataFrame:
         """The whole pipeline's EPE on the face next to the EPE the paper's networks reach.
 
@@ -439,9 +475,7 @@ class GroundTruthError:
         """
         from faceflow import paper
 
-        face = self.per_pair[self.per_pair.region == "face"]
-        own = face[face.part == "whole pipeline"]["epe"].mean()
-        zero = face[face.part == "zero flow"]["epe"].mean()
+        own, zero = self.epe("whole pipeline"), self.epe("zero flow")
         t2, t3 = paper.table2(), paper.table3()
         rows = [
             ("landmark ground truth vs true motion (measured here)", own),

@@ -91,3 +91,12 @@ def test_generation_cost_and_bp4d_table(tmp_path):
     assert row["CPU-hours"] == pytest.approx(325_720 * 0.036 / 3600)
     assert row["disk (GB)"] == pytest.approx(325_720 * 1000 * 1024 / 1e9)
     assert table.loc["paper (Sec. 3): 5 days on 4 processes", "CPU-hours"] == pytest.approx(480.0)
+
+
+def test_largest_part_and_ratio_to_the_paper():
+    rows = []
+    for part, e in zip(gterror.PARTS, (0.5, 0.01, 2.0, 2.2, 3.0)):
+        rows.append(dict(sequence="s", pair=0, part=part, region="face", epe=e, aae=0.1))
+    res = gterror.GroundTruthError(pd.DataFrame(rows), ["s"], "hand", 0.0)
+    assert res.largest_part() == "landmark noise" and res.epe("zero flow") == 3.0
+    assert res.times_paper_best() == pytest.approx(2.2 / 0.2498)
