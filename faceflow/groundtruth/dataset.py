@@ -418,6 +418,9 @@ def _png_bytes(img: np.ndarray) -> bytes:
 def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> tuple[np.ndarray, dict]:
     """Landmarks of a sequence: reuse ``landmarks.npy``, else read/track, stabilise and store them.
 
+    Landmarks of a sequence some of whose frames did not decode are made again on a rerun (with
+    the decode check), so that a repaired input is picked up.
+
     Parameters
     ----------
     seq : SequenceSource
@@ -440,7 +443,9 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
     from faceflow.groundtruth import landmarks as lmk
 
     path = seq_dir / "landmarks.npy"
-    if path.is_file() and (seq_dir / "meta.json").is_file():
+    meta_path = seq_dir / "meta.json"
+    # reused unless frames failed to decode last time: the input may have been repaired since
+    if path.is_file() and meta_path.is_file() and "bad_frames" not in json.loads(meta_path.read_text()):
         return np.load(path), {"reused": True}
     info: dict = {"reused": False}
     errors: dict[int, str] = {}

@@ -96,6 +96,10 @@ def test_truncated_jpeg_fails_its_pairs_with_the_reason(tmp_path):
         from faceflow.io.images import read_image
 
         read_image(src / "003.jpg")
+    _jpeg_sequence(tmp_path / "fixed")  # the repaired frame: a rerun picks it up
+    (src / "003.jpg").write_bytes((tmp_path / "fixed" / "003.jpg").read_bytes())
+    df = gtdataset.generate(src, tmp_path / "out", landmarks=lm, **GEN)
+    assert (df.status == "ok").all()
 
 
 def _avi(path, n=12, shape=(120, 160)):
