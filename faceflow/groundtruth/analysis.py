@@ -79,6 +79,15 @@ class DemoSequence:
         self.seconds_exact_per_pair = (time.perf_counter() - t0) / max(len(out), 1)
         return out
 
+    def summary_values(self) -> dict:
+        """Numbers for the page: ``frames`` and ``triangles``.
+
+        Returns
+        -------
+        dict
+        """
+        return {"frames": len(self.frames), "triangles": len(self.simplices)}
+
     def describe(self) -> str:
         """Two lines: frames, landmark sources and mesh size; the landmark timing.
 
@@ -177,6 +186,23 @@ class PhotometricCheck:
     table: pd.DataFrame
     raw_mean: float
     raw_lower_share: float
+
+    def summary_values(self) -> dict:
+        """Formatted numbers for the page: ``lower``, ``pairs``, ``zero``, ``gt`` (mean errors),
+        ``raw_mean`` and ``raw_lower`` (the raw landmarks).
+
+        Returns
+        -------
+        dict
+        """
+        return {
+            "lower": self.n_lower,
+            "pairs": len(self.table),
+            "zero": f"{self.table['zero flow'].mean():.3f}",
+            "gt": f"{self.table['ground truth'].mean():.3f}",
+            "raw_mean": f"{self.raw_mean:.3f}",
+            "raw_lower": f"{self.raw_lower_share:.0%}",
+        }
 
     @property
     def n_lower(self) -> int:
@@ -480,6 +506,21 @@ class FlowMagnitudes:
     per_pair: pd.DataFrame
     pixels: np.ndarray
     n_sampled: int
+
+    def summary_values(self) -> dict:
+        """Formatted numbers for the page: ``pairs``, ``median``, ``p95``, ``max``.
+
+        Returns
+        -------
+        dict
+        """
+        q = self.quantiles()
+        return {
+            "pairs": self.n_pairs,
+            "median": f"{q['median']:.3f}",
+            "p95": f"{q['p95']:.3f}",
+            "max": f"{q['max']:.2f}",
+        }
 
     @property
     def n_pairs(self) -> int:

@@ -48,6 +48,15 @@ class GenerationCost:
     source: str
     missing: dict = field(default_factory=dict)
 
+    def summary_values(self) -> dict:
+        """Formatted numbers for the page: the float16 error ``f16_mean`` and ``f16_max`` (px).
+
+        Returns
+        -------
+        dict
+        """
+        return {"f16_mean": f"{self.f16_error['mean']:.1e}", "f16_max": f"{self.f16_error['max']:.1e}"}
+
     def storage(self) -> pd.DataFrame:
         """Bytes per pair of each flow format (frames stored once per sequence, PNG).
 

@@ -453,6 +453,23 @@ class GroundTruthError:
         """
         return max(PARTS[:3], key=self.epe)
 
+    def summary_values(self) -> dict:
+        """Formatted numbers for the page: ``pipeline``, ``zero``, ``largest`` (the part's name),
+        ``largest_epe`` and ``times_paper`` (:meth:`times_paper_best`).
+
+        Returns
+        -------
+        dict
+        """
+        largest = self.largest_part()
+        return {
+            "pipeline": f"{self.epe('whole pipeline'):.2f}",
+            "zero": f"{self.epe('zero flow'):.2f}",
+            "largest": largest,
+            "largest_epe": f"{self.epe(largest):.2f}",
+            "times_paper": f"{self.times_paper_best():.0f}",
+        }
+
     def times_paper_best(self) -> float:
         """The whole pipeline's face EPE divided by the best network EPE of the paper's Table 2 (BP4D).
 
