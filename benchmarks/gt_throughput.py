@@ -97,16 +97,16 @@ def _end_to_end(paths, mode: str, kernels, landmarks_fn, check: bool = False) ->
     box = mesh.crop_box(lms, shape)
     n = 0
     frame = read_image(paths[0])
+    a = cv2.resize(frame[box[1] : box[3], box[0] : box[2]], (SIZE[1], SIZE[0]))
     for out in kernels.sequence_flows(lms, shape, mode):
         nxt = read_image(paths[out.pair + 1])
-        a = cv2.resize(frame[box[1] : box[3], box[0] : box[2]], (SIZE[1], SIZE[0]))
+        b = cv2.resize(nxt[box[1] : box[3], box[0] : box[2]], (SIZE[1], SIZE[0]))  # stored once, reused
         f = resize_flow(out.result.flow[box[1] : box[3], box[0] : box[2]], SIZE)
         if check:
-            b = cv2.resize(nxt[box[1] : box[3], box[0] : box[2]], (SIZE[1], SIZE[0]))
             check_pair(lms[out.pair], lms[out.pair + 1], a, b, f)
         cv2.imencode(".png", cv2.cvtColor(a, cv2.COLOR_RGB2BGR))
         encode_flo(f)
-        frame = nxt
+        a = b
         n += 1
     return n
 

@@ -555,6 +555,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
 
         it = tqdm(it, total=max(n - 1, 0), desc=seq.name, leave=False)
     rows: list[dict] = []
+    resized: dict[str, np.ndarray] = {}  # a pair's second stored frame is often the next pair's first
     for out in it:
         k = out.pair
         row = dict(base, pair=k, frame1=k, frame2=k + 1, img1="", img2="", flow="", status=out.status)
@@ -568,7 +569,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
             row.update(status="failed", reason=why)
         elif out.status == "ok":
             try:
-                row.update(_write_pair(seq_dir, k, opts, lm, shape, boxes, out, cur, nxt, done))
+                row.update(_write_pair(seq_dir, k, opts, lm, shape, boxes, out, (cur, nxt), done, resized))
             except SEQUENCE_ERRORS as exc:  # e.g. a full disk: the reason names the file
                 row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         rows.append(row)
@@ -581,8 +582,14 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
     return rows, info
 
 
-def _write_pair(seq_dir: Path, k: int, opts: GTOptions, lm, shape, boxes, out, cur, nxt, done: set) -> dict:
-    """Write (or, when done, read back) pair ``k``'s frames, flow and metadata; its manifest fields."""
+def _write_pair(
+    seq_dir: Path, k: int, opts: GTOptions, lm, shape, boxes, out, frames, done: set, resized: dict
+) -> dict:
+    """Write (or, when done, read back) pair ``k``'s frames, flow and metadata; its manifest fields.
+
+    ``resized`` maps stored frame names to their cropped, resized image (reused by the next pair).
+    """
+    cur, nxt = frames
     from faceflow.groundtruth.checks import check_pair
     from faceflow.io.flo import encode_flo, encode_flow_f16, read_flow
 
@@ -605,7 +612,11 @@ def _write_pair(seq_dir: Path, k: int, opts: GTOptions, lm, shape, boxes, out, c
     f32 = np.ascontiguousarray(resize_flow(res.flow[box[1] : box[3], box[0] : box[2]], size), np.float32)
     if opts.flow_units == "frame":
         gt.scale_to_frame(f32, box, shape)
-    a, b = crop_resize(cur, box, size), crop_resize(nxt, box, size)
+    a = resized.pop(names[0], None)
+    a = crop_resize(cur, box, size) if a is None else a
+    b = crop_resize(nxt, box, size)
+    resized.clear()
+    resized[names[1]] = b
     fields = {"n_flipped": res.n_flipped, "crop_x0": box[0], "crop_y0": box[1], "crop_x1": box[2], "crop_y1": box[3]}
     fields.update(check_pair(lm[k], lm[k + 1], a, b, f32).as_row())
     for img, name in ((a, names[0]), (b, names[1])):
