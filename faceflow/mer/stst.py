@@ -32,6 +32,7 @@ from torch import nn
 
 from faceflow.io.datasets import DATASETS, DataNotFoundError, find_dataset, stst_samples
 from faceflow.io.images import read_image
+from faceflow.runtime import load_weights_file
 
 #: Class names of the MEGC 2019 three-class task, by label index.
 CLASSES = ("negative", "positive", "surprise")
@@ -210,9 +211,14 @@ def load_published(subject: str, root: str | os.PathLike | None = None, device: 
         raise DataNotFoundError(
             f"{path}: no published weights for subject {subject!r}. {DATASETS['stst_weights'].hint}"
         )
-    state = torch.load(path, map_location=device, weights_only=True)
+    state = load_weights_file(path, "STSTNet weights file", device)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: not an STSTNet weights file (not a state dict of tensors)")
     model = STSTNet().to(device)
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # load_state_dict's report of missing/unexpected keys or shapes
+        raise ValueError(f"{path}: not STSTNet weights ({' '.join(str(exc).split())[:300]})") from None
     return model.eval()
 
 
@@ -239,7 +245,7 @@ def predict(model: nn.Module, images: np.ndarray, device: str = "cpu") -> np.nda
     return logits.argmax(1).cpu().numpy()
 
 
-def published_predictions(root: str | os.PathLike | None = None, device: str = "cpu"):
+def published_predictions(root: str | os.PathLike | None = None, device: str = "cpu", progress: bool = False):
     """Apply each subject's published weights to that subject's images in ``mer/stst_uvos``.
 
     Parameters
@@ -248,6 +254,8 @@ def published_predictions(root: str | os.PathLike | None = None, device: str = "
         Data root.
     device : str
         Torch device.
+    progress : bool
+        Show a tqdm bar over the subjects.
 
     Returns
     -------
@@ -256,7 +264,10 @@ def published_predictions(root: str | os.PathLike | None = None, device: str = "
     """
     df = stst_samples(root).copy()
     preds = np.empty(len(df), dtype=np.int64)
-    for subject, idx in df.groupby("subject", sort=False).indices.items():
+    from tqdm.auto import tqdm
+
+    groups = df.groupby("subject", sort=False).indices
+    for subject, idx in tqdm(groups.items(), total=len(groups), desc="subjects", disable=not progress, leave=False):
         imgs = np.stack([read_image(df["path"].iloc[i]) for i in idx])
         preds[idx] = predict(load_published(subject, root, device), imgs, device)
     df["pred"] = preds
