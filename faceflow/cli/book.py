@@ -16,8 +16,19 @@ def _book(args: argparse.Namespace) -> int:
         if not sep:
             raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
         extra[key] = value
-    html = build_book(args.profile, only=args.only, execute=not args.no_execute, extra_parameters=extra)
+    html = build_book(
+        args.profile,
+        only=args.only,
+        execute=not args.no_execute,
+        extra_parameters=extra,
+        solutions=not args.no_solutions,
+    )
     print(f"book: {html / 'index.html'}")
+    if args.record_timings:
+        from faceflow.book.build import project_root
+        from faceflow.book.publish import save_snapshot
+
+        print(f"timings: {save_snapshot(project_root(), args.profile)}")
     return 0
 
 
@@ -27,4 +38,10 @@ def add_cli(sub) -> None:
     p.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="execute only these (e.g. 00_data_tour)")
     p.add_argument("--no-execute", action="store_true", help="rebuild HTML from staged notebooks")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="extra papermill parameter")
+    p.add_argument(
+        "--no-solutions", action="store_true", help="student edition: exercise solutions hidden (<stage>/student)"
+    )
+    p.add_argument(
+        "--record-timings", action="store_true", help="save this machine's chapter timings to book/timings.csv"
+    )
     p.set_defaults(func=_book)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from faceflow.cli import book, data, flow, gt, mer, train
+from faceflow.cli import book, data, flow, gt, mer, tables, train
 
 #: The command modules, in the order ``faceflow --help`` lists them.
-COMMANDS = (data, gt, train, flow, mer, book)
+COMMANDS = (data, gt, train, flow, mer, book, tables)
 
 
 def build_parser() -> argparse.ArgumentParser:
