@@ -98,7 +98,8 @@ class MerProfile:
     ``epochs`` per LOSO fold (paper: 500); ``n_seeds`` seeds of the real TV-L1 rows;
     ``max_folds`` held-out subjects (None: all); the generated set: ``gen_identities``
     identities, ``gen_per_class`` clips per class and identity, ``gen_size`` pixels, ``gen_n_seeds``
-    seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2).
+    seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2); ``max_clips`` real
+    onset-to-offset clips used for the feature check (None: all).
     """
 
     epochs: int
@@ -109,6 +110,7 @@ class MerProfile:
     gen_size: int
     gen_n_seeds: int
     workers: int
+    max_clips: int | None = None
 
     def worker_count(self) -> int:
         """Worker processes to use on this machine."""
@@ -156,7 +158,15 @@ _SETTINGS = {
             max_pairs=6, generated_pairs=3, runtime_repeats=1, away_pairs=1, fig4_per_kind=1, include_tvl1=False
         ),
         MerProfile(
-            epochs=5, n_seeds=1, max_folds=2, gen_identities=4, gen_per_class=1, gen_size=64, gen_n_seeds=1, workers=1
+            epochs=5,
+            n_seeds=1,
+            max_folds=2,
+            gen_identities=4,
+            gen_per_class=1,
+            gen_size=64,
+            gen_n_seeds=1,
+            workers=1,
+            max_clips=2,
         ),
     ),
     "default": Profile(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from faceflow.cli.options import add_quiet, nonnegative_float, nonnegative_int, positive_int, unit_float
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -32,7 +34,10 @@ def _gt(args: argparse.Namespace) -> int:
         interp=args.interp,
         layout=args.layout,
         landmarks=args.landmarks,
-        progress=not args.no_progress,
+        progress=not args.quiet,
+        crop=args.crop,
+        segment=args.segment or None,
+        flow_units=args.flow_units,
     )
     print(f"manifest: {args.dst}/manifest.csv")
     return 1 if (df["status"] == "failed").any() and args.strict else 0
@@ -58,10 +63,12 @@ def add_cli(sub) -> None:
         "exact: rasterised piecewise-affine, about 4x faster",
     )
     p.add_argument("--size", type=_size, default=(384, 512), help="output HxW (default 384x512)")
-    p.add_argument("--offset", type=int, default=10, help="crop margin around the landmarks, px (default 10)")
-    p.add_argument("--max-frames", type=int, default=None, help="use at most this many frames per sequence")
-    p.add_argument("--step", type=int, default=1, help="keep every STEP-th frame")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes over sequences")
+    p.add_argument(
+        "--offset", type=nonnegative_int, default=10, help="crop margin around the landmarks, px (default 10)"
+    )
+    p.add_argument("--max-frames", type=positive_int, default=None, help="use at most this many frames per sequence")
+    p.add_argument("--step", type=positive_int, default=1, help="keep every STEP-th frame")
+    p.add_argument("--workers", type=positive_int, default=1, help="parallel processes over sequences")
     p.add_argument("--backend", choices=["dlib", "face-alignment"], default="dlib")
     p.add_argument(
         "--stabilize",
@@ -69,13 +76,14 @@ def add_cli(sub) -> None:
         default="lk",
         help="temporal landmark stabilisation (default lk: detector-anchored Lucas-Kanade)",
     )
-    p.add_argument("--alpha", type=float, default=0.2, help="weight of the model fit in --stabilize lk")
-    p.add_argument("--min-area", type=float, default=0.5, help="degenerate-triangle area threshold, px^2")
+    p.add_argument("--alpha", type=unit_float, default=0.2, help="weight of the model fit in --stabilize lk")
+    p.add_argument("--min-area", type=nonnegative_float, default=0.5, help="degenerate-triangle area threshold, px^2")
     p.add_argument(
         "--interp",
-        choices=["cubic", "linear", "scattered"],
+        choices=["cubic", "linear", "scattered", "scattered-linear"],
         default="cubic",
-        help="paper-mode resampling: bicubic/bilinear spline over the carried grid, or SciPy Clough-Tocher",
+        help="paper-mode resampling: bicubic/bilinear spline over the carried grid, SciPy Clough-Tocher, "
+        "or SciPy linear griddata (the authors' released code)",
     )
     p.add_argument("--layout", choices=list(LAYOUTS), default="auto")
     p.add_argument(
@@ -83,6 +91,26 @@ def add_cli(sub) -> None:
         default=None,
         help="precomputed landmarks for a single sequence (.npy, OpenFace .csv, CK+ folder)",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--crop",
+        choices=["sequence", "pair", "first"],
+        default="sequence",
+        help="sequence (default): one crop box per segment of pairs, every frame stored once; "
+        "pair: one box per pair, two images stored per pair; first: as pair, from the first frame's "
+        "landmarks only (the authors' released code)",
+    )
+    p.add_argument(
+        "--flow-units",
+        choices=["crop", "frame"],
+        default="crop",
+        help="flow in pixels of the stored images (default) or scaled by the full frame size (released code)",
+    )
+    p.add_argument(
+        "--segment",
+        type=nonnegative_int,
+        default=50,
+        help="pairs per crop box with --crop sequence (0: the whole sequence)",
+    )
+    add_quiet(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any pair failed")
     p.set_defaults(func=_gt)

@@ -8,6 +8,7 @@ Fig. 4's rows are chosen from the global/local motion shares of each pair's grou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -18,7 +19,20 @@ from faceflow.methods.registry import estimate_flow
 
 
 def motion_table(pairs: Sequence, hi: float = 0.7, lo: float = 0.3) -> pd.DataFrame:
-    """:func:`motion_shares` of each pair's ground truth, one row per pair."""
+    """:func:`motion_shares` of each pair's ground truth, one row per pair.
+
+    Parameters
+    ----------
+    pairs : sequence of FlowPair
+        Pairs with ground truth.
+    hi, lo : float
+        Global-share thresholds of the ``global`` and ``local`` kinds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``index, pair, global_share, local_share, energy, kind``.
+    """
     rows = []
     for i, p in enumerate(pairs):
         s = motion_shares(p.flow, hi=hi, lo=lo)
@@ -43,6 +57,20 @@ def select_rows(motion: pd.DataFrame, per_kind: int = 2, min_energy_quantile: fl
     When a kind has too few members, the candidates closest to it by global share fill in
     (highest share for global, lowest for local, nearest 0.5 for both), so the figure always has
     rows of each type, the ``kind`` column saying what each really is.
+
+    Parameters
+    ----------
+    motion : pandas.DataFrame
+        A :func:`motion_table`.
+    per_kind : int
+        Rows per motion type.
+    min_energy_quantile : float
+        Candidates have at least this quantile of the energy.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The chosen rows of ``motion`` with a ``row_type`` column, global rows first.
     """
     if motion.empty:
         return motion.assign(row_type=[])
@@ -75,6 +103,23 @@ def fig4(pairs: Sequence, rows: pd.DataFrame, methods: Sequence[str], cell_size:
 
     Flow panels use the Middlebury colours, each normalised by its own largest vector (as the
     paper does) and titled with EPE and AAE (radians) against the ground truth.
+
+    Parameters
+    ----------
+    pairs : sequence of FlowPair
+        The test set.
+    rows : pandas.DataFrame
+        From :func:`select_rows` (its ``index`` column indexes ``pairs``).
+    methods : sequence of str
+        Registered methods, one column each.
+    cell_size : float
+        Inches per panel.
+    fontsize : int
+        Title font size.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
 
     grid = []
@@ -90,8 +135,93 @@ def fig4(pairs: Sequence, rows: pd.DataFrame, methods: Sequence[str], cell_size:
     return panel_grid(grid, cell_size=cell_size, fontsize=fontsize)
 
 
+@dataclass
+class Fig4Result:
+    """Fig. 4 and how its rows were chosen.
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+        The grid: frame 1, ground truth, then one flow panel per method.
+    rows : pandas.DataFrame
+        The selected pairs (:func:`select_rows`).
+    counts : str
+        How many test pairs have each kind of motion, e.g. ``"global: 10, local: 3"``.
+    missing : dict of str to str
+        Always empty; kept for :meth:`Chapter.report`.
+    """
+
+    figure: object
+    rows: pd.DataFrame
+    counts: str
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def row_table(self) -> pd.DataFrame:
+        """The selected pairs with their motion shares, rounded for display.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return self.rows[["pair", "row_type", "kind", "global_share", "local_share", "energy"]].round(3)
+
+
+def fig4_on_set(
+    pairs: Sequence,
+    methods: Sequence[str],
+    title: str,
+    per_kind: int = 2,
+    min_energy_quantile: float = 0.5,
+    path=None,
+) -> Fig4Result:
+    """Fig. 4 on one test set: rows picked by motion type, one column per method.
+
+    Parameters
+    ----------
+    pairs : sequence of FlowPair
+        The test set (with ground truth).
+    methods : sequence of str
+        Registered methods, one column each.
+    title : str
+        The figure's title.
+    per_kind : int
+        Rows per motion type (:func:`select_rows`).
+    min_energy_quantile : float
+        Only pairs with at least this quantile of motion energy are candidates.
+    path : path-like, optional
+        When given, the figure is saved there (PNG, 110 dpi).
+
+    Returns
+    -------
+    Fig4Result
+    """
+    import matplotlib.pyplot as plt
+
+    motion = motion_table(pairs)
+    rows = select_rows(motion, per_kind=per_kind, min_energy_quantile=min_energy_quantile)
+    fig = fig4(pairs, rows, methods)
+    fig.suptitle(title, y=1.0)
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    counts = ", ".join(f"{k}: {v}" for k, v in motion["kind"].value_counts().items())
+    return Fig4Result(fig, rows, counts)
+
+
 def error_histograms(results: dict, bins: int = 30):
-    """A figure with EPE and AAE histograms, one step curve per entry of ``{label: per-pair df}``."""
+    """A figure with EPE and AAE histograms, one step curve per entry of ``{label: per-pair df}``.
+
+    Parameters
+    ----------
+    results : dict of str to pandas.DataFrame
+        Per-pair rows (columns ``epe``, ``aae``) by label; empty or None entries are skipped.
+    bins : int
+        Histogram bins.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -106,3 +236,136 @@ def error_histograms(results: dict, bins: int = 30):
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- Chapters 02-03
+def not_available(text: str = "not available"):
+    """A small figure that says ``text`` (for a figure whose data is absent)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.text(0.5, 0.5, text, ha="center")
+    ax.axis("off")
+    return fig
+
+
+def per_pair_histograms(per_pair: pd.DataFrame, by: Sequence[str], sep: str = " -> ", bins: int = 20):
+    """:func:`error_histograms` of per-pair rows grouped by the columns ``by`` (labels joined by ``sep``)."""
+    if per_pair is None or per_pair.empty:
+        return not_available("no results")
+    groups = {sep.join(map(str, k)): g for k, g in per_pair.groupby(list(by), sort=False)}
+    return error_histograms(groups, bins=bins)
+
+
+def learning_curves(paths: dict, term: str = "J", continues: dict | None = None, log: bool = True):
+    """Training loss term and validation EPE of finished runs, one curve per run.
+
+    Parameters
+    ----------
+    paths : dict
+        ``{label: checkpoint path}``.
+    term : str
+        The loss term drawn on the left (``"J"``: the total; ``"L1"``: the multi-scale EPE term).
+    continues : dict, optional
+        ``{label: other label}`` for runs that start from another run's weights (Exp. 3 from
+        Exp. 2I): their steps are drawn after that run's last step.
+    log : bool
+        Log scale for the loss.
+    """
+    import matplotlib.pyplot as plt
+
+    from faceflow.training.checkpoints import checkpoint_status, history
+
+    if not paths:
+        return not_available()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    for label, path in paths.items():
+        h, v = history(path)
+        parent = (continues or {}).get(label)
+        off = checkpoint_status(paths[parent])["step"] if parent in paths else 0
+        axes[0].plot(h["step"] + off, h[term], label=label)
+        if len(v):
+            axes[1].plot(v["step"] + off, v["epe"], marker="o", label=label)
+    axes[0].set_xlabel("step" + (" (continued runs start where their parent ended)" if continues else ""))
+    axes[0].set_ylabel({"J": "training loss J", "L1": "multi-scale EPE term L1"}.get(term, term))
+    if log:
+        axes[0].set_yscale("log")
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("validation EPE (px, training res.)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def shapes_figure(size: tuple[int, int], chairs_pairs=None, cell_size: float = 2.6):
+    """A generated flying-shapes training pair with its exact flow, and the first FlyingChairs pair (when given)."""
+    from faceflow.flow.synthetic import flying_shapes_pair
+
+    chairs = None
+    if chairs_pairs is not None and len(chairs_pairs):
+        chairs = chairs_pairs.pair(0) if hasattr(chairs_pairs, "pair") else chairs_pairs[0]
+    shape = flying_shapes_pair(0, size=tuple(size))
+    rows = [
+        [
+            Panel("flying shapes (generated): frame 1", image=shape.img1),
+            Panel("frame 2", image=shape.img2),
+            Panel("exact flow", flow=shape.flow),
+        ]
+    ]
+    if chairs is not None:
+        rows.append(
+            [
+                Panel(f"FlyingChairs {chairs.name}: frame 1", image=chairs.img1),
+                Panel("frame 2", image=chairs.img2),
+                Panel("ground truth", flow=chairs.flow),
+            ]
+        )
+    return panel_grid(rows, cell_size=cell_size)
+
+
+def middle_pair(pairs):
+    """The middle pair of a dataset (``pair(i)``) or list, None when it is empty or None."""
+    if pairs is None or len(pairs) == 0:
+        return None
+    i = len(pairs) // 2
+    return pairs.pair(i) if hasattr(pairs, "pair") else pairs[i]
+
+
+def network_predictions(pair, paths: dict, device: str = "cpu", cell_size: float = 2.6):
+    """Frame 1, the ground truth and each network's prediction of one pair (each panel scaled to its own maximum)."""
+    from faceflow.training.checkpoints import checkpoint_flow_fn
+
+    if pair is None or not paths:
+        return not_available("face data not available")
+    row = [Panel(f"{pair.name}: frame 1", image=pair.img1), Panel("ground truth", flow=pair.flow)]
+    for label, path in paths.items():
+        row.append(Panel(f"trained on {label}", flow=checkpoint_flow_fn(path, device)(pair.img1, pair.img2)))
+    return panel_grid([row], cell_size=cell_size)
+
+
+def warp_figure(pair, path, label: str = "Exp2II", device: str = "cpu", cell_size: float = 2.5):
+    """The paper's Fig. 2: the second frame reconstructed from the first by the ground truth and by a network."""
+    import numpy as np
+    import torch
+
+    from faceflow.methods.flownets import to_tensor
+    from faceflow.training.checkpoints import checkpoint_flow_fn
+    from faceflow.training.losses import reconstruct_second
+
+    if pair is None or path is None:
+        return not_available()
+    pred = checkpoint_flow_fn(path, device)(pair.img1, pair.img2)
+
+    def warped(flow):
+        f = torch.from_numpy(flow).permute(2, 0, 1)[None]
+        x = reconstruct_second(to_tensor(pair.img1), f)[0].permute(1, 2, 0).numpy()
+        return (np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+    row = [
+        Panel("X1", image=pair.img1),
+        Panel("X2", image=pair.img2),
+        Panel("X2' from ground truth", image=warped(pair.flow)),
+        Panel(f"X2' from {label}", image=warped(pred)),
+        Panel(f"{label} flow", flow=pred, gt=pair.flow),
+    ]
+    return panel_grid([row], cell_size=cell_size)

@@ -8,16 +8,27 @@ columns
 * ``sequence``, ``subject``: sequence name and subject id (below);
 * ``pair``: index ``k``; the flow goes from frame ``k`` to frame ``k + 1`` (``frame1``, ``frame2``
   are those indices among the frames kept after ``step`` / ``max_frames``);
-* ``img1``, ``img2``, ``flow``: paths relative to ``DST`` (empty unless ``status == "ok"``):
-  ``<sequence>/frames/<k:06d>_1.png``, ``..._2.png`` (the cropped pair resized to ``size``,
-  default 384x512 HxW) and ``<sequence>/flow/<k:06d>.flo`` (the flow on the grid of ``img1``,
-  components scaled to the resize, so in pixels of the stored images; zero outside the face);
+* ``img1``, ``img2``, ``flow``: paths relative to ``DST`` (empty unless ``status == "ok"``): the
+  two cropped frames resized to ``size`` (default 384x512 HxW) and ``<sequence>/flow/<k:06d>.flo``
+  (the flow on the grid of ``img1``, components scaled to the resize, so in pixels of the stored
+  images; zero outside the face). With ``crop="sequence"`` (the default) every frame is stored
+  once, ``<sequence>/frames/<s:04d>_<k:06d>.png`` (frame ``k`` cropped with the box of its crop
+  segment ``s``), and pairs ``k`` and ``k + 1`` share frame ``k + 1``; with ``crop="pair"`` each
+  pair has its own box and its own two images, ``<sequence>/frames/<k:06d>_1.png``, ``..._2.png``;
 * ``status``: ``ok`` | ``skipped`` (a frame of the pair has no face) | ``failed`` (an error,
   in ``reason``); only ``ok`` rows are training pairs;
 * ``n_degenerate`` (triangles left out, Sec. 3 step 4), ``n_flipped`` (fold-overs),
   ``mean_mag``, ``max_mag`` (flow magnitude over all pixels of the stored flow);
 * ``crop_x0, crop_y0, crop_x1, crop_y1``: the crop box in the source frame (exclusive ends),
   ``mode``.
+
+The crop (Sec. 5.2: the landmarks' min/max box plus ``offset`` px) is taken over the landmarks of
+both frames of a pair (``crop="pair"``) or over those of all frames of a *crop segment* of
+``segment`` consecutive pairs (``crop="sequence"``, default 50; ``None``: the whole sequence),
+so that each frame is cropped, resized and stored once. A segment's box holds every pair's box
+of that segment; for the short, nearly still clips of talking faces the two differ by a few
+pixels. The frame shared by two segments (the last of one, the first of the next) is stored once
+per segment.
 
 Per sequence, ``DST/<sequence>/`` holds ``frames/``, ``flow/``, ``landmarks.npy`` ((N, 68, 2)
 landmarks actually used, NaN where no face) and ``track.csv`` (per frame: how the landmarks were
@@ -53,7 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceflow.flow.fields import flow_stats
+from faceflow.flow.fields import flow_stats, resize_flow
 from faceflow.groundtruth import mesh as gt
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from faceflow.io.datasets import FlowPairRef, find_dataset
@@ -85,6 +96,13 @@ COLUMNS = [
 #: Columns every reader of the manifest needs.
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
 LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder")
+#: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
+#: pair), from both frames' landmarks ("pair") or the first frame's only ("first", the authors'
+#: released code, facialof_train.py 1009-1016, 1033).
+CROPS = ("sequence", "pair", "first")
+#: Flow values after the crop: pixels of the resized crop, or scaled by the full frame size as the
+#: released code does (:func:`faceflow.groundtruth.mesh.scale_to_frame`).
+FLOW_UNITS = ("crop", "frame")
 
 
 # ----------------------------------------------------------------------------- sources
@@ -99,7 +117,18 @@ class SequenceSource:
     landmarks: Path | None = None  # precomputed landmarks (.npy, OpenFace .csv, CK+ folder)
 
     def iter_frames(self, max_frames: int | None = None, step: int = 1):
-        """Yield RGB uint8 frames (every ``step``-th, at most ``max_frames``), streaming."""
+        """Yield RGB uint8 frames (every ``step``-th, at most ``max_frames``), streaming.
+
+        Parameters
+        ----------
+        max_frames : int, optional
+        step : int
+
+        Yields
+        ------
+        ndarray
+            (H, W, 3) uint8 RGB frame.
+        """
         if self.frames is None:
             yield from iter_video_frames(self.video, max_frames, step=step)
             return
@@ -117,8 +146,27 @@ _BP4D_TASK = re.compile(r"^T\d+$")
 def discover(src, layout: str = "auto", landmarks=None) -> list[SequenceSource]:
     """Sequences of ``src`` (a frames folder, a video, a BP4D or CK+ root, or a folder of those).
 
-    ``landmarks``: precomputed landmarks for a single-sequence source (.npy / OpenFace .csv /
-    CK+ folder); otherwise landmarks are detected and tracked.
+    Parameters
+    ----------
+    src : path-like
+    layout : str
+        One of :data:`LAYOUTS`; ``auto`` guesses it from the folder.
+    landmarks : path-like, optional
+        Precomputed landmarks for a single-sequence source (.npy / OpenFace .csv / CK+ folder);
+        otherwise landmarks are detected and tracked.
+
+    Returns
+    -------
+    list of SequenceSource
+        Sorted by name; names are unique.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``src`` does not exist.
+    ValueError
+        Unknown layout, a file that is not a video, no sequence found, duplicate sequence names,
+        or ``landmarks`` given for a dataset root.
     """
     src = Path(src)
     if layout not in LAYOUTS:
@@ -203,18 +251,58 @@ class GTOptions:
     min_area: float = gt.MIN_AREA
     interp: str = "cubic"
     layout: str = "auto"
+    crop: str = "sequence"
+    segment: int | None = 50
+    flow_units: str = "crop"
 
     def validate(self) -> None:
+        """Check the options.
+
+        Raises
+        ------
+        ValueError
+            Unknown mode or crop, a size below 8 px, ``step < 1``, ``max_frames < 2`` or ``segment < 1``.
+        """
         if self.mode not in gt.MODES:
             raise ValueError(f"mode must be one of {gt.MODES}, got {self.mode!r}")
         if len(self.size) != 2 or min(self.size) < 8:
             raise ValueError(f"size must be (H, W) >= 8, got {self.size}")
         if self.step < 1 or (self.max_frames is not None and self.max_frames < 2):
             raise ValueError("step must be >= 1 and max_frames >= 2")
+        if self.crop not in CROPS:
+            raise ValueError(f"crop must be one of {CROPS}, got {self.crop!r}")
+        if self.segment is not None and self.segment < 1:
+            raise ValueError(f"segment must be >= 1 pairs or None, got {self.segment}")
+        if self.flow_units not in FLOW_UNITS:
+            raise ValueError(f"flow_units must be one of {FLOW_UNITS}, got {self.flow_units!r}")
+
+    def segment_of(self, k: int) -> int:
+        """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment).
+
+        Parameters
+        ----------
+        k : int
+            Pair index.
+
+        Returns
+        -------
+        int
+        """
+        return k // self.segment if self.crop == "sequence" and self.segment else 0
 
     def to_json(self) -> str:
+        """The options as the text of ``gt_options.json`` (sorted keys, so comparable as text).
+
+        Returns
+        -------
+        str
+        """
         d = asdict(self)
         d["size"] = list(self.size)
+        if self.crop == "pair":  # the layout before frames were stored once: same options file
+            del d["crop"], d["segment"]
+        if self.flow_units == "crop":  # datasets written before this option stay valid
+            del d["flow_units"]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
 
 
@@ -235,7 +323,27 @@ def _png_bytes(img: np.ndarray) -> bytes:
 
 
 def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> tuple[np.ndarray, dict]:
-    """Landmarks of a sequence: reuse ``landmarks.npy``, else read/track, stabilise and store them."""
+    """Landmarks of a sequence: reuse ``landmarks.npy``, else read/track, stabilise and store them.
+
+    Parameters
+    ----------
+    seq : SequenceSource
+    opts : GTOptions
+    seq_dir : pathlib.Path
+        The sequence's output folder (``landmarks.npy``, ``meta.json``, ``track.csv``).
+
+    Returns
+    -------
+    landmarks : ndarray, shape (N, 68, 2), float64
+        NaN where a frame has no face.
+    info : dict
+        ``reused`` and, when tracked, the tracker's counts and timings.
+
+    Raises
+    ------
+    ValueError
+        No frame can be decoded, or a malformed landmark file.
+    """
     from faceflow.groundtruth import landmarks as lmk
 
     path = seq_dir / "landmarks.npy"
@@ -258,13 +366,10 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
                 lm = lm[: opts.max_frames]
         source = ["file" if np.isfinite(p).all() else "none" for p in lm]
     else:
-        tr = lmk.track_sequence(seq.iter_frames(opts.max_frames, opts.step), opts.backend)
-        lm, source = tr.landmarks, tr.source
+        frames = seq.iter_frames(opts.max_frames, opts.step)
+        tr, lm = lmk.track_and_stabilize(frames, opts.backend, opts.stabilize, alpha=opts.stabilize_alpha)
+        source = tr.source
         info.update(n_detect=tr.n_detect, seconds_detect=tr.seconds_detect, seconds_track=tr.seconds_track)
-        if opts.stabilize != "none":
-            lm = lmk.stabilize(
-                seq.iter_frames(opts.max_frames, opts.step), lm, opts.stabilize, alpha=opts.stabilize_alpha
-            )
     lines = ["frame,source"] + [f"{i},{s}" for i, s in enumerate(source)]
     atomic_write_text(seq_dir / "track.csv", "\n".join(lines) + "\n")
     meta = {"shape": list(first.shape[:2]), "n_frames": int(len(lm))}
@@ -275,7 +380,24 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
 
 
 def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool = False) -> tuple[list[dict], dict]:
-    """Generate (or resume) one sequence; returns its manifest rows and run information."""
+    """Generate (or resume) one sequence; returns its manifest rows and run information.
+
+    Parameters
+    ----------
+    seq : SequenceSource
+    dst : path-like
+        The dataset folder.
+    opts : GTOptions
+    progress : bool
+        A tqdm bar over the pairs.
+
+    Returns
+    -------
+    rows : list of dict
+        One manifest row per pair (or one failed row for the sequence).
+    info : dict
+        Landmark information, ``n_frames`` and ``resumed_pairs``.
+    """
     import cv2
 
     from faceflow.io.flo import read_flo, write_flo
@@ -304,6 +426,8 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
         cur = next(frames_it)
         cur_idx = 0
         nxt = next(frames_it, None)
+    size = tuple(opts.size)
+    boxes = segment_boxes(lm, shape, opts) if opts.crop == "sequence" else None
     it = gt.sequence_flows(lm, shape, opts.mode, opts.min_area, opts.interp, pairs=todo)
     if progress:
         from tqdm.auto import tqdm
@@ -330,6 +454,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
         try:
             if out.status == "ok":
                 flo_path = seq_dir / "flow" / f"{k:06d}.flo"
+                names = frame_names(k, opts)
                 if k in done:
                     stored = read_flo(flo_path)
                     meta = _read_pair_meta(seq_dir, k)
@@ -339,9 +464,18 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
                     if nxt is None:
                         raise ValueError(f"frame {k + 1} could not be decoded")
                     res = out.result
-                    box = gt.crop_box(np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
-                    a, b, f = gt.crop_resize_pair(cur, nxt, res.flow, box, tuple(opts.size))
-                    f32 = np.ascontiguousarray(f, np.float32)
+                    box = (
+                        boxes[opts.segment_of(k)]
+                        if boxes
+                        else gt.crop_box(
+                            lm[k] if opts.crop == "first" else np.stack([lm[k], lm[k + 1]]), shape, opts.offset
+                        )
+                    )
+                    f32 = np.ascontiguousarray(
+                        resize_flow(res.flow[box[1] : box[3], box[0] : box[2]], size), np.float32
+                    )
+                    if opts.flow_units == "frame":
+                        gt.scale_to_frame(f32, box, shape)
                     meta = {
                         "n_flipped": res.n_flipped,
                         "crop_x0": box[0],
@@ -349,23 +483,87 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
                         "crop_x1": box[2],
                         "crop_y1": box[3],
                     }
-                    atomic_write_bytes(seq_dir / "frames" / f"{k:06d}_1.png", _png_bytes(a))
-                    atomic_write_bytes(seq_dir / "frames" / f"{k:06d}_2.png", _png_bytes(b))
+                    for frame, name in ((cur, names[0]), (nxt, names[1])):
+                        if boxes is None or not (seq_dir / "frames" / name).is_file():
+                            atomic_write_bytes(seq_dir / "frames" / name, _png_bytes(crop_resize(frame, box, size)))
                     atomic_write_text(seq_dir / "flow" / f"{k:06d}.json", json.dumps(meta, sort_keys=True) + "\n")
                     write_flo(flo_path, f32)
                     row.update(meta)
                     row.update(flow_stats(f32))
-                row.update(
-                    img1=rel("frames", f"{k:06d}_1.png"),
-                    img2=rel("frames", f"{k:06d}_2.png"),
-                    flow=rel("flow", f"{k:06d}.flo"),
-                )
+                row.update(img1=rel("frames", names[0]), img2=rel("frames", names[1]), flow=rel("flow", f"{k:06d}.flo"))
         except Exception as exc:
             row.update(status="failed", reason=f"{type(exc).__name__}: {exc}", img1="", img2="", flow="")
         rows.append(row)
     info["n_frames"] = n
     info["resumed_pairs"] = len(done)
     return rows, info
+
+
+def frame_names(k: int, opts: GTOptions) -> tuple[str, str]:
+    """File names (in ``<sequence>/frames/``) of the two images of pair ``k``.
+
+    Parameters
+    ----------
+    k : int
+        Pair index.
+    opts : GTOptions
+
+    Returns
+    -------
+    (str, str)
+        ``<k>_1.png, <k>_2.png`` with ``crop="pair"``, else ``<segment>_<k>.png, <segment>_<k+1>.png``.
+    """
+    if opts.crop in ("pair", "first"):
+        return f"{k:06d}_1.png", f"{k:06d}_2.png"
+    s = opts.segment_of(k)
+    return f"{s:04d}_{k:06d}.png", f"{s:04d}_{k + 1:06d}.png"
+
+
+def segment_boxes(lm: np.ndarray, shape: tuple[int, int], opts: GTOptions) -> dict[int, tuple[int, int, int, int]]:
+    """Crop box of every crop segment with a face: ``{segment: (x0, y0, x1, y1)}``.
+
+    Segment ``s`` covers pairs ``s * segment .. (s + 1) * segment - 1``, hence frames up to
+    ``(s + 1) * segment`` inclusive; its box is :func:`faceflow.groundtruth.mesh.crop_box` of all
+    their landmarks (frames without a face are ignored).
+
+    Parameters
+    ----------
+    lm : ndarray, shape (N, 68, 2)
+    shape : (H, W)
+    opts : GTOptions
+
+    Returns
+    -------
+    dict of int to tuple
+    """
+    n_pairs = max(len(lm) - 1, 0)
+    per = opts.segment if opts.segment else max(n_pairs, 1)
+    boxes = {}
+    for s, start in enumerate(range(0, n_pairs, per)):
+        pts = lm[start : min(start + per, n_pairs) + 1]
+        if np.isfinite(pts).all(axis=(1, 2)).any():
+            boxes[s] = gt.crop_box(pts, shape, opts.offset)
+    return boxes
+
+
+def crop_resize(img: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
+    """``img`` cropped to ``box`` = (x0, y0, x1, y1) and resized to ``size`` = (H, W), bilinear (Sec. 5.2).
+
+    Parameters
+    ----------
+    img : ndarray
+    box : (x0, y0, x1, y1)
+    size : (H, W)
+
+    Returns
+    -------
+    ndarray
+        Same dtype as ``img``.
+    """
+    import cv2
+
+    x0, y0, x1, y1 = box
+    return cv2.resize(np.ascontiguousarray(img[y0:y1, x0:x1]), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def _read_pair_meta(seq_dir: Path, k: int) -> dict:
@@ -397,12 +595,48 @@ def generate(
     landmarks=None,
     progress: bool = True,
     verbose: bool = True,
+    crop: str = "sequence",
+    segment: int | None = 50,
+    flow_units: str = "crop",
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
     See the module docstring for the layout. ``workers`` processes run over sequences in
-    parallel. A different set of options than the one stored in ``dst`` is an error (use a new
-    ``dst``).
+    parallel. ``crop="sequence"`` stores every frame once (one crop box per ``segment`` pairs);
+    ``crop="pair"`` crops every pair with its own box and stores its two images. A different set
+    of options than the one stored in ``dst`` is an error (use a new ``dst``).
+
+    Parameters
+    ----------
+    src : path-like
+        See :func:`discover`.
+    dst : path-like
+        Output folder.
+    mode, size, offset, max_frames, step, backend, stabilize, stabilize_alpha, min_area, interp, layout, crop, segment
+        The options of :class:`GTOptions`.
+    workers : int
+        Parallel workers over sequences.
+    landmarks : path-like, optional
+        Precomputed landmarks (single sequence).
+    progress, verbose : bool
+        tqdm bars; print the :func:`summary`.
+    crop : {"sequence", "pair", "first"}
+        One crop box per segment of ``segment`` pairs (frames stored once), or per pair from
+        both frames' landmarks, or per pair from the first frame's (the released code).
+    segment : int or None
+        Pairs per crop segment (None: the whole sequence).
+    flow_units : {"crop", "frame"}
+        Flow in pixels of the stored images, or scaled by the full frame (the released code).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest.
+
+    Raises
+    ------
+    ValueError
+        Invalid options, or ``dst`` holds a dataset generated with other options.
     """
     import pandas as pd
 
@@ -418,6 +652,9 @@ def generate(
         float(min_area),
         interp,
         layout,
+        crop,
+        None if segment is None else int(segment),
+        flow_units,
     )
     opts.validate()
     dst = Path(dst)
@@ -470,7 +707,17 @@ def generate(
 
 
 def summary(df) -> str:
-    """Text summary: pairs per status, and every failure with its reason."""
+    """Text summary: pairs per status, and every failure with its reason.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A manifest.
+
+    Returns
+    -------
+    str
+    """
     counts = df["status"].value_counts().to_dict()
     lines = [
         f"gt: {df['sequence'].nunique()} sequences, {len(df)} pairs: "
@@ -535,6 +782,15 @@ def manifest_refs(df) -> list[FlowPairRef]:
     """One :class:`~faceflow.io.datasets.FlowPairRef` per row of a manifest read with ``absolute=True``.
 
     The pair is named ``<sequence>/<pair>``; its source is ``faces``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of :func:`read_manifest` with absolute paths.
+
+    Returns
+    -------
+    list of FlowPairRef
     """
     return [
         FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces")
@@ -543,7 +799,18 @@ def manifest_refs(df) -> list[FlowPairRef]:
 
 
 def is_complete(dst, **opts) -> bool:
-    """True when ``dst`` holds a finished dataset generated with these options."""
+    """True when ``dst`` holds a finished dataset generated with these options.
+
+    Parameters
+    ----------
+    dst : path-like
+    **opts
+        Options of :class:`GTOptions` (others are ignored).
+
+    Returns
+    -------
+    bool
+    """
     dst = Path(dst)
     if not (dst / MANIFEST).is_file() or not (dst / OPTIONS).is_file():
         return False
@@ -558,6 +825,17 @@ def ensure_dataset(src, dst, **opts) -> Path:
 
     ``opts`` are those of :func:`generate`. Idempotent: a complete dataset with the same options
     is returned without touching it.
+
+    Parameters
+    ----------
+    src, dst : path-like
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
     """
     dst = Path(dst)
     gen_keys = {k: v for k, v in opts.items() if k not in ("progress", "verbose", "workers", "landmarks")}
@@ -572,6 +850,19 @@ def openface_dataset(data_root, dst, max_frames: int | None = 150, **opts) -> Pa
 
     Each video (and the image sequence) is a sequence; the subject is the sequence name. The
     default profile caps every video at its first ``max_frames`` frames.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+    dst : path-like
+    max_frames : int or None
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
 
     Raises
     ------
@@ -593,6 +884,19 @@ def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) ->
     A complete dataset already in ``dst`` (its ``manifest.csv`` exists, e.g. written by the
     ground-truth chapter) is used as it is, whatever options made it; otherwise
     :func:`openface_dataset` generates it quietly.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+    dst : path-like
+    max_frames : int or None
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
     """
     dst = Path(dst)
     if (dst / MANIFEST).is_file():

@@ -37,6 +37,22 @@ def test_executed_notebooks_have_no_errors(smoke_book, repo_root):
                 assert out.get("output_type") != "error", f"{nb_path.name}: {out.get('ename')}"
 
 
+def test_chapters_show_no_progress_bars(smoke_book, repo_root):
+    """Issue 14 row 12: the book is quiet: no tqdm bar reaches a page."""
+    import re
+
+    import nbformat
+
+    bar = re.compile(r"\d+%\||it/s\]|s/it\]")
+    for nb_path in sorted((stage_dir("smoke", repo_root) / "notebooks").glob("[0-9]*.ipynb")):
+        if nb_path.name.count(".") > 1:
+            continue
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            for out in cell.get("outputs", []):
+                text = str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
+                assert not bar.search(text), f"{nb_path.name}: progress bar in the page: {text[:200]!r}"
+
+
 def test_chapter_degrades_without_data(tmp_path, repo_root):
     """The data tour runs with an empty data root: it says so and uses generated data."""
     import nbformat
