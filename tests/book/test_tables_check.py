@@ -49,9 +49,9 @@ def test_smoke_tables_match_the_references(smoke_book, repo_root):
     )
 
 
-#: The edit that changes one loss weight: Exp1 gets a cyclic term (lambda2 0 -> 0.5).
-EXP1_TEXT = "lambdas=(1.0, 0.0, 0.0)"
-EXP1_CHANGED = "lambdas=(0.5, 0.5, 0.0)"
+#: The edit that changes one loss weight of the text's Exp1: a cyclic term (lambda2 0 -> 0.5).
+EXP1_TEXT = '_TEXT = {\n    "Exp1": dict(\n        lambdas=(1.0, 0.0, 0.0),'
+EXP1_CHANGED = '_TEXT = {\n    "Exp1": dict(\n        lambdas=(0.5, 0.5, 0.0),'
 
 
 def _copy_project(repo_root: Path, dest: Path) -> Path:
@@ -76,7 +76,7 @@ def test_a_changed_loss_weight_fails_the_check_with_a_readable_diff(smoke_book, 
     copy = _copy_project(repo_root, tmp_path / "faceflow")
     experiments = copy / "faceflow" / "training" / "experiments.py"
     text = experiments.read_text()
-    assert text.count(EXP1_TEXT) == 1, f"{EXP1_TEXT!r} not found once in experiments.py: update this test"
+    assert text.count(EXP1_TEXT) == 1, "the text's Exp1 loss weights not found in experiments.py: update this test"
     experiments.write_text(text.replace(EXP1_TEXT, EXP1_CHANGED))
     env = dict(os.environ, PYTHONPATH=str(copy))  # the kernels and the CLI import the edited copy
     run = subprocess.run(
