@@ -11,7 +11,8 @@ run on the same frames (the old kernels are kept, for this comparison only, in
 * landmarks with tracking: dlib detection on the first frame, tracked fits, LK stabilisation
   (before: tracking and stabilisation each decode the frames; now one pass);
 * end to end: decode a JPEG frame, landmarks, flow, the Sec. 4.3 crop/resize, PNG + ``.flo``
-  encoding (the writer's work per pair, file-system time aside);
+  encoding (the writer's work per pair, file-system time aside; today's also runs the per-pair
+  consistency check against tracker drift, which the old writer did not have);
 
 and prints the issue-15 targets. Real frames of the OpenFace sample video are used (resized to
 512x384); without the data root, the astronaut photo under a generated motion, said so.
@@ -78,12 +79,16 @@ def _new_landmarks(paths):
     return landmarks.track_and_stabilize(read_image(p) for p in paths)[1]
 
 
-def _end_to_end(paths, mode: str, kernels, landmarks_fn) -> int:
-    """The writer's work for a sequence of JPEG files, without touching the file system."""
+def _end_to_end(paths, mode: str, kernels, landmarks_fn, check: bool = False) -> int:
+    """The writer's work for a sequence of JPEG files, without touching the file system.
+
+    ``check``: also the per-pair consistency check (today's writer runs it on every pair).
+    """
     import cv2
 
     from faceflow.flow.fields import resize_flow
     from faceflow.groundtruth import mesh
+    from faceflow.groundtruth.checks import check_pair
     from faceflow.io.flo import encode_flo
     from faceflow.io.images import read_image
 
@@ -96,6 +101,9 @@ def _end_to_end(paths, mode: str, kernels, landmarks_fn) -> int:
         nxt = read_image(paths[out.pair + 1])
         a = cv2.resize(frame[box[1] : box[3], box[0] : box[2]], (SIZE[1], SIZE[0]))
         f = resize_flow(out.result.flow[box[1] : box[3], box[0] : box[2]], SIZE)
+        if check:
+            b = cv2.resize(nxt[box[1] : box[3], box[0] : box[2]], (SIZE[1], SIZE[0]))
+            check_pair(lms[out.pair], lms[out.pair + 1], a, b, f)
         cv2.imencode(".png", cv2.cvtColor(a, cv2.COLOR_RGB2BGR))
         encode_flo(f)
         frame = nxt
@@ -152,7 +160,7 @@ def main(argv=None) -> int:
         line("landmarks", t_old, t_new, n)
         for mode in new.MODES:
             t_old, _ = _cpu(lambda mode=mode: _end_to_end(paths, mode, old, _old_landmarks), args.repeats)
-            t_new, _ = _cpu(lambda mode=mode: _end_to_end(paths, mode, new, _new_landmarks), args.repeats)
+            t_new, _ = _cpu(lambda mode=mode: _end_to_end(paths, mode, new, _new_landmarks, True), args.repeats)
             print(f"end to end, {mode} mode:")
             line("end to end", t_old, t_new, n - 1)
     print(

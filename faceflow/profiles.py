@@ -64,13 +64,20 @@ class GroundTruthProfile:
 
     ``max_frames``: frames per OpenFace sample sequence fed to ``faceflow gt`` (None: all);
     ``demo_frames``: frames of the image sequence shown on the page; ``demo_pair``: index of the
-    pair drawn in Fig. 1; ``video_frames``: frames of a sample video used to compare the modes.
+    pair drawn in Fig. 1; ``video_frames``: frames of a sample video used to compare the modes;
+    ``error_photos``, ``error_frames``: face photos and frames per sequence of the ground-truth
+    error study, ``error_clip_frames``: frames of each real clip tracked for its expressions;
+    ``cost_frames``: frames timed for the storage and BP4D cost tables.
     """
 
     max_frames: int | None
     demo_frames: int
     demo_pair: int
     video_frames: int
+    error_photos: int = 3
+    error_frames: int = 4
+    error_clip_frames: int = 60
+    cost_frames: int = 30
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,16 @@ _SETTINGS = {
     "smoke": Profile(
         "smoke",
         TourProfile(all_pairs=False),
-        GroundTruthProfile(max_frames=12, demo_frames=6, demo_pair=1, video_frames=0),
+        GroundTruthProfile(
+            max_frames=12,
+            demo_frames=6,
+            demo_pair=1,
+            video_frames=0,
+            error_photos=1,
+            error_frames=3,
+            error_clip_frames=15,
+            cost_frames=4,
+        ),
         TrainingProfile(
             resolution=(64, 64),
             width=0.0625,

@@ -37,10 +37,16 @@ def _gt(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         crop=args.crop,
         segment=args.segment or None,
+        flow_format=args.flow_format,
+        scheduler=args.scheduler,
         flow_units=args.flow_units,
     )
     print(f"manifest: {args.dst}/manifest.csv")
-    return 1 if (df["status"] == "failed").any() and args.strict else 0
+    failed = int((df["status"] == "failed").sum())
+    if failed:
+        print(f"faceflow gt: {failed} pair(s) failed (listed above); rerun the same command to retry them")
+        return 1
+    return 0
 
 
 def add_cli(sub) -> None:
@@ -68,7 +74,24 @@ def add_cli(sub) -> None:
     )
     p.add_argument("--max-frames", type=positive_int, default=None, help="use at most this many frames per sequence")
     p.add_argument("--step", type=positive_int, default=1, help="keep every STEP-th frame")
-    p.add_argument("--workers", type=positive_int, default=1, help="parallel processes over sequences")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="local Dask worker processes over sequences (1: in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on an existing dask.distributed cluster (e.g. tcp://host:8786); its workers must see SRC and DST",
+    )
+    p.add_argument(
+        "--flow-format",
+        choices=["flo", "f16"],
+        default="flo",
+        help="flo (default): Middlebury .flo float32; f16: float16 in a compressed .npz (about 1/3 the bytes)",
+    )
     p.add_argument("--backend", choices=["dlib", "face-alignment"], default="dlib")
     p.add_argument(
         "--stabilize",
@@ -112,5 +135,4 @@ def add_cli(sub) -> None:
         help="pairs per crop box with --crop sequence (0: the whole sequence)",
     )
     add_quiet(p)
-    p.add_argument("--strict", action="store_true", help="exit 1 when any pair failed")
     p.set_defaults(func=_gt)

@@ -402,8 +402,15 @@ class FaceDataset:
             return "no face dataset"
         return f"dataset ready in {self.seconds:.1f} s: {self.folder}\n{summary(self.manifest)}"
 
+    @property
+    def n_suspect(self) -> int:
+        """ok pairs the consistency check marked suspect (left out of training and evaluation)."""
+        if self.manifest is None:
+            return 0
+        return int((self.manifest.status == "ok").mul(self.manifest.suspect).sum())
+
     def per_sequence(self) -> pd.DataFrame:
-        """Per sequence: pairs per status, mean degenerate triangles, mean and max ``|u|`` of ok pairs.
+        """Per sequence: pairs per status, suspect ok pairs, mean degenerate triangles, mean and max ``|u|``.
 
         Returns
         -------
@@ -415,6 +422,7 @@ class FaceDataset:
             return pd.DataFrame()
         ok = man[man.status == "ok"]
         table = man.groupby(["sequence", "status"]).size().unstack(fill_value=0)
+        table["suspect"] = ok.groupby("sequence")["suspect"].sum().reindex(table.index, fill_value=0).astype(int)
         table["n_degenerate (mean)"] = man.groupby("sequence")["n_degenerate"].mean()
         table["mean |u| (px, 384x512)"] = ok.groupby("sequence")["mean_mag"].mean()
         table["max |u|"] = ok.groupby("sequence")["max_mag"].max()
@@ -507,7 +515,7 @@ def flow_magnitudes(data: FaceDataset, n_sample: int = 60) -> FlowMagnitudes:
         Empty when the dataset has no ok pair (or was not generated).
     """
     from faceflow.groundtruth.dataset import manifest_refs
-    from faceflow.io.flo import read_flo
+    from faceflow.io.flo import read_flow
 
     man = data.manifest
     if man is None or not (man.status == "ok").any():
@@ -517,5 +525,5 @@ def flow_magnitudes(data: FaceDataset, n_sample: int = 60) -> FlowMagnitudes:
     refs = manifest_refs(
         sample.assign(**{c: [str(data.folder / p) for p in sample[c]] for c in ("img1", "img2", "flow")})
     )
-    mags = np.concatenate([np.linalg.norm(read_flo(r.flow), axis=2).ravel() for r in refs])
+    mags = np.concatenate([np.linalg.norm(read_flow(r.flow), axis=2).ravel() for r in refs])
     return FlowMagnitudes(ok[["sequence", "mean_mag"]].reset_index(drop=True), mags[mags > 0], len(sample))

@@ -783,8 +783,9 @@ def track_and_stabilize(
 
     Parameters
     ----------
-    frames : iterable of ndarray
-        RGB (or gray) uint8 frames, read once.
+    frames : iterable of ndarray or None
+        RGB (or gray) uint8 frames, read once; None for a frame that could not be decoded
+        (recorded as a frame without a face).
     backend : str or backend object
     method : {"none", "smooth", "lk"}
         Stabilisation (:func:`stabilize`).
@@ -818,11 +819,18 @@ def track_and_stabilize(
 
         it = tqdm(frames, desc="landmarks", leave=False)
     for img in it:
-        p, s = tracker.update(img)
+        if img is None:  # an undecodable frame: no face there, tracks restart after it
+            tracker.prev = None
+            p, s = np.full((N_LANDMARKS, 2), np.nan), "none"
+            if lk is not None:
+                lk.prev_gray = lk.prev = None
+                stable.append(p)
+        else:
+            p, s = tracker.update(img)
+            if lk is not None:
+                stable.append(lk.update(to_gray(img), p))
         tracker_out.append(p)
         src.append(s)
-        if lk is not None:
-            stable.append(lk.update(to_gray(img), p))
     lm = np.array(tracker_out, np.float64).reshape(-1, N_LANDMARKS, 2)
     track = TrackResult(lm, src, tracker.n_detect, tracker.seconds_detect, tracker.seconds_track)
     if method == "lk":

@@ -54,6 +54,10 @@ BARY_TOL = 1e-9
 
 
 # ----------------------------------------------------------------------------- mesh, Eq. 1, Eq. 2
+class DegenerateMeshError(ValueError):
+    """The landmarks admit no triangle mesh (collinear or coincident points); one line, no Qhull dump."""
+
+
 def triangulate(points: np.ndarray) -> np.ndarray:
     """Delaunay triangulation (scipy) of the (68, 2) landmarks: (Nt, 3) vertex indices.
 
@@ -69,15 +73,24 @@ def triangulate(points: np.ndarray) -> np.ndarray:
     ------
     ValueError
         Wrong shape or non-finite points.
+    DegenerateMeshError
+        The points are collinear or coincide (no triangle exists).
     """
-    from scipy.spatial import Delaunay
+    from scipy.spatial import Delaunay, QhullError
 
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"points must have shape (n, 2), got {points.shape}")
     if not np.isfinite(points).all():
         raise ValueError("cannot triangulate landmarks with NaN/inf (frame without a face?)")
-    return np.ascontiguousarray(Delaunay(points).simplices, dtype=np.int64)
+    try:
+        simplices = Delaunay(points).simplices
+    except QhullError:
+        distinct = len(np.unique(np.round(points, 6), axis=0))
+        raise DegenerateMeshError(
+            f"degenerate mesh: the {len(points)} landmarks ({distinct} distinct) are collinear or coincide"
+        ) from None
+    return np.ascontiguousarray(simplices, dtype=np.int64)
 
 
 def homogeneous(tris: np.ndarray) -> np.ndarray:
@@ -756,7 +769,7 @@ class PairOutcome:
     """Flow of pair k (frame k -> k+1) or why it was skipped."""
 
     pair: int
-    status: str  # "ok" | "skipped"
+    status: str  # "ok" | "skipped" | "failed"
     reason: str = ""
     result: FlowResult | None = None
     n_degenerate: int = 0
@@ -798,6 +811,8 @@ def sequence_flows(
     ------
     ValueError
         Unknown mode.
+    DegenerateMeshError
+        The first frame with a face has no triangle mesh (the message names the frame).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -805,7 +820,11 @@ def sequence_flows(
     n = len(lm)
     has = np.isfinite(lm).all(axis=(1, 2)) if n else np.zeros(0, bool)
     if simplices is None and has.any():
-        simplices = triangulate(lm[int(np.argmax(has))])
+        first = int(np.argmax(has))
+        try:
+            simplices = triangulate(lm[first])
+        except DegenerateMeshError as exc:
+            raise DegenerateMeshError(f"frame {first}: {exc}") from None
     ref_sign = None if simplices is None else np.sign(triangle_areas(lm[int(np.argmax(has))][simplices]))
     chain: PaperChain | None = None
     for k in range(n - 1):
@@ -818,20 +837,28 @@ def sequence_flows(
         if mode == "exact":
             if want:
                 res = exact_flow(lm[k], lm[k + 1], simplices, shape, min_area, ref_sign)
-                yield PairOutcome(k, "ok", "", res, res.n_degenerate)
+                yield _outcome(k, res, res.n_degenerate, len(simplices))
             else:
                 m = affine_maps(lm[k], lm[k + 1], simplices, min_area)
-                yield PairOutcome(k, "ok", "", None, m.n_degenerate)
+                yield _outcome(k, None, m.n_degenerate, len(simplices))
             continue
         if chain is None:
             chain = PaperChain(lm[k], simplices, shape, min_area, interp)
             chain.ref_sign = ref_sign
         if want:
             res = chain.step(lm[k + 1])
-            yield PairOutcome(k, "ok", "", res, res.n_degenerate)
+            yield _outcome(k, res, res.n_degenerate, len(simplices))
         else:
             m = chain.advance(lm[k + 1])
-            yield PairOutcome(k, "ok", "", None, m.n_degenerate)
+            yield _outcome(k, None, m.n_degenerate, len(simplices))
+
+
+def _outcome(k: int, res: FlowResult | None, n_degenerate: int, n_triangles: int) -> PairOutcome:
+    """Pair ``k``'s outcome: failed when every triangle of its source frame is degenerate."""
+    if n_degenerate >= n_triangles:
+        why = f"frame {k}: all {n_triangles} triangles degenerate (landmarks collinear or coincident)"
+        return PairOutcome(k, "failed", why, None, n_degenerate)
+    return PairOutcome(k, "ok", "", res, n_degenerate)
 
 
 # ----------------------------------------------------------------------------- reference loops

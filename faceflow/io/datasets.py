@@ -287,9 +287,9 @@ class FlowPairRef:
             The frames differ in size, or the flow's size is not the frames' (the message names the
             files); an unreadable image or ``.flo`` file.
         """
-        from faceflow.io.flo import read_flo
+        from faceflow.io.flo import read_flow
 
-        flow = read_flo(self.flow) if self.flow is not None else None
+        flow = read_flow(self.flow) if self.flow is not None else None
         a, b = read_image(self.img1), read_image(self.img2)
         if a.shape != b.shape:
             raise ValueError(f"{self.img1} and {self.img2} differ in size: {a.shape} vs {b.shape}")

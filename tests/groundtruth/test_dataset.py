@@ -148,7 +148,7 @@ def test_openface_folder_layout(data_root):
 
 def _run_cli(src, dst, *extra):
     return subprocess.Popen(
-        [sys.executable, "-m", "faceflow.cli", "gt", str(src), str(dst), "--no-progress", *extra],
+        [sys.executable, "-m", "faceflow.cli.main", "gt", str(src), str(dst), "--no-progress", *extra],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
