@@ -67,6 +67,11 @@ def missing_root_reason(root: str | os.PathLike | None = None) -> str | None:
     )
 
 
+def root_path(root: str | os.PathLike | None = None) -> Path:
+    """Where the data root is (absolute), whether or not it exists: ``root``, ``$FACEFLOW_DATA``, ``./data``."""
+    return _root_candidate(root)[1]
+
+
 def root_or_none(root: str | os.PathLike | None = None) -> Path | None:
     """The data root of :func:`resolve_root`, or None when there is none (no error).
 

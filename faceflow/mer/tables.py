@@ -470,7 +470,7 @@ def other_method_rows(
     if out_dir is not None:
         preds.to_csv(Path(out_dir) / f"{kind}_method_predictions.csv", index=False)
     g = summary[list(metrics.METRICS)].groupby(level=["protocol", "method"], sort=False)
-    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+    mean, std = g.mean(), g.std(ddof=1)
     return OtherMethodRows(
         kind=kind,
         table=method_rows(mean, std),
