@@ -68,7 +68,17 @@ def missing_root_reason(root: str | os.PathLike | None = None) -> str | None:
 
 
 def root_path(root: str | os.PathLike | None = None) -> Path:
-    """Where the data root is (absolute), whether or not it exists: ``root``, ``$FACEFLOW_DATA``, ``./data``."""
+    """Where the data root is (absolute), whether or not it exists: ``root``, ``$FACEFLOW_DATA``, ``./data``.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Explicit data root.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return _root_candidate(root)[1]
 
 

@@ -59,7 +59,17 @@ class Sample:
     derive: str = ""
 
     def url(self, base: str) -> str:
-        """``<base>/<repo>/<commit>/<path>``, the path percent-encoded."""
+        """``<base>/<repo>/<commit>/<path>``, the path percent-encoded.
+
+        Parameters
+        ----------
+        base : str
+            Base URL of the raw-file server.
+
+        Returns
+        -------
+        str
+        """
         return f"{base.rstrip('/')}/{self.repo}/{self.commit}/{quote(self.path)}"
 
 
@@ -68,6 +78,16 @@ def stst_labels(origin: bytes) -> bytes:
 
     One row per STSTNet image, ``file,dataset,subject,label`` with ``file`` =
     ``<sub>_<filename_o>.png`` (the PNG names), sorted by file, CRLF line ends.
+
+    Parameters
+    ----------
+    origin : bytes
+        The content of HTNet's CSV.
+
+    Returns
+    -------
+    bytes
+        The content of ``labels.csv``.
 
     Raises
     ------
@@ -97,6 +117,15 @@ DERIVED_FILES = {"mer/stst_uvos/labels.csv": "stst_labels"}
 def read_registry(path: str | os.PathLike = REGISTRY) -> list[Sample]:
     """The samples of a registry CSV.
 
+    Parameters
+    ----------
+    path : path-like
+        The registry (default: the one shipped with faceflow).
+
+    Returns
+    -------
+    list of Sample
+
     Raises
     ------
     ValueError
@@ -117,6 +146,17 @@ def read_registry(path: str | os.PathLike = REGISTRY) -> list[Sample]:
 
 def write_registry(sources: str | os.PathLike, dest: str | os.PathLike = REGISTRY) -> list[Sample]:
     """Generate the registry from a data root's ``SOURCES.csv``; returns its samples.
+
+    Parameters
+    ----------
+    sources : path-like
+        A data root's ``SOURCES.csv``.
+    dest : path-like
+        The registry to write.
+
+    Returns
+    -------
+    list of Sample
 
     Raises
     ------
@@ -154,6 +194,16 @@ def select(samples: list[Sample], only: Iterable[str] | None) -> list[Sample]:
     """The samples under any of the folders or files ``only`` (e.g. ``sintel``, ``mer/stst_uvos``,
     ``faces/*.mp4``); all when ``only`` is empty.
 
+    Parameters
+    ----------
+    samples : list of Sample
+    only : iterable of str, optional
+        Folders, files or glob patterns relative to the data root.
+
+    Returns
+    -------
+    list of Sample
+
     Raises
     ------
     ValueError
@@ -173,7 +223,16 @@ def select(samples: list[Sample], only: Iterable[str] | None) -> list[Sample]:
 
 
 def sha256_of(path: Path) -> str:
-    """The hex sha256 of a file."""
+    """The hex sha256 of a file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    str
+    """
     import hashlib
 
     h = hashlib.sha256()
