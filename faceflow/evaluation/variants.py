@@ -49,6 +49,12 @@ class HuberZones:
     figure: object = None
     missing: dict = field(default_factory=dict)
 
+    def share(self, row: str) -> float | None:
+        """The share of ``row``'s values in the linear zone (None when not measured)."""
+        if row not in self.table.index:
+            return None
+        return float(self.table.loc[row, LINEAR_SHARE])
+
 
 def huber_zones(
     pairs,
@@ -96,20 +102,20 @@ def huber_zones(
             d = torch.cat([(g[..., :, 1:] - g[..., :, :-1]).flatten(), (g[..., 1:, :] - g[..., :-1, :]).flatten()])
             grads.append(d.abs()[d != 0])
     values = {
-        "cyclic, X̂ from the ground truth": torch.cat(res_gt).numpy(),
-        "cyclic, X̂ from zero flow": torch.cat(res_zero).numpy(),
-        "smoothness, ground-truth gradients": torch.cat(grads).numpy(),
+        "cyclic, ground-truth flow": torch.cat(res_gt).numpy(),
+        "cyclic, zero flow": torch.cat(res_zero).numpy(),
+        "smoothness, ground truth": torch.cat(grads).numpy(),
     }
     thresholds = {
-        "cyclic, X̂ from the ground truth": (cyclic_d, "grey levels"),
-        "cyclic, X̂ from zero flow": (cyclic_d, "grey levels"),
-        "smoothness, ground-truth gradients": (smooth_d, "px/px (k = 1 grid)"),
+        "cyclic, ground-truth flow": (cyclic_d, "grey levels"),
+        "cyclic, zero flow": (cyclic_d, "grey levels"),
+        "smoothness, ground truth": (smooth_d, "px/px (k = 1 grid)"),
     }
     rows = []
     for name, v in values.items():
         d, unit = thresholds[name]
         rows.append((name, unit, d, float((v >= d).mean()) if v.size else np.nan, *_quantiles(v)))
-    g = values["smoothness, ground-truth gradients"]
+    g = values["smoothness, ground truth"]
     rows.append(
         (
             "(released code: Charbonnier eps)",
@@ -132,17 +138,17 @@ def _zones_figure(values: dict, cyclic_d: float, smooth_d: float, eps: float):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-    for name, style in (("cyclic, X̂ from the ground truth", "C0"), ("cyclic, X̂ from zero flow", "C1")):
+    for name, style in (("cyclic, ground-truth flow", "C0"), ("cyclic, zero flow", "C1")):
         v = values[name]
         bins = np.logspace(-2, np.log10(max(float(v.max()), 1.0) + 1), 50)
-        axes[0].hist(np.clip(v, bins[0], None), bins=bins, histtype="step", color=style, label=name[8:])
+        axes[0].hist(np.clip(v, bins[0], None), bins=bins, histtype="step", color=style, label=name.split(", ")[1])
     axes[0].axvline(cyclic_d, color="k", ls="--", label=f"d = {cyclic_d:g}")
     axes[0].set_xscale("log")
     axes[0].set_xlabel("|X2 - X2'| (grey levels; < 0.01 drawn at 0.01)")
     axes[0].set_ylabel("pixels x channels")
     axes[0].set_title("cyclic loss, Eq. 5", fontsize=9)
     axes[0].legend(fontsize=7)
-    g = values["smoothness, ground-truth gradients"]
+    g = values["smoothness, ground truth"]
     if g.size:
         bins = np.logspace(np.log10(max(float(g.min()), 1e-5)), np.log10(float(g.max()) + 1e-6), 50)
         axes[1].hist(g, bins=bins, histtype="step", color="C2", label="ground truth, non-zero")
