@@ -5,6 +5,7 @@ Examples::
     faceflow flow farneback a.png b.png -o out.flo --png out.png
     faceflow flow Exp2II a.png b.png -o out.flo --runs outputs/default/runs/faces
     faceflow flow PWC-Net a.png b.png -o out.flo --cnn-weights ~/flow-weights
+    faceflow flow raft-small a.png b.png -o out.flo        # weights under <data root>/weights
     faceflow flow --list --runs outputs/default/runs/faces --cnn-weights ~/flow-weights
     faceflow compare --face-dir outputs/default/datasets/openface --runs outputs/default/runs/faces
 """
@@ -13,28 +14,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from faceflow.cli.options import add_data_root
+
 
 def _register(args) -> list:
+    """Register the trained runs, the paper's CNNs and the pretrained networks; the unavailable ones."""
     from faceflow.methods.cnn import register_cnn_baselines
+    from faceflow.methods.pretrained import register_pretrained
     from faceflow.training.checkpoints import register_checkpoints
 
     if getattr(args, "runs", None):
         if not Path(args.runs).is_dir():
             raise FileNotFoundError(f"{args.runs}: no such runs folder")
         register_checkpoints(args.runs)
-    return register_cnn_baselines(getattr(args, "cnn_weights", None))
+    statuses = register_cnn_baselines(getattr(args, "cnn_weights", None))
+    statuses += register_pretrained(getattr(args, "data_root", None))
+    return [s for s in statuses if not s.available]
 
 
 def _list(args) -> int:
     from faceflow.methods import available_methods, get_method
 
-    statuses = _register(args)
+    unavailable = _register(args)
     for name in available_methods():
         m = get_method(name)
-        print(f"  {name:16s} {m.kind:9s} {m.description}")
-    for st in statuses:
-        if not st.available:
-            print(f"  {st.name:16s} {'cnn':9s} {st.reason}")
+        print(f"  {name:16s} {m.kind:10s} {m.description}")
+    for st in unavailable:
+        print(f"  {st.name:16s} {'missing':10s} {st.reason}")
     return 0
 
 
@@ -47,9 +53,9 @@ def _flow(args) -> int:
         return _list(args)
     if not (args.method and args.img1 and args.img2 and args.output):
         raise ValueError("usage: faceflow flow METHOD IMG1 IMG2 -o OUT.flo (or --list)")
-    statuses = {s.name: s for s in _register(args)}
-    if args.method in statuses and not statuses[args.method].available:
-        raise RuntimeError(f"{args.method}: {statuses[args.method].reason}")
+    unavailable = {s.name: s.reason for s in _register(args)}
+    if args.method in unavailable:
+        raise RuntimeError(f"{args.method}: {unavailable[args.method]}")
     a, b = read_image(args.img1), read_image(args.img2)
     flow, secs = timed_flow(args.method, a, b)
     write_flo(args.output, flow)
@@ -75,7 +81,7 @@ def _compare(args) -> int:
     from faceflow.methods import available_methods
     from faceflow.methods.registry import methods_of_kind
 
-    statuses = _register(args)
+    unavailable = {s.name: s.reason for s in _register(args)}
     split = (split_options(args.runs) if args.runs else None) or SplitOptions()
     if args.exclude is not None:
         split = SplitOptions(tuple(args.exclude), split.fractions, split.seed)
@@ -91,10 +97,9 @@ def _compare(args) -> int:
     else:
         tab = avg.rename(index=tables.display_name)
         print("no trained networks (--runs): improvement columns need them")
-    missing = {s.name: s.reason for s in statuses if not s.available}
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(tables.format_table(tab, {k: "weights not available" for k in missing}))
-    for k, why in missing.items():
+        print(tables.format_table(tab, dict.fromkeys(unavailable, "weights not available")))
+    for k, why in unavailable.items():
         print(f"{k}: {why}")
     if args.out:
         tab.to_csv(args.out)
@@ -112,6 +117,7 @@ def add_cli(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the methods and why any is unavailable")
     p.add_argument("--runs", help="runs folder of trained experiments (<runs>/<Exp>/last.pt)")
     p.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
+    add_data_root(p)
     p.set_defaults(func=_flow)
     c = sub.add_parser("compare", help="Table 3: every method on the face test set and the held-out face source")
     c.add_argument("--face-dir", required=True, help="a `faceflow gt` output folder (manifest.csv)")
@@ -121,4 +127,5 @@ def add_cli(sub) -> None:
     c.add_argument("--methods", nargs="+", help="methods to compare (default: all registered)")
     c.add_argument("--max-pairs", type=int, default=None, help="evenly spaced pairs per test set")
     c.add_argument("--out", help="write the table as CSV")
+    add_data_root(c)
     c.set_defaults(func=_compare)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from faceflow.cli import book, data, flow, gt, mer, train
+from faceflow.cli import book, data, flow, gt, mer, train, weights
 
 #: The command modules, in the order ``faceflow --help`` lists them.
-COMMANDS = (data, gt, train, flow, mer, book)
+COMMANDS = (data, gt, train, flow, weights, mer, book)
 
 
 def build_parser() -> argparse.ArgumentParser:
