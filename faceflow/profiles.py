@@ -212,7 +212,7 @@ _SETTINGS = {
             fig4_per_kind=2,
             include_tvl1=False,
             pretrained=("spynet-chairs", "spynet-sintel", "raft-small"),
-            finetune=FinetuneProfile(steps=40, batch_size=4, crop=(192, 256), iters=8, lr=1e-4, train_pairs=None),
+            finetune=FinetuneProfile(steps=30, batch_size=2, crop=(192, 256), iters=12, lr=1e-4, train_pairs=None),
         ),
         MerProfile(
             epochs=200,
