@@ -84,11 +84,16 @@ def show_note(markdown: str, kind: str = "note") -> None:
 def glue(name: str, value, display: bool = False) -> None:
     """Bind a computed value (number, DataFrame, figure) to ``name`` for ``{glue}`` references.
 
-    Returns None so that a trailing call does not echo the value into the page.
+    Returns None so that a trailing call does not echo the value into the page. A matplotlib
+    figure is closed once glued, so that it is shown only where the page references it.
     """
     from myst_nb import glue as _glue
 
     _glue(name, value, display=display)
+    if type(value).__name__ == "Figure" and type(value).__module__.startswith("matplotlib"):
+        import matplotlib.pyplot as plt
+
+        plt.close(value)
 
 
 def fmt(x: float, digits: int = 4) -> str:

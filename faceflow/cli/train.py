@@ -12,7 +12,15 @@ import argparse
 import json
 from pathlib import Path
 
-from faceflow.cli.options import add_data_root, add_device, add_output_dir, add_profile, add_quiet
+from faceflow.cli.options import (
+    add_data_root,
+    add_device,
+    add_output_dir,
+    add_profile,
+    add_quiet,
+    positive_float,
+    positive_int,
+)
 
 
 def _face_dir(args) -> Path:
@@ -22,14 +30,38 @@ def _face_dir(args) -> Path:
     from faceflow.groundtruth.dataset import ensure_face_dataset
 
     dst = profiles.outputs(args.profile, args.output_dir).dataset("openface")
-    return ensure_face_dataset(args.data_root, dst, max_frames=profiles.get(args.profile).groundtruth.max_frames)
+    max_frames = profiles.get(args.profile).groundtruth.max_frames
+    return ensure_face_dataset(args.data_root, dst, max_frames=max_frames, progress=not args.quiet)
+
+
+def _read_config(path: Path, overrides: dict):
+    """The :class:`TrainConfig` of a JSON file with ``overrides``; one-line errors naming the file."""
+    import dataclasses
+
+    from faceflow.training.experiments import TrainConfig
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such config file")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config must be a JSON object of TrainConfig fields, got {type(data).__name__}")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    if set(data) - fields:
+        raise ValueError(f"{path}: unknown config keys {sorted(set(data) - fields)}; known: {sorted(fields)}")
+    try:
+        cfg = TrainConfig.from_dict({**data, **overrides})
+    except TypeError as exc:  # a value of the wrong type in the file, e.g. "steps": "x"
+        raise ValueError(f"{path}: bad config value ({exc})") from None
+    return cfg
 
 
 def _train(args: argparse.Namespace) -> int:
     from faceflow import profiles
     from faceflow.training import experiments
     from faceflow.training.checkpoints import checkpoint_status
-    from faceflow.training.experiments import TrainConfig
     from faceflow.training.loop import ensure_trained
 
     overrides = {}
@@ -44,10 +76,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
     if Path(args.config).suffix == ".json":
-        cfg = TrainConfig.from_dict(json.loads(Path(args.config).read_text()))
-        for k, v in overrides.items():
-            setattr(cfg, k, v)
-        cfg.__post_init__()
+        cfg = _read_config(Path(args.config), overrides)
     else:
         data = {"exclude": list(args.exclude)} if args.train_set == "faces" else {}
         cfg = experiments.for_profile(args.config, args.train_set, args.profile, args.variant, data=data, **overrides)
@@ -125,11 +154,11 @@ def add_cli(sub) -> None:
         choices=["text", "code"],
         help="paper text (default) or the authors'-code differences",
     )
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--resolution", type=int, nargs=2, metavar=("H", "W"), default=None)
-    p.add_argument("--width", type=float, default=None, help="channel multiplier (1 = full FlowNetS)")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr-multiplier", type=float, default=None)
+    p.add_argument("--steps", type=positive_int, default=None)
+    p.add_argument("--resolution", type=positive_int, nargs=2, metavar=("H", "W"), default=None)
+    p.add_argument("--width", type=positive_float, default=None, help="channel multiplier (1 = full FlowNetS)")
+    p.add_argument("--batch-size", type=positive_int, default=None)
+    p.add_argument("--lr-multiplier", type=positive_float, default=None)
     p.add_argument("--exclude", nargs="*", default=["multi_face"], help="face sequences held out of the splits")
     p.add_argument("--run-dir", default=None)
     p.set_defaults(func=_train)
@@ -140,6 +169,6 @@ def add_cli(sub) -> None:
     e.add_argument("--split", default="test", choices=["train", "val", "test"], help="face split")
     e.add_argument("--sequences", nargs="*", default=None, help="evaluate these face sequences instead")
     e.add_argument("--sintel-pass", default="clean", choices=["clean", "final"])
-    e.add_argument("--max-pairs", type=int, default=None)
+    e.add_argument("--max-pairs", type=positive_int, default=None)
     e.add_argument("--out", default=None, help="CSV of per-pair errors (default: beside the checkpoint)")
     e.set_defaults(func=_eval)

@@ -52,7 +52,7 @@ def evaluate(
     test_set : str
         Name written in the ``test_set`` column.
     progress : bool
-        Show a tqdm bar per method.
+        Show a tqdm bar while a dataset's pairs load and one per method.
 
     Returns
     -------
@@ -62,15 +62,21 @@ def evaluate(
     Raises
     ------
     ValueError
-        A pair without ground truth, or a flow of the wrong shape.
+        A pair without ground truth, ground truth with unknown (non-finite) pixels, an estimated
+        flow of the wrong shape or with non-finite values: a pair is scored in full or not at all,
+        so a mean is never silently taken over fewer pixels or pairs.
     """
     from tqdm.auto import tqdm
 
     fns = _as_functions(methods)
-    pairs = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
+    if hasattr(pairs, "pair"):
+        desc = f"{test_set or 'evaluate'}: loading pairs"
+        pairs = [pairs.pair(i) for i in tqdm(range(len(pairs)), desc=desc, disable=not progress, leave=False)]
+    pairs = list(pairs)
     for p in pairs:
         if p.flow is None:
             raise ValueError(f"pair {p.name} has no ground truth")
+        _check_finite(p.flow, f"{p.source or test_set} pair {p.name}: ground truth")
     rows = []
     for name, fn in fns.items():
         for p in tqdm(
@@ -81,6 +87,7 @@ def evaluate(
             secs = time.perf_counter() - t0
             if flow.shape != p.flow.shape:
                 raise ValueError(f"{name} on {p.name}: flow shape {flow.shape}, ground truth {p.flow.shape}")
+            _check_finite(flow, f"{name} on {p.source or test_set} pair {p.name}: estimated flow")
             rows.append(
                 dict(
                     test_set=test_set,
@@ -94,6 +101,12 @@ def evaluate(
                 )
             )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _check_finite(flow: np.ndarray, what: str) -> None:
+    bad = int((~np.isfinite(flow)).any(axis=-1).sum())
+    if bad:
+        raise ValueError(f"{what} has {bad} of {flow.shape[0] * flow.shape[1]} pixels non-finite (NaN or inf)")
 
 
 def pairs_key(pairs: Sequence) -> str:
@@ -165,8 +178,10 @@ def cached_evaluate(
         csv, meta = cache_dir / f"{safe}.csv", cache_dir / f"{safe}.json"
         want = {"pairs": key, "tag": tag, "n": len(pairs), "columns": COLUMNS}
         if csv.is_file() and meta.is_file() and json.loads(meta.read_text()) == want:
-            frames.append(pd.read_csv(csv, dtype={"pair": str, "test_set": str, "method": str, "source": str}))
-            continue
+            cached = pd.read_csv(csv, dtype={"pair": str, "test_set": str, "method": str, "source": str})
+            if len(cached) == len(pairs) and cached[["epe", "aae"]].notna().all().all():
+                frames.append(cached)
+                continue  # else an incomplete cache (a row per pair, every error known): recompute
         df = evaluate([m], pairs, test_set, progress=progress)
         atomic_write_text(csv, df.to_csv(index=False))
         atomic_write_text(meta, json.dumps(want))

@@ -236,3 +236,136 @@ def error_histograms(results: dict, bins: int = 30):
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- Chapters 02-03
+def not_available(text: str = "not available"):
+    """A small figure that says ``text`` (for a figure whose data is absent)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.text(0.5, 0.5, text, ha="center")
+    ax.axis("off")
+    return fig
+
+
+def per_pair_histograms(per_pair: pd.DataFrame, by: Sequence[str], sep: str = " -> ", bins: int = 20):
+    """:func:`error_histograms` of per-pair rows grouped by the columns ``by`` (labels joined by ``sep``)."""
+    if per_pair is None or per_pair.empty:
+        return not_available("no results")
+    groups = {sep.join(map(str, k)): g for k, g in per_pair.groupby(list(by), sort=False)}
+    return error_histograms(groups, bins=bins)
+
+
+def learning_curves(paths: dict, term: str = "J", continues: dict | None = None, log: bool = True):
+    """Training loss term and validation EPE of finished runs, one curve per run.
+
+    Parameters
+    ----------
+    paths : dict
+        ``{label: checkpoint path}``.
+    term : str
+        The loss term drawn on the left (``"J"``: the total; ``"L1"``: the multi-scale EPE term).
+    continues : dict, optional
+        ``{label: other label}`` for runs that start from another run's weights (Exp. 3 from
+        Exp. 2I): their steps are drawn after that run's last step.
+    log : bool
+        Log scale for the loss.
+    """
+    import matplotlib.pyplot as plt
+
+    from faceflow.training.checkpoints import checkpoint_status, history
+
+    if not paths:
+        return not_available()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    for label, path in paths.items():
+        h, v = history(path)
+        parent = (continues or {}).get(label)
+        off = checkpoint_status(paths[parent])["step"] if parent in paths else 0
+        axes[0].plot(h["step"] + off, h[term], label=label)
+        if len(v):
+            axes[1].plot(v["step"] + off, v["epe"], marker="o", label=label)
+    axes[0].set_xlabel("step" + (" (continued runs start where their parent ended)" if continues else ""))
+    axes[0].set_ylabel({"J": "training loss J", "L1": "multi-scale EPE term L1"}.get(term, term))
+    if log:
+        axes[0].set_yscale("log")
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("validation EPE (px, training res.)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def shapes_figure(size: tuple[int, int], chairs_pairs=None, cell_size: float = 2.6):
+    """A generated flying-shapes training pair with its exact flow, and the first FlyingChairs pair (when given)."""
+    from faceflow.flow.synthetic import flying_shapes_pair
+
+    chairs = None
+    if chairs_pairs is not None and len(chairs_pairs):
+        chairs = chairs_pairs.pair(0) if hasattr(chairs_pairs, "pair") else chairs_pairs[0]
+    shape = flying_shapes_pair(0, size=tuple(size))
+    rows = [
+        [
+            Panel("flying shapes (generated): frame 1", image=shape.img1),
+            Panel("frame 2", image=shape.img2),
+            Panel("exact flow", flow=shape.flow),
+        ]
+    ]
+    if chairs is not None:
+        rows.append(
+            [
+                Panel(f"FlyingChairs {chairs.name}: frame 1", image=chairs.img1),
+                Panel("frame 2", image=chairs.img2),
+                Panel("ground truth", flow=chairs.flow),
+            ]
+        )
+    return panel_grid(rows, cell_size=cell_size)
+
+
+def middle_pair(pairs):
+    """The middle pair of a dataset (``pair(i)``) or list, None when it is empty or None."""
+    if pairs is None or len(pairs) == 0:
+        return None
+    i = len(pairs) // 2
+    return pairs.pair(i) if hasattr(pairs, "pair") else pairs[i]
+
+
+def network_predictions(pair, paths: dict, device: str = "cpu", cell_size: float = 2.6):
+    """Frame 1, the ground truth and each network's prediction of one pair (each panel scaled to its own maximum)."""
+    from faceflow.training.checkpoints import checkpoint_flow_fn
+
+    if pair is None or not paths:
+        return not_available("face data not available")
+    row = [Panel(f"{pair.name}: frame 1", image=pair.img1), Panel("ground truth", flow=pair.flow)]
+    for label, path in paths.items():
+        row.append(Panel(f"trained on {label}", flow=checkpoint_flow_fn(path, device)(pair.img1, pair.img2)))
+    return panel_grid([row], cell_size=cell_size)
+
+
+def warp_figure(pair, path, label: str = "Exp2II", device: str = "cpu", cell_size: float = 2.5):
+    """The paper's Fig. 2: the second frame reconstructed from the first by the ground truth and by a network."""
+    import numpy as np
+    import torch
+
+    from faceflow.methods.flownets import to_tensor
+    from faceflow.training.checkpoints import checkpoint_flow_fn
+    from faceflow.training.losses import reconstruct_second
+
+    if pair is None or path is None:
+        return not_available()
+    pred = checkpoint_flow_fn(path, device)(pair.img1, pair.img2)
+
+    def warped(flow):
+        f = torch.from_numpy(flow).permute(2, 0, 1)[None]
+        x = reconstruct_second(to_tensor(pair.img1), f)[0].permute(1, 2, 0).numpy()
+        return (np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+    row = [
+        Panel("X1", image=pair.img1),
+        Panel("X2", image=pair.img2),
+        Panel("X2' from ground truth", image=warped(pair.flow)),
+        Panel(f"X2' from {label}", image=warped(pred)),
+        Panel(f"{label} flow", flow=pred, gt=pair.flow),
+    ]
+    return panel_grid([row], cell_size=cell_size)

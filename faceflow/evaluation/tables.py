@@ -9,7 +9,9 @@ not run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -225,3 +227,204 @@ def format_table(df: pd.DataFrame, missing: dict[str, str] | None = None, digits
     for m, why in (missing or {}).items():
         out.loc[display_name(m)] = [why] * len(out.columns)
     return out
+
+
+# ----------------------------------------------------------------------------- Tables 1 and 2
+#: Shown in a cell whose network or test set this data root does not provide.
+NOT_AVAILABLE = "not available"
+#: Table 2's test sets and the paper's set each stands for.
+TABLE2_SETS = {"faces test": "BP4D", "held-out source": "CK+"}
+TABLE1_LABELS = ("Faces", "FlyingChairs", "Sintel")
+
+
+@dataclass
+class TableResult:
+    """A table of our networks beside the paper's, and what it was computed from.
+
+    ``display``: strings, ours beside the paper's (what the book shows); ``values``: our mean
+    EPE/AAE, index the row (network), columns ``(test set, "epe"|"aae")``; ``per_pair``: the
+    :func:`~faceflow.evaluation.evaluate.evaluate` rows (``method`` is the network);
+    ``zero``: the zero-flow means per test set; ``missing``: what could not be computed.
+    """
+
+    display: pd.DataFrame
+    values: pd.DataFrame
+    per_pair: pd.DataFrame
+    zero: pd.DataFrame
+    missing: dict = field(default_factory=dict)
+
+    def value(self, row: str, test_set: str, metric: str = "epe") -> float | None:
+        """Our mean ``metric`` of network ``row`` on ``test_set`` (None when not computed)."""
+        key = (test_set, metric)
+        if row not in self.values.index or key not in self.values.columns:
+            return None
+        v = self.values.loc[row, key]
+        return None if pd.isna(v) else float(v)
+
+    def text(self, row: str, test_set: str, metric: str = "epe", digits: int = 4) -> str:
+        """:meth:`value` formatted for the prose, or :data:`NOT_AVAILABLE`."""
+        v = self.value(row, test_set, metric)
+        return NOT_AVAILABLE if v is None else f"{v:.{digits}f}"
+
+    def zero_text(self, test_set: str, metric: str = "epe", digits: int = 4) -> str:
+        """The zero-flow mean on ``test_set``, formatted, or :data:`NOT_AVAILABLE`."""
+        if test_set not in self.zero.index:
+            return NOT_AVAILABLE
+        return f"{self.zero.loc[test_set, metric]:.{digits}f}"
+
+    def best(self, test_set: str, metric: str = "epe") -> str | None:
+        """The network with the lowest mean ``metric`` on ``test_set`` (None when none was tested)."""
+        key = (test_set, metric)
+        if key not in self.values.columns or self.values[key].dropna().empty:
+            return None
+        return str(self.values[key].astype(float).idxmin())
+
+    def beat_zero(self, test_set: str, metric: str = "epe") -> list[str]:
+        """The networks whose mean ``metric`` on ``test_set`` is below zero flow's."""
+        key = (test_set, metric)
+        if key not in self.values.columns or test_set not in self.zero.index:
+            return []
+        col = self.values[key].dropna()
+        return [str(n) for n, v in col.items() if v < self.zero.loc[test_set, metric]]
+
+
+def _flow_functions(networks: Mapping, device: str) -> dict:
+    from faceflow.training.checkpoints import checkpoint_flow_fn
+
+    return {k: (v if callable(v) else checkpoint_flow_fn(v, device)) for k, v in networks.items()}
+
+
+def _evaluate_all(networks: Mapping, test_sets: Mapping, device: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-pair rows of every network on every set (one :func:`evaluate` call per set), and zero flow's means."""
+    from faceflow.evaluation.evaluate import COLUMNS, evaluate
+
+    fns = _flow_functions(networks, device)
+    frames, zero = [], {}
+    for name, pairs in test_sets.items():
+        pairs = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
+        if fns:
+            frames.append(evaluate(fns, pairs, test_set=name))
+        z = evaluate(["zero"], pairs, test_set=name)
+        zero[name] = {"epe": z["epe"].mean(), "aae": z["aae"].mean()}
+    per_pair = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return per_pair, pd.DataFrame.from_dict(zero, orient="index", columns=["epe", "aae"])
+
+
+def _means(per_pair: pd.DataFrame, rows: Sequence[str], sets: Sequence[str]) -> pd.DataFrame:
+    cols = pd.MultiIndex.from_tuples([(s, m) for s in sets for m in ("epe", "aae")])
+    if per_pair.empty:
+        return pd.DataFrame(index=pd.Index(list(rows)), columns=cols, dtype=float)
+    g = per_pair.groupby(["method", "test_set"], sort=False)[["epe", "aae"]].mean().unstack("test_set")
+    g = g.swaplevel(0, 1, axis=1)
+    return g.reindex(index=list(rows), columns=cols).astype(float)
+
+
+def _save(result: TableResult, out_dir, name: str, per_pair: pd.DataFrame) -> None:
+    if out_dir is None:
+        return
+    from faceflow.io.atomic import atomic_write_text
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / f"{name}.csv", result.display.to_csv())
+    atomic_write_text(out_dir / f"{name}_per_pair.csv", per_pair.to_csv(index=False))
+
+
+def table1(networks: Mapping, test_sets: Mapping, device: str = "cpu", out_dir=None) -> TableResult:
+    """Table 1: average EPE of each network (rows: trained on) on each test set (columns), beside the paper's.
+
+    Parameters
+    ----------
+    networks : dict
+        ``{trained on: checkpoint path or flow function}``, labels among :data:`TABLE1_LABELS`.
+    test_sets : dict
+        ``{tested on: pairs}`` (a list of :class:`~faceflow.io.datasets.FlowPair` or a dataset
+        with ``pair(i)``), each evaluated once by the one loop :func:`faceflow.evaluation.evaluate.evaluate`.
+    device : str
+        Torch device of the checkpoints.
+    out_dir : path-like, optional
+        Writes ``table1.csv`` (the display table) and ``table1_per_pair.csv`` there.
+
+    Returns
+    -------
+    TableResult
+        ``display`` has rows trained on (and a zero-flow reference row) and columns
+        ``(tested on, "ours" | "paper")``; cells without a network or test set read
+        :data:`NOT_AVAILABLE`.
+    """
+    from faceflow import paper
+
+    per_pair, zero = _evaluate_all(networks, test_sets, device)
+    values = _means(per_pair, list(networks), list(test_sets))
+    ref = paper.table1()
+    labels = list(TABLE1_LABELS)
+    cols = pd.MultiIndex.from_product([labels, ["ours", "paper"]], names=["tested on", ""])
+    table = pd.DataFrame(index=pd.Index(labels, name="trained on"), columns=cols, dtype=object)
+    result = TableResult(table, values, per_pair, zero)
+    for tr in labels:
+        for te in labels:
+            table.loc[tr, (te, "ours")] = result.text(tr, te)
+            table.loc[tr, (te, "paper")] = f"{ref.loc[tr, te]:.4f}"
+    table.loc["zero flow (reference)"] = [
+        result.zero_text(te) if k == "ours" else "" for te in labels for k in ("ours", "paper")
+    ]
+    out = per_pair.rename(columns={"method": "trained on", "test_set": "tested on"})
+    _save(result, out_dir, "table1", out)
+    return result
+
+
+def table2(
+    networks: Mapping,
+    test_sets: Mapping,
+    device: str = "cpu",
+    out_dir=None,
+    experiments: Sequence[str] = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II"),
+) -> TableResult:
+    """Table 2: average EPE and AAE of the five setups on the face test set and the held-out source, beside the paper's.
+
+    Parameters
+    ----------
+    networks : dict
+        ``{experiment: checkpoint path or flow function}``.
+    test_sets : dict
+        ``{set: pairs}`` with the keys of :data:`TABLE2_SETS` ("faces test" stands for the
+        paper's BP4D test set, "held-out source" for CK+).
+    device : str
+    out_dir : path-like, optional
+        Writes ``table2.csv`` and ``table2_per_pair.csv`` there.
+    experiments : sequence of str
+        Row order; rows without a network read :data:`NOT_AVAILABLE`.
+
+    Returns
+    -------
+    TableResult
+        ``display`` columns ``(set, "EPE"|"AAE", "ours"|"paper (<paper set>)")``, with a zero-flow
+        reference row when any network was evaluated.
+    """
+    from faceflow import paper
+
+    per_pair, zero = _evaluate_all(networks, test_sets, device)
+    values = _means(per_pair, list(experiments), list(test_sets))
+    ref = paper.table2()
+    cols = []
+    for ours_set, paper_set in TABLE2_SETS.items():
+        for metric in ("EPE", "AAE"):
+            cols += [(ours_set, metric, "ours"), (ours_set, metric, f"paper ({paper_set})")]
+    table = pd.DataFrame(
+        index=pd.Index(list(experiments), name="experiment"), columns=pd.MultiIndex.from_tuples(cols), dtype=object
+    )
+    result = TableResult(table, values, per_pair, zero)
+    for name in experiments:
+        for ours_set, paper_set in TABLE2_SETS.items():
+            for metric in ("EPE", "AAE"):
+                table.loc[name, (ours_set, metric, "ours")] = result.text(name, ours_set, metric.lower())
+                table.loc[name, (ours_set, metric, f"paper ({paper_set})")] = (
+                    f"{ref.loc[name, (paper_set, metric)]:.4f}"
+                )
+    if networks:
+        table.loc["zero flow (reference)"] = [
+            text for s in TABLE2_SETS for m in ("EPE", "AAE") for text in (result.zero_text(s, m.lower()), "")
+        ]
+    out = per_pair.rename(columns={"method": "experiment", "test_set": "set"})
+    _save(result, out_dir, "table2", out)
+    return result

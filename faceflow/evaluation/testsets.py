@@ -47,7 +47,7 @@ def split_options(runs_dir: str | Path) -> SplitOptions | None:
 
 
 def face_test_sets(
-    face_dir: str | Path, split: SplitOptions | None = None, max_pairs: int | None = None
+    face_dir: str | Path, split: SplitOptions | None = None, max_pairs: int | None = None, progress: bool = False
 ) -> tuple[dict[str, list], str]:
     """The face test pairs (loaded): ``{"faces test": [...], "held-out source": [...]}`` and a note.
 
@@ -61,6 +61,8 @@ def face_test_sets(
         paper's CK+ role).
     max_pairs : int, optional
         Keep this many evenly spaced pairs of each set.
+    progress : bool
+        A tqdm bar per set while its pairs load.
 
     Returns
     -------
@@ -76,7 +78,13 @@ def face_test_sets(
         held = df[[s in names or Path(s).stem in names for s in df["sequence"]]]
         if len(held):
             sets["held-out source"] = evenly_spaced(manifest_refs(held), max_pairs)
-    return {k: [r.load() for r in v] for k, v in sets.items() if v}, parts.note
+    from tqdm.auto import tqdm
+
+    loaded = {}
+    for k, refs in sets.items():
+        if refs:
+            loaded[k] = [r.load() for r in tqdm(refs, desc=f"{k}: loading pairs", disable=not progress, leave=False)]
+    return loaded, parts.note
 
 
 @dataclass

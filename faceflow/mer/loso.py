@@ -27,8 +27,8 @@ from faceflow.mer.metrics import summarize
 class LosoConfig:
     """Training settings of one leave-one-subject-out run (paper: Adam, lr 5e-5, 500 epochs).
 
-    Every epoch is one Adam step on the fold's whole training set (the authors' loader had batch
-    size 256, which is the whole set for SAMM or SMIC alone). The model after the last epoch is
+    Every epoch is one Adam step on the fold's whole training set (STSTNet's released training uses
+    batch 256, the whole set for SAMM or SMIC alone; the paper gives none). The model after the last epoch is
     evaluated; nothing is selected on the test subject.
 
     ``threads`` (torch CPU threads while training) defaults to 1: this small network gains little
@@ -45,16 +45,53 @@ class LosoConfig:
     workers: int = 1
 
     def key(self) -> dict:
+        """The settings that decide the predictions (the cache key).
+
+        Returns
+        -------
+        dict
+            ``epochs``, ``lr`` and ``seed``.
+        """
         return dict(epochs=self.epochs, lr=self.lr, seed=self.seed)
 
 
 def fold_seed(seed: int, subject: str) -> int:
-    """Seed of one fold: derived from the run seed and the held-out subject's name."""
+    """Seed of one fold: derived from the run seed and the held-out subject's name.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed.
+    subject : str
+        Held-out subject.
+
+    Returns
+    -------
+    int
+        A 32-bit seed.
+    """
     return int(np.random.SeedSequence([int(seed), zlib.crc32(str(subject).encode())]).generate_state(1)[0])
 
 
 def train_fold(x_train, y_train, cfg: LosoConfig, seed: int):
-    """Train a fresh STSTNet on one fold (tensors already on ``cfg.device``); returns the model."""
+    """Train a fresh STSTNet on one fold: ``cfg.epochs`` full-batch Adam steps.
+
+    Parameters
+    ----------
+    x_train : torch.Tensor
+        (N, 3, 28, 28) input on ``cfg.device`` (:func:`faceflow.mer.stst.images_to_input`).
+    y_train : torch.Tensor
+        (N,) int64 labels.
+    cfg : LosoConfig
+        Epochs, learning rate, device.
+    seed : int
+        Seed of the initialisation and the dropout masks.
+
+    Returns
+    -------
+    STSTNet
+        In eval mode.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -89,17 +126,30 @@ def run_loso(
 
     Parameters
     ----------
+    ds : MERSet
+        The samples of one protocol.
+    cfg : LosoConfig, optional
+        Training settings.
     out_dir : path-like, optional
         Each held-out subject's predictions are written to ``out_dir/<subject>.csv`` as soon as its
         fold is done, with the settings in ``config.json``; a rerun with the same settings and
         data re-uses them (so an interrupted run resumes).
     subjects : sequence of str, optional
         Hold out only these subjects (e.g. a few folds for a smoke run).
+    progress : bool
+        Show a progress bar.
+    desc : str
+        Its label.
 
     Returns
     -------
     pandas.DataFrame
         One row per test sample: name, dataset, subject, label, pred, seed, seconds (fold time).
+
+    Raises
+    ------
+    ValueError
+        ``epochs`` < 1, a subject name in two datasets, or unknown ``subjects``.
     """
     import pandas as pd
     from tqdm import tqdm
@@ -186,7 +236,12 @@ _POOLS: dict = {}
 
 
 def shutdown_pools() -> None:
-    """Stop the reusable worker pools (registered with :mod:`atexit`)."""
+    """Stop the reusable worker pools (registered with :mod:`atexit`).
+
+    Returns
+    -------
+    None
+    """
     while _POOLS:
         _, pool = _POOLS.popitem()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -243,8 +298,27 @@ def run_protocols(
 ):
     """:func:`run_loso` for each protocol (name -> source datasets) and seed.
 
-    Returns the concatenated predictions with columns ``protocol`` and ``seed`` added. With
-    ``max_folds`` only the first that many subjects of each protocol are held out (smoke runs).
+    Parameters
+    ----------
+    ds : MERSet
+        All samples.
+    protocols : dict
+        Protocol name -> source datasets.
+    seeds : sequence of int
+        Run seeds.
+    cfg : LosoConfig
+        Training settings (its seed is replaced by each of ``seeds``).
+    out_dir : path-like, optional
+        Cache root: ``<out_dir>/<protocol>/seed<k>/``.
+    progress : bool
+        Show progress bars.
+    max_folds : int, optional
+        Hold out only the first that many subjects of each protocol (smoke runs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The concatenated predictions of :func:`run_loso` with column ``protocol`` added.
     """
     import pandas as pd
 
@@ -292,7 +366,22 @@ def real_tvl1_experiment(
 ):
     """The "TVL1" rows of Tables 5-6: STSTNet from scratch on the real STSTNet images.
 
-    Returns (predictions, :func:`summarize` table).
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root holding ``mer/stst_uvos``.
+    seeds, cfg, progress, max_folds
+        See :func:`run_protocols`.
+    out_dir : path-like, optional
+        Cache root (``<out_dir>/tvl1_real``).
+    protocols : dict, optional
+        Default :data:`PROTOCOLS`.
+
+    Returns
+    -------
+    predictions : pandas.DataFrame
+    summary : pandas.DataFrame
+        :func:`faceflow.mer.metrics.summarize` of the predictions.
     """
     ds = from_stst_images(root)
     out = Path(out_dir) / "tvl1_real" if out_dir is not None else None
@@ -314,8 +403,31 @@ def generated_experiment(
     """The LOSO protocol for each flow method on onset/apex samples (by default the generated set).
 
     With real samples (:func:`faceflow.mer.data.real_samples`) pass ``protocols=PROTOCOLS`` and
-    another ``tag`` (the cache sub-folder). Returns (predictions with a ``method`` column, summary
-    indexed by (method, protocol, seed), feature seconds per method).
+    another ``tag`` (the cache sub-folder).
+
+    Parameters
+    ----------
+    samples : sequence
+        Onset/apex samples (:class:`faceflow.mer.data.MESample`).
+    methods : sequence of str
+        Registered flow methods.
+    seeds, cfg, progress, max_folds
+        See :func:`run_protocols`.
+    out_dir : path-like, optional
+        Cache root (``<out_dir>/<tag>/``: features and predictions).
+    protocols : dict, optional
+        Default ``{"generated": ["generated"]}``.
+    tag : str
+        Cache sub-folder; ``"generated"`` marks the features as generated.
+
+    Returns
+    -------
+    predictions : pandas.DataFrame
+        With a ``method`` column.
+    summary : pandas.DataFrame
+        Indexed by (method, protocol, seed).
+    feature_seconds : dict
+        Seconds spent on the features of each method.
     """
     import pandas as pd
 

@@ -32,6 +32,7 @@ from torch import nn
 
 from faceflow.io.datasets import DATASETS, DataNotFoundError, find_dataset, stst_samples
 from faceflow.io.images import read_image
+from faceflow.runtime import load_weights_file
 
 #: Class names of the MEGC 2019 three-class task, by label index.
 CLASSES = ("negative", "positive", "surprise")
@@ -91,6 +92,23 @@ class STSTNet(nn.Module):
         return self.dropout(self.maxpool(z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of a batch of feature images.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            (N, 3, 28, 28) input (:func:`images_to_input`).
+
+        Returns
+        -------
+        torch.Tensor
+            (N, 3) logits.
+
+        Raises
+        ------
+        ValueError
+            The input is not (N, 3, 28, 28).
+        """
         if x.ndim != 4 or x.shape[1] != self.conv1.in_channels or x.shape[2:] != (28, 28):
             raise ValueError(f"STSTNet expects (N, 3, 28, 28) input, got {tuple(x.shape)}")
         z = self._forward_fused(x) if self.fused else self._forward_streams(x)
@@ -102,6 +120,21 @@ def images_to_input(images: np.ndarray) -> torch.Tensor:
     """(N, 28, 28, 3) RGB uint8 feature images -> (N, 3, 28, 28) float tensor as the authors feed it.
 
     Channel order reversed (RGB -> BGR, as ``cv2.imread`` reads), values kept in [0, 255].
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        (N, 28, 28, 3) or one (28, 28, 3) uint8 RGB image.
+
+    Returns
+    -------
+    torch.Tensor
+        (N, 3, 28, 28) float32.
+
+    Raises
+    ------
+    ValueError
+        Not (N, H, W, 3) or not uint8.
     """
     images = np.asarray(images)
     if images.ndim == 3:
@@ -115,12 +148,38 @@ def images_to_input(images: np.ndarray) -> torch.Tensor:
 
 
 def weights_dir(root: str | os.PathLike | None = None) -> Path:
-    """Folder of the published per-subject weights under the data root."""
+    """Folder of the published per-subject weights under the data root.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        The folder is absent.
+    """
     return find_dataset("stst_weights", root)
 
 
 def published_subjects(root: str | os.PathLike | None = None) -> list[str]:
-    """Subjects with a published weight file."""
+    """Subjects with a published weight file.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+
+    Returns
+    -------
+    list of str
+        Sorted subject names (the weight files' stems).
+    """
     return sorted(p.stem for p in weights_dir(root).glob("*.pth"))
 
 
@@ -128,28 +187,75 @@ def load_published(subject: str, root: str | os.PathLike | None = None, device: 
     """STSTNet with the authors' weights for held-out ``subject``, loaded strictly, in eval mode.
 
     The files are plain state dicts, read with ``torch.load(weights_only=True)`` (no code runs).
+
+    Parameters
+    ----------
+    subject : str
+        Held-out subject (e.g. ``"006"``, ``"s03"``, ``"sub17"``).
+    root : path-like, optional
+        Data root.
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    STSTNet
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        No weight file for ``subject``.
     """
     path = weights_dir(root) / f"{subject}.pth"
     if not path.is_file():
         raise DataNotFoundError(
             f"{path}: no published weights for subject {subject!r}. {DATASETS['stst_weights'].hint}"
         )
-    state = torch.load(path, map_location=device, weights_only=True)
+    state = load_weights_file(path, "STSTNet weights file", device)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: not an STSTNet weights file (not a state dict of tensors)")
     model = STSTNet().to(device)
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # load_state_dict's report of missing/unexpected keys or shapes
+        raise ValueError(f"{path}: not STSTNet weights ({' '.join(str(exc).split())[:300]})") from None
     return model.eval()
 
 
 @torch.no_grad()
 def predict(model: nn.Module, images: np.ndarray, device: str = "cpu") -> np.ndarray:
-    """Predicted class indices for RGB uint8 feature images (model switched to eval mode)."""
+    """Predicted class indices for RGB uint8 feature images (model switched to eval mode).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An STSTNet.
+    images : numpy.ndarray
+        (N, 28, 28, 3) uint8 RGB feature images.
+    device : str
+        Torch device of ``model``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) int64 classes.
+    """
     model.eval()
     logits = model(images_to_input(images).to(device))
     return logits.argmax(1).cpu().numpy()
 
 
-def published_predictions(root: str | os.PathLike | None = None, device: str = "cpu"):
+def published_predictions(root: str | os.PathLike | None = None, device: str = "cpu", progress: bool = False):
     """Apply each subject's published weights to that subject's images in ``mer/stst_uvos``.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+    device : str
+        Torch device.
+    progress : bool
+        Show a tqdm bar over the subjects.
 
     Returns
     -------
@@ -158,7 +264,10 @@ def published_predictions(root: str | os.PathLike | None = None, device: str = "
     """
     df = stst_samples(root).copy()
     preds = np.empty(len(df), dtype=np.int64)
-    for subject, idx in df.groupby("subject", sort=False).indices.items():
+    from tqdm.auto import tqdm
+
+    groups = df.groupby("subject", sort=False).indices
+    for subject, idx in tqdm(groups.items(), total=len(groups), desc="subjects", disable=not progress, leave=False):
         imgs = np.stack([read_image(df["path"].iloc[i]) for i in idx])
         preds[idx] = predict(load_published(subject, root, device), imgs, device)
     df["pred"] = preds

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceflow.methods.weights import WeightsError
+from faceflow.runtime import load_weights_file
 
 #: Environment variable naming the folder with CNN baseline weights (see :func:`weights_dir`).
 WEIGHTS_ENV = "FACEFLOW_CNN_WEIGHTS"
@@ -498,10 +499,9 @@ def load_port_checkpoint(arch: str, path: str | os.PathLike, map_location: str =
     if not path.is_file():
         raise WeightsError(f"{path}: no such checkpoint file")
     try:
-        raw = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
-        raise WeightsError(f"{path}: not a readable torch checkpoint ({exc})") from exc
-    sd = port_state_dict(raw)
+        sd = port_state_dict(load_weights_file(path, f"{arch} port checkpoint", map_location))
+    except (ValueError, WeightsError) as exc:
+        raise WeightsError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
     model = ARCHITECTURES[arch]()
     own = model.state_dict()
     missing = sorted(set(own) - set(sd))

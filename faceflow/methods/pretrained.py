@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceflow.methods.registry import register
+from faceflow.methods.registry import methods_of_kind, register, unregister
 from faceflow.methods.weights import spynet_file_names, weights_status
 
 #: Registry name of RAFT-small fine-tuned on face ground truth (:mod:`faceflow.training.finetune`).
@@ -166,7 +166,10 @@ def flow_function(name: str, root: str | os.PathLike | None = None, device: str 
 def register_pretrained(
     root: str | os.PathLike | None = None, device: str = "cpu", replace: bool = True
 ) -> list[PretrainedStatus]:
-    """Register every pretrained network whose weight files are present and intact.
+    """Register every pretrained network whose weight files are present and intact under ``root``.
+
+    A network registered earlier (from another root) whose files are not under ``root`` is
+    unregistered, so the registry says what runs from this root.
 
     Parameters
     ----------
@@ -184,7 +187,9 @@ def register_pretrained(
     """
     statuses = pretrained_status(root)
     for st in statuses:
+        net = PRETRAINED[st.name]
         if st.available:
-            net = PRETRAINED[st.name]
             register(net.name, flow_function(net.name, root, device), net.description, "pretrained", replace)
+        elif net.name in methods_of_kind("pretrained"):
+            unregister(net.name)  # registered earlier from another root: not runnable from this one
     return statuses

@@ -31,7 +31,6 @@ is registered in :mod:`faceflow.methods.weights` and checksummed before it is re
 from __future__ import annotations
 
 import os
-import pickle
 
 import numpy as np
 import torch
@@ -41,6 +40,7 @@ from torch import nn
 from faceflow.methods.cnn import image_tensor
 from faceflow.methods.registry import check_pair
 from faceflow.methods.weights import WeightsError, checked_path, verify, weight_file
+from faceflow.runtime import load_weights_file
 
 CORR_LEVELS = 4
 CORR_RADIUS = 3
@@ -450,10 +450,9 @@ def read_raft_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         Not a readable torch file or not a dict of tensors.
     """
     try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-        raise WeightsError(f"{path}: not a readable torch state dict ({first})") from None
+        raw = load_weights_file(path, "RAFT state dict")
+    except ValueError as exc:
+        raise WeightsError(str(exc)) from None
     if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
         raise WeightsError(f"{path}: expected a state dict of tensors, got {type(raw).__name__}")
     return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in raw.items()}

@@ -20,7 +20,6 @@ import io
 import json
 import math
 import os
-import pickle
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -34,7 +33,7 @@ from faceflow.io.atomic import atomic_write_bytes, atomic_write_text
 from faceflow.methods.pretrained import FINETUNED_NAME
 from faceflow.methods.raft import RAFTSmall, load_raft_small, load_raft_state, raft_flow
 from faceflow.methods.registry import FlowFn, register
-from faceflow.runtime import resolve_device
+from faceflow.runtime import load_weights_file, resolve_device
 from faceflow.training.loop import batch_indices
 
 #: File of a fine-tuning run.
@@ -209,15 +208,9 @@ def read_finetuned(path: str | os.PathLike) -> dict:
         Not a fine-tuning checkpoint (one line naming the file).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such fine-tuning checkpoint")
-    if not zipfile.is_zipfile(path):  # torch.save writes zip archives; anything else is another file
+    if path.is_file() and not zipfile.is_zipfile(path):  # torch.save writes zip archives
         raise ValueError(f"{path}: not a fine-tuning checkpoint (not a torch zip archive)")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-        raise ValueError(f"{path}: not a fine-tuning checkpoint ({first})") from None
+    obj = load_weights_file(path, "fine-tuning checkpoint")
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ValueError(f"{path}: not a fine-tuning checkpoint ({FORMAT})")
     return {**obj, "config": json.loads(obj["config"]), "extra": json.loads(obj["extra"])}

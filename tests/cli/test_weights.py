@@ -23,7 +23,7 @@ def test_cli_weights_and_flow_on_the_real_files(data_root, tmp_path, capsys):
     assert "12 of 12 registered files present and intact" in capsys.readouterr().out
     chairs = data_root / "flyingchairs"
     out = tmp_path / "ab.flo"
-    args = [str(chairs / "0000001-img0.ppm"), str(chairs / "0000001-img1.ppm"), "-o", str(out)]
+    args = [str(chairs / "0000001-img0.ppm"), str(chairs / "0000001-img1.ppm"), "-o", str(out), "--quiet"]
     assert main(["flow", "spynet-chairs", *args, "--data-root", str(data_root)]) == 0
     assert read_flo(out).shape == (384, 512, 2)
     assert main(["flow", "raft-small", *args, "--data-root", str(tmp_path)]) == 2

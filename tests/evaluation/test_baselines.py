@@ -208,8 +208,9 @@ def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, 
     settings = replace(settings, baselines=replace(settings.baselines, max_pairs=2))
     sets = testsets.load_test_sets(face_dir, tmp_path / "no-runs", data_root, settings)
     methods = baselines.comparison_methods(
-        tmp_path / "runs", sets, "smoke", data_root=data_root, pretrained=["raft-small"]
+        tmp_path / "runs", sets, "smoke", data_root=data_root, pretrained=["raft-small"], train_missing=False
     )
+    assert methods.ours == [] and methods.trained_here == []
     assert methods.pretrained == ["raft-small"] and methods.fig4_methods()[-1] == "raft-small"
     tiny = profiles.FinetuneProfile(steps=1, batch_size=1, crop=(64, 64), iters=2, lr=1e-4, train_pairs=2)
     try:

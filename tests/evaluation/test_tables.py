@@ -160,3 +160,49 @@ def test_fig4_grid_and_formatting():
     assert shown.loc["PWC-Net"].eq("weights not available").all()
     assert shown.loc["Exp2II", ("BP4D", "EPE")] == "0.2498"
     assert shown.loc["Exp1", ("BP4D", "EPE impr. %")] == "12.54"
+
+
+# ----------------------------------------------------------------------------- Tables 1 and 2
+def _constant_pairs(name: str, flow_uv, n: int = 3, shape=(8, 12)) -> list[FlowPair]:
+    img = np.random.default_rng(0).integers(0, 255, (*shape, 3), dtype=np.uint8)
+    flow = np.broadcast_to(np.asarray(flow_uv, np.float32), (*shape, 2)).copy()
+    return [FlowPair(f"{name}/{i}", img, img, flow, "test") for i in range(n)]
+
+
+def _constant_net(u: float, v: float):
+    return lambda a, b: np.broadcast_to(np.float32([u, v]), (*a.shape[:2], 2)).copy()
+
+
+def test_table2_builder_by_hand(tmp_path):
+    sets = {"faces test": _constant_pairs("f", (1, 0)), "held-out source": _constant_pairs("h", (0, 2))}
+    nets = {"Exp1": _constant_net(1, 0), "Exp2I": _constant_net(0, 0)}
+    r = tables.table2(nets, sets, out_dir=tmp_path)
+    assert r.value("Exp1", "faces test") == pytest.approx(0.0)
+    assert r.value("Exp1", "held-out source") == pytest.approx(np.sqrt(5))
+    assert r.value("Exp1", "held-out source", "aae") == pytest.approx(np.arccos(1 / np.sqrt(2) / np.sqrt(5)), abs=1e-5)
+    assert r.value("Exp2I", "faces test") == pytest.approx(1.0)
+    assert r.zero.loc["faces test", "epe"] == pytest.approx(1.0) and r.zero.loc["held-out source", "epe"] == 2
+    assert r.best("faces test") == "Exp1"
+    assert r.beat_zero("faces test") == ["Exp1"]  # Exp2I equals zero flow: not below it
+    d = r.display
+    assert list(d.index) == ["Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II", "zero flow (reference)"]
+    assert d.loc["Exp2II", ("faces test", "EPE", "ours")] == tables.NOT_AVAILABLE
+    assert d.loc["Exp1", ("held-out source", "EPE", "ours")] == f"{np.sqrt(5):.4f}"
+    want = paper.table2().loc["Exp3I", ("BP4D", "AAE")]
+    assert d.loc["Exp3I", ("faces test", "AAE", "paper (BP4D)")] == f"{want:.4f}"
+    assert d.loc["zero flow (reference)", ("held-out source", "EPE", "ours")] == "2.0000"
+    assert len(r.per_pair) == 2 * 2 * 3 and set(r.per_pair["method"]) == {"Exp1", "Exp2I"}
+    assert (tmp_path / "table2.csv").is_file() and len(pd.read_csv(tmp_path / "table2_per_pair.csv")) == 12
+
+
+def test_table1_builder_marks_absent_cells(tmp_path):
+    sets = {"Faces": _constant_pairs("f", (0.5, 0)), "FlyingChairs": _constant_pairs("c", (3, 4))}
+    r = tables.table1({"Faces": _constant_net(0.5, 0)}, sets)
+    d = r.display
+    assert d.loc["Faces", ("Faces", "ours")] == "0.0000"
+    assert d.loc["Faces", ("FlyingChairs", "ours")] == f"{np.hypot(2.5, 4):.4f}"
+    assert d.loc["Faces", ("Sintel", "ours")] == tables.NOT_AVAILABLE  # no Sintel test set
+    assert d.loc["Sintel", ("Faces", "ours")] == tables.NOT_AVAILABLE  # no Sintel network
+    assert d.loc["zero flow (reference)", ("FlyingChairs", "ours")] == "5.0000"
+    assert d.loc["Sintel", ("Sintel", "paper")] == f"{paper.table1().loc['Sintel', 'Sintel']:.4f}"
+    assert r.text("Faces", "Sintel") == tables.NOT_AVAILABLE and r.zero_text("Sintel") == tables.NOT_AVAILABLE

@@ -97,6 +97,28 @@ def test_rerun_is_idempotent_and_resumes(tmp_path):
     assert gtdataset.ensure_dataset(src, dst, landmarks=lm, size=(48, 64), mode="paper") == dst
 
 
+def test_released_code_crop_options(tmp_path):
+    src, lm = synthetic_sequence(tmp_path / "seq")
+    kw = dict(landmarks=lm, size=(48, 64), mode="exact", progress=False, verbose=False)
+    pair = gtdataset.generate(src, tmp_path / "pair", crop="pair", **kw)
+    first = gtdataset.generate(src, tmp_path / "first", crop="first", flow_units="frame", **kw)
+    # options at their defaults are not written, so datasets made before they existed stay valid
+    assert "flow_units" not in (tmp_path / "pair" / gtdataset.OPTIONS).read_text()
+    text = (tmp_path / "first" / gtdataset.OPTIONS).read_text()
+    assert '"crop": "first"' in text and '"flow_units": "frame"' in text
+    r0, r1 = pair.iloc[0], first.iloc[0]
+    lm0 = np.load(lm)[0]
+    assert r1.crop_x1 == int(np.ceil(lm0[:, 0].max())) + 10 + 1  # frame 0's landmarks only
+    assert (r0.crop_x1 - r0.crop_x0) >= (r1.crop_x1 - r1.crop_x0)
+    assert r1.img1.endswith("000000_1.png")  # one box per pair: two images per pair
+    f0, f1 = read_flo(tmp_path / "pair" / r0.flow), read_flo(tmp_path / "first" / r1.flow)
+    frame_w = cv2.imread(str(next(iter(sorted(src.glob("*.png")))))).shape[1]
+    ratio = np.median(f1[..., 0][f1[..., 0] != 0]) / np.median(f0[..., 0][f0[..., 0] != 0])
+    assert ratio == pytest.approx((r0.crop_x1 - r0.crop_x0) / frame_w, rel=0.15)  # 64/frame_w over 64/crop_w
+    with pytest.raises(ValueError, match="flow_units"):
+        gtdataset.generate(src, tmp_path / "bad", flow_units="px", **kw)
+
+
 def test_layout_adapters(tmp_path):
     for rel in ["bp4d/F001/T1", "bp4d/F001/T2", "bp4d/M003/T1"]:
         d = tmp_path / rel
@@ -126,7 +148,7 @@ def test_openface_folder_layout(data_root):
 
 def _run_cli(src, dst, *extra):
     return subprocess.Popen(
-        [sys.executable, "-m", "faceflow.cli", "gt", str(src), str(dst), "--no-progress", *extra],
+        [sys.executable, "-m", "faceflow.cli.main", "gt", str(src), str(dst), "--no-progress", *extra],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -156,3 +178,50 @@ def test_kill_and_rerun_is_byte_identical(tmp_path, data_root):
     assert not (dst / "manifest.csv").exists()
     assert _run_cli(src, dst, *args).wait(timeout=600) == 0
     assert tree_digest(dst) == tree_digest(ref)
+
+
+def _image_files_per_pair(dst: Path) -> float:
+    m = gtdataset.read_manifest(dst, usable_only=True)
+    return len(list(dst.glob("*/frames/*.png"))) / len(m)
+
+
+def test_frames_stored_once_per_sequence(tmp_path):
+    """crop="sequence": pair k's second image is pair k+1's first, one PNG per frame (plus segment borders)."""
+    src, lm = synthetic_sequence(tmp_path / "seq", n=8)
+    once, twice = tmp_path / "once", tmp_path / "twice"
+    gtdataset.generate(src, once, landmarks=lm, size=(48, 64), segment=3, progress=False, verbose=False)
+    gtdataset.generate(src, twice, landmarks=lm, size=(48, 64), crop="pair", progress=False, verbose=False)
+    m = gtdataset.read_manifest(once, usable_only=True)
+    assert len(m) == 7
+    # consecutive pairs inside a segment share the file of their common frame
+    for k in range(6):
+        same_segment = k // 3 == (k + 1) // 3
+        assert (m.loc[k, "img2"] == m.loc[k + 1, "img1"]) == same_segment
+    pngs = sorted(p.name for p in (once / "seq" / "frames").glob("*.png"))
+    # 8 frames, 3 segments (pairs 0-2, 3-5, 6): frames 3 and 6 are stored once per segment
+    assert len(pngs) == 8 + 2 == len(set(m["img1"]) | set(m["img2"]))
+    # within a segment the box is one, and it holds every pair's own box
+    for _, g in m.groupby(m["pair"] // 3):
+        assert g[["crop_x0", "crop_y0", "crop_x1", "crop_y1"]].nunique().max() == 1
+    pair_boxes = gtdataset.read_manifest(twice, usable_only=True)
+    assert (m["crop_x0"] <= pair_boxes["crop_x0"]).all() and (m["crop_x1"] >= pair_boxes["crop_x1"]).all()
+    # the stored frame is the crop of the source frame with the segment's box
+    r = m.iloc[4]
+    frame = cv2.imread(str(src / "005.png"))[:, :, ::-1]
+    want = gtdataset.crop_resize(frame, (r.crop_x0, r.crop_y0, r.crop_x1, r.crop_y1), (48, 64))
+    np.testing.assert_array_equal(cv2.imread(str(once / r.img2))[:, :, ::-1], want)
+    # same consumer API: refs load pairs of the stored size
+    refs = gtdataset.manifest_refs(gtdataset.read_manifest(once, usable_only=True, absolute=True))
+    assert refs[0].load().img1.shape == (48, 64, 3) and refs[0].load().flow.shape == (48, 64, 2)
+    assert _image_files_per_pair(once) == 10 / 7 and _image_files_per_pair(twice) == 2
+
+
+def test_pair_crop_keeps_the_old_layout(tmp_path):
+    src, lm = synthetic_sequence(tmp_path / "seq")
+    dst = tmp_path / "out"
+    gtdataset.generate(src, dst, landmarks=lm, size=(48, 64), crop="pair", progress=False, verbose=False)
+    m = gtdataset.read_manifest(dst, usable_only=True)
+    assert list(m["img1"]) == [f"seq/frames/{k:06d}_1.png" for k in m["pair"]]
+    assert "crop" not in (dst / gtdataset.OPTIONS).read_text()  # options files written before still match
+    assert gtdataset.is_complete(dst, landmarks=lm, size=(48, 64), crop="pair")
+    assert not gtdataset.is_complete(dst, landmarks=lm, size=(48, 64))

@@ -1,0 +1,314 @@
+"""What the book trains: the face data of the chapters, the Table 1 networks and the Table 2 setups.
+
+Each function turns a profile (:mod:`faceflow.profiles`) into configurations, datasets and cached
+training runs, and says in a ``missing`` dict what could not be done (data absent) instead of
+raising. The chapters call them once per step:
+
+* :func:`face_data`: the face ground truth (generated once with ``faceflow gt``) and its split;
+* :func:`table1_setup` / :func:`table2_setup`: the run configurations and the test sets of
+  Table 1 (Exp. 1 on faces, FlyingChairs, Sintel) and Table 2 (the five setups of Sec. 4.3);
+* :func:`train_runs`: every run of a setup trained or reused (``outputs/<profile>/runs/...``);
+* :func:`scale_table`: what a profile scales down relative to the paper.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from faceflow import profiles
+from faceflow.groundtruth.dataset import MANIFEST, OPENFACE_HELD_OUT, ensure_face_dataset, read_manifest
+from faceflow.groundtruth.splits import SplitOptions
+from faceflow.io.datasets import locate
+from faceflow.training import datasets, experiments
+from faceflow.training.checkpoints import load_checkpoint
+from faceflow.training.experiments import TrainConfig
+from faceflow.training.loop import ensure_trained
+
+#: Table 1's training and test sets: (train-set key, label).
+TABLE1_SETS = (("faces", "Faces"), ("chairs", "FlyingChairs"), ("sintel", "Sintel"))
+
+
+@dataclass
+class FaceData:
+    """The face ground truth the chapters train and test on.
+
+    ``face_dir``: a ``faceflow gt`` folder (None when it could not be made); ``split``: how its
+    manifest is split (the ``exclude`` sequences are the held-out cross-dataset source);
+    ``note`` and ``sizes``: the split's level and the pairs per split.
+    """
+
+    face_dir: Path | None
+    split: SplitOptions
+    note: str = ""
+    sizes: dict = field(default_factory=dict)
+    missing: dict = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return self.face_dir is not None
+
+    def run_data(self) -> dict:
+        """The ``data`` dict of a training config on these faces."""
+        return {"exclude": list(self.split.exclude)}
+
+
+def face_data(
+    profile: str, data_root, outputs: profiles.OutputLayout, held_out: list[str] | tuple[str, ...] | None = None
+) -> FaceData:
+    """The face ground truth of the OpenFace samples in ``outputs/datasets/openface``, made once.
+
+    Parameters
+    ----------
+    profile : str
+        Profile whose ``groundtruth.max_frames`` caps each sequence.
+    data_root : path-like or None
+        The data root; without the OpenFace samples under it the result records why in ``missing``.
+    outputs : OutputLayout
+        Where the dataset is (or is written).
+    held_out : list of str, optional
+        Sequences kept out of the three splits (default :data:`OPENFACE_HELD_OUT`).
+
+    Returns
+    -------
+    FaceData
+    """
+    split = SplitOptions(tuple(held_out or OPENFACE_HELD_OUT))
+    face_dir = outputs.dataset("openface")
+    have_samples = data_root is not None and locate("openface", data_root) is not None
+    if not (face_dir / MANIFEST).is_file() and not have_samples:
+        why = "The OpenFace samples are not under the data root; the face rows and columns are not available."
+        return FaceData(None, split, missing={"Face dataset": why})
+    ensure_face_dataset(data_root, face_dir, max_frames=profiles.get(profile).groundtruth.max_frames)
+    parts = split.split(read_manifest(face_dir, usable_only=True, absolute=True))
+    return FaceData(face_dir, split, parts.note, parts.sizes())
+
+
+def sintel_scene_split(data_root) -> tuple[list[str], list[str]]:
+    """Sintel (train, test) scenes: the last scene (alphabetically) is the test scene when there are several."""
+    if data_root is None or locate("sintel", data_root) is None:
+        return [], []
+    scenes = datasets.sintel_scenes(data_root)
+    if len(scenes) > 1:
+        return scenes[:-1], scenes[-1:]
+    return scenes, scenes
+
+
+@dataclass
+class Setup:
+    """The runs of one table and the sets they are tested on.
+
+    ``runs``: ``{label: (config, run folder)}``; ``test_sets``: ``{label: dataset}``;
+    ``summary``: one row per dataset role (for the chapter's data table).
+    """
+
+    runs: dict
+    test_sets: dict
+    summary: pd.DataFrame
+    face: FaceData
+    resolution: tuple[int, int]
+    missing: dict = field(default_factory=dict)
+
+
+def table1_setup(
+    profile: str,
+    data_root,
+    outputs: profiles.OutputLayout,
+    face: FaceData,
+    seed: int = 0,
+    overrides: dict | None = None,
+) -> Setup:
+    """Table 1: Exp. 1 trained on faces, FlyingChairs (or generated shapes) and Sintel, and their test sets.
+
+    Parameters
+    ----------
+    profile : str
+    data_root : path-like or None
+    outputs : OutputLayout
+        Runs go to ``runs/<train set>/Exp1``.
+    face : FaceData
+        From :func:`face_data`.
+    seed : int
+    overrides : dict, optional
+        :class:`~faceflow.training.experiments.TrainConfig` fields that win over the profile's.
+
+    Returns
+    -------
+    Setup
+    """
+    overrides = dict(overrides or {})
+    p = profiles.get(profile).training
+    missing = dict(face.missing)
+    cfg0 = experiments.for_profile("Exp1", "faces", profile, data=face.run_data(), **overrides)
+    test_sets, rows = {}, []
+    if face.ready:
+        ds, split = datasets.face_datasets(
+            face.face_dir,
+            cfg0.resolution,
+            face.split,
+            max_pairs={"test": p.eval_pairs} if p.eval_pairs else None,
+        )
+        test_sets["Faces"] = ds["test"]
+        rows.append(("Faces", "train / val", f"{face.sizes['train']} / {face.sizes['val']}", face.note))
+    chairs_real = data_root is not None and datasets.chairs_is_full_release(data_root)
+    if data_root is not None and locate("chairs", data_root) is not None:
+        test_sets["FlyingChairs"] = datasets.chairs_dataset(data_root, cfg0.resolution, "val" if chairs_real else None)
+    else:
+        missing["FlyingChairs test pairs"] = "FlyingChairs is not under the data root."
+    train_scenes, test_scenes = sintel_scene_split(data_root)
+    if test_scenes:
+        test_sets["Sintel"] = datasets.sintel_dataset(data_root, cfg0.resolution, passes=("clean",), scenes=test_scenes)
+    else:
+        missing["MPI-Sintel pairs"] = "MPI-Sintel is not under the data root."
+    rows += [(name, "test", len(d), getattr(d, "label", "")) for name, d in test_sets.items()]
+    shapes = "FlyingChairs" if chairs_real else datasets.SHAPES_LABEL
+    rows.append(("FlyingChairs", "train", "real release" if chairs_real else f"{p.n_shapes} generated", shapes))
+    if train_scenes:
+        real = (Path(str(data_root)) / "sintel" / "training").is_dir()
+        note = "MPI-Sintel training" if real else "the data root's sample pairs only"
+        rows.append(("Sintel", "train", ", ".join(train_scenes) + " (clean + final)", note))
+    runs = {}
+    for train_set, label in TABLE1_SETS:
+        if (train_set == "faces" and not face.ready) or (train_set == "sintel" and not train_scenes):
+            continue
+        data = face.run_data() if train_set == "faces" else {}
+        if train_set == "sintel":
+            data["sintel_train_scenes"] = train_scenes
+        cfg = experiments.for_profile("Exp1", train_set, profile, data=data, seed=seed, **overrides)
+        runs[label] = (cfg, outputs.runs(train_set) / "Exp1")
+    summary = pd.DataFrame(rows, columns=["dataset", "role", "pairs", "notes"])
+    return Setup(runs, test_sets, summary, face, cfg0.resolution, missing)
+
+
+def table2_setup(
+    profile: str,
+    outputs: profiles.OutputLayout,
+    face: FaceData,
+    seed: int = 0,
+    variant: str = "text",
+    overrides: dict | None = None,
+) -> Setup:
+    """Table 2: the five setups of Sec. 4.3 trained on faces, tested on the face test split and the held-out source.
+
+    Parameters
+    ----------
+    profile : str
+    outputs : OutputLayout
+        Runs go to ``runs/faces/<experiment>`` (``runs/faces-code/...`` for ``variant="code"``).
+    face : FaceData
+        From :func:`face_data`; its ``exclude`` sequences are the held-out (cross-dataset) source.
+    seed : int
+    variant : {"text", "code"}
+    overrides : dict, optional
+        TrainConfig fields (and ``finetune_steps``) that win over the profile's.
+
+    Returns
+    -------
+    Setup
+    """
+    overrides = dict(overrides or {})
+    overrides["seed"] = seed
+    p = profiles.get(profile).training
+    test_sets, rows, runs = {}, [], {}
+    missing = dict(face.missing)
+    if face.ready:
+        cap = p.eval_pairs
+        ds, _ = datasets.face_datasets(face.face_dir, None, face.split, max_pairs={"test": cap} if cap else None)
+        test_sets["faces test"] = ds["test"]
+        test_sets["held-out source"] = datasets.face_source_dataset(face.face_dir, list(face.split.exclude), None, cap)
+        rows = [(k, len(v)) for k, v in test_sets.items()]
+        rows += [("train", face.sizes["train"]), ("val", face.sizes["val"])]
+        for name in experiments.NAMES:
+            cfg = experiments.for_profile(name, "faces", profile, variant, data=face.run_data(), **overrides)
+            runs[name] = (cfg, outputs.runs("faces", variant) / name)
+    summary = pd.DataFrame(rows, columns=["set", "pairs"])
+    resolution = experiments.for_profile("Exp1", "faces", profile, **overrides).resolution
+    return Setup(runs, test_sets, summary, face, resolution, missing)
+
+
+@dataclass
+class TrainedRuns:
+    """Finished runs: ``paths`` ``{label: last.pt}``, ``info`` (one row per run), ``missing``."""
+
+    paths: dict
+    info: pd.DataFrame
+    missing: dict = field(default_factory=dict)
+
+
+def _run_row(label: str, cfg: TrainConfig, path: Path, seconds: float) -> dict:
+    _, _, extra = load_checkpoint(path)
+    lc = cfg.loss_config()
+    return {
+        "run": label,
+        "lambda1/2/3": f"{lc.lambda1:g} / {lc.lambda2:g} / {lc.lambda3:g}",
+        "L3": lc.third or "-",
+        "lr used": f"{cfg.lr * cfg.lr_multiplier:.2e}",
+        "schedule": cfg.schedule,
+        "init": cfg.init_from or "-",
+        "steps": extra["step"],
+        "training s (cached run)": f"{extra.get('seconds', 0):.0f}",
+        "this build s": f"{seconds:.0f}",
+        "final loss": f"{extra['history'][-1]['J']:.3f}",
+        "val EPE (train res.)": f"{extra['val'][-1]['epe']:.3f}" if extra["val"] else "n/a",
+    }
+
+
+def train_runs(setup: Setup, data_root=None, device: str = "cpu", progress: bool = False) -> TrainedRuns:
+    """Train (or reuse from cache) every run of ``setup``; see :func:`faceflow.training.loop.ensure_trained`.
+
+    Returns
+    -------
+    TrainedRuns
+        Paths of the finished checkpoints and a table of each run's settings, steps, time and
+        final training loss / validation EPE.
+    """
+    paths, rows = {}, []
+    for label, (cfg, run_dir) in setup.runs.items():
+        t0 = time.perf_counter()
+        face_dir = setup.face.face_dir
+        path = ensure_trained(cfg, run_dir, data_root=data_root, face_dir=face_dir, device=device, progress=progress)
+        paths[label] = path
+        rows.append(_run_row(label, cfg, path, time.perf_counter() - t0))
+    info = pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+    return TrainedRuns(paths, info, dict(setup.missing))
+
+
+def scale_table(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """What ``profile`` scales down: the paper's Exp. 1 settings beside this profile's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``setting``; columns ``paper`` and ``this page (<profile>)``.
+    """
+    cfg = experiments.for_profile("Exp1", "faces", profile, **(overrides or {}))
+    rows = [
+        ("input resolution (H x W)", "384 x 512", " x ".join(map(str, cfg.resolution))),
+        ("FlowNetS width multiplier", "1.0", f"{cfg.model['width']}"),
+        ("batch size", "16", f"{cfg.batch_size}"),
+        (
+            "optimiser steps (faces)",
+            "30 epochs x 15k pairs / 16 = 28k (Table 1); 228k-pair split for Exp1 of Table 2",
+            f"{cfg.steps}",
+        ),
+        ("learning rate", "1e-4 faces, 5e-5 chairs", f"paper x {cfg.lr_multiplier:g}"),
+        ("schedule", "FlowNet (halve after 300k, every 100k)", "same, at 1/2, 2/3, 5/6 of the steps"),
+    ]
+    return pd.DataFrame(rows, columns=["setting", "paper", f"this page ({profile})"]).set_index("setting")
+
+
+def overrides_from(resolution=None, steps=None, width=None, finetune_steps=None) -> dict:
+    """TrainConfig overrides from a chapter's parameters (None: the profile's value)."""
+    out: dict = {}
+    if resolution is not None:
+        out["resolution"] = tuple(int(x) for x in resolution)
+    if steps is not None:
+        out["steps"] = int(steps)
+    if width is not None:
+        out["model"] = {"width": float(width)}
+    if finetune_steps is not None:
+        out["finetune_steps"] = int(finetune_steps)
+    return out
