@@ -54,15 +54,15 @@ notebook: $(STAMP)
 	$(BIN)/faceflow book --profile $(PROFILE) --only $(NB)
 
 lint: $(STAMP)
-	$(BIN)/ruff check faceflow tests benchmarks book
-	$(BIN)/ruff format --check faceflow tests benchmarks book
+	$(BIN)/ruff check faceflow tests benchmarks book scripts
+	$(BIN)/ruff format --check faceflow tests benchmarks book scripts
 	$(BIN)/nbqa ruff notebooks/
 	$(BIN)/nbqa "ruff format --check" notebooks/
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix faceflow tests benchmarks book
-	$(BIN)/ruff format faceflow tests benchmarks book
+	$(BIN)/ruff check --fix faceflow tests benchmarks book scripts
+	$(BIN)/ruff format faceflow tests benchmarks book scripts
 	$(BIN)/nbqa "ruff check --fix" notebooks/
 	$(BIN)/nbqa "ruff format" notebooks/
 

@@ -81,13 +81,32 @@ class GroundTruthProfile:
 
 
 @dataclass(frozen=True)
+class FinetuneProfile:
+    """Beyond the paper: RAFT-small fine-tuned on the face ground truth (chapter 04).
+
+    ``steps`` optimiser steps of ``batch_size`` random ``crop`` (H, W) crops of the face training
+    pairs (at most ``train_pairs`` evenly spaced ones; None: all), ``iters`` recurrent updates in
+    training, AdamW at ``lr`` with a one-cycle schedule. ``steps == 0`` skips the fine-tuning.
+    """
+
+    steps: int
+    batch_size: int
+    crop: tuple[int, int]
+    iters: int
+    lr: float
+    train_pairs: int | None
+
+
+@dataclass(frozen=True)
 class BaselinesProfile:
     """Sec. 5.2 comparison (Table 3, Fig. 4).
 
     ``max_pairs``: evenly spaced pairs per face test set (None: all); ``generated_pairs``: the
     generated stand-in's size; ``runtime_repeats``: timed calls per method; ``away_pairs``: Sintel
     and FlyingChairs pairs (None: all); ``fig4_per_kind``: Fig. 4 rows per motion type;
-    ``include_tvl1``: TV-L1 in the accuracy tables (seconds per pair).
+    ``include_tvl1``: TV-L1 in the accuracy tables (seconds per pair); ``pretrained``: the published
+    pretrained networks (:mod:`faceflow.methods.pretrained`) in Table 3 and Fig. 4 (seconds per
+    pair on a CPU); ``finetune``: the face fine-tuning of RAFT-small.
     """
 
     max_pairs: int | None
@@ -96,6 +115,8 @@ class BaselinesProfile:
     away_pairs: int | None
     fig4_per_kind: int
     include_tvl1: bool
+    pretrained: tuple[str, ...] = ()
+    finetune: FinetuneProfile = FinetuneProfile(0, 1, (64, 64), 1, 1e-4, 1)
 
 
 @dataclass(frozen=True)
@@ -171,7 +192,14 @@ _SETTINGS = {
             eval_pairs=6,
         ),
         BaselinesProfile(
-            max_pairs=6, generated_pairs=3, runtime_repeats=1, away_pairs=1, fig4_per_kind=1, include_tvl1=False
+            max_pairs=6,
+            generated_pairs=3,
+            runtime_repeats=1,
+            away_pairs=1,
+            fig4_per_kind=1,
+            include_tvl1=False,
+            pretrained=(),
+            finetune=FinetuneProfile(steps=0, batch_size=1, crop=(64, 64), iters=1, lr=1e-4, train_pairs=1),
         ),
         MerProfile(
             epochs=5,
@@ -203,7 +231,14 @@ _SETTINGS = {
             eval_pairs=64,
         ),
         BaselinesProfile(
-            max_pairs=64, generated_pairs=9, runtime_repeats=3, away_pairs=None, fig4_per_kind=2, include_tvl1=False
+            max_pairs=16,
+            generated_pairs=9,
+            runtime_repeats=3,
+            away_pairs=None,
+            fig4_per_kind=2,
+            include_tvl1=False,
+            pretrained=("spynet-chairs", "spynet-sintel", "raft-small"),
+            finetune=FinetuneProfile(steps=30, batch_size=2, crop=(192, 256), iters=12, lr=1e-4, train_pairs=None),
         ),
         MerProfile(
             epochs=200,
@@ -235,7 +270,14 @@ _SETTINGS = {
             steps_by_train_set={"chairs": 53_980, "sintel": 21_750},
         ),
         BaselinesProfile(
-            max_pairs=None, generated_pairs=18, runtime_repeats=5, away_pairs=None, fig4_per_kind=3, include_tvl1=True
+            max_pairs=None,
+            generated_pairs=18,
+            runtime_repeats=5,
+            away_pairs=None,
+            fig4_per_kind=3,
+            include_tvl1=True,
+            pretrained=("spynet-chairs", "spynet-sintel", "raft-small"),
+            finetune=FinetuneProfile(steps=10_000, batch_size=8, crop=(368, 496), iters=12, lr=1e-4, train_pairs=None),
         ),
         MerProfile(
             epochs=500,

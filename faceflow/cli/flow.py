@@ -5,6 +5,7 @@ Examples::
     faceflow flow farneback a.png b.png -o out.flo --png out.png
     faceflow flow Exp2II a.png b.png -o out.flo --runs outputs/default/runs/faces
     faceflow flow PWC-Net a.png b.png -o out.flo --cnn-weights ~/flow-weights
+    faceflow flow raft-small a.png b.png -o out.flo        # weights under <data root>/weights
     faceflow flow --list --runs outputs/default/runs/faces --cnn-weights ~/flow-weights
     faceflow compare --face-dir outputs/default/datasets/openface --runs outputs/default/runs/faces
 """
@@ -14,26 +15,31 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from faceflow.cli.options import add_quiet, positive_int
+from faceflow.cli.options import add_data_root, add_quiet, positive_int
 
 
 def _register(args) -> list:
+    """Register the trained runs, the paper's CNNs and the pretrained networks; their statuses."""
     from faceflow.methods.cnn import register_cnn_baselines
+    from faceflow.methods.pretrained import register_pretrained
     from faceflow.training.checkpoints import register_checkpoints
 
     if getattr(args, "runs", None):
         if not Path(args.runs).is_dir():
             raise FileNotFoundError(f"{args.runs}: no such runs folder")
         register_checkpoints(args.runs)
-    return register_cnn_baselines(getattr(args, "cnn_weights", None))
+    statuses = register_cnn_baselines(getattr(args, "cnn_weights", None))
+    return statuses + register_pretrained(getattr(args, "data_root", None))
 
 
 def _unavailable(args, statuses) -> dict[str, tuple[str, str]]:
     """``{name: (kind, why)}`` of every known method that is not registered now."""
     from faceflow.methods import available_methods
+    from faceflow.methods.pretrained import PRETRAINED
     from faceflow.training.experiments import NAMES
 
-    out = {st.name: ("cnn", st.reason) for st in statuses if not st.available}
+    kind = {st.name: "pretrained" if st.name in PRETRAINED else "cnn" for st in statuses}
+    out = {st.name: (kind[st.name], st.reason) for st in statuses if not st.available}
     runs = getattr(args, "runs", None)
     for exp in NAMES:
         if exp not in available_methods():
@@ -62,9 +68,9 @@ def _list(args) -> int:
     unavailable = _unavailable(args, _register(args))
     for name in available_methods():
         m = get_method(name)
-        print(f"  {name:16s} {m.kind:9s} {m.description}")
+        print(f"  {name:16s} {m.kind:10s} {m.description}")
     for name, (kind, why) in unavailable.items():
-        print(f"  {name:16s} {kind:9s} {why}")
+        print(f"  {name:16s} {kind:10s} {why}")
     return 0
 
 
@@ -100,6 +106,7 @@ def _compare(args) -> int:
     import pandas as pd
 
     from faceflow.evaluation import tables
+    from faceflow.evaluation.baselines import table3_order
     from faceflow.evaluation.evaluate import evaluate
     from faceflow.evaluation.testsets import face_test_sets, split_options
     from faceflow.groundtruth.splits import SplitOptions
@@ -120,7 +127,7 @@ def _compare(args) -> int:
     avg = tables.averages(pd.concat(rows, ignore_index=True))
     ours = [m for m in methods_of_kind("ours") if m in methods]
     if ours:
-        tab, best = tables.table3(avg, ours, order=tables.PAPER_BASELINES)
+        tab, best = tables.table3(avg, ours, order=table3_order())
         print(f"best of our networks: {best}")
     else:
         tab = avg.rename(index=tables.display_name)
@@ -146,6 +153,7 @@ def add_cli(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the methods and why any is unavailable")
     p.add_argument("--runs", help="runs folder of trained experiments (<runs>/<Exp>/last.pt)")
     p.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
+    add_data_root(p)
     add_quiet(p)
     p.set_defaults(func=_flow)
     c = sub.add_parser("compare", help="Table 3: every method on the face test set and the held-out face source")
@@ -156,5 +164,6 @@ def add_cli(sub) -> None:
     c.add_argument("--methods", nargs="+", help="methods to compare (default: all registered)")
     c.add_argument("--max-pairs", type=positive_int, default=None, help="evenly spaced pairs per test set")
     c.add_argument("--out", help="write the table as CSV")
+    add_data_root(c)
     add_quiet(c)
     c.set_defaults(func=_compare)

@@ -3,11 +3,14 @@
 Chapter 04 is one call per table to this module:
 
 * :func:`comparison_methods` gathers the methods of Table 3 (our trained FlowNetS networks, the
-  classical OpenCV methods, the paper's CNNs that have weights here) and says why any is missing;
+  classical OpenCV methods, the paper's CNNs that have weights here, the published pretrained
+  networks that stand in for them) and says why any is missing;
 * :func:`table3` evaluates them on the face test sets (:func:`faceflow.evaluation.testsets.load_test_sets`)
   and returns Table 3 in the paper's layout, the per-pair rows and the best of our networks;
 * :func:`runtime_table` times every method on one pair resized to the paper's 384x512;
-* :func:`away_from_faces` evaluates the same methods on the Sintel and FlyingChairs samples.
+* :func:`away_from_faces` evaluates the same methods on the Sintel and FlyingChairs samples;
+* :func:`finetune_on_faces` (beyond the paper) fine-tunes RAFT-small on the face ground truth and
+  compares it with the pretrained network on the same test pairs.
 
 Every builder returns a result with a ``missing: dict[str, str]`` attribute naming what could not
 run and why (shown by :meth:`faceflow.book.chapter.Chapter.report`).
@@ -27,6 +30,7 @@ from faceflow.evaluation.evaluate import cached_evaluate, runtime_ms
 from faceflow.evaluation.testsets import TestSets
 from faceflow.io.datasets import FlowPair, chairs_pairs, locate, sintel_pairs
 from faceflow.methods import cnn
+from faceflow.methods.pretrained import PRETRAINED, register_pretrained
 from faceflow.methods.registry import get_method
 from faceflow.training.checkpoints import checkpoint_status, register_checkpoints
 
@@ -38,6 +42,14 @@ TIMED_CLASSICAL = ("farneback", "tvl1", "dis")
 
 #: Text of a Table 3 row whose CNN has no weights here.
 NO_WEIGHTS = "weights not available"
+
+#: Row groups of the displayed Table 3, by method kind.
+GROUPS = {
+    "ours": "ours (FlowNetS)",
+    "cnn": "the paper's CNNs",
+    "pretrained": "pretrained substitutes for the paper's CNNs",
+    "classical": "classical",
+}
 
 
 @dataclass
@@ -54,6 +66,10 @@ class MethodSet:
         The paper's CNNs registered with their weights.
     statuses : list of faceflow.methods.cnn.CNNStatus
         Every CNN of the paper, available or not.
+    pretrained : list of str
+        The published pretrained networks registered here (:mod:`faceflow.methods.pretrained`).
+    pretrained_missing : dict of str to str
+        ``{network: why}`` for each pretrained network asked for whose weights are not here.
     runs_dir : pathlib.Path
         Where our networks' checkpoints are (``<runs_dir>/<experiment>/last.pt``).
     trained_here : list of str
@@ -67,22 +83,49 @@ class MethodSet:
     cnn: list[str]
     statuses: list
     runs_dir: Path
+    pretrained: list[str] = field(default_factory=list)
+    pretrained_missing: dict[str, str] = field(default_factory=dict)
     trained_here: list[str] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
         """Every method that runs, in Table 3's evaluation order."""
-        return self.ours + self.classical + self.cnn
+        return self.ours + self.classical + self.cnn + self.pretrained
+
+    @property
+    def networks(self) -> list[str]:
+        """The methods with a model to load (timed after one untimed call)."""
+        return self.ours + self.cnn + self.pretrained
 
     @property
     def missing_cnn(self) -> dict[str, str]:
-        """``{CNN: reason}`` for each paper CNN without weights."""
-        return {s.name: s.reason for s in self.statuses if not s.available}
+        """``{CNN: reason}`` for each paper CNN without weights, then each pretrained network without them."""
+        return {s.name: s.reason for s in self.statuses if not s.available} | self.pretrained_missing
+
+    def kind(self, method: str) -> str:
+        """``ours``, ``cnn``, ``pretrained`` or ``classical`` (a missing network counts as its kind).
+
+        Parameters
+        ----------
+        method : str
+            A registry name.
+
+        Returns
+        -------
+        str
+        """
+        if method in self.ours:
+            return "ours"
+        if method in self.pretrained or method in self.pretrained_missing:
+            return "pretrained"
+        if method in self.cnn or method in cnn.CNN_BASELINES:
+            return "cnn"
+        return "classical"
 
     def fig4_methods(self) -> list[str]:
         """The columns of Fig. 4: our networks, the classical methods but the zero field, the CNNs."""
-        return self.ours + [m for m in self.classical if m != "zero"] + self.cnn
+        return self.ours + [m for m in self.classical if m != "zero"] + self.cnn + self.pretrained
 
     def cache_tags(self) -> dict[str, str]:
         """Cache key of each method: its description, plus the checkpoint's mtime for our networks."""
@@ -94,12 +137,13 @@ class MethodSet:
     def table(self) -> pd.DataFrame:
         """One row per method: name, kind and how it runs here (or why it does not)."""
         rows = [(tables.display_name(m), get_method(m).kind, get_method(m).description) for m in self.names]
-        rows += [(name, "cnn", why) for name, why in self.missing_cnn.items()]
+        rows += [(tables.display_name(name), self.kind(name), why) for name, why in self.missing_cnn.items()]
         return pd.DataFrame(rows, columns=["method", "kind", "how it runs here"]).set_index("method")
 
     def missing_table(self) -> pd.DataFrame:
         """``method, status`` of each paper CNN without weights (empty when all four ran)."""
-        return pd.DataFrame(list(self.missing_cnn.items()), columns=["method", "status"]).set_index("method")
+        rows = [(tables.display_name(m), why) for m, why in self.missing_cnn.items()]
+        return pd.DataFrame(rows, columns=["method", "status"]).set_index("method")
 
 
 def train_missing_runs(
@@ -154,6 +198,8 @@ def comparison_methods(
     cnn_weights: str | os.PathLike | None = None,
     data_root: str | os.PathLike | None = None,
     device: str = "cpu",
+    pretrained: Sequence[str] = (),
+    train_missing: bool = True,
 ) -> MethodSet:
     """Register and list the methods of Table 3.
 
@@ -177,6 +223,12 @@ def comparison_methods(
         The data root.
     device : str
         Torch device of the networks.
+    pretrained : sequence of str
+        Published pretrained networks to compare (keys of
+        :data:`faceflow.methods.pretrained.PRETRAINED`); those without weights get a row saying
+        where the weights come from.
+    train_missing : bool
+        Train the FlowNetS runs missing altogether (real face test sets only).
 
     Returns
     -------
@@ -184,7 +236,7 @@ def comparison_methods(
     """
     runs_dir = Path(runs_dir)
     trained = []
-    if not test_sets.generated:
+    if train_missing and not test_sets.generated:
         trained = train_missing_runs(
             runs_dir, test_sets.face_dir, profile, test_sets.exclude, data_root=data_root, device=device
         )
@@ -199,7 +251,15 @@ def comparison_methods(
             "improvement columns."
         )
     available = [s.name for s in statuses if s.available]
-    return MethodSet(ours, classical, available, statuses, runs_dir, trained, missing)
+    wanted = {s.name: s for s in register_pretrained(data_root, device=device) if s.name in pretrained}
+    if not pretrained:
+        missing["Pretrained networks"] = (
+            f"not run in the {profile} profile (seconds per pair on a CPU); the default profile runs "
+            f"{', '.join(n.label for n in PRETRAINED.values())}."
+        )
+    nets = [n for n, s in wanted.items() if s.available]
+    nets_missing = {n: s.reason for n, s in wanted.items() if not s.available}
+    return MethodSet(ours, classical, available, statuses, runs_dir, nets, nets_missing, trained, missing)
 
 
 @dataclass
@@ -267,15 +327,50 @@ def table3(
     )
     avg = tables.averages(per_pair)
     if methods.ours:
-        table, best = tables.table3(avg, methods.ours, order=tables.PAPER_BASELINES)
+        table, best = tables.table3(avg, methods.ours, order=table3_order())
     else:
         table, best = avg.rename(index=tables.display_name), {}
-    shown = tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS))
+    shown = grouped(tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS)), methods)
     shown.columns = pd.MultiIndex.from_tuples([(test_sets.label(a), b) for a, b in shown.columns])
     if out_dir is not None:
         per_pair.to_csv(Path(out_dir) / "per_pair.csv", index=False)
         table.to_csv(Path(out_dir) / "table3.csv")
     return Table3Result(table, shown, per_pair, best)
+
+
+def table3_order() -> tuple[str, ...]:
+    """Row order of Table 3 after our networks: the paper's CNNs, the pretrained substitutes, Farneback.
+
+    Returns
+    -------
+    tuple of str
+        Display names; methods not listed follow in evaluation order.
+    """
+    paper_cnns = tuple(m for m in tables.PAPER_BASELINES if m in cnn.CNN_BASELINES)
+    rest = tuple(m for m in tables.PAPER_BASELINES if m not in cnn.CNN_BASELINES)
+    return paper_cnns + tuple(n.label for n in PRETRAINED.values()) + rest
+
+
+def grouped(shown: pd.DataFrame, methods: MethodSet) -> pd.DataFrame:
+    """``shown`` with a first index level naming each row's group (:data:`GROUPS`).
+
+    Parameters
+    ----------
+    shown : pandas.DataFrame
+        A table indexed by display names.
+    methods : MethodSet
+        Says each method's kind.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(group, method)``; the same rows in the same order.
+    """
+    kinds = {tables.display_name(m): methods.kind(m) for m in methods.names + list(methods.missing_cnn)}
+    groups = [GROUPS[kinds.get(m, "classical")] for m in shown.index]
+    out = shown.copy()
+    out.index = pd.MultiIndex.from_arrays([groups, list(shown.index)], names=["group", "method"])
+    return out
 
 
 def network_input_sizes(methods: MethodSet) -> dict[str, str]:
@@ -332,10 +427,9 @@ def runtime_table(
     """
     import torch
 
-    networks = methods.ours + methods.cnn
     runtime = pd.concat(
         [
-            runtime_ms(networks, pair.img1, pair.img2, repeat=repeats, warmup=1),
+            runtime_ms(methods.networks, pair.img1, pair.img2, repeat=repeats, warmup=1),
             runtime_ms(list(TIMED_CLASSICAL), pair.img1, pair.img2, repeat=repeats, warmup=0),
         ]
     )
@@ -416,5 +510,220 @@ def away_from_faces(
     table = tables.averages(per_pair).rename(index=tables.display_name)
     if out_dir is not None:
         table.to_csv(Path(out_dir) / "away_from_faces.csv")
-    shown = tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS), digits=3)
+    shown = grouped(tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS), digits=3), methods)
     return AwayResult(table, shown, per_pair, missing)
+
+
+@dataclass
+class FinetuneResult:
+    """Beyond the paper: RAFT-small before and after fine-tuning on the face ground truth.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame or None
+        Per test set: ``EPE``, ``AAE`` (all pixels, as Table 3) and ``EPE on face`` (pixels where
+        the ground truth is non-zero), for the pretrained and the fine-tuned network and, for
+        reference, the best of our FlowNetS networks, DIS and the zero field. None when not run.
+    per_pair : pandas.DataFrame
+        The rows behind it (with an ``epe_face`` column).
+    history : pandas.DataFrame
+        Training loss and EPE per step.
+    config : dict
+        The fine-tuning config (:class:`faceflow.training.finetune.FinetuneConfig`).
+    seconds : float
+        Training time.
+    change : dict of str to float
+        ``{test set: relative change of RAFT-small's EPE in percent}`` (negative: fine-tuning helped).
+    missing : dict of str to str
+        Why it did not run.
+    """
+
+    table: pd.DataFrame | None
+    per_pair: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    config: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    change: dict[str, float] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def setup_text(self) -> str:
+        """Steps, training time and crop size, as a phrase for the page."""
+        crop = "x".join(map(str, self.config.get("crop", ())))
+        return f"{len(self.history)} steps of {self.config.get('batch_size')} {crop} crops, {self.seconds / 60:.1f} min"
+
+    @property
+    def change_text(self) -> str:
+        """How fine-tuning changed RAFT-small's EPE on each set, as a phrase for the page."""
+        if not self.change:
+            return "not measured here"
+        return ", ".join(f"{v:+.1f}% on {k}" for k, v in self.change.items())
+
+
+def face_region_epe(flow, gt) -> float:
+    """EPE over the pixels where the ground truth is non-zero (the face: the mesh ground truth is zero elsewhere).
+
+    Parameters
+    ----------
+    flow, gt : numpy.ndarray
+        (H, W, 2) flows.
+
+    Returns
+    -------
+    float
+        NaN when the ground truth is zero everywhere.
+    """
+    from faceflow.flow.metrics import epe
+
+    valid = (gt != 0).any(axis=-1)
+    return epe(flow, gt, valid) if valid.any() else float("nan")
+
+
+def _rows_with_face_epe(names: Sequence[str], test_sets: TestSets) -> pd.DataFrame:
+    """:func:`faceflow.evaluation.evaluate.evaluate` rows of ``names`` plus ``epe_face`` (:func:`face_region_epe`).
+
+    ``evaluate`` runs each method on the pairs in order; a wrapper around each method computes the
+    face-region EPE of the same flow as it passes, so each network runs once per pair.
+    """
+    from faceflow.evaluation.evaluate import evaluate
+    from faceflow.methods.registry import estimate_flow
+
+    frames = []
+    for set_name, pairs in test_sets.sets.items():
+        face: dict[str, list[float]] = {m: [] for m in names}
+
+        def with_face_epe(method: str, pairs=pairs, face=face):
+            def fn(a, b):
+                flow = estimate_flow(method, a, b)
+                face[method].append(face_region_epe(flow, pairs[len(face[method])].flow))
+                return flow
+
+            return fn
+
+        rows = evaluate({m: with_face_epe(m) for m in names}, pairs, set_name)
+        frames.append(rows.assign(epe_face=[v for m in names for v in face[m]]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def finetune_on_faces(
+    test_sets: TestSets,
+    methods: MethodSet,
+    table3: Table3Result | None,
+    settings,
+    run_dir: str | os.PathLike,
+    data_root: str | os.PathLike | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+) -> FinetuneResult:
+    """Fine-tune RAFT-small on the face training split and compare it with the pretrained network.
+
+    The training split is the one of ``test_sets`` (the split our FlowNetS networks were trained
+    with), so the test pairs are Table 3's, subject-disjoint from the training pairs. Both networks
+    run 12 updates on the same pairs; the result also gives the EPE over the face pixels alone,
+    because the mesh ground truth is zero off the face and a network fine-tuned on it learns that
+    too. The run is resumable and reused (:func:`faceflow.training.finetune.finetune_raft`); the
+    comparison rows are cached in ``run_dir``.
+
+    Parameters
+    ----------
+    test_sets : TestSets
+        The face test sets of Table 3.
+    methods : MethodSet
+        From :func:`comparison_methods` (RAFT-small must be among its pretrained networks).
+    table3 : Table3Result, optional
+        Table 3; its best networks are shown beside the two RAFT-small, with DIS and the zero field.
+    settings : faceflow.profiles.FinetuneProfile
+        Steps, batch, crop, updates, learning rate, training pairs.
+    run_dir : path-like
+        Where the fine-tuning run and the comparison cache go.
+    data_root : path-like, optional
+        The data root holding the official weights.
+    device : str
+        Torch device.
+    seed : int
+        Seed of the crops, flips and batch order.
+
+    Returns
+    -------
+    FinetuneResult
+    """
+    import json
+
+    from faceflow.evaluation.evaluate import pairs_key
+    from faceflow.io.atomic import atomic_write_text
+    from faceflow.methods.pretrained import FINETUNED_NAME
+    from faceflow.training.finetune import FinetuneConfig, finetune_raft, read_finetuned, register_finetuned
+
+    what = "RAFT-small fine-tuned on faces"
+    if settings.steps == 0:
+        return FinetuneResult(None, missing={what: "not run in this profile (0 fine-tuning steps)."})
+    if test_sets.generated:
+        return FinetuneResult(None, missing={what: "no real face ground truth to fine-tune on."})
+    if "raft-small" not in methods.pretrained:
+        why = methods.pretrained_missing.get("raft-small", "RAFT-small is not among this profile's networks.")
+        return FinetuneResult(None, missing={what: why})
+    split = test_sets.split
+    cfg = FinetuneConfig(
+        steps=settings.steps,
+        batch_size=settings.batch_size,
+        crop=settings.crop,
+        iters=settings.iters,
+        lr=settings.lr,
+        train_pairs=settings.train_pairs,
+        split={"exclude": list(split.exclude), "fractions": list(split.fractions), "split_seed": split.seed},
+        seed=seed,
+    )
+    run_dir = Path(run_dir)
+    ckpt = finetune_raft(cfg, test_sets.face_dir, run_dir, data_root=data_root, device=device)
+    register_finetuned(ckpt, device)
+    best = list(table3.best.values()) if table3 is not None else []
+    names = list(dict.fromkeys(["raft-small", FINETUNED_NAME, *best, "dis", "zero"]))
+    tags = {m: str(get_method(m).description) for m in names} | {FINETUNED_NAME: str(ckpt.stat().st_mtime_ns)}
+    tags |= {m: t for m, t in methods.cache_tags().items() if m in names}
+    key = {"pairs": [pairs_key(p) for p in test_sets.sets.values()], "sets": list(test_sets.sets), "tags": tags}
+    csv, meta = run_dir / "comparison.csv", run_dir / "comparison.json"
+    if csv.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
+        per_pair = pd.read_csv(csv, dtype={"pair": str, "test_set": str, "method": str, "source": str})
+    else:
+        per_pair = _rows_with_face_epe(names, test_sets)
+        atomic_write_text(csv, per_pair.to_csv(index=False))
+        atomic_write_text(meta, json.dumps(key))
+    means = per_pair.groupby(["method", "test_set"], sort=False)[["epe", "aae", "epe_face"]].mean()
+    cols = [(s, c) for s in test_sets.sets for c in ("EPE", "AAE", "EPE on face")]
+    table = pd.DataFrame(
+        [[means.loc[(m, s), c] for s in test_sets.sets for c in ("epe", "aae", "epe_face")] for m in names],
+        index=pd.Index([tables.display_name(m) for m in names], name="method"),
+        columns=pd.MultiIndex.from_tuples(cols),
+    )
+    change = {
+        s: float(tables.improvement(means.loc[("raft-small", s), "epe"], means.loc[(FINETUNED_NAME, s), "epe"]) * -1)
+        for s in test_sets.sets
+    }
+    done = read_finetuned(ckpt)
+    history = pd.DataFrame(done["extra"]["history"])
+    return FinetuneResult(table, per_pair, history, done["config"], float(done["extra"]["seconds"]), change)
+
+
+def fig4(test_sets: TestSets, methods: MethodSet, per_kind: int, path: str | os.PathLike | None = None):
+    """Fig. 4 on the first face test set with every method of Fig. 4 (:meth:`MethodSet.fig4_methods`).
+
+    Parameters
+    ----------
+    test_sets : TestSets
+        The face test sets.
+    methods : MethodSet
+        From :func:`comparison_methods`.
+    per_kind : int
+        Rows per motion type.
+    path : path-like, optional
+        Where the PNG goes.
+
+    Returns
+    -------
+    faceflow.evaluation.figures.Fig4Result
+    """
+    from faceflow.evaluation.figures import fig4_on_set
+
+    name, pairs = next(iter(test_sets.sets.items()))
+    title = f"{test_sets.label(name)}: ground truth, our networks, baselines, pretrained substitutes"
+    return fig4_on_set(pairs, methods.fig4_methods(), title, per_kind=per_kind, path=path)

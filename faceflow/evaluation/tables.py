@@ -16,12 +16,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from faceflow.methods.pretrained import FINETUNED_NAME, PRETRAINED
+
 #: The paper's Table 3 row order for the non-ours methods (our classical extras follow).
 PAPER_BASELINES = ("PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet", "Farneback")
 
 
 #: Registry name -> name printed in the tables (the paper's spelling where it has one).
-DISPLAY = {"farneback": "Farneback", "tvl1": "TV-L1", "dis": "DIS", "zero": "zero flow"}
+DISPLAY = {
+    "farneback": "Farneback",
+    "tvl1": "TV-L1",
+    "dis": "DIS",
+    "zero": "zero flow",
+    **{n.name: n.label for n in PRETRAINED.values()},
+    FINETUNED_NAME: "RAFT-small fine-tuned on faces (ours)",
+}
 
 
 def display_name(method: str) -> str:

@@ -101,8 +101,8 @@ class TestSets:
         True when the real face data is absent and the sets are generated face pairs.
     face_dir : pathlib.Path
         The ``faceflow gt`` dataset the sets come from.
-    exclude : tuple of str
-        Sequences held out of the split (the cross-dataset source).
+    split : SplitOptions
+        The split of the face dataset (held-out sequences, shares, seed).
     missing : dict of str to str
         What is not available, and why.
     """
@@ -111,8 +111,18 @@ class TestSets:
     note: str
     generated: bool
     face_dir: Path
-    exclude: tuple[str, ...] = ()
+    split: SplitOptions = field(default_factory=SplitOptions)
     missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exclude(self) -> tuple[str, ...]:
+        """Sequences held out of the split (the cross-dataset source).
+
+        Returns
+        -------
+        tuple of str
+        """
+        return self.split.exclude
 
     @property
     def first_pair(self):
@@ -209,10 +219,10 @@ def load_test_sets(
     if (face_dir / MANIFEST).is_file():
         sets, note = face_test_sets(face_dir, split, settings.baselines.max_pairs)
     if sets:
-        return TestSets(sets, note, False, face_dir, split.exclude, missing)
+        return TestSets(sets, note, False, face_dir, split, missing)
     missing["Real face test set"] = (
         "This page falls back to GENERATED face pairs (the astronaut image with exact global, local and "
         "mixed motion). Their numbers only show that the pipeline works."
     )
     generated = {"generated faces": generated_face_pairs(settings.baselines.generated_pairs, seed=seed)}
-    return TestSets(generated, "generated pairs, no split", True, face_dir, split.exclude, missing)
+    return TestSets(generated, "generated pairs, no split", True, face_dir, split, missing)

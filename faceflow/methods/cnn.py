@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faceflow.methods.weights import WeightsError
 from faceflow.runtime import load_weights_file
 
 #: Environment variable naming the folder with CNN baseline weights (see :func:`weights_dir`).
@@ -431,10 +432,6 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {"PWC-Net": PWCNet, "LiteFlowNet": L
 # --------------------------------------------------------------------------------------------
 
 
-class WeightsError(RuntimeError):
-    """A checkpoint is missing or does not match the architecture."""
-
-
 def port_state_dict(raw: dict) -> dict[str, torch.Tensor]:
     """Normalise a port checkpoint's keys to ours.
 
@@ -525,7 +522,27 @@ def load_port_checkpoint(arch: str, path: str | os.PathLike, map_location: str =
     return model.eval()
 
 
-def _to_bgr_tensor(img: np.ndarray) -> torch.Tensor:
+def image_tensor(img: np.ndarray, order: str = "rgb", unit: float = 255.0) -> torch.Tensor:
+    """A uint8 RGB (H, W, 3) or gray (H, W) image as a float (1, 3, H, W) tensor of ``values / unit``.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        uint8 RGB or gray image (gray is repeated into three channels).
+    order : {"rgb", "bgr"}
+        Channel order of the tensor.
+    unit : float
+        Divisor of the 0..255 values (255: range [0, 1]; 1: range 0..255).
+
+    Returns
+    -------
+    torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        Not uint8, not (H, W, 3) or (H, W), or an unknown ``order``.
+    """
     img = np.asarray(img)
     if img.dtype != np.uint8:
         raise ValueError(f"images must be uint8, got {img.dtype}")
@@ -533,8 +550,10 @@ def _to_bgr_tensor(img: np.ndarray) -> torch.Tensor:
         img = np.repeat(img[:, :, None], 3, axis=2)
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"images must be (H, W, 3) RGB or (H, W) gray, got {img.shape}")
-    bgr = np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
-    return torch.from_numpy(bgr)[None]
+    if order not in ("rgb", "bgr"):
+        raise ValueError(f"order must be 'rgb' or 'bgr', got {order!r}")
+    chans = img[:, :, ::-1] if order == "bgr" else img
+    return torch.from_numpy(np.ascontiguousarray(chans.transpose(2, 0, 1), dtype=np.float32) / unit)[None]
 
 
 def run_network(model: nn.Module, img1: np.ndarray, img2: np.ndarray, device: str = "cpu") -> np.ndarray:
@@ -565,7 +584,7 @@ def run_network(model: nn.Module, img1: np.ndarray, img2: np.ndarray, device: st
     """
     if np.shape(img1) != np.shape(img2):
         raise ValueError(f"image shapes differ: {np.shape(img1)} vs {np.shape(img2)}")
-    a, b = _to_bgr_tensor(img1).to(device), _to_bgr_tensor(img2).to(device)
+    a, b = image_tensor(img1, "bgr").to(device), image_tensor(img2, "bgr").to(device)
     h, w = a.shape[2:]
     m = int(getattr(model, "size_multiple", 64))
     hp, wp = int(math.ceil(h / m) * m), int(math.ceil(w / m) * m)

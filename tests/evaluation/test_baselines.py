@@ -75,6 +75,7 @@ def test_methods_without_networks_or_cnn_weights(tmp_path, monkeypatch):
     assert list(listed.index[:3]) == ["Farneback", "DIS", "zero flow"]
     assert "PWC-Net" in listed.index and len(methods.missing_table()) == 4
     assert methods.fig4_methods() == ["farneback", "dis"]
+    assert "not run in the smoke profile" in methods.missing["Pretrained networks"]
     with_tvl1 = baselines.comparison_methods(tmp_path / "runs", sets, "smoke", include_tvl1=True)
     assert with_tvl1.fig4_methods() == ["farneback", "dis", "tvl1"]
 
@@ -87,7 +88,8 @@ def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatc
     assert t3.best == {} and t3.best_text.startswith("none")
     assert list(t3.table.columns) == [("generated faces", "EPE"), ("generated faces", "AAE")]
     assert list(t3.shown.columns.get_level_values(0).unique()) == ["generated faces (GENERATED)"]
-    assert t3.shown.loc["PWC-Net"].eq(baselines.NO_WEIGHTS).all()
+    assert t3.shown.loc[("the paper's CNNs", "PWC-Net")].eq(baselines.NO_WEIGHTS).all()
+    assert list(t3.shown.index.get_level_values("group").unique()) == ["classical", "the paper's CNNs"]
     # the zero field's EPE is the mean ground-truth magnitude, by definition
     gt_mag = np.mean([np.linalg.norm(p.flow, axis=-1).mean() for p in sets.sets["generated faces"]])
     assert t3.table.loc["zero flow", ("generated faces", "EPE")] == pytest.approx(gt_mag, rel=1e-5)
@@ -139,7 +141,7 @@ def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch):
     away = baselines.away_from_faces(methods, tmp_path / "root", None, tmp_path / "cache", tmp_path)
     assert set(away.missing) == {"Sintel"}
     assert list(away.table.columns) == [("FlyingChairs", "EPE"), ("FlyingChairs", "AAE")]
-    assert away.shown.loc["LiteFlowNet"].eq(baselines.NO_WEIGHTS).all()
+    assert away.shown.xs("LiteFlowNet", level="method").eq(baselines.NO_WEIGHTS).all(axis=None)
     assert (tmp_path / "away_from_faces.csv").is_file()
 
 
@@ -152,3 +154,86 @@ def test_fig4_on_set_saves_the_figure(tmp_path):
     assert len(out.rows) == 3 and list(out.row_table().columns)[:2] == ["pair", "row_type"]
     assert sum(int(c.split(": ")[1]) for c in out.counts.split(", ")) == 3
     assert out.figure._suptitle.get_text() == "title"
+
+
+def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    sets = _generated_sets(tmp_path)
+    methods = baselines.comparison_methods(
+        tmp_path / "runs", sets, "default", data_root=tmp_path, pretrained=("spynet-sintel", "raft-small")
+    )
+    assert methods.pretrained == [] and set(methods.pretrained_missing) == {"spynet-sintel", "raft-small"}
+    assert "Pretrained networks" not in methods.missing
+    assert methods.kind("raft-small") == "pretrained" and methods.kind("PWC-Net") == "cnn"
+    listed = methods.missing_table()
+    assert "save it as" in listed.loc["RAFT-small (C+T)", "status"]
+    t3 = baselines.table3(sets, methods, tmp_path / "cache")
+    rows = t3.shown.xs("pretrained substitutes for the paper's CNNs", level="group")
+    assert list(rows.index) == ["SPyNet (Sintel)", "RAFT-small (C+T)"]
+    assert rows.eq(baselines.NO_WEIGHTS).all(axis=None)
+
+
+def test_table3_order_puts_the_substitutes_after_the_paper_cnns():
+    order = baselines.table3_order()
+    assert order[:4] == ("PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet")
+    assert order[4:] == ("SPyNet (Chairs)", "SPyNet (Sintel)", "RAFT-small (C+T)", "Farneback")
+
+
+def test_finetuning_says_why_it_did_not_run(tmp_path):
+    sets = _generated_sets(tmp_path)
+    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
+    off = profiles.get("smoke").baselines.finetune
+    result = baselines.finetune_on_faces(sets, methods, None, off, tmp_path)
+    assert "0 fine-tuning steps" in result.missing["RAFT-small fine-tuned on faces"]
+    on = profiles.get("default").baselines.finetune
+    result = baselines.finetune_on_faces(sets, methods, None, on, tmp_path)
+    assert result.table is None and "no real face ground truth" in result.missing["RAFT-small fine-tuned on faces"]
+    assert result.change_text == "not measured here"
+
+
+def test_face_region_epe_ignores_the_zero_ground_truth():
+    gt = np.zeros((4, 4, 2), np.float32)
+    gt[1:3, 1:3, 0] = 1.0
+    flow = np.zeros_like(gt)
+    flow[0, 0] = (3.0, 4.0)  # off the face: counted by the EPE, not by the face-region EPE
+    assert baselines.face_region_epe(flow, gt) == pytest.approx(1.0)
+    assert np.isnan(baselines.face_region_epe(flow, np.zeros_like(gt)))
+
+
+@pytest.mark.data
+def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    face_dir = fake_gt(tmp_path / "gt", {f"seq{i}": (f"s{i}", 3) for i in range(4)}, size=(64, 96))
+    settings = profiles.get("smoke")
+    settings = replace(settings, baselines=replace(settings.baselines, max_pairs=2))
+    sets = testsets.load_test_sets(face_dir, tmp_path / "no-runs", data_root, settings)
+    methods = baselines.comparison_methods(
+        tmp_path / "runs", sets, "smoke", data_root=data_root, pretrained=["raft-small"], train_missing=False
+    )
+    assert methods.ours == [] and methods.trained_here == []
+    assert methods.pretrained == ["raft-small"] and methods.fig4_methods()[-1] == "raft-small"
+    tiny = profiles.FinetuneProfile(steps=1, batch_size=1, crop=(64, 64), iters=2, lr=1e-4, train_pairs=2)
+    try:
+        result = baselines.finetune_on_faces(sets, methods, None, tiny, tmp_path / "ft", data_root)
+        names = ["RAFT-small (C+T)", "RAFT-small fine-tuned on faces (ours)", "DIS", "zero flow"]
+        assert list(result.table.index) == names and result.setup_text.startswith("1 steps of 1 64x64 crops")
+        assert list(result.table.columns.get_level_values(1)[:3]) == ["EPE", "AAE", "EPE on face"]
+        # the fake ground truth is u = 1 px everywhere: the zero field is 1 px off on the face and off it
+        assert result.table.loc["zero flow"].iloc[[0, 2]].tolist() == pytest.approx([1.0, 1.0])
+        assert len(result.history) == 1 and set(result.change) == set(sets.sets)
+        again = baselines.finetune_on_faces(sets, methods, None, tiny, tmp_path / "ft", data_root)
+        pd.testing.assert_frame_equal(again.table, result.table)  # served from the run and the cache
+    finally:
+        for name in ("raft-small", "raft-small-faces", "spynet-chairs", "spynet-sintel"):
+            if name in registry.available_methods():
+                registry.unregister(name)
+
+
+def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    sets = _generated_sets(tmp_path, n=3)
+    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
+    out = baselines.fig4(sets, methods, per_kind=1, path=tmp_path / "fig4.png")
+    assert out.figure._suptitle.get_text().startswith("generated faces (GENERATED): ground truth")
+    titles = {ax.get_title().split("\n")[0] for ax in out.figure.axes}
+    assert {"Farneback", "DIS"} <= titles and (tmp_path / "fig4.png").is_file()
