@@ -64,13 +64,20 @@ class GroundTruthProfile:
 
     ``max_frames``: frames per OpenFace sample sequence fed to ``faceflow gt`` (None: all);
     ``demo_frames``: frames of the image sequence shown on the page; ``demo_pair``: index of the
-    pair drawn in Fig. 1; ``video_frames``: frames of a sample video used to compare the modes.
+    pair drawn in Fig. 1; ``video_frames``: frames of a sample video used to compare the modes;
+    ``error_photos``, ``error_frames``: face photos and frames per sequence of the ground-truth
+    error study, ``error_clip_frames``: frames of each real clip tracked for its expressions;
+    ``cost_frames``: frames timed for the storage and BP4D cost tables.
     """
 
     max_frames: int | None
     demo_frames: int
     demo_pair: int
     video_frames: int
+    error_photos: int = 3
+    error_frames: int = 4
+    error_clip_frames: int = 60
+    cost_frames: int = 30
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,8 @@ class MerProfile:
     ``epochs`` per LOSO fold (paper: 500); ``n_seeds`` seeds of the real TV-L1 rows;
     ``max_folds`` held-out subjects (None: all); the generated set: ``gen_identities``
     identities, ``gen_per_class`` clips per class and identity, ``gen_size`` pixels, ``gen_n_seeds``
-    seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2).
+    seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2); ``max_clips`` real
+    onset-to-offset clips used for the feature check (None: all).
     """
 
     epochs: int
@@ -109,6 +117,7 @@ class MerProfile:
     gen_size: int
     gen_n_seeds: int
     workers: int
+    max_clips: int | None = None
 
     def worker_count(self) -> int:
         """Worker processes to use on this machine."""
@@ -138,7 +147,16 @@ _SETTINGS = {
     "smoke": Profile(
         "smoke",
         TourProfile(all_pairs=False),
-        GroundTruthProfile(max_frames=12, demo_frames=6, demo_pair=1, video_frames=0),
+        GroundTruthProfile(
+            max_frames=12,
+            demo_frames=6,
+            demo_pair=1,
+            video_frames=0,
+            error_photos=1,
+            error_frames=3,
+            error_clip_frames=15,
+            cost_frames=4,
+        ),
         TrainingProfile(
             resolution=(64, 64),
             width=0.0625,
@@ -156,7 +174,15 @@ _SETTINGS = {
             max_pairs=6, generated_pairs=3, runtime_repeats=1, away_pairs=1, fig4_per_kind=1, include_tvl1=False
         ),
         MerProfile(
-            epochs=5, n_seeds=1, max_folds=2, gen_identities=4, gen_per_class=1, gen_size=64, gen_n_seeds=1, workers=1
+            epochs=5,
+            n_seeds=1,
+            max_folds=2,
+            gen_identities=4,
+            gen_per_class=1,
+            gen_size=64,
+            gen_n_seeds=1,
+            workers=1,
+            max_clips=2,
         ),
     ),
     "default": Profile(

@@ -20,7 +20,8 @@ CHECKED = ("io", "flow", "groundtruth")
 def _own_nodes(fn):
     """``(node, guarded)`` for the nodes of ``fn``'s body, not descending into nested functions,
     classes or lambdas; ``guarded`` when the node sits in the body of a ``try`` with handlers."""
-    stack = [(n, False) for n in fn.body]
+    nested = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    stack = [(n, False) for n in fn.body if not isinstance(n, nested)]
     while stack:
         node, guarded = stack.pop()
         yield node, guarded

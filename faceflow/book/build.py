@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceflow.book import publish, tables
 from faceflow.profiles import check_profile
 
 #: Files and folders copied from the project root into the staged book.
@@ -218,6 +219,8 @@ def execute_notebook(src: Path, dest: Path, parameters: dict, cwd: Path | None =
             cwd=str(cwd or src.parent),
             progress_bar=False,
             log_output=False,
+            # every displayed DataFrame keeps its data for the table export (faceflow.book.tables)
+            extra_arguments=["--ext=faceflow.book.capture"],
         )
     except BaseException:
         if tmp.exists():
@@ -240,8 +243,16 @@ def build_book(
     stage: Path | None = None,
     execute: bool = True,
     extra_parameters: dict | None = None,
+    solutions: bool = True,
+    html: bool = True,
 ) -> Path:
-    """Execute the chapters for ``profile`` and build the HTML book; returns the HTML folder.
+    """Execute the chapters for ``profile`` and build the HTML book; returns the HTML folder
+    (with ``html=False``, the folder of the exported tables).
+
+    Between execution and Sphinx, :func:`faceflow.book.publish.prepare_stage` removes the
+    machine's absolute paths from the executed notebooks and writes the generated pages, and
+    :func:`faceflow.book.tables.export` writes every displayed table as CSV under
+    ``<stage>/tables``. Each executed chapter's seconds are recorded for the course page.
 
     Parameters
     ----------
@@ -253,6 +264,10 @@ def build_book(
     extra_parameters : dict, optional
         Chapter parameters (values or ``--param`` text), checked by :func:`check_parameters`
         before any chapter runs.
+    solutions : bool
+        False builds the student edition (exercise solutions hidden) into ``<stage>/student``.
+    html : bool
+        If False, stop after executing the chapters and exporting their tables.
 
     Raises
     ------
@@ -288,20 +303,30 @@ def build_book(
         else:
             shutil.copy2(src, dst)
     results = []
+    commit = publish.git_commit(root)
     for src in run:
         dest = stage / "notebooks" / (src.stem + ".ipynb")
         print(f"[faceflow book] executing {src.name} (profile={profile}) ...", flush=True)
-        r = execute_notebook(src, dest, {**params, **injected[src]}, cwd=root)
+        chapter_params = {**params, **injected[src]}
+        cold = not (root / str(chapter_params.get("output_dir") or params["output_dir"]) / src.stem).exists()
+        r = execute_notebook(src, dest, chapter_params, cwd=root)
         print(f"[faceflow book]   done in {r.seconds:.1f} s", flush=True)
+        publish.record_timing(root, profile, src.stem, r.seconds, cold, commit)
         results.append(r)
+    chapters = [src.stem for src in sources]
+    publish.prepare_stage(stage, root, profile, chapters, data_root)
+    tables.export(stage, chapters, commit)
+    if not html:
+        return stage / "tables"
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
     if jb is None:
         raise FileNotFoundError("jupyter-book is not installed in this environment (pip install '.[book]')")
-    cmd = [jb, "build", str(stage), "--builder", "html", "-W", "-n", "--keep-going"]
+    cmd = publish.jupyter_book_command(jb, stage, solutions)
     print("[faceflow book] " + " ".join(cmd), flush=True)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
-    print(f"[faceflow book] html built in {time.perf_counter() - t0:.1f} s: {stage / '_build' / 'html'}")
+    out = publish.html_dir(stage, solutions)
+    print(f"[faceflow book] html built in {time.perf_counter() - t0:.1f} s: {out}")
     for r in results:
         print(f"[faceflow book]   {r.notebook}: {r.seconds:.1f} s")
-    return stage / "_build" / "html"
+    return out

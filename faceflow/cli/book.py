@@ -19,11 +19,22 @@ def _book(args: argparse.Namespace) -> int:
             raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
         extra[key.strip()] = value  # typed and checked against the chapters' parameters cells
     try:
-        html = build_book(args.profile, only=args.only, execute=not args.no_execute, extra_parameters=extra)
+        html = build_book(
+            args.profile,
+            only=args.only,
+            execute=not args.no_execute,
+            extra_parameters=extra,
+            solutions=not args.no_solutions,
+        )
     except PapermillExecutionError as exc:
         kept = stage_dir(args.profile) / "notebooks"
         raise RuntimeError(f"a chapter failed: {exc.ename}: {exc.evalue} (see the *.failed.ipynb in {kept})") from None
     print(f"book: {html / 'index.html'}")
+    if args.record_timings:
+        from faceflow.book.build import project_root
+        from faceflow.book.publish import save_snapshot
+
+        print(f"timings: {save_snapshot(project_root(), args.profile)}")
     return 0
 
 
@@ -38,5 +49,11 @@ def add_cli(sub) -> None:
         metavar="KEY=VALUE",
         help="a chapter parameter, typed like its default in the chapter's parameters cell "
         "(e.g. seed=3, steps=20, resolution=(128,192), data_root=/path); checked before any chapter runs",
+    )
+    p.add_argument(
+        "--no-solutions", action="store_true", help="student edition: exercise solutions hidden (<stage>/student)"
+    )
+    p.add_argument(
+        "--record-timings", action="store_true", help="save this machine's chapter timings to book/timings.csv"
     )
     p.set_defaults(func=_book)

@@ -5,7 +5,8 @@ Sub-commands:
 * ``published``  apply the authors' per-subject weights to the real STSTNet images (pooled figures);
 * ``loso``       train STSTNet leave-one-subject-out on the real STSTNet images (the TVL1 rows);
 * ``generated``  the same protocol on the generated micro-expression set, for each flow method;
-* ``features``   write the STSTNet feature image of one onset/apex pair (images or a 2-frame GIF).
+* ``features``   write the STSTNet feature image of one onset/apex pair (images or a 2-frame GIF);
+* ``clips``      features of the real onset-to-offset clips, compared with the published images.
 """
 
 from __future__ import annotations
@@ -100,6 +101,23 @@ def _features(args) -> int:
     return 0
 
 
+def _clips(args) -> int:
+    import pandas as pd
+
+    from faceflow.mer.features import flow_methods
+    from faceflow.mer.tables import clip_comparison
+
+    cmp = clip_comparison(args.data_root, args.methods or flow_methods(), args.max_clips, progress=not args.quiet)
+    for what, why in cmp.missing.items():
+        print(f"not available: {what}: {why}")
+    if cmp.table is None:
+        return 1
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(cmp.table.round(2).to_string())
+        print(cmp.methods_table.round(2).to_string())
+    return 0
+
+
 def _train_args(p) -> None:
     add_data_root(p, "--root")
     p.add_argument("--epochs", type=positive_int, default=500, help="epochs per fold (paper: 500)")
@@ -158,3 +176,10 @@ def add_cli(sub) -> None:
     d.add_argument("--method", default="tvl1")
     d.add_argument("output", help="output PNG")
     d.set_defaults(func=_features)
+
+    e = s.add_parser("clips", help="features of the real clips (mer/clips) vs the published TV-L1 images")
+    add_data_root(e, "--root")
+    e.add_argument("--methods", nargs="+", help="flow methods (default: every registered one but zero)")
+    e.add_argument("--max-clips", type=int, default=None, help="use only the first N clips")
+    add_quiet(e)
+    e.set_defaults(func=_clips)

@@ -79,6 +79,15 @@ class DemoSequence:
         self.seconds_exact_per_pair = (time.perf_counter() - t0) / max(len(out), 1)
         return out
 
+    def summary_values(self) -> dict:
+        """Numbers for the page: ``frames`` and ``triangles``.
+
+        Returns
+        -------
+        dict
+        """
+        return {"frames": len(self.frames), "triangles": len(self.simplices)}
+
     def describe(self) -> str:
         """Two lines: frames, landmark sources and mesh size; the landmark timing.
 
@@ -177,6 +186,23 @@ class PhotometricCheck:
     table: pd.DataFrame
     raw_mean: float
     raw_lower_share: float
+
+    def summary_values(self) -> dict:
+        """Formatted numbers for the page: ``lower``, ``pairs``, ``zero``, ``gt`` (mean errors),
+        ``raw_mean`` and ``raw_lower`` (the raw landmarks).
+
+        Returns
+        -------
+        dict
+        """
+        return {
+            "lower": self.n_lower,
+            "pairs": len(self.table),
+            "zero": f"{self.table['zero flow'].mean():.3f}",
+            "gt": f"{self.table['ground truth'].mean():.3f}",
+            "raw_mean": f"{self.raw_mean:.3f}",
+            "raw_lower": f"{self.raw_lower_share:.0%}",
+        }
 
     @property
     def n_lower(self) -> int:
@@ -402,8 +428,15 @@ class FaceDataset:
             return "no face dataset"
         return f"dataset ready in {self.seconds:.1f} s: {self.folder}\n{summary(self.manifest)}"
 
+    @property
+    def n_suspect(self) -> int:
+        """ok pairs the consistency check marked suspect (left out of training and evaluation)."""
+        if self.manifest is None:
+            return 0
+        return int((self.manifest.status == "ok").mul(self.manifest.suspect).sum())
+
     def per_sequence(self) -> pd.DataFrame:
-        """Per sequence: pairs per status, mean degenerate triangles, mean and max ``|u|`` of ok pairs.
+        """Per sequence: pairs per status, suspect ok pairs, mean degenerate triangles, mean and max ``|u|``.
 
         Returns
         -------
@@ -415,6 +448,7 @@ class FaceDataset:
             return pd.DataFrame()
         ok = man[man.status == "ok"]
         table = man.groupby(["sequence", "status"]).size().unstack(fill_value=0)
+        table["suspect"] = ok.groupby("sequence")["suspect"].sum().reindex(table.index, fill_value=0).astype(int)
         table["n_degenerate (mean)"] = man.groupby("sequence")["n_degenerate"].mean()
         table["mean |u| (px, 384x512)"] = ok.groupby("sequence")["mean_mag"].mean()
         table["max |u|"] = ok.groupby("sequence")["max_mag"].max()
@@ -473,6 +507,21 @@ class FlowMagnitudes:
     pixels: np.ndarray
     n_sampled: int
 
+    def summary_values(self) -> dict:
+        """Formatted numbers for the page: ``pairs``, ``median``, ``p95``, ``max``.
+
+        Returns
+        -------
+        dict
+        """
+        q = self.quantiles()
+        return {
+            "pairs": self.n_pairs,
+            "median": f"{q['median']:.3f}",
+            "p95": f"{q['p95']:.3f}",
+            "max": f"{q['max']:.2f}",
+        }
+
     @property
     def n_pairs(self) -> int:
         """Training (ok) pairs."""
@@ -507,7 +556,7 @@ def flow_magnitudes(data: FaceDataset, n_sample: int = 60) -> FlowMagnitudes:
         Empty when the dataset has no ok pair (or was not generated).
     """
     from faceflow.groundtruth.dataset import manifest_refs
-    from faceflow.io.flo import read_flo
+    from faceflow.io.flo import read_flow
 
     man = data.manifest
     if man is None or not (man.status == "ok").any():
@@ -517,5 +566,5 @@ def flow_magnitudes(data: FaceDataset, n_sample: int = 60) -> FlowMagnitudes:
     refs = manifest_refs(
         sample.assign(**{c: [str(data.folder / p) for p in sample[c]] for c in ("img1", "img2", "flow")})
     )
-    mags = np.concatenate([np.linalg.norm(read_flo(r.flow), axis=2).ravel() for r in refs])
+    mags = np.concatenate([np.linalg.norm(read_flow(r.flow), axis=2).ravel() for r in refs])
     return FlowMagnitudes(ok[["sequence", "mean_mag"]].reset_index(drop=True), mags[mags > 0], len(sample))

@@ -713,26 +713,129 @@ def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15, max_
     -------
     ndarray, shape (N, 68, 2), float64
     """
-    import cv2
-
     lm = np.asarray(lm, np.float64)
-    out = lm.copy()
-    prev_gray = None
-    for k, img in enumerate(frames):
-        gray = to_gray(img)
-        if k > 0 and prev_gray is not None and np.isfinite(out[k - 1]).all() and np.isfinite(lm[k]).all():
-            p0 = out[k - 1].astype(np.float32).reshape(-1, 1, 2)
-            p1, st, _ = cv2.calcOpticalFlowPyrLK(prev_gray, gray, p0, None, winSize=(win, win), maxLevel=2)
+    lk = LKStabilizer(alpha, win, max_dev)
+    out = np.array([lk.update(to_gray(img), lm[k]) for k, img in zip(range(len(lm)), frames)]).reshape(
+        -1, N_LANDMARKS, 2
+    )
+    if len(out) < len(lm):  # fewer frames than landmarks: the rest stay as fitted
+        out = np.concatenate([out, lm[len(out) :]])
+    return out
+
+
+class LKStabilizer:
+    """The streaming form of :func:`lk_stabilize`: one frame at a time.
+
+    Parameters
+    ----------
+    alpha, win, max_dev
+        As :func:`lk_stabilize`.
+    """
+
+    def __init__(self, alpha: float = 0.2, win: int = 15, max_dev: float = 0.03):
+        self.alpha, self.win, self.max_dev = alpha, win, max_dev
+        self.prev_gray: np.ndarray | None = None
+        self.prev: np.ndarray | None = None
+
+    def update(self, gray: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+        """Stabilised landmarks of the next frame.
+
+        Parameters
+        ----------
+        gray : ndarray, shape (H, W), uint8
+            The frame.
+        fitted : ndarray, shape (68, 2)
+            The model's landmarks on it (NaN without a face).
+
+        Returns
+        -------
+        ndarray, shape (68, 2), float64
+        """
+        import cv2
+
+        fitted = np.asarray(fitted, np.float64)
+        out = fitted.copy()
+        if (
+            self.prev_gray is not None
+            and self.prev is not None
+            and np.isfinite(self.prev).all()
+            and np.isfinite(fitted).all()
+        ):
+            p0 = self.prev.astype(np.float32).reshape(-1, 1, 2)
+            win = (self.win, self.win)
+            p1, st, _ = cv2.calcOpticalFlowPyrLK(self.prev_gray, gray, p0, None, winSize=win, maxLevel=2)
             p1 = p1.reshape(-1, 2).astype(np.float64)
             st = st.ravel().astype(bool) & np.isfinite(p1).all(1)
             # LK is trusted only near the model's fit (it slips on low-texture points such
             # as the inner lips): farther than max_dev of the face size, the fit is kept
-            lb = landmark_box(lm[k])
-            tol = max_dev * np.hypot(lb[2] - lb[0], lb[3] - lb[1])
-            st &= np.linalg.norm(p1 - lm[k], axis=1) <= tol
-            out[k, st] = alpha * lm[k, st] + (1 - alpha) * p1[st]
-        prev_gray = gray
-    return out
+            lb = landmark_box(fitted)
+            tol = self.max_dev * np.hypot(lb[2] - lb[0], lb[3] - lb[1])
+            st &= np.linalg.norm(p1 - fitted, axis=1) <= tol
+            out[st] = self.alpha * fitted[st] + (1 - self.alpha) * p1[st]
+        self.prev_gray, self.prev = gray, out
+        return out
+
+
+def track_and_stabilize(
+    frames, backend="dlib", method: str = "lk", alpha: float = 0.2, sigma: float = 1.0, progress: bool = False
+) -> tuple[TrackResult, np.ndarray]:
+    """:func:`track_sequence` then :func:`stabilize` in one pass over the frames (each decoded once).
+
+    Parameters
+    ----------
+    frames : iterable of ndarray or None
+        RGB (or gray) uint8 frames, read once; None for a frame that could not be decoded
+        (recorded as a frame without a face).
+    backend : str or backend object
+    method : {"none", "smooth", "lk"}
+        Stabilisation (:func:`stabilize`).
+    alpha, sigma : float
+        As :func:`stabilize`.
+    progress : bool
+        A tqdm bar over the frames.
+
+    Returns
+    -------
+    track : TrackResult
+        The model's fits (unstabilised) and the tracker's log.
+    landmarks : ndarray, shape (N, 68, 2), float64
+        The stabilised landmarks.
+
+    Raises
+    ------
+    ValueError
+        Unknown method.
+    """
+    if method not in STABILIZE:
+        raise ValueError(f"stabilize must be one of {STABILIZE}, got {method!r}")
+    lk = LKStabilizer(alpha) if method == "lk" else None
+    stable: list[np.ndarray] = []
+    tracker_out: list[np.ndarray] = []
+    tracker = FaceTracker(backend)
+    src = []
+    it = frames
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(frames, desc="landmarks", leave=False)
+    for img in it:
+        if img is None:  # an undecodable frame: no face there, tracks restart after it
+            tracker.prev = None
+            p, s = np.full((N_LANDMARKS, 2), np.nan), "none"
+            if lk is not None:
+                lk.prev_gray = lk.prev = None
+                stable.append(p)
+        else:
+            p, s = tracker.update(img)
+            if lk is not None:
+                stable.append(lk.update(to_gray(img), p))
+        tracker_out.append(p)
+        src.append(s)
+    lm = np.array(tracker_out, np.float64).reshape(-1, N_LANDMARKS, 2)
+    track = TrackResult(lm, src, tracker.n_detect, tracker.seconds_detect, tracker.seconds_track)
+    if method == "lk":
+        return track, np.array(stable, np.float64).reshape(-1, N_LANDMARKS, 2)
+    return track, stabilize((), lm, method, alpha, sigma)
 
 
 def stabilize(frames, lm: np.ndarray, method: str = "lk", alpha: float = 0.2, sigma: float = 1.0) -> np.ndarray:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Train/val/test shares of subjects (the default of every split in faceflow).
-DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
+#: Train/val/test shares of subjects (the default of every split in faceflow): the paper's
+#: 228,171 / 65,130 / 32,419 pairs (Sec. 3), i.e. 70 / 20 / 10 %.
+DEFAULT_FRACTIONS = (0.7, 0.2, 0.1)
 
 
 def evenly_spaced(items: list, cap: int | None) -> list:

@@ -12,6 +12,7 @@ real on-disk layouts of the full (licensed) datasets:
   real ``FlyingChairs_release/data/NNNNN_img1.ppm, _img2.ppm, _flow.flo``.
 * OpenFace samples: ``openface/image_sequence/*.jpg`` and ``openface/*.wmv|*.avi``.
 * STSTNet inputs: ``mer/stst_uvos/*.png`` with ``labels.csv`` (file, dataset, subject, label).
+* Micro-expression clips, onset to offset: ``mer/clips/*.gif``.
 
 Whether a dataset is there is asked with :func:`has_dataset`, never by catching an error.
 """
@@ -64,6 +65,21 @@ def missing_root_reason(root: str | os.PathLike | None = None) -> str | None:
         f"data root {path} (from {source}) does not exist. Pass a data root, set "
         f"{ENV_VAR}, or create ./data with the sample layout (see the book's data page)."
     )
+
+
+def root_path(root: str | os.PathLike | None = None) -> Path:
+    """Where the data root is (absolute), whether or not it exists: ``root``, ``$FACEFLOW_DATA``, ``./data``.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Explicit data root.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return _root_candidate(root)[1]
 
 
 def root_or_none(root: str | os.PathLike | None = None) -> Path | None:
@@ -156,6 +172,12 @@ DATASETS: dict[str, DatasetSpec] = {
         "onset/apex GIFs",
         ("mer/onset_apex_gifs",),
         "The onset/apex GIFs belong in '<root>/mer/onset_apex_gifs/'.",
+    ),
+    "me_clips": DatasetSpec(
+        "micro-expression clips",
+        ("mer/clips",),
+        "The real micro-expression clips (onset to offset, one GIF each, the SAMM/SMIC/CASME II sample id "
+        "in the name) belong in '<root>/mer/clips/'; SOURCES.csv of the shared data lists where each comes from.",
     ),
     "dlib_faces": DatasetSpec(
         "dlib face photos",
@@ -275,9 +297,9 @@ class FlowPairRef:
             The frames differ in size, or the flow's size is not the frames' (the message names the
             files); an unreadable image or ``.flo`` file.
         """
-        from faceflow.io.flo import read_flo
+        from faceflow.io.flo import read_flow
 
-        flow = read_flo(self.flow) if self.flow is not None else None
+        flow = read_flow(self.flow) if self.flow is not None else None
         a, b = read_image(self.img1), read_image(self.img2)
         if a.shape != b.shape:
             raise ValueError(f"{self.img1} and {self.img2} differ in size: {a.shape} vs {b.shape}")

@@ -34,17 +34,39 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     FileNotFoundError
         No such file.
     ValueError
-        OpenCV cannot decode it.
+        OpenCV cannot decode it, or a JPEG is truncated (:func:`jpeg_complete`).
     """
     import cv2
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    data = path.read_bytes()
+    if path.suffix.lower() in (".jpg", ".jpeg") and not jpeg_complete(data):
+        raise ValueError(f"{path}: truncated JPEG (no end-of-image marker; it would decode partly grey)")
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ValueError(f"{path}: not a readable image (OpenCV could not decode it)")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """Whether JPEG bytes end with the end-of-image marker ``FF D9`` (trailing padding allowed).
+
+    A JPEG cut short decodes without an error in libjpeg (the missing rows come out grey, with
+    only a warning); the marker cannot occur inside entropy-coded data, so its absence near the
+    end means the file is truncated.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+
+    Returns
+    -------
+    bool
+    """
+    return data[:2] == b"\xff\xd8" and b"\xff\xd9" in data[-1024:]
 
 
 def encode_image(img: np.ndarray, ext: str = ".png", name: str = "<image>") -> bytes:
@@ -240,3 +262,29 @@ def read_video_frames(
     if not frames:
         raise ValueError(f"{path}: no frame could be decoded")
     return frames
+
+
+def video_frame_count(path: str | os.PathLike) -> int | None:
+    """The number of frames a video's container declares, or None when it declares none.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    ValueError
+        OpenCV cannot open the file.
+    """
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: OpenCV cannot open this video")
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    return n if n > 0 else None

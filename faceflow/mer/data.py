@@ -491,6 +491,169 @@ def onset_apex_gifs(root=None) -> list[Path]:
     return gifs
 
 
+# ------------------------------------------------------------------------- onset-to-offset clips
+
+#: Class names in clip file names (``1_5-Positive_022_3_3.gif``) and SMIC's abbreviations -> label.
+CLASS_NAMES = {"negative": 0, "positive": 1, "surprise": 2, "ne": 0, "po": 1, "sur": 2}
+
+_CLIP_PREFIX = re.compile(r"^\d+_\d+-(?P<cls>[A-Za-z]+)_(?P<rest>.+)$")
+_CLIP_IDS = (
+    ("samm", re.compile(r"^(?P<subj>\d{3})_(?P<rest>\d+_\d+)$")),
+    ("smic", re.compile(r"^s(?P<subj>\d{1,2})_(?P<emo>po|ne|sur)_(?P<num>\d+)$", re.IGNORECASE)),
+    ("casme2", re.compile(r"^sub(?P<subj>\d{1,2})_(?P<rest>EP\w+)$")),
+)
+
+
+@dataclass(frozen=True)
+class ClipName:
+    """What a clip's file name says: dataset, subject, sample id and (where named) the class.
+
+    ``sample`` is the sample's name in the published STSTNet images (``mer/stst_uvos``), e.g.
+    ``018_018_3_1``, ``s03_s03_po_05``, ``sub17_EP01_13``; ``label`` is None when the name
+    carries no class.
+    """
+
+    dataset: str
+    subject: str
+    sample: str
+    label: int | None
+
+
+def parse_clip_name(stem: str) -> ClipName:
+    """Dataset, subject, published sample id and class of a clip from its file name.
+
+    Accepted: ``<SAMM id>`` (``018_3_1``), ``<SMIC id>`` (``s3_po_05``; the class is in the id),
+    ``<CASME II id>`` (``sub17_EP01_13``), each optionally prefixed ``<n>_<n>-<Class>_`` as in
+    ``1_5-Positive_022_3_3``.
+
+    Parameters
+    ----------
+    stem : str
+        File name without extension.
+
+    Returns
+    -------
+    ClipName
+
+    Raises
+    ------
+    ValueError
+        The name matches no SAMM, SMIC or CASME II id, or names an unknown class, or two classes
+        that disagree.
+    """
+    label = None
+    m = _CLIP_PREFIX.match(stem)
+    rest = stem
+    if m:
+        cls = m["cls"].lower()
+        if cls not in CLASS_NAMES:
+            raise ValueError(f"{stem}: unknown class {m['cls']!r}; expected one of negative, positive, surprise")
+        label, rest = CLASS_NAMES[cls], m["rest"]
+    for dataset, pattern in _CLIP_IDS:
+        m = pattern.match(rest)
+        if m is None:
+            continue
+        if dataset == "samm":
+            subj = m["subj"]
+            sample = f"{subj}_{subj}_{m['rest']}"
+        elif dataset == "smic":
+            subj = f"s{int(m['subj']):02d}"
+            emo = m["emo"].lower()
+            sample = f"{subj}_{subj}_{emo}_{m['num']}"
+            if label is not None and label != CLASS_NAMES[emo]:
+                raise ValueError(f"{stem}: the class prefix and the SMIC id ({emo}) disagree")
+            label = CLASS_NAMES[emo]
+        else:
+            subj = f"sub{int(m['subj']):02d}"
+            sample = f"{subj}_{m['rest']}"
+        return ClipName(dataset, subj, sample, label)
+    raise ValueError(f"{stem}: not a SAMM (018_3_1), SMIC (s3_po_05) or CASME II (sub17_EP01_13) clip name")
+
+
+def read_clip(path: str | os.PathLike) -> np.ndarray:
+    """All frames of a clip stored as an animated GIF, RGB uint8.
+
+    Parameters
+    ----------
+    path : path-like
+        The GIF.
+
+    Returns
+    -------
+    numpy.ndarray
+        (T, H, W, 3) uint8, T >= 2.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a readable image, or fewer than two frames.
+    """
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such clip")
+    try:
+        with Image.open(path) as im:
+            frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+    except UnidentifiedImageError:
+        raise ValueError(f"{path}: not an image file PIL can read") from None
+    if len(frames) < 2:
+        raise ValueError(f"{path}: a clip needs at least 2 frames (onset ... offset), found {len(frames)}")
+    return np.stack(frames)
+
+
+@dataclass(frozen=True)
+class MEClip:
+    """One onset-to-offset clip file: its path and what its name says (:class:`ClipName`)."""
+
+    path: Path
+    name: ClipName
+
+    @property
+    def sample(self) -> str:
+        """The sample id of the published STSTNet images."""
+        return self.name.sample
+
+    def frames(self) -> np.ndarray:
+        """The clip's frames (:func:`read_clip`).
+
+        Returns
+        -------
+        numpy.ndarray
+            (T, H, W, 3) uint8.
+        """
+        return read_clip(self.path)
+
+
+def me_clips(root=None) -> list[MEClip]:
+    """The onset-to-offset clips of ``<root>/mer/clips`` (one GIF per clip), sorted by file name.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+
+    Returns
+    -------
+    list of MEClip
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        The folder is absent or holds no GIF.
+    ValueError
+        A file name that :func:`parse_clip_name` does not understand.
+    """
+    folder = find_dataset("me_clips", root)
+    paths = sorted(folder.glob("*.gif"))
+    if not paths:
+        raise DataNotFoundError(f"{folder}: no clips (*.gif). {DATASETS['me_clips'].hint}")
+    return [MEClip(p, parse_clip_name(p.stem)) for p in paths]
+
+
 # --------------------------------------------------------------------------------- generated set
 
 #: Landmark motions of each generated class: (landmark indices, direction (dx, dy), weight).

@@ -1,16 +1,16 @@
-"""Fig. 3 of the paper: the optical-flow features of one real onset/apex pair for each flow method."""
+"""Fig. 3 of the paper: the optical-flow features of one real onset/apex pair for each flow method.
+
+The pair comes from the real onset-to-offset clips (:func:`faceflow.mer.tables.clip_comparison`).
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from faceflow.flow import strain
-from faceflow.io.datasets import DATASETS, locate
-from faceflow.mer import data as merdata
 from faceflow.methods.registry import estimate_flow
 
 #: Text of the placeholder figure drawn when Fig. 3 cannot be built.
@@ -101,28 +101,25 @@ def features_figure(onset: np.ndarray, apex: np.ndarray, methods: Sequence[str],
     return fig
 
 
-def figure3(root: str | os.PathLike | None, methods: Sequence[str], prefer: str = "s03") -> Figure3:
-    """Fig. 3 from the onset/apex GIFs of the shared data (the clip whose name starts with ``prefer``).
+def figure3(comparison, methods: Sequence[str] | None = None) -> Figure3:
+    """Fig. 3 from the real clips: the clip whose TV-L1 features best match the published image.
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root holding ``mer/onset_apex_gifs``.
-    methods : sequence of str
-        Registered flow methods.
-    prefer : str
-        Start of the preferred GIF's name (else the first GIF).
+    comparison : faceflow.mer.tables.ClipComparison
+        The clips' onset/apex crops and their comparison with the published images.
+    methods : sequence of str, optional
+        Flow methods, one row each; default every method of ``comparison``.
 
     Returns
     -------
     Figure3
-        With a placeholder figure and ``missing`` set when the GIFs are absent.
+        With a placeholder figure and ``missing`` set when the comparison could not run.
     """
-    if locate("onset_apex_gifs", root) is None:
-        spec = DATASETS["onset_apex_gifs"]
-        return Figure3(placeholder_figure(), "n/a", list(methods), {"Onset/apex GIFs": spec.hint})
-    gifs = merdata.onset_apex_gifs(root)
-    gif = next((g for g in gifs if g.stem.startswith(prefer)), gifs[0])
-    onset, apex = merdata.read_onset_apex_gif(gif)
-    fig = features_figure(onset, apex, methods, f"{gif.stem} (real clip, face cropped)")
-    return Figure3(fig, gif.stem, list(methods))
+    if comparison.table is None:
+        return Figure3(placeholder_figure(), NOT_AVAILABLE, [], dict(comparison.missing))
+    methods = list(methods or comparison.features)
+    best = comparison.table[["r_u", "r_v", "r_strain"]].mean(axis=1).idxmax()
+    pair = next(p for p in comparison.pairs if p.name == best)
+    title = f"{pair.name} ({pair.dataset}): onset = frame 0, apex = frame {pair.apex_index} of {pair.n_frames}"
+    return Figure3(features_figure(pair.onset, pair.apex, methods, title), pair.name, methods)

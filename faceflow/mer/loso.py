@@ -27,8 +27,8 @@ from faceflow.mer.metrics import summarize
 class LosoConfig:
     """Training settings of one leave-one-subject-out run (paper: Adam, lr 5e-5, 500 epochs).
 
-    Every epoch is one Adam step on the fold's whole training set (the authors' loader had batch
-    size 256, which is the whole set for SAMM or SMIC alone). The model after the last epoch is
+    Every epoch is one Adam step on the fold's whole training set (STSTNet's released training uses
+    batch 256, the whole set for SAMM or SMIC alone; the paper gives none). The model after the last epoch is
     evaluated; nothing is selected on the test subject.
 
     ``threads`` (torch CPU threads while training) defaults to 1: this small network gains little

@@ -290,14 +290,15 @@ def mean_std(summary, metrics: Sequence[str] = METRICS):
     Returns
     -------
     mean, std : pandas.DataFrame
-        Indexed by protocol; ``std`` is the sample standard deviation (0 for a single seed).
+        Indexed by protocol; ``std`` is the sample standard deviation (NaN for a single seed:
+        one run says nothing about the spread).
     """
     g = summary[list(metrics)].groupby(level="protocol", sort=False)
-    return g.mean(), g.std(ddof=1).fillna(0.0)
+    return g.mean(), g.std(ddof=1)
 
 
 def pm_table(mean, std, digits: int = 3):
-    """``mean ± std`` strings of two aligned tables.
+    """``mean ± std`` strings of two aligned tables; just ``mean (1 run)`` where ``std`` is NaN.
 
     Parameters
     ----------
@@ -309,9 +310,12 @@ def pm_table(mean, std, digits: int = 3):
     Returns
     -------
     pandas.DataFrame
-        String cells ``"m ± s"``.
+        String cells ``"m ± s"`` (``"m (1 run)"`` without a spread).
     """
     out = mean.copy().astype(object)
     for c in mean.columns:
-        out[c] = [f"{x:.{digits}f} ± {y:.{digits}f}" for x, y in zip(mean[c], std[c])]
+        out[c] = [
+            f"{x:.{digits}f} (1 run)" if np.isnan(y) else f"{x:.{digits}f} ± {y:.{digits}f}"
+            for x, y in zip(mean[c], std[c])
+        ]
     return out

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from faceflow import paper
@@ -47,6 +48,7 @@ class MerPlan:
     gen_size: int
     gen_seeds: list[int]
     config: loso.LosoConfig
+    max_clips: int | None = None
 
     def table(self) -> pd.DataFrame:
         """The settings as a one-column table (for the page).
@@ -56,7 +58,16 @@ class MerPlan:
         pandas.DataFrame
             One row per setting, column ``setting`` (values as text).
         """
-        names = ("epochs", "seeds", "max_folds", "gen_identities", "gen_per_class", "gen_size", "gen_seeds")
+        names = (
+            "epochs",
+            "seeds",
+            "max_folds",
+            "gen_identities",
+            "gen_per_class",
+            "gen_size",
+            "gen_seeds",
+            "max_clips",
+        )
         return pd.DataFrame({"setting": [str(getattr(self, k)) for k in names]}, index=list(names))
 
 
@@ -95,6 +106,7 @@ def plan(settings: MerProfile, seed: int = 0, workers: int | None = None) -> Mer
         gen_size=settings.gen_size,
         gen_seeds=[int(seed) + k for k in range(settings.gen_n_seeds)],
         config=cfg,
+        max_clips=settings.max_clips,
     )
 
 
@@ -458,7 +470,7 @@ def other_method_rows(
     if out_dir is not None:
         preds.to_csv(Path(out_dir) / f"{kind}_method_predictions.csv", index=False)
     g = summary[list(metrics.METRICS)].groupby(level=["protocol", "method"], sort=False)
-    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+    mean, std = g.mean(), g.std(ddof=1)
     return OtherMethodRows(
         kind=kind,
         table=method_rows(mean, std),
@@ -470,6 +482,135 @@ def other_method_rows(
         seconds=seconds,
         missing=shown,
     )
+
+
+# ------------------------------------------------------------------------- real clips' features
+
+
+@dataclass
+class ClipComparison:
+    """Our features of the real clips beside the published TV-L1 images of the same samples.
+
+    ``table``: one row per clip file (TV-L1): size, colours of the onset frame, frames, apex, the
+    correlation of each channel with
+    the published image, the label and the class the published weights of the sample's subject
+    predict on the published image and on ours. ``methods_table``: per flow method, the mean
+    correlations and how often its prediction equals the one on the published image and the
+    label. ``pairs`` the onset/apex crops, ``features`` ``{method: MERSet}``.
+    """
+
+    table: pd.DataFrame | None = None
+    methods_table: pd.DataFrame | None = None
+    pairs: list = field(default_factory=list)
+    features: dict = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> dict[str, str]:
+        """Prose numbers: ``n`` clips, ``samples``, mean ``r_u``/``r_v``/``r_strain``, ``agree`` (k of n)."""
+        if self.table is None:
+            return {k: NOT_AVAILABLE for k in ("n", "samples", "r_u", "r_v", "r_strain", "agree")}
+        t = self.table
+        return dict(
+            n=str(len(t)),
+            samples=str(t["sample"].nunique()),
+            r_u=f"{t['r_u'].mean():.2f}",
+            r_v=f"{t['r_v'].mean():.2f}",
+            r_strain=f"{t['r_strain'].mean():.2f}",
+            agree=f"{int(t['agree'].sum())} of {len(t)}",
+        )
+
+
+def clip_comparison(
+    root: str | os.PathLike | None,
+    methods: Sequence[str],
+    max_clips: int | None = None,
+    reference: str = "tvl1",
+    progress: bool = False,
+) -> ClipComparison:
+    """STSTNet features of the real clips (``mer/clips``) for every method, checked against the published images.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root holding ``mer/clips``, ``mer/stst_uvos`` and ``mer/stst_weights``.
+    methods : sequence of str
+        Registered flow methods; ``reference`` (TV-L1, the published images' flow) is added.
+    max_clips : int, optional
+        Use only the first clips (smoke runs).
+    reference : str
+        The method compared clip by clip in ``table``.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    ClipComparison
+        ``missing`` names the clips, images or weights when absent.
+    """
+    from faceflow.mer import clips as merclips
+    from faceflow.mer.stst import load_published, predict
+
+    missing = _absent(("me_clips", "stst_images", "stst_weights"), root)
+    if missing:
+        return ClipComparison(missing=missing)
+    found = merdata.me_clips(root)[:max_clips]
+    published = merclips.published_images(root, [c.sample for c in found])
+    found = [c for c in found if c.sample in published]
+    pairs = merclips.load_clip_pairs(found, progress=progress)
+    labels = {s: y for s, (_, y) in published.items()}
+    methods = [reference] + [m for m in methods if m != reference]
+    feats = {m: merclips.clip_features(pairs, m, labels) for m in methods}
+    nets = {p.subject: load_published(p.subject, root) for p in pairs}
+    pub_pred = {p.name: int(predict(nets[p.subject], published[p.clip.sample][0])[0]) for p in pairs}
+    rows, per_method = [], {}
+    for m, ds in feats.items():
+        corr, agree, right = [], [], []
+        for p, img in zip(pairs, ds.images):
+            r = merclips.channel_correlations(img, published[p.clip.sample][0])
+            pred = int(predict(nets[p.subject], img)[0])
+            corr.append(r)
+            agree.append(pred == pub_pred[p.name])
+            right.append(pred == labels[p.clip.sample])
+            if m == reference:
+                rows.append(
+                    dict(
+                        clip=p.name,
+                        sample=p.clip.sample,
+                        dataset=p.dataset,
+                        size="{}x{}".format(*p.frame_size),
+                        colours=p.colours,
+                        frames=p.n_frames,
+                        apex=p.apex_index,
+                        r_u=r[0],
+                        r_v=r[1],
+                        r_strain=r[2],
+                        label=labels[p.clip.sample],
+                        pred_published=pub_pred[p.name],
+                        pred_ours=pred,
+                        agree=pred == pub_pred[p.name],
+                    )
+                )
+        c = np.asarray(corr)
+        per_method[m] = dict(
+            r_u=c[:, 0].mean(),
+            r_v=c[:, 1].mean(),
+            r_strain=c[:, 2].mean(),
+            agree_with_published=f"{sum(agree)}/{len(agree)}",
+            correct=f"{sum(right)}/{len(right)}",
+        )
+    pub_right = sum(pub_pred[p.name] == labels[p.clip.sample] for p in pairs)
+    per_method["published image"] = dict(
+        r_u=1.0,
+        r_v=1.0,
+        r_strain=1.0,
+        agree_with_published=f"{len(pairs)}/{len(pairs)}",
+        correct=f"{pub_right}/{len(pairs)}",
+    )
+    table = pd.DataFrame(rows).set_index("clip")
+    methods_table = pd.DataFrame.from_dict(per_method, orient="index")
+    methods_table.index.name = "features"
+    return ClipComparison(table, methods_table, pairs, feats)
 
 
 # ------------------------------------------------------------------------------ paper tables

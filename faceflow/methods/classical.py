@@ -12,7 +12,8 @@ import numpy as np
 from faceflow.io.images import to_gray
 from faceflow.methods.registry import check_pair, register
 
-#: Farneback parameters of the authors' evaluation script (the paper gives none in Sec. 5.2).
+#: Farneback parameters of the authors' released evaluation script (facialof_evaluate.py 1083-1087);
+#: the paper gives none.
 FARNEBACK_PARAMS = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
 
 

@@ -132,6 +132,12 @@ def checkpoint_flow_fn(path, device: str = "cpu") -> FlowFn:
     return fn
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies under it (no machine paths in the book)."""
+    path = Path(path).absolute()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def register_checkpoints(
     runs_dir, experiments: Sequence[str] = NAMES, filename: str = "last.pt", device: str = "cpu", replace: bool = True
 ) -> list[str]:
@@ -145,6 +151,8 @@ def register_checkpoints(
     for exp in experiments:
         ckpt = runs_dir / exp / filename
         if ckpt.is_file():
-            register(exp, checkpoint_flow_fn(ckpt, device), f"FlowNetS {exp} ({ckpt})", kind="ours", replace=replace)
+            register(
+                exp, checkpoint_flow_fn(ckpt, device), f"FlowNetS {exp} ({_shown(ckpt)})", kind="ours", replace=replace
+            )
             done.append(exp)
     return done

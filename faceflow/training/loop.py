@@ -30,12 +30,16 @@ from faceflow.training.experiments import TrainConfig
 from faceflow.training.losses import total_loss
 
 
-def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
-    """Sample indices of ``step``: consecutive slices of a per-epoch seeded permutation."""
+def batch_indices(n: int, batch_size: int, step: int, seed: int, shuffle: bool = True) -> list[int]:
+    """Sample indices of ``step``: consecutive slices of a per-epoch seeded permutation, or of
+    the dataset's own order when ``shuffle`` is False (the authors' released code)."""
     out, perms = [], {}
     start = step * batch_size
     for pos in range(start, start + batch_size):
         epoch, i = divmod(pos, n)
+        if not shuffle:
+            out.append(i)
+            continue
         if epoch not in perms:
             perms[epoch] = np.random.default_rng([seed, epoch]).permutation(n)
         out.append(int(perms[epoch][i]))
@@ -131,7 +135,9 @@ def train(
         lr = cfg.learning_rate(step)
         for g in opt.param_groups:
             g["lr"] = lr
-        batch = collate([train_ds[i] for i in batch_indices(len(train_ds), cfg.batch_size, step, cfg.seed)])
+        batch = collate(
+            [train_ds[i] for i in batch_indices(len(train_ds), cfg.batch_size, step, cfg.seed, cfg.shuffle)]
+        )
         img1, img2, gt = (batch[k].to(device) for k in ("img1", "img2", "flow"))
         preds = model(img1, img2)
         loss, terms = total_loss(preds, gt, img1, img2, loss_cfg)

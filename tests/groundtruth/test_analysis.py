@@ -55,6 +55,9 @@ def test_photometric_check_flags_and_best_pair(generated_demo, tmp_path):
     assert drop[photo.best_pair] == drop.min()
     assert 0.0 <= photo.raw_lower_share <= 1.0 and photo.raw_mean > 0
     assert (tmp_path / "photo.csv").is_file()
+    values = photo.summary_values()
+    assert values["lower"] == photo.n_lower and values["pairs"] == 3
+    assert values["zero"] == f"{t['zero flow'].mean():.3f}"
 
 
 def test_modes_agree_on_a_global_affine_motion():
@@ -105,6 +108,7 @@ def test_flow_magnitudes_of_a_written_dataset(tmp_path, fake_gt):
     assert mags.n_pairs == 5 and mags.n_sampled == 4
     assert mags.pixels.size == 4 * 48 * 64
     assert mags.quantiles() == {"median": 1.0, "p95": 1.0, "max": 1.0}
+    assert mags.summary_values() == {"pairs": 5, "median": "1.000", "p95": "1.000", "max": "1.00"}
 
 
 def test_sample_video_finds_the_named_video(tmp_path):

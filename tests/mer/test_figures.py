@@ -20,5 +20,9 @@ def test_features_figure_rows_and_checks():
 
 
 def test_figure3_missing_data_gives_placeholder(tmp_path):
-    f = figures.figure3(tmp_path, ["dis"])
-    assert f.missing and f.source == "n/a" and f.figure.axes[0].texts[0].get_text() == "not available"
+    from faceflow.mer import tables
+
+    cmp = tables.clip_comparison(tmp_path, ["dis"])
+    assert cmp.table is None and "micro-expression clips" in cmp.missing
+    f = figures.figure3(cmp)
+    assert f.missing == cmp.missing and f.figure.axes[0].texts[0].get_text() == "not available"

@@ -96,3 +96,11 @@ def test_deltas_match_paper_table6():
     # Table 6 prints 0.017 under TVL1's P_M (best 0.757 of Exp2II)
     assert d.loc["TVL1", ("SAMM+SMIC", "P_M")] == pytest.approx(0.017)
     assert d.loc["Exp1", ("SAMM+SMIC", "G_M")] == pytest.approx(0.204)
+
+
+def test_single_seed_has_no_spread():
+    idx = pd.MultiIndex.from_tuples([("p", 0)], names=["protocol", "seed"])
+    s = pd.DataFrame([[0.5] * 5], index=idx, columns=list(metrics.METRICS))
+    mean, std = metrics.mean_std(s)
+    assert np.isnan(std.loc["p", "P_M"])
+    assert metrics.pm_table(mean, std).loc["p", "P_M"] == "0.500 (1 run)"
