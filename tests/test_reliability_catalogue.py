@@ -87,6 +87,7 @@ CATALOGUE = {
         [
             ("cli/test_errors.py", "test_bad_input_gives_one_line_and_rc_2"),
             ("cli/test_errors.py", "test_traceback_option_shows_the_exception"),
+            ("cli/test_errors.py", "test_a_real_process_prints_one_line_and_exits_2"),
         ],
     ),
 }

@@ -151,3 +151,16 @@ def test_eval_on_nan_ground_truth_names_the_file(nan_face_dir, tmp_path, capsys,
     rc, out, err = run_cli([*argv, "--device", "cpu"], capsys)
     assert_one_line_error(rc, err, "eval", ".flo: 1 of 4096 pixels have unknown flow")
     assert "EPE" not in out and not (tmp_path / "eval_faces.csv").exists()
+
+
+def test_a_real_process_prints_one_line_and_exits_2(tmp_path):
+    """`python -m faceflow.cli` (what the `faceflow` script runs): one stderr line, rc 2, no traceback."""
+    import subprocess
+    import sys
+
+    (tmp_path / "x.flo").write_bytes(b"PIEH" + bytes(40))
+    proc = subprocess.run(
+        [sys.executable, "-m", "faceflow.cli", "eval", str(tmp_path / "x.flo")], capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert_one_line_error(proc.returncode, proc.stderr, "eval", "x.flo: not a faceflow checkpoint")
