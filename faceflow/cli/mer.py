@@ -180,6 +180,6 @@ def add_cli(sub) -> None:
     e = s.add_parser("clips", help="features of the real clips (mer/clips) vs the published TV-L1 images")
     add_data_root(e, "--root")
     e.add_argument("--methods", nargs="+", help="flow methods (default: every registered one but zero)")
-    e.add_argument("--max-clips", type=int, default=None, help="use only the first N clips")
+    e.add_argument("--max-clips", type=positive_int, default=None, help="use only the first N clips")
     add_quiet(e)
     e.set_defaults(func=_clips)

@@ -95,6 +95,8 @@ CASES = [
     ("mer features", "mer features --onset {t}/a.png --apex {t}/b.png --method nosuch {t}/f.png", ["nosuch"]),
     ("mer published", "mer published --root {t}/nope", ["does not exist"]),
     ("mer loso", "mer loso --epochs 0", ["--epochs"]),
+    ("mer clips", "mer clips --max-clips 0", ["--max-clips"]),
+    ("tables", "tables --only 02_flownet", ["no such chapter", "02_flownet"]),
     ("mer generated", "mer generated --methods nosuch --root {t}", ["unknown flow method 'nosuch'"]),
     ("mer published", "mer published --bogus", ["unrecognized arguments: --bogus"]),
     ("book", "book --param seed", ["KEY=VALUE"]),
