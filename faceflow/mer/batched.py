@@ -283,7 +283,10 @@ class BatchedSTST:
         argmax = torch.empty(n, 10, 10, width, dtype=torch.int16)
         u = torch.zeros(TAPS + 1, width, dtype=torch.float64)
         v = torch.zeros(TAPS + 1, width, dtype=torch.int64)
-        buf = torch.empty(max(b - a for a, b, _ in self.chunks) * POSITIONS, width)
+        # buffers reused by every chunk: fresh multi-MB tensors would cost a page fault per page
+        most = max(b - a for a, b, _ in self.chunks)
+        buf = torch.empty(most * POSITIONS, width)
+        positive = torch.empty(most * POSITIONS, width, dtype=torch.bool)
         for (a, b, s), pit in zip(self.chunks, self.PiT):
             z = buf[: (b - a) * POSITIONS]
             p = self.P[a * POSITIONS : b * POSITIONS]
@@ -299,7 +302,8 @@ class BatchedSTST:
             kept[a:b] = _pair_sums(keep[a:b].float())
             argmax[a:b] = idx.permute(0, 2, 3, 1)
             u += torch.mm(p.t(), z)
-            v += torch._int_mm(pit, z.bool().view(torch.int8))
+            nz = positive[: (b - a) * POSITIONS].copy_(z)  # z >= 0: nonzero = relu active
+            v += torch._int_mm(pit, nz.view(torch.int8))
         # exact sums: V (integers), and the batch-norm sums from U
         vt = v.double()
         vt[:TAPS] += 128.0 * v[TAPS].double()
@@ -328,9 +332,17 @@ class BatchedSTST:
         # backward through the max-pool (to each window's arg-max) and the convolution
         gcells = cells.grad.view(n, 5, 1, 5, 1, width)
         dw = torch.zeros(TAPS + 1, width, dtype=torch.float64)
+        routed = torch.empty(most, 5, 2, 5, 2, width)
+        where = torch.empty(most, 10, 10, width, dtype=torch.int64)
+        grad_z = torch.empty(most * POSITIONS, width)
         for a, b, _ in self.chunks:
-            g = gcells[a:b].expand(b - a, 5, 2, 5, 2, width) * active[a:b].view(b - a, 5, 2, 5, 2, width)
-            e = torch.ops.aten.max_pool2d_with_indices_backward(
+            g = torch.mul(
+                gcells[a:b].expand(b - a, 5, 2, 5, 2, width),
+                active[a:b].view(b - a, 5, 2, 5, 2, width),
+                out=routed[: b - a],
+            )
+            e = grad_z[: (b - a) * POSITIONS]
+            torch.ops.aten.max_pool2d_with_indices_backward.grad_input(
                 g.view(b - a, 10, 10, width).permute(0, 3, 1, 2),
                 buf[: (b - a) * POSITIONS].view(b - a, 30, 30, width).permute(0, 3, 1, 2),
                 [3, 3],
@@ -338,9 +350,10 @@ class BatchedSTST:
                 [1, 1],
                 [1, 1],
                 False,
-                argmax[a:b].long().permute(0, 3, 1, 2),
+                where[: b - a].copy_(argmax[a:b]).permute(0, 3, 1, 2),
+                grad_input=e.view(b - a, 30, 30, width).permute(0, 3, 1, 2),
             )
-            dw += torch.mm(self.P[a * POSITIONS : b * POSITIONS].t(), e.permute(0, 2, 3, 1).reshape(-1, width))
+            dw += torch.mm(self.P[a * POSITIONS : b * POSITIONS].t(), e)
         dw += s1.grad * vt + 2.0 * s2.grad * u
         self.params["weight"].grad = dw[:TAPS].t().reshape(self.k, CHANNELS, TAPS).float()
         self.params["bias"].grad = dw[TAPS].reshape(self.k, CHANNELS).float()
