@@ -127,7 +127,15 @@ class MerProfile:
     ``max_folds`` held-out subjects (None: all); the generated set: ``gen_identities``
     identities, ``gen_per_class`` clips per class and identity, ``gen_size`` pixels, ``gen_n_seeds``
     seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2); ``max_clips`` real
-    onset-to-offset clips used for the feature check (None: all).
+    onset-to-offset clips used for the feature check (None: all); ``engine`` the LOSO training
+    engine (:data:`faceflow.mer.loso.ENGINES`: ``"batched"`` trains all folds of a protocol and
+    seed at once on ``workers`` threads, with the results of ``"loop"``).
+
+    ``default`` is sized to a chapter-05 budget of a few minutes on two cores: the batched engine
+    takes about 1.2 s per epoch and seed for the three protocols' 88 folds on two idle cores
+    (``benchmarks/mer_loso_batched.py``), so the paper's 500 epochs over five seeds (about 50
+    minutes) do not fit; the chapter states the epochs and seeds it ran and the extrapolated
+    time of the full protocol.
     """
 
     epochs: int
@@ -139,6 +147,7 @@ class MerProfile:
     gen_n_seeds: int
     workers: int
     max_clips: int | None = None
+    engine: str = "batched"
 
     def worker_count(self) -> int:
         """Worker processes to use on this machine."""

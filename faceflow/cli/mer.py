@@ -19,7 +19,14 @@ from faceflow.cli.options import add_data_root, add_quiet, nonnegative_int, posi
 def _cfg(args):
     from faceflow.mer.loso import LosoConfig
 
-    return LosoConfig(epochs=args.epochs, lr=args.lr, device=args.device, threads=args.threads, workers=args.workers)
+    return LosoConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        device=args.device,
+        threads=args.threads,
+        workers=args.workers,
+        engine=args.engine,
+    )
 
 
 def _print_summary(summary) -> None:
@@ -125,8 +132,13 @@ def _train_args(p) -> None:
     p.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0])
     p.add_argument("--max-folds", type=positive_int, default=None, help="hold out only the first N subjects")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads per fold")
-    p.add_argument("--workers", type=positive_int, default=1, help="folds trained at once (processes)")
+    p.add_argument(
+        "--engine",
+        default="batched",
+        help="LOSO engine: batched (all folds at once on workers x threads CPU threads) or loop (fold by fold)",
+    )
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads per fold (per worker)")
+    p.add_argument("--workers", type=positive_int, default=1, help="loop engine: folds trained at once (processes)")
     p.add_argument("--out", default="outputs/mer", help="folder for per-subject predictions (cache)")
     p.add_argument(
         "--absent",

@@ -26,8 +26,8 @@ import pandas as pd
 from faceflow import paper
 from faceflow.io.datasets import DATASETS, locate
 from faceflow.mer import data as merdata
-from faceflow.mer import loso, metrics
-from faceflow.profiles import MerProfile
+from faceflow.mer import features, loso, metrics
+from faceflow.profiles import MerProfile, get
 
 #: Text shown for a number that could not be computed.
 NOT_AVAILABLE = "n/a"
@@ -50,6 +50,36 @@ class MerPlan:
     config: loso.LosoConfig
     max_clips: int | None = None
 
+    @property
+    def text(self) -> dict[str, str]:
+        """The scale of this plan against the paper's protocol, as prose.
+
+        Returns
+        -------
+        dict
+            ``epochs``, ``seeds`` (counts), ``paper_epochs`` (Sec. 4.4.2), ``full_seeds`` (the
+            ``full`` profile's), ``scale``: one sentence saying what this profile runs and, when it
+            runs less than the paper, that it does.
+        """
+
+        full_seeds = get("full").mer.n_seeds
+        epochs, seeds = self.epochs, len(self.seeds)
+        ran = f"{epochs} epochs per fold and {seeds} seed{'s' if seeds != 1 else ''}"
+        if epochs >= paper.STSTNET_EPOCHS and seeds >= full_seeds:
+            scale = f"this build trains {ran}, the paper's protocol"
+        else:
+            scale = (
+                f"this build trains {ran}, short of the paper's {paper.STSTNET_EPOCHS} epochs "
+                f"and the {full_seeds} seeds of the full profile"
+            )
+        return dict(
+            epochs=str(epochs),
+            seeds=str(seeds),
+            paper_epochs=str(paper.STSTNET_EPOCHS),
+            full_seeds=str(full_seeds),
+            scale=scale,
+        )
+
     def table(self) -> pd.DataFrame:
         """The settings as a one-column table (for the page).
 
@@ -68,14 +98,18 @@ class MerPlan:
             "gen_seeds",
             "max_clips",
         )
-        return pd.DataFrame({"setting": [str(getattr(self, k)) for k in names]}, index=list(names))
+        rows = {k: str(getattr(self, k)) for k in names}
+        rows["engine"] = self.config.engine
+        return pd.DataFrame({"setting": list(rows.values())}, index=list(rows))
 
 
 def plan(settings: MerProfile, seed: int = 0, workers: int | None = None) -> MerPlan:
     """The chapter's training plan from a profile's MER settings and the run seed.
 
-    Seeds are ``seed, seed + 1, ...``; each fold trains with one torch thread and
-    ``settings.worker_count()`` folds run at once (``workers`` overrides it).
+    Seeds are ``seed, seed + 1, ...``; the LOSO engine is the profile's (``settings.engine``):
+    the batched engine trains all folds of a protocol and seed together on
+    ``settings.worker_count()`` threads, the loop engine that many folds at once with one thread
+    each (``workers`` overrides the count).
 
     Parameters
     ----------
@@ -96,6 +130,7 @@ def plan(settings: MerProfile, seed: int = 0, workers: int | None = None) -> Mer
         device="cpu",
         threads=1,
         workers=settings.worker_count() if workers is None else int(workers),
+        engine=settings.engine,
     )
     return MerPlan(
         epochs=settings.epochs,
@@ -242,7 +277,9 @@ class TVL1Rows:
     MEGC 2019 pooled UF1 / UAR / accuracy per (protocol, seed); ``summary`` the full
     :func:`faceflow.mer.metrics.summarize` table; ``gap`` / ``gap_signed``: mean absolute and
     signed difference ours - paper over the 15 numbers; ``folds`` and ``fold_seconds``: folds
-    trained and the sum of their training times; ``wall_seconds``: this call's time.
+    trained and the sum of their training times (recorded when they were trained, so also right
+    for cached folds); ``seeds``: seeds run; ``protocol_folds``: the folds of one seed over all
+    protocols (every subject of each protocol held out once); ``wall_seconds``: this call's time.
     """
 
     table: pd.DataFrame | None = None
@@ -255,14 +292,48 @@ class TVL1Rows:
     folds: int = 0
     fold_seconds: float = 0.0
     wall_seconds: float = 0.0
+    seeds: int = 0
+    protocol_folds: int = 0
     missing: dict[str, str] = field(default_factory=dict)
+
+    def full_protocol_seconds(self, seeds: int) -> float:
+        """Extrapolated training time of the paper's protocol (every fold, the paper's epochs, ``seeds``).
+
+        At this run's time per fold and epoch: ``fold_seconds / (folds x epochs)`` times
+        ``protocol_folds x seeds x`` the paper's epochs. An extrapolation, not a measurement
+        (with few folds trained at once the batched engine's time per fold is higher than with all).
+
+        Parameters
+        ----------
+        seeds : int
+            Seeds of the protocol to extrapolate to.
+
+        Returns
+        -------
+        float
+            Seconds (NaN when nothing was trained).
+        """
+        if not self.epochs or not self.folds:
+            return float("nan")
+        per_fold_epoch = self.fold_seconds / (self.folds * self.epochs)
+        return per_fold_epoch * self.protocol_folds * seeds * paper.STSTNET_EPOCHS
 
     @property
     def text(self) -> dict[str, str]:
-        """The prose numbers as strings (``n/a`` when missing): secs, folds, per_fold, epochs, wall, gap, gap_signed."""
+        """The prose numbers as strings (``n/a`` when missing).
+
+        Returns
+        -------
+        dict
+            secs, folds, per_fold, epochs, wall, gap, gap_signed, and full_minutes: the
+            extrapolated minutes of the paper's epochs over the ``full`` profile's seeds.
+        """
+        keys = ("secs", "folds", "per_fold", "epochs", "wall", "gap", "gap_signed", "full_minutes")
         if self.table is None:
-            return {k: NOT_AVAILABLE for k in ("secs", "folds", "per_fold", "epochs", "wall", "gap", "gap_signed")}
+            return dict.fromkeys(keys, NOT_AVAILABLE)
+
         return dict(
+            full_minutes=f"{self.full_protocol_seconds(get('full').mer.n_seeds) / 60:.0f}",
             secs=f"{self.fold_seconds:.0f}",
             folds=str(self.folds),
             per_fold=f"{self.fold_seconds / max(self.folds, 1):.2f}",
@@ -302,6 +373,7 @@ def tvl1_rows(
     if missing:
         return TVL1Rows(missing=missing)
     t0 = time.perf_counter()
+    ds = features.from_stst_images(root)
     preds, summary = loso.real_tvl1_experiment(
         root, run.seeds, run.config, out_dir, progress=progress, max_folds=run.max_folds
     )
@@ -323,6 +395,8 @@ def tvl1_rows(
         folds=int(summary["folds"].sum()),
         fold_seconds=float(summary["fold_seconds"].sum()),
         wall_seconds=wall,
+        seeds=len(run.seeds),
+        protocol_folds=sum(len(set(ds.subset(sources).subjects.tolist())) for sources in loso.PROTOCOLS.values()),
     )
 
 

@@ -26,6 +26,28 @@ def test_plan_from_profile():
     assert run.seeds == [3, 4] and run.gen_seeds == [3] and run.config.epochs == 2
     assert run.config.seed == 3 and run.config.workers == 1 and run.config.threads == 1
     assert run.table().loc["seeds", "setting"] == "[3, 4]"
+    assert run.config.engine == "batched" and run.table().loc["engine", "setting"] == "batched"
+
+
+def test_plan_states_its_scale_against_the_paper():
+    short = tables.plan(_cfg(epochs=2)).text
+    assert short["epochs"] == "2" and short["seeds"] == "2"
+    assert short["paper_epochs"] == str(paper.STSTNET_EPOCHS) == "500"
+    assert "short of the paper's 500 epochs" in short["scale"] and "2 seeds" in short["scale"]
+    full = tables.plan(profiles.get("full").mer).text
+    assert "short of" not in full["scale"] and "the paper's protocol" in full["scale"]
+    one = tables.plan(profiles.MerProfile(**{**_cfg().__dict__, "n_seeds": 1})).text
+    assert "1 seed," in one["scale"]
+
+
+def test_full_protocol_extrapolation_is_linear_in_epochs_and_seeds():
+    tv = tables.TVL1Rows(
+        table=pd.DataFrame(), epochs=100, seeds=2, folds=6, protocol_folds=88, fold_seconds=30.0, gap=0, gap_signed=0
+    )
+    # 30 s for 6 folds x 100 epochs = 0.05 s per fold-epoch; 88 folds x 5 seeds x 500 epochs: 11000 s
+    assert tv.full_protocol_seconds(5) == pytest.approx(11000.0)
+    assert tv.text["full_minutes"] == "183"
+    assert np.isnan(tables.TVL1Rows().full_protocol_seconds(5)) and tables.TVL1Rows().text["full_minutes"] == "n/a"
 
 
 def test_paper_rows_are_the_paper_tables():
@@ -97,3 +119,4 @@ def test_tvl1_rows_on_a_tiny_layout(tmp_path):
     assert list(tv.table.index.get_level_values(0).unique()) == ["SAMM", "SMIC", "SAMM+SMIC"]
     assert (tmp_path / "out" / "tvl1_real_predictions.csv").is_file()
     assert tv.text["epochs"] == "2" and tv.gap >= abs(tv.gap_signed)
+    assert tv.protocol_folds == 2 + 2 + 4 and tv.seeds == 2  # subjects of SAMM, SMIC, SAMM+SMIC
