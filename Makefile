@@ -10,10 +10,12 @@ FACEFLOW_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abs
 export FACEFLOW_DATA
 PROFILE ?= default
 
-.PHONY: venv book test test-unit lint format notebook clean help
+.PHONY: venv book book-nosolutions tables test test-unit lint format notebook clean help
 
 help:
 	@echo "make book      execute every chapter (PROFILE=$(PROFILE)) and build the HTML book"
+	@echo "make book-nosolutions   the book, then its student edition without exercise solutions"
+	@echo "make tables    check the smoke-profile tables against reference/tables (faceflow tables --check)"
 	@echo "make test      unit tests + smoke notebooks + book build + browser test"
 	@echo "make test-unit unit tests only (fast)"
 	@echo "make lint      ruff (lint + format check) on the package, tests and benchmarks; nbQA on the chapters"
@@ -35,21 +37,32 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 book: $(STAMP)
+	@test -d "$(FACEFLOW_DATA)" || echo "note: no data root at $(FACEFLOW_DATA): the chapters fall back to generated data. \
+	Download the real samples with: $(BIN)/faceflow data fetch --root $(FACEFLOW_DATA)"
 	$(BIN)/faceflow book --profile $(PROFILE)
 	@echo "open _build/$(PROFILE)/_build/html/index.html"
+
+# The student edition reuses the chapters executed by `make book` (only the HTML is built again).
+book-nosolutions: book
+	$(BIN)/faceflow book --profile $(PROFILE) --no-execute --no-solutions
+	@echo "open _build/$(PROFILE)/student/_build/html/index.html"
+
+tables: $(STAMP)
+	$(BIN)/faceflow tables --check
 
 notebook: $(STAMP)
 	$(BIN)/faceflow book --profile $(PROFILE) --only $(NB)
 
 lint: $(STAMP)
-	$(BIN)/ruff check faceflow tests benchmarks book
-	$(BIN)/ruff format --check faceflow tests benchmarks book
+	$(BIN)/ruff check faceflow tests benchmarks book scripts
+	$(BIN)/ruff format --check faceflow tests benchmarks book scripts
 	$(BIN)/nbqa ruff notebooks/
 	$(BIN)/nbqa "ruff format --check" notebooks/
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix faceflow tests benchmarks book
-	$(BIN)/ruff format faceflow tests benchmarks book
+	$(BIN)/ruff check --fix faceflow tests benchmarks book scripts
+	$(BIN)/ruff format faceflow tests benchmarks book scripts
 	$(BIN)/nbqa "ruff check --fix" notebooks/
 	$(BIN)/nbqa "ruff format" notebooks/
 

@@ -136,6 +136,10 @@ def table6() -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.Index(_MER_METHODS, name="method"), columns=cols)
 
 
+#: STSTNet training of Sec. 4.4.2: "a learning rate of 5e-5 and maximum epochs set to 500".
+STSTNET_LR = 5e-5
+STSTNET_EPOCHS = 500
+
 #: Published STSTNet figures on the 442 composite-set images with the per-subject weights
 #: (STSTNet authors; see the shared data README): pooled over all subjects.
 STSTNET_PUBLISHED = {"accuracy": 0.7398, "UF1": 0.7209, "UAR": 0.7250}

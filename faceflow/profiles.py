@@ -75,6 +75,9 @@ class GroundTruthProfile:
     ``corpus_frames``: the first frames of each clip of the face corpus (None: all);
     ``corpus_clips``: clips of the corpus per split of the subject table, an int for every split
     or ``{split: n}`` (None: all).
+    ``error_photos``, ``error_frames``: face photos and frames per sequence of the ground-truth
+    error study, ``error_clip_frames``: frames of each real clip tracked for its expressions;
+    ``cost_frames``: frames timed for the storage and BP4D cost tables.
     """
 
     max_frames: int | None
@@ -83,6 +86,27 @@ class GroundTruthProfile:
     video_frames: int
     corpus_frames: int | None = None
     corpus_clips: int | dict | None = None
+    error_photos: int = 3
+    error_frames: int = 4
+    error_clip_frames: int = 60
+    cost_frames: int = 30
+
+
+@dataclass(frozen=True)
+class FinetuneProfile:
+    """Beyond the paper: RAFT-small fine-tuned on the face ground truth (chapter 04).
+
+    ``steps`` optimiser steps of ``batch_size`` random ``crop`` (H, W) crops of the face training
+    pairs (at most ``train_pairs`` evenly spaced ones; None: all), ``iters`` recurrent updates in
+    training, AdamW at ``lr`` with a one-cycle schedule. ``steps == 0`` skips the fine-tuning.
+    """
+
+    steps: int
+    batch_size: int
+    crop: tuple[int, int]
+    iters: int
+    lr: float
+    train_pairs: int | None
 
 
 @dataclass(frozen=True)
@@ -92,7 +116,9 @@ class BaselinesProfile:
     ``max_pairs``: evenly spaced pairs per face test set (None: all); ``generated_pairs``: the
     generated stand-in's size; ``runtime_repeats``: timed calls per method; ``away_pairs``: Sintel
     and FlyingChairs pairs (None: all); ``fig4_per_kind``: Fig. 4 rows per motion type;
-    ``include_tvl1``: TV-L1 in the accuracy tables (seconds per pair).
+    ``include_tvl1``: TV-L1 in the accuracy tables (seconds per pair); ``pretrained``: the published
+    pretrained networks (:mod:`faceflow.methods.pretrained`) in Table 3 and Fig. 4 (seconds per
+    pair on a CPU); ``finetune``: the face fine-tuning of RAFT-small.
     """
 
     max_pairs: int | None
@@ -101,6 +127,8 @@ class BaselinesProfile:
     away_pairs: int | None
     fig4_per_kind: int
     include_tvl1: bool
+    pretrained: tuple[str, ...] = ()
+    finetune: FinetuneProfile = FinetuneProfile(0, 1, (64, 64), 1, 1e-4, 1)
 
 
 @dataclass(frozen=True)
@@ -110,7 +138,16 @@ class MerProfile:
     ``epochs`` per LOSO fold (paper: 500); ``n_seeds`` seeds of the real TV-L1 rows;
     ``max_folds`` held-out subjects (None: all); the generated set: ``gen_identities``
     identities, ``gen_per_class`` clips per class and identity, ``gen_size`` pixels, ``gen_n_seeds``
-    seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2).
+    seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2); ``max_clips`` real
+    onset-to-offset clips used for the feature check (None: all); ``engine`` the LOSO training
+    engine (:data:`faceflow.mer.loso.ENGINES`: ``"batched"`` trains all folds of a protocol and
+    seed at once on ``workers`` threads, with the results of ``"loop"``).
+
+    ``default`` is sized to a chapter-05 budget of a few minutes on two cores: the batched engine
+    takes about 1.2 s per epoch and seed for the three protocols' 88 folds on two idle cores
+    (``benchmarks/mer_loso_batched.py``), so the paper's 500 epochs over five seeds (about 50
+    minutes) do not fit; the chapter states the epochs and seeds it ran and the extrapolated
+    time of the full protocol.
     """
 
     epochs: int
@@ -121,6 +158,8 @@ class MerProfile:
     gen_size: int
     gen_n_seeds: int
     workers: int
+    max_clips: int | None = None
+    engine: str = "batched"
 
     def worker_count(self) -> int:
         """Worker processes to use on this machine."""
@@ -150,7 +189,18 @@ _SETTINGS = {
     "smoke": Profile(
         "smoke",
         TourProfile(all_pairs=False),
-        GroundTruthProfile(max_frames=12, demo_frames=6, demo_pair=1, video_frames=0, corpus_frames=6, corpus_clips=2),
+        GroundTruthProfile(
+            max_frames=12,
+            demo_frames=6,
+            demo_pair=1,
+            video_frames=0,
+            error_photos=1,
+            error_frames=3,
+            error_clip_frames=15,
+            cost_frames=4,
+            corpus_frames=6,
+            corpus_clips=2,
+        ),
         TrainingProfile(
             resolution=(64, 64),
             width=0.0625,
@@ -168,10 +218,25 @@ _SETTINGS = {
             classical=("farneback", "dis"),
         ),
         BaselinesProfile(
-            max_pairs=6, generated_pairs=3, runtime_repeats=1, away_pairs=1, fig4_per_kind=1, include_tvl1=False
+            max_pairs=6,
+            generated_pairs=3,
+            runtime_repeats=1,
+            away_pairs=1,
+            fig4_per_kind=1,
+            include_tvl1=False,
+            pretrained=(),
+            finetune=FinetuneProfile(steps=0, batch_size=1, crop=(64, 64), iters=1, lr=1e-4, train_pairs=1),
         ),
         MerProfile(
-            epochs=5, n_seeds=1, max_folds=2, gen_identities=4, gen_per_class=1, gen_size=64, gen_n_seeds=1, workers=1
+            epochs=5,
+            n_seeds=1,
+            max_folds=2,
+            gen_identities=4,
+            gen_per_class=1,
+            gen_size=64,
+            gen_n_seeds=1,
+            workers=1,
+            max_clips=2,
         ),
     ),
     "default": Profile(
@@ -199,7 +264,14 @@ _SETTINGS = {
             eval_pairs=64,
         ),
         BaselinesProfile(
-            max_pairs=64, generated_pairs=9, runtime_repeats=3, away_pairs=None, fig4_per_kind=2, include_tvl1=False
+            max_pairs=16,
+            generated_pairs=9,
+            runtime_repeats=3,
+            away_pairs=None,
+            fig4_per_kind=2,
+            include_tvl1=False,
+            pretrained=("spynet-chairs", "spynet-sintel", "raft-small"),
+            finetune=FinetuneProfile(steps=30, batch_size=2, crop=(192, 256), iters=12, lr=1e-4, train_pairs=None),
         ),
         MerProfile(
             epochs=200,
@@ -233,7 +305,14 @@ _SETTINGS = {
             steps_by_train_set={"chairs": 53_980, "sintel": 21_750},
         ),
         BaselinesProfile(
-            max_pairs=None, generated_pairs=18, runtime_repeats=5, away_pairs=None, fig4_per_kind=3, include_tvl1=True
+            max_pairs=None,
+            generated_pairs=18,
+            runtime_repeats=5,
+            away_pairs=None,
+            fig4_per_kind=3,
+            include_tvl1=True,
+            pretrained=("spynet-chairs", "spynet-sintel", "raft-small"),
+            finetune=FinetuneProfile(steps=10_000, batch_size=8, crop=(368, 496), iters=12, lr=1e-4, train_pairs=None),
         ),
         MerProfile(
             epochs=500,

@@ -13,6 +13,7 @@ page re-uses them.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceflow.book import publish, tables
 from faceflow.profiles import check_profile
 
 #: Files and folders copied from the project root into the staged book.
@@ -87,6 +89,109 @@ def default_parameters(profile: str, root: Path) -> dict:
     return params
 
 
+#: Parameters fixed by the build itself: ``--profile`` sets ``profile``.
+BUILD_PARAMETERS = ("profile",)
+
+
+def chapter_parameters(src: Path) -> dict:
+    """Names and default values of the chapter's ``parameters`` cell, in order.
+
+    The cell may hold only ``name = <Python literal>`` lines (numbers, strings, None, True/False,
+    tuples, lists) and comments; the defaults give the parameters' types.
+
+    Raises
+    ------
+    ValueError
+        Not exactly one cell tagged ``parameters``, or a line that is not such an assignment.
+    """
+    import jupytext
+
+    cells = [c for c in jupytext.read(src).cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{src}: needs exactly one cell tagged 'parameters', found {len(cells)}")
+    out = {}
+    for node in ast.parse(cells[0].source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            raise ValueError(f"{src}: line {node.lineno} of the parameters cell is not 'name = literal'")
+        try:
+            out[node.targets[0].id] = ast.literal_eval(node.value)
+        except ValueError:
+            raise ValueError(f"{src}: parameter {node.targets[0].id} has a default that is not a literal") from None
+    return out
+
+
+_KIND_NAMES = {
+    bool: "True or False",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    tuple: "a tuple",
+    list: "a list",
+}
+
+
+def typed_parameter(name: str, value, default, where: str):
+    """``value`` of parameter ``name`` as the type of its chapter ``default``.
+
+    A string (from ``--param name=text``) is read as a Python literal where the default is not a
+    string (``3``, ``0.5``, ``None``, ``True``, ``(128, 192)``); where the default is None, any
+    literal or, failing that, the text itself is accepted.
+
+    Raises
+    ------
+    ValueError
+        The value does not fit the default's type; the message names the parameter and ``where``.
+    """
+    if isinstance(value, str) and not isinstance(default, str):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            if default is not None:
+                raise ValueError(f"parameter {name}={value!r} is not {_KIND_NAMES[type(default)]} ({where})") from None
+    if default is None:
+        return value
+    kind = type(default)
+    accepted = {float: (int, float), tuple: (tuple, list), list: (tuple, list)}.get(kind, (kind,))
+    if not isinstance(value, accepted) or (isinstance(value, bool) and kind is not bool):
+        raise ValueError(f"parameter {name}={value!r} is not {_KIND_NAMES[kind]}, as its default {default!r} ({where})")
+    return kind(value) if kind in (float, tuple, list) else value
+
+
+def check_parameters(extra: dict, sources: list[Path]) -> dict[Path, dict]:
+    """Typed ``extra`` parameters per chapter, checked before any chapter runs.
+
+    Each name must be declared by at least one of ``sources``; each chapter gets only the names
+    its parameters cell declares, typed by :func:`typed_parameter`. ``device`` must be one torch
+    can use here and ``data_root`` an existing folder; ``profile`` is set by ``--profile``.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, a value of the wrong type, a bad device or profile.
+    FileNotFoundError
+        A ``data_root`` that does not exist.
+    """
+    from faceflow.io.datasets import DataNotFoundError, missing_root_reason
+    from faceflow.runtime import resolve_device
+
+    declared = {src: chapter_parameters(src) for src in sources}
+    known = sorted({n for names in declared.values() for n in names} - set(BUILD_PARAMETERS))
+    for name in extra:
+        if name in BUILD_PARAMETERS:
+            raise ValueError(f"parameter {name} is set with --{name}, not --param")
+        if name not in known:
+            raise ValueError(f"unknown parameter {name!r}; the chapters take {', '.join(known)}")
+    out = {}
+    for src, defaults in declared.items():
+        out[src] = {n: typed_parameter(n, v, defaults[n], src.name) for n, v in extra.items() if n in defaults}
+    values = {n: v for params in out.values() for n, v in params.items()}
+    if "device" in values:
+        resolve_device(values["device"])
+    if values.get("data_root") is not None and missing_root_reason(values["data_root"]):
+        raise DataNotFoundError(missing_root_reason(values["data_root"]))
+    return out
+
+
 def execute_notebook(src: Path, dest: Path, parameters: dict, cwd: Path | None = None) -> RunResult:
     """Convert a MyST notebook to ``.ipynb`` and execute it with papermill.
 
@@ -114,6 +219,8 @@ def execute_notebook(src: Path, dest: Path, parameters: dict, cwd: Path | None =
             cwd=str(cwd or src.parent),
             progress_bar=False,
             log_output=False,
+            # every displayed DataFrame keeps its data for the table export (faceflow.book.tables)
+            extra_arguments=["--ext=faceflow.book.capture"],
         )
     except BaseException:
         if tmp.exists():
@@ -136,8 +243,16 @@ def build_book(
     stage: Path | None = None,
     execute: bool = True,
     extra_parameters: dict | None = None,
+    solutions: bool = True,
+    html: bool = True,
 ) -> Path:
-    """Execute the chapters for ``profile`` and build the HTML book; returns the HTML folder.
+    """Execute the chapters for ``profile`` and build the HTML book; returns the HTML folder
+    (with ``html=False``, the folder of the exported tables).
+
+    Between execution and Sphinx, :func:`faceflow.book.publish.prepare_stage` removes the
+    machine's absolute paths from the executed notebooks and writes the generated pages, and
+    :func:`faceflow.book.tables.export` writes every displayed table as CSV under
+    ``<stage>/tables``. Each executed chapter's seconds are recorded for the course page.
 
     Parameters
     ----------
@@ -146,9 +261,39 @@ def build_book(
         previously executed copy in the stage, which must exist.
     execute : bool
         If False, skip execution and only rebuild the HTML from the staged notebooks.
+    extra_parameters : dict, optional
+        Chapter parameters (values or ``--param`` text), checked by :func:`check_parameters`
+        before any chapter runs.
+    solutions : bool
+        False builds the student edition (exercise solutions hidden) into ``<stage>/student``.
+    html : bool
+        If False, stop after executing the chapters and exporting their tables.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        Bad parameters, an unknown ``only`` name, or a chapter neither executed now nor before;
+        all found before any chapter runs.
     """
+    from faceflow.io.datasets import missing_root_reason
+
     root = project_root()
     stage = Path(stage) if stage else stage_dir(profile, root)
+    sources = notebook_sources(root)
+    unknown = sorted(set(only or ()) - {s.stem for s in sources})
+    if unknown:
+        raise ValueError(f"--only {' '.join(unknown)}: no such chapter; chapters: {', '.join(s.stem for s in sources)}")
+    run = [s for s in sources if execute and (only is None or s.stem in only)]
+    params = default_parameters(profile, root)
+    injected = check_parameters(extra_parameters or {}, run or sources)
+    data_root = next((p["data_root"] for p in injected.values() if "data_root" in p), params.get("data_root"))
+    for src in sources:
+        staged = stage / "notebooks" / (src.stem + ".ipynb")
+        if src not in run and not staged.is_file():
+            raise FileNotFoundError(f"{staged}: not executed yet; run without --only first")
+    why = missing_root_reason(data_root)
+    if run and why:  # said on the terminal, not only in the pages
+        print(f"[faceflow book] warning: {why} The chapters will show their data as missing.", file=sys.stderr)
     stage.mkdir(parents=True, exist_ok=True)
     for name in STATIC:
         src = root / name
@@ -157,26 +302,31 @@ def build_book(
             shutil.copytree(src, dst, dirs_exist_ok=True)
         else:
             shutil.copy2(src, dst)
-    params = default_parameters(profile, root)
-    params.update(extra_parameters or {})
     results = []
-    for src in notebook_sources(root):
+    commit = publish.git_commit(root)
+    for src in run:
         dest = stage / "notebooks" / (src.stem + ".ipynb")
-        if execute and (only is None or src.stem in only):
-            print(f"[faceflow book] executing {src.name} (profile={profile}) ...", flush=True)
-            r = execute_notebook(src, dest, params, cwd=root)
-            print(f"[faceflow book]   done in {r.seconds:.1f} s", flush=True)
-            results.append(r)
-        elif not dest.is_file():
-            raise FileNotFoundError(f"{dest}: not executed yet; run without --only first")
+        print(f"[faceflow book] executing {src.name} (profile={profile}) ...", flush=True)
+        chapter_params = {**params, **injected[src]}
+        cold = not (root / str(chapter_params.get("output_dir") or params["output_dir"]) / src.stem).exists()
+        r = execute_notebook(src, dest, chapter_params, cwd=root)
+        print(f"[faceflow book]   done in {r.seconds:.1f} s", flush=True)
+        publish.record_timing(root, profile, src.stem, r.seconds, cold, commit)
+        results.append(r)
+    chapters = [src.stem for src in sources]
+    publish.prepare_stage(stage, root, profile, chapters, data_root)
+    tables.export(stage, chapters, commit)
+    if not html:
+        return stage / "tables"
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
     if jb is None:
         raise FileNotFoundError("jupyter-book is not installed in this environment (pip install '.[book]')")
-    cmd = [jb, "build", str(stage), "--builder", "html", "-W", "-n", "--keep-going"]
+    cmd = publish.jupyter_book_command(jb, stage, solutions)
     print("[faceflow book] " + " ".join(cmd), flush=True)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
-    print(f"[faceflow book] html built in {time.perf_counter() - t0:.1f} s: {stage / '_build' / 'html'}")
+    out = publish.html_dir(stage, solutions)
+    print(f"[faceflow book] html built in {time.perf_counter() - t0:.1f} s: {out}")
     for r in results:
         print(f"[faceflow book]   {r.notebook}: {r.seconds:.1f} s")
-    return stage / "_build" / "html"
+    return out

@@ -96,6 +96,18 @@ def glue(name: str, value, display: bool = False) -> None:
         plt.close(value)
 
 
+def glue_many(prefix: str, values: dict) -> None:
+    """:func:`glue` every ``{key: value}`` as ``<prefix>_<key>`` (a package result's summary values).
+
+    Parameters
+    ----------
+    prefix : str
+    values : dict
+    """
+    for key, value in values.items():
+        glue(f"{prefix}_{key}", value)
+
+
 def fmt(x: float, digits: int = 4) -> str:
     """Format a number for glue-ing into prose."""
     return f"{x:.{digits}f}"

@@ -8,16 +8,33 @@ from faceflow.cli.options import add_profile
 
 
 def _book(args: argparse.Namespace) -> int:
-    from faceflow.book.build import build_book
+    from papermill.exceptions import PapermillExecutionError
+
+    from faceflow.book.build import build_book, stage_dir
 
     extra = {}
     for item in args.param or []:
         key, sep, value = item.partition("=")
-        if not sep:
+        if not sep or not key.strip():
             raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
-        extra[key] = value
-    html = build_book(args.profile, only=args.only, execute=not args.no_execute, extra_parameters=extra)
+        extra[key.strip()] = value  # typed and checked against the chapters' parameters cells
+    try:
+        html = build_book(
+            args.profile,
+            only=args.only,
+            execute=not args.no_execute,
+            extra_parameters=extra,
+            solutions=not args.no_solutions,
+        )
+    except PapermillExecutionError as exc:
+        kept = stage_dir(args.profile) / "notebooks"
+        raise RuntimeError(f"a chapter failed: {exc.ename}: {exc.evalue} (see the *.failed.ipynb in {kept})") from None
     print(f"book: {html / 'index.html'}")
+    if args.record_timings:
+        from faceflow.book.build import project_root
+        from faceflow.book.publish import save_snapshot
+
+        print(f"timings: {save_snapshot(project_root(), args.profile)}")
     return 0
 
 
@@ -26,5 +43,17 @@ def add_cli(sub) -> None:
     add_profile(p)
     p.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="execute only these (e.g. 00_data_tour)")
     p.add_argument("--no-execute", action="store_true", help="rebuild HTML from staged notebooks")
-    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="extra papermill parameter")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a chapter parameter, typed like its default in the chapter's parameters cell "
+        "(e.g. seed=3, steps=20, resolution=(128,192), data_root=/path); checked before any chapter runs",
+    )
+    p.add_argument(
+        "--no-solutions", action="store_true", help="student edition: exercise solutions hidden (<stage>/student)"
+    )
+    p.add_argument(
+        "--record-timings", action="store_true", help="save this machine's chapter timings to book/timings.csv"
+    )
     p.set_defaults(func=_book)

@@ -1,10 +1,10 @@
-"""``faceflow data``: which datasets the data root provides."""
+"""``faceflow data``: which datasets the data root provides; ``faceflow data fetch``: download the samples."""
 
 from __future__ import annotations
 
 import argparse
 
-from faceflow.cli.options import add_data_root
+from faceflow.cli.options import add_data_root, add_quiet
 
 
 def _faces(root) -> str:
@@ -43,7 +43,55 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch(args: argparse.Namespace) -> int:
+    from faceflow.io import datasets, fetch
+
+    root = datasets.root_path(args.data_root)
+    report = fetch.fetch(
+        root, only=args.only, base_url=args.base_url, registry=args.registry or fetch.REGISTRY, progress=not args.quiet
+    )
+    print(
+        f"data root {root}: {len(report.downloaded)} files downloaded, {len(report.present)} already there, "
+        f"{len(report.failed)} failed"
+    )
+    for name, why in report.failed.items():
+        print(f"  {name}: {why}")
+    return 1 if report.failed else 0
+
+
+def _registry(args: argparse.Namespace) -> int:
+    from faceflow.io import datasets, fetch
+
+    sources = args.sources or datasets.resolve_root(args.data_root) / "SOURCES.csv"
+    samples = fetch.write_registry(sources)
+    print(f"{fetch.REGISTRY}: {len(samples)} files from {sources}")
+    return 0
+
+
 def add_cli(sub) -> None:
-    d = sub.add_parser("data", help="show which datasets the data root provides")
+    d = sub.add_parser("data", help="show which datasets the data root provides; fetch the samples")
     add_data_root(d, "--root")
     d.set_defaults(func=_data)
+    actions = d.add_subparsers(dest="data_action", metavar="ACTION")
+    f = actions.add_parser(
+        "fetch",
+        help="download the sample data into the data root (sha256-checked, resumable)",
+        description="Download the sample files of the project's registry (faceflow/io/samples.csv) from "
+        "their pinned origins into the data root. Files already there with the right sha256 are skipped.",
+    )
+    f.add_argument(
+        "--root", dest="data_root", default=argparse.SUPPRESS, help="data root (default: $FACEFLOW_DATA or ./data)"
+    )
+    f.add_argument("--only", nargs="+", metavar="NAME", help="only these folders or files, e.g. sintel mer/stst_uvos")
+    f.add_argument(
+        "--base-url",
+        default=None,
+        help="base address of <repo>/<commit>/<path> (default: $FACEFLOW_DATA_URL or GitHub)",
+    )
+    f.add_argument("--registry", default=None, help="registry CSV (default: faceflow/io/samples.csv)")
+    add_quiet(f)
+    f.set_defaults(func=_fetch)
+    r = actions.add_parser("registry", help="regenerate faceflow/io/samples.csv from the data root's SOURCES.csv")
+    r.add_argument("--root", dest="data_root", default=argparse.SUPPRESS, help="data root holding SOURCES.csv")
+    r.add_argument("--sources", default=None, help="default: <data root>/SOURCES.csv")
+    r.set_defaults(func=_registry)

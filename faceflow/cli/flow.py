@@ -5,61 +5,98 @@ Examples::
     faceflow flow farneback a.png b.png -o out.flo --png out.png
     faceflow flow Exp2II a.png b.png -o out.flo --runs outputs/default/runs/faces
     faceflow flow PWC-Net a.png b.png -o out.flo --cnn-weights ~/flow-weights
+    faceflow flow raft-small a.png b.png -o out.flo        # weights under <data root>/weights
     faceflow flow --list --runs outputs/default/runs/faces --cnn-weights ~/flow-weights
     faceflow compare --face-dir outputs/default/datasets/openface --runs outputs/default/runs/faces
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+from faceflow.cli.options import add_data_root, add_quiet, positive_int
 
 
 def _register(args) -> list:
+    """Register the trained runs, the paper's CNNs and the pretrained networks; their statuses."""
     from faceflow.methods.cnn import register_cnn_baselines
+    from faceflow.methods.pretrained import register_pretrained
     from faceflow.training.checkpoints import register_checkpoints
 
     if getattr(args, "runs", None):
         if not Path(args.runs).is_dir():
             raise FileNotFoundError(f"{args.runs}: no such runs folder")
         register_checkpoints(args.runs)
-    return register_cnn_baselines(getattr(args, "cnn_weights", None))
+    statuses = register_cnn_baselines(getattr(args, "cnn_weights", None))
+    return statuses + register_pretrained(getattr(args, "data_root", None))
+
+
+def _unavailable(args, statuses) -> dict[str, tuple[str, str]]:
+    """``{name: (kind, why)}`` of every known method that is not registered now."""
+    from faceflow.methods import available_methods
+    from faceflow.methods.pretrained import PRETRAINED
+    from faceflow.training.experiments import NAMES
+
+    kind = {st.name: "pretrained" if st.name in PRETRAINED else "cnn" for st in statuses}
+    out = {st.name: (kind[st.name], st.reason) for st in statuses if not st.available}
+    runs = getattr(args, "runs", None)
+    for exp in NAMES:
+        if exp not in available_methods():
+            why = f"no checkpoint {Path(runs) / exp / 'last.pt'}" if runs else "a trained network: give --runs FOLDER"
+            why = f"not available: {why}"
+            out.setdefault(exp, ("ours", why))
+    return out
+
+
+def _check_methods(names, unavailable: dict) -> None:
+    """One-line errors for method names that are unknown or cannot run now."""
+    from faceflow.methods import available_methods
+
+    for name in names:
+        if name in available_methods():
+            continue
+        if name in unavailable:
+            raise RuntimeError(f"{name}: {unavailable[name][1]}")
+        known = sorted(set(available_methods()) | set(unavailable))
+        raise ValueError(f"unknown flow method {name!r}; known: {', '.join(known)} (see `faceflow flow --list`)")
 
 
 def _list(args) -> int:
     from faceflow.methods import available_methods, get_method
 
-    statuses = _register(args)
+    unavailable = _unavailable(args, _register(args))
     for name in available_methods():
         m = get_method(name)
-        print(f"  {name:16s} {m.kind:9s} {m.description}")
-    for st in statuses:
-        if not st.available:
-            print(f"  {st.name:16s} {'cnn':9s} {st.reason}")
+        print(f"  {name:16s} {m.kind:10s} {m.description}")
+    for name, (kind, why) in unavailable.items():
+        print(f"  {name:16s} {kind:10s} {why}")
     return 0
 
 
 def _flow(args) -> int:
+    from faceflow.flow.viz import flow_to_rgb
+    from faceflow.io.atomic import atomic_write_bytes
     from faceflow.io.flo import write_flo
-    from faceflow.io.images import read_image
+    from faceflow.io.images import IMAGE_EXTS, encode_image, read_image
     from faceflow.methods import timed_flow
 
     if args.list:
         return _list(args)
     if not (args.method and args.img1 and args.img2 and args.output):
         raise ValueError("usage: faceflow flow METHOD IMG1 IMG2 -o OUT.flo (or --list)")
-    statuses = {s.name: s for s in _register(args)}
-    if args.method in statuses and not statuses[args.method].available:
-        raise RuntimeError(f"{args.method}: {statuses[args.method].reason}")
+    _check_methods([args.method], _unavailable(args, _register(args)))
+    if args.png and Path(args.png).suffix.lower() not in IMAGE_EXTS:
+        raise ValueError(f"{args.png}: --png must end in one of {', '.join(IMAGE_EXTS)}")
     a, b = read_image(args.img1), read_image(args.img2)
+    if not args.quiet:
+        print(f"{args.method}: flow of a {a.shape[1]}x{a.shape[0]} pair ...", file=sys.stderr, flush=True)
     flow, secs = timed_flow(args.method, a, b)
+    png = encode_image(flow_to_rgb(flow), Path(args.png).suffix, args.png) if args.png else None
     write_flo(args.output, flow)
     msg = f"{args.method}: {flow.shape[1]}x{flow.shape[0]} flow in {1000 * secs:.0f} ms -> {args.output}"
-    if args.png:
-        import cv2
-
-        from faceflow.flow.viz import flow_to_rgb
-
-        cv2.imwrite(str(args.png), cv2.cvtColor(flow_to_rgb(flow), cv2.COLOR_RGB2BGR))
+    if png is not None:
+        atomic_write_bytes(args.png, png)
         msg += f" (+ {args.png})"
     print(msg)
     return 0
@@ -69,24 +106,28 @@ def _compare(args) -> int:
     import pandas as pd
 
     from faceflow.evaluation import tables
+    from faceflow.evaluation.baselines import table3_order
     from faceflow.evaluation.evaluate import evaluate
     from faceflow.evaluation.testsets import face_test_sets, split_options
     from faceflow.groundtruth.splits import SplitOptions
+    from faceflow.io.atomic import atomic_write_text
     from faceflow.methods import available_methods
     from faceflow.methods.registry import methods_of_kind
 
     statuses = _register(args)
+    if args.methods:
+        _check_methods(args.methods, _unavailable(args, statuses))
     split = (split_options(args.runs) if args.runs else None) or SplitOptions()
     if args.exclude is not None:
         split = SplitOptions(tuple(args.exclude), split.fractions, split.seed)
-    sets, note = face_test_sets(args.face_dir, split, args.max_pairs)
+    sets, note = face_test_sets(args.face_dir, split, args.max_pairs, progress=not args.quiet)
     print(f"split: {note}")
     methods = args.methods or available_methods()
-    rows = [evaluate(methods, pairs, name, progress=True) for name, pairs in sets.items()]
+    rows = [evaluate(methods, pairs, name, progress=not args.quiet) for name, pairs in sets.items()]
     avg = tables.averages(pd.concat(rows, ignore_index=True))
     ours = [m for m in methods_of_kind("ours") if m in methods]
     if ours:
-        tab, best = tables.table3(avg, ours, order=tables.PAPER_BASELINES)
+        tab, best = tables.table3(avg, ours, order=table3_order())
         print(f"best of our networks: {best}")
     else:
         tab = avg.rename(index=tables.display_name)
@@ -97,7 +138,7 @@ def _compare(args) -> int:
     for k, why in missing.items():
         print(f"{k}: {why}")
     if args.out:
-        tab.to_csv(args.out)
+        atomic_write_text(args.out, tab.to_csv())
         print(f"table: {args.out}")
     return 0
 
@@ -112,6 +153,8 @@ def add_cli(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the methods and why any is unavailable")
     p.add_argument("--runs", help="runs folder of trained experiments (<runs>/<Exp>/last.pt)")
     p.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
+    add_data_root(p)
+    add_quiet(p)
     p.set_defaults(func=_flow)
     c = sub.add_parser("compare", help="Table 3: every method on the face test set and the held-out face source")
     c.add_argument("--face-dir", required=True, help="a `faceflow gt` output folder (manifest.csv)")
@@ -119,6 +162,8 @@ def add_cli(sub) -> None:
     c.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
     c.add_argument("--exclude", nargs="*", help="held-out sequences (default: those the networks were trained without)")
     c.add_argument("--methods", nargs="+", help="methods to compare (default: all registered)")
-    c.add_argument("--max-pairs", type=int, default=None, help="evenly spaced pairs per test set")
+    c.add_argument("--max-pairs", type=positive_int, default=None, help="evenly spaced pairs per test set")
     c.add_argument("--out", help="write the table as CSV")
+    add_data_root(c)
+    add_quiet(c)
     c.set_defaults(func=_compare)

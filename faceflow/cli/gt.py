@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from faceflow.cli.options import add_quiet, nonnegative_float, nonnegative_int, positive_int, unit_float
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -32,12 +34,19 @@ def _gt(args: argparse.Namespace) -> int:
         interp=args.interp,
         layout=args.layout,
         landmarks=args.landmarks,
-        progress=not args.no_progress,
+        progress=not args.quiet,
         crop=args.crop,
         segment=args.segment or None,
+        flow_format=args.flow_format,
+        scheduler=args.scheduler,
+        flow_units=args.flow_units,
     )
     print(f"manifest: {args.dst}/manifest.csv")
-    return 1 if (df["status"] == "failed").any() and args.strict else 0
+    failed = int((df["status"] == "failed").sum())
+    if failed:
+        print(f"faceflow gt: {failed} pair(s) failed (listed above); rerun the same command to retry them")
+        return 1
+    return 0
 
 
 def add_cli(sub) -> None:
@@ -60,10 +69,29 @@ def add_cli(sub) -> None:
         "exact: rasterised piecewise-affine, about 4x faster",
     )
     p.add_argument("--size", type=_size, default=(384, 512), help="output HxW (default 384x512)")
-    p.add_argument("--offset", type=int, default=10, help="crop margin around the landmarks, px (default 10)")
-    p.add_argument("--max-frames", type=int, default=None, help="use at most this many frames per sequence")
-    p.add_argument("--step", type=int, default=1, help="keep every STEP-th frame")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes over sequences")
+    p.add_argument(
+        "--offset", type=nonnegative_int, default=10, help="crop margin around the landmarks, px (default 10)"
+    )
+    p.add_argument("--max-frames", type=positive_int, default=None, help="use at most this many frames per sequence")
+    p.add_argument("--step", type=positive_int, default=1, help="keep every STEP-th frame")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="local Dask worker processes over sequences (1: in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on an existing dask.distributed cluster (e.g. tcp://host:8786); its workers must see SRC and DST",
+    )
+    p.add_argument(
+        "--flow-format",
+        choices=["flo", "f16"],
+        default="flo",
+        help="flo (default): Middlebury .flo float32; f16: float16 in a compressed .npz (about 1/3 the bytes)",
+    )
     p.add_argument("--backend", choices=["dlib", "face-alignment"], default="dlib")
     p.add_argument(
         "--stabilize",
@@ -71,13 +99,14 @@ def add_cli(sub) -> None:
         default="lk",
         help="temporal landmark stabilisation (default lk: detector-anchored Lucas-Kanade)",
     )
-    p.add_argument("--alpha", type=float, default=0.2, help="weight of the model fit in --stabilize lk")
-    p.add_argument("--min-area", type=float, default=0.5, help="degenerate-triangle area threshold, px^2")
+    p.add_argument("--alpha", type=unit_float, default=0.2, help="weight of the model fit in --stabilize lk")
+    p.add_argument("--min-area", type=nonnegative_float, default=0.5, help="degenerate-triangle area threshold, px^2")
     p.add_argument(
         "--interp",
-        choices=["cubic", "linear", "scattered"],
+        choices=["cubic", "linear", "scattered", "scattered-linear"],
         default="cubic",
-        help="paper-mode resampling: bicubic/bilinear spline over the carried grid, or SciPy Clough-Tocher",
+        help="paper-mode resampling: bicubic/bilinear spline over the carried grid, SciPy Clough-Tocher, "
+        "or SciPy linear griddata (the authors' released code)",
     )
     p.add_argument("--layout", choices=list(LAYOUTS), default="auto")
     p.add_argument(
@@ -87,14 +116,23 @@ def add_cli(sub) -> None:
     )
     p.add_argument(
         "--crop",
-        choices=["sequence", "pair"],
+        choices=["sequence", "pair", "first"],
         default="sequence",
         help="sequence (default): one crop box per segment of pairs, every frame stored once; "
-        "pair: one box per pair, two images stored per pair",
+        "pair: one box per pair, two images stored per pair; first: as pair, from the first frame's "
+        "landmarks only (the authors' released code)",
     )
     p.add_argument(
-        "--segment", type=int, default=50, help="pairs per crop box with --crop sequence (0: the whole sequence)"
+        "--flow-units",
+        choices=["crop", "frame"],
+        default="crop",
+        help="flow in pixels of the stored images (default) or scaled by the full frame size (released code)",
     )
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--strict", action="store_true", help="exit 1 when any pair failed")
+    p.add_argument(
+        "--segment",
+        type=nonnegative_int,
+        default=50,
+        help="pairs per crop box with --crop sequence (0: the whole sequence)",
+    )
+    add_quiet(p)
     p.set_defaults(func=_gt)

@@ -28,5 +28,46 @@ def add_device(p: argparse.ArgumentParser, default: str = "auto") -> None:
 
 
 def add_quiet(p: argparse.ArgumentParser) -> None:
-    """``--quiet``: no progress bars."""
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    """``--quiet`` / ``--no-progress`` (the same switch, ``args.quiet``): no progress bars."""
+    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bars")
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type``: an integer >= 1 (counts, steps, sizes)."""
+    return _bounded(text, int, 1, "an integer >= 1")
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse ``type``: an integer >= 0 (seeds, offsets)."""
+    return _bounded(text, int, 0, "an integer >= 0")
+
+
+def positive_float(text: str) -> float:
+    """argparse ``type``: a finite number > 0 (learning rates, multipliers)."""
+    value = _bounded(text, float, 0.0, "a finite number > 0")
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """argparse ``type``: a finite number >= 0 (thresholds)."""
+    return _bounded(text, float, 0.0, "a finite number >= 0")
+
+
+def unit_float(text: str) -> float:
+    """argparse ``type``: a number in [0, 1] (weights, fractions)."""
+    value = _bounded(text, float, 0.0, "a number in [0, 1]")
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def _bounded(text: str, kind: type, low, what: str):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not (value >= low and value != float("inf")):  # also rejects nan
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value

@@ -12,7 +12,15 @@ import argparse
 import json
 from pathlib import Path
 
-from faceflow.cli.options import add_data_root, add_device, add_output_dir, add_profile, add_quiet
+from faceflow.cli.options import (
+    add_data_root,
+    add_device,
+    add_output_dir,
+    add_profile,
+    add_quiet,
+    positive_float,
+    positive_int,
+)
 
 
 def _face_data(args):
@@ -32,14 +40,38 @@ def _face_data(args):
 
 
 def _face_dir(args) -> Path:
-    return _face_data(args)[0]
+    """The face ground-truth folder: ``--face-dir``, else the profile's corpus dataset."""
+    return Path(args.face_dir) if args.face_dir else _face_data(args)[0]
+
+
+def _read_config(path: Path, overrides: dict):
+    """The :class:`TrainConfig` of a JSON file with ``overrides``; one-line errors naming the file."""
+    import dataclasses
+
+    from faceflow.training.experiments import TrainConfig
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such config file")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config must be a JSON object of TrainConfig fields, got {type(data).__name__}")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    if set(data) - fields:
+        raise ValueError(f"{path}: unknown config keys {sorted(set(data) - fields)}; known: {sorted(fields)}")
+    try:
+        cfg = TrainConfig.from_dict({**data, **overrides})
+    except TypeError as exc:  # a value of the wrong type in the file, e.g. "steps": "x"
+        raise ValueError(f"{path}: bad config value ({exc})") from None
+    return cfg
 
 
 def _train(args: argparse.Namespace) -> int:
     from faceflow import profiles
     from faceflow.training import experiments
     from faceflow.training.checkpoints import checkpoint_status
-    from faceflow.training.experiments import TrainConfig
     from faceflow.training.loop import ensure_trained
 
     overrides = {}
@@ -54,11 +86,10 @@ def _train(args: argparse.Namespace) -> int:
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
     if Path(args.config).suffix == ".json":
-        cfg = TrainConfig.from_dict(json.loads(Path(args.config).read_text()))
-        for k, v in overrides.items():
-            setattr(cfg, k, v)
-        cfg.__post_init__()
+        cfg = _read_config(Path(args.config), overrides)
     else:
+        if args.config not in experiments.NAMES:  # before the face data is made (minutes)
+            raise ValueError(f"unknown experiment {args.config!r}; choose from {experiments.NAMES}")
         data = _face_data(args)[1] if args.train_set == "faces" else {}
         cfg = experiments.for_profile(args.config, args.train_set, args.profile, args.variant, data=data, **overrides)
     run_dir = (
@@ -139,11 +170,11 @@ def add_cli(sub) -> None:
         choices=["text", "code"],
         help="paper text (default) or the authors'-code differences",
     )
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--resolution", type=int, nargs=2, metavar=("H", "W"), default=None)
-    p.add_argument("--width", type=float, default=None, help="channel multiplier (1 = full FlowNetS)")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr-multiplier", type=float, default=None)
+    p.add_argument("--steps", type=positive_int, default=None)
+    p.add_argument("--resolution", type=positive_int, nargs=2, metavar=("H", "W"), default=None)
+    p.add_argument("--width", type=positive_float, default=None, help="channel multiplier (1 = full FlowNetS)")
+    p.add_argument("--batch-size", type=positive_int, default=None)
+    p.add_argument("--lr-multiplier", type=positive_float, default=None)
     p.add_argument(
         "--exclude", nargs="*", default=["multi_face"], help="with --face-dir: sequences held out of the splits"
     )
@@ -156,7 +187,7 @@ def add_cli(sub) -> None:
     e.add_argument("--split", default="test", choices=["train", "val", "test"], help="face split")
     e.add_argument("--sequences", nargs="*", default=None, help="evaluate these face sequences instead")
     e.add_argument("--sintel-pass", default="clean", choices=["clean", "final"])
-    e.add_argument("--max-pairs", type=int, default=None)
+    e.add_argument("--max-pairs", type=positive_int, default=None)
     e.add_argument(
         "--convention",
         default="paper",

@@ -106,7 +106,7 @@ def evaluate(
     test_set : str
         Name written in the ``test_set`` column.
     progress : bool
-        Show a tqdm bar per method.
+        Show a tqdm bar while a dataset's pairs load and one per method.
     convention : {"native", "paper"}
         Where the errors are measured (see the module docstring): at the ground truth's
         resolution, or on the paper's k = 1 grid (a flow may then have any size).
@@ -121,8 +121,10 @@ def evaluate(
     Raises
     ------
     ValueError
-        A pair without ground truth, a flow of the wrong shape (``native``), or an unknown
-        convention.
+        A pair without ground truth, ground truth with unknown (non-finite) pixels, an estimated
+        flow of the wrong shape or with non-finite values: a pair is scored in full or not at all,
+        so a mean is never silently taken over fewer pixels or pairs. Also an unknown
+        convention, or (``native``) a flow of the wrong shape.
     """
     from tqdm.auto import tqdm
 
@@ -130,10 +132,14 @@ def evaluate(
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
     paper = convention == "paper"
     fns = _as_functions(methods)
-    pairs = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
+    if hasattr(pairs, "pair"):
+        desc = f"{test_set or 'evaluate'}: loading pairs"
+        pairs = [pairs.pair(i) for i in tqdm(range(len(pairs)), desc=desc, disable=not progress, leave=False)]
+    pairs = list(pairs)
     for p in pairs:
         if p.flow is None:
             raise ValueError(f"pair {p.name} has no ground truth")
+        _check_finite(p.flow, f"{p.source or test_set} pair {p.name}: ground truth")
     grid_gt = [to_grid(p.flow, paper_grid(p.flow.shape)) if paper else p.flow for p in pairs]
     rows = []
     for name, fn in fns.items():
@@ -149,6 +155,7 @@ def evaluate(
             secs = time.perf_counter() - t0
             if flow.ndim != 3 or flow.shape[2] != 2 or (not paper and flow.shape != p.flow.shape):
                 raise ValueError(f"{name} on {p.name}: flow shape {flow.shape}, ground truth {p.flow.shape}")
+            _check_finite(flow, f"{name} on {p.source or test_set} pair {p.name}: estimated flow")
             on_grid = to_grid(flow, gt.shape[:2]) if paper else flow
             row = dict(
                 test_set=test_set,
@@ -167,8 +174,25 @@ def evaluate(
     return pd.DataFrame(rows, columns=COLUMNS + (FULL_COLUMNS if paper else []))
 
 
+def _check_finite(flow: np.ndarray, what: str) -> None:
+    bad = int((~np.isfinite(flow)).any(axis=-1).sum())
+    if bad:
+        raise ValueError(f"{what} has {bad} of {flow.shape[0] * flow.shape[1]} pixels non-finite (NaN or inf)")
+
+
 def pairs_key(pairs: Sequence) -> str:
-    """A short hash of a pair list (names, sizes, a subsample of the ground truth)."""
+    """A short hash of a pair list (names, sizes, a subsample of the ground truth).
+
+    Parameters
+    ----------
+    pairs : sequence of FlowPair
+        Pairs with ground truth.
+
+    Returns
+    -------
+    str
+        16 hex digits.
+    """
     h = hashlib.sha1()
     for p in pairs:
         h.update(p.name.encode())
@@ -191,6 +215,31 @@ def cached_evaluate(
     A cached result is reused only when the pair list (names, sizes, ground truth) is the same,
     the method's tag (e.g. its checkpoint's mtime) has not changed, and it was measured with the
     same ``convention``.
+
+    Parameters
+    ----------
+    methods : sequence of str
+        Registered method names.
+    pairs : sequence of FlowPair
+        Loaded pairs with ground truth.
+    test_set : str
+        Name of the set (``test_set`` column and cache file names).
+    cache_dir : path-like
+        Folder of the ``<test set>__<method>.csv`` / ``.json`` files.
+    method_tags : dict of str to str, optional
+        A tag per method; a changed tag recomputes.
+    progress : bool
+        Show tqdm bars.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`evaluate`.
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -206,8 +255,10 @@ def cached_evaluate(
         if convention != "native":
             want["convention"] = convention
         if csv.is_file() and meta.is_file() and json.loads(meta.read_text()) == want:
-            frames.append(pd.read_csv(csv, dtype={"pair": str, "test_set": str, "method": str, "source": str}))
-            continue
+            cached = pd.read_csv(csv, dtype={"pair": str, "test_set": str, "method": str, "source": str})
+            if len(cached) == len(pairs) and cached[["epe", "aae"]].notna().all().all():
+                frames.append(cached)
+                continue  # else an incomplete cache (a row per pair, every error known): recompute
         df = evaluate([m], pairs, test_set, progress=progress, convention=convention)
         atomic_write_text(csv, df.to_csv(index=False))
         atomic_write_text(meta, json.dumps(want))
@@ -225,10 +276,28 @@ def runtime_ms(
     Each method runs ``warmup`` untimed calls (model loading, allocator warm-up), then the best
     of ``repeat`` timed calls is reported.
 
+    Parameters
+    ----------
+    methods : sequence of str
+        Registered method names.
+    img1, img2 : numpy.ndarray
+        The pair (any size; resized to ``size``).
+    size : (int, int)
+        (H, W) the pair is resized to.
+    repeat : int
+        Timed calls per method.
+    warmup : int
+        Untimed calls first.
+
     Returns
     -------
     pandas.DataFrame
         Index ``method``, column ``ms_per_pair``.
+
+    Raises
+    ------
+    ValueError
+        ``repeat`` < 1.
     """
     import cv2
 

@@ -16,12 +16,35 @@ def nonzero_support(flow: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Pixels the face ground truth covers: where the flow is not exactly zero.
 
     The generated face ground truth is zero outside the face mesh, so this is the face region.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (..., 2)
+    eps : float
+        Largest absolute component counted as zero.
+
+    Returns
+    -------
+    ndarray of bool, shape (...)
     """
     return np.abs(np.asarray(flow)).max(axis=-1) > eps
 
 
 def fit_affine(flow: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Least-squares affine motion ``(u, v) = M [x, y, 1]`` over ``mask``; returns M (2x3)."""
+    """Least-squares affine motion ``(u, v) = M [x, y, 1]`` over ``mask``; returns M (2x3).
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+    mask : ndarray of bool, shape (H, W), optional
+        Pixels used in the fit (default: all).
+
+    Returns
+    -------
+    ndarray, shape (2, 3)
+        Row 0 gives u, row 1 gives v, in raw pixel coordinates; zeros when the mask holds fewer
+        than 3 pixels.
+    """
     flow = np.asarray(flow, dtype=np.float64)
     h, w = flow.shape[:2]
     if mask is None:
@@ -39,6 +62,18 @@ def fit_affine(flow: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 
 
 def affine_field(M: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The flow ``(u, v) = M [x, y, 1]`` of an affine motion on an (H, W) grid.
+
+    Parameters
+    ----------
+    M : ndarray, shape (2, 3)
+        As returned by :func:`fit_affine`.
+    shape : (H, W)
+
+    Returns
+    -------
+    ndarray, shape (H, W, 2), float64
+    """
     h, w = shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     u = M[0, 0] * xs + M[0, 1] * ys + M[0, 2]
@@ -55,7 +90,20 @@ class MotionShares:
 
 
 def classify(global_share: float, hi: float = 0.7, lo: float = 0.3) -> str:
-    """``global`` when the affine part holds >= ``hi`` of the energy, ``local`` when <= ``lo``."""
+    """``global`` when the affine part holds >= ``hi`` of the energy, ``local`` when <= ``lo``.
+
+    Parameters
+    ----------
+    global_share : float
+        Share of the flow energy explained by the affine fit.
+    hi, lo : float
+        Thresholds.
+
+    Returns
+    -------
+    str
+        ``"global"``, ``"local"`` or ``"both"``.
+    """
     if global_share >= hi:
         return "global"
     if global_share <= lo:
@@ -71,6 +119,19 @@ def motion_shares(flow: np.ndarray, mask: np.ndarray | None = None, hi: float = 
     field, the local share that of the residual, both divided by their sum. An affine map
     covers head translation, in-plane rotation, scaling and, approximately, small out-of-plane
     turns; eye and mouth motion stays in the residual.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+    mask : ndarray of bool, shape (H, W), optional
+        The face region (default :func:`nonzero_support`).
+    hi, lo : float
+        Thresholds of :func:`classify`.
+
+    Returns
+    -------
+    MotionShares
+        Kind ``"none"`` (all zero) when the mask is empty.
     """
     flow = np.asarray(flow, dtype=np.float64)
     if mask is None:

@@ -37,7 +37,21 @@ def _masked_mean_np(err: np.ndarray, valid: np.ndarray | None) -> float:
 
 
 def epe_map(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Per-pixel end-point error ``||pred - gt||_2`` for (..., H, W, 2) arrays."""
+    """Per-pixel end-point error ``||pred - gt||_2`` for (..., H, W, 2) arrays.
+
+    Parameters
+    ----------
+    pred, gt : ndarray, shape (..., H, W, 2)
+
+    Returns
+    -------
+    ndarray, shape (..., H, W)
+
+    Raises
+    ------
+    ValueError
+        The shapes differ or the last axis is not 2.
+    """
     pred = np.asarray(pred, dtype=np.float64)
     gt = np.asarray(gt, dtype=np.float64)
     _check_pair(pred, gt, -1)
@@ -45,7 +59,23 @@ def epe_map(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 
 def angular_error_map(pred: np.ndarray, gt: np.ndarray, degrees: bool = False) -> np.ndarray:
-    """Per-pixel angular error of Eq. (8) for (..., H, W, 2) arrays (radians by default)."""
+    """Per-pixel angular error of Eq. (8) for (..., H, W, 2) arrays (radians by default).
+
+    Parameters
+    ----------
+    pred, gt : ndarray, shape (..., H, W, 2)
+    degrees : bool
+        Degrees instead of radians.
+
+    Returns
+    -------
+    ndarray, shape (..., H, W)
+
+    Raises
+    ------
+    ValueError
+        The shapes differ or the last axis is not 2.
+    """
     pred = np.asarray(pred, dtype=np.float64)
     gt = np.asarray(gt, dtype=np.float64)
     _check_pair(pred, gt, -1)
@@ -62,12 +92,43 @@ def angular_error_map(pred: np.ndarray, gt: np.ndarray, degrees: bool = False) -
 
 
 def epe(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None) -> float:
-    """Average end-point error in pixels over all (or the ``valid``) pixels."""
+    """Average end-point error in pixels over all (or the ``valid``) pixels.
+
+    Parameters
+    ----------
+    pred, gt : ndarray, shape (..., H, W, 2)
+    valid : ndarray of bool, shape (..., H, W), optional
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, or ``valid`` has the wrong shape or selects no pixel.
+    """
     return _masked_mean_np(epe_map(pred, gt), valid)
 
 
 def aae(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None, degrees: bool = False) -> float:
-    """Average angular error, Eq. (8); radians unless ``degrees=True``."""
+    """Average angular error, Eq. (8); radians unless ``degrees=True``.
+
+    Parameters
+    ----------
+    pred, gt : ndarray, shape (..., H, W, 2)
+    valid : ndarray of bool, shape (..., H, W), optional
+    degrees : bool
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, or ``valid`` has the wrong shape or selects no pixel.
+    """
     return _masked_mean_np(angular_error_map(pred, gt, degrees=degrees), valid)
 
 
@@ -83,7 +144,21 @@ def _masked_mean_torch(err: torch.Tensor, valid: torch.Tensor | None) -> torch.T
 
 
 def epe_map_torch(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """Per-pixel EPE for (..., 2, H, W) tensors; differentiable."""
+    """Per-pixel EPE for (..., 2, H, W) tensors; differentiable.
+
+    Parameters
+    ----------
+    pred, gt : torch.Tensor, shape (..., 2, H, W)
+
+    Returns
+    -------
+    torch.Tensor, shape (..., H, W)
+
+    Raises
+    ------
+    ValueError
+        The shapes differ or the channel axis is not 2.
+    """
     _check_pair(pred, gt, -3)
     return torch.linalg.vector_norm(pred - gt, dim=-3)
 
@@ -93,6 +168,20 @@ def angular_error_map_torch(pred: torch.Tensor, gt: torch.Tensor, degrees: bool 
 
     A tiny epsilon inside the square root keeps the gradient finite where prediction and
     ground truth coincide (angle 0).
+
+    Parameters
+    ----------
+    pred, gt : torch.Tensor, shape (..., 2, H, W)
+    degrees : bool
+
+    Returns
+    -------
+    torch.Tensor, shape (..., H, W)
+
+    Raises
+    ------
+    ValueError
+        The shapes differ or the channel axis is not 2.
     """
     _check_pair(pred, gt, -3)
     u, v = gt[..., 0, :, :], gt[..., 1, :, :]
@@ -108,12 +197,45 @@ def angular_error_map_torch(pred: torch.Tensor, gt: torch.Tensor, degrees: bool 
 
 
 def epe_torch(pred: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-    """Average EPE for (..., 2, H, W) tensors (a 0-d tensor)."""
+    """Average EPE for (..., 2, H, W) tensors (a 0-d tensor).
+
+    Parameters
+    ----------
+    pred, gt : torch.Tensor, shape (..., 2, H, W)
+    valid : torch.Tensor of bool, shape (..., H, W), optional
+
+    Returns
+    -------
+    torch.Tensor
+        0-d.
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, or ``valid`` has the wrong shape or selects no pixel.
+    """
     return _masked_mean_torch(epe_map_torch(pred, gt), valid)
 
 
 def aae_torch(
     pred: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor | None = None, degrees: bool = False
 ) -> torch.Tensor:
-    """Average angular error, Eq. (8), for (..., 2, H, W) tensors (a 0-d tensor)."""
+    """Average angular error, Eq. (8), for (..., 2, H, W) tensors (a 0-d tensor).
+
+    Parameters
+    ----------
+    pred, gt : torch.Tensor, shape (..., 2, H, W)
+    valid : torch.Tensor of bool, shape (..., H, W), optional
+    degrees : bool
+
+    Returns
+    -------
+    torch.Tensor
+        0-d.
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, or ``valid`` has the wrong shape or selects no pixel.
+    """
     return _masked_mean_torch(angular_error_map_torch(pred, gt, degrees=degrees), valid)

@@ -51,6 +51,20 @@ def strain_tensor(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """Components ``(e_xx, e_yy, e_xy)`` of the strain tensor (Eq. 10) of an (H, W, 2) flow.
 
     Derivatives by central differences (one-sided on the border), see the module docstring.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+        At least 2x2, finite.
+
+    Returns
+    -------
+    e_xx, e_yy, e_xy : ndarray, shape (H, W), float64
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, smaller than 2x2, or non-finite values.
     """
     flow = _check_flow(flow)
     u, v = flow[..., 0], flow[..., 1]
@@ -60,13 +74,37 @@ def strain_tensor(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def strain_magnitude(flow: np.ndarray) -> np.ndarray:
-    """Optical strain magnitude ``sqrt(e_xx^2 + e_yy^2 + 2 e_xy^2)`` (Eq. 11), (H, W) float64."""
+    """Optical strain magnitude ``sqrt(e_xx^2 + e_yy^2 + 2 e_xy^2)`` (Eq. 11), (H, W) float64.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+
+    Returns
+    -------
+    ndarray, shape (H, W), float64
+
+    Raises
+    ------
+    ValueError
+        As :func:`strain_tensor`.
+    """
     exx, eyy, exy = strain_tensor(flow)
     return np.sqrt(exx**2 + eyy**2 + 2.0 * exy**2)
 
 
 def minmax(channel: np.ndarray) -> np.ndarray:
-    """Min-max normalise one channel to [0, 1]; a constant channel becomes all zeros."""
+    """Min-max normalise one channel to [0, 1]; a constant channel becomes all zeros.
+
+    Parameters
+    ----------
+    channel : ndarray
+
+    Returns
+    -------
+    ndarray, float64
+        Same shape.
+    """
     channel = np.asarray(channel, dtype=np.float64)
     lo, hi = float(channel.min()), float(channel.max())
     if hi - lo <= 0.0:
@@ -75,7 +113,23 @@ def minmax(channel: np.ndarray) -> np.ndarray:
 
 
 def stst_features(flow: np.ndarray, size: int = STST_SIZE) -> np.ndarray:
-    """The STSTNet input of a flow: (size, size, 3) float32 in [0, 1], channels ``(u, v, |e|)``."""
+    """The STSTNet input of a flow: (size, size, 3) float32 in [0, 1], channels ``(u, v, |e|)``.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+    size : int
+        Side of the output (28 in STSTNet).
+
+    Returns
+    -------
+    ndarray, shape (size, size, 3), float32
+
+    Raises
+    ------
+    ValueError
+        As :func:`strain_tensor`.
+    """
     import cv2
 
     flow = _check_flow(flow)
@@ -88,5 +142,20 @@ def stst_features(flow: np.ndarray, size: int = STST_SIZE) -> np.ndarray:
 
 
 def stst_image(flow: np.ndarray, size: int = STST_SIZE) -> np.ndarray:
-    """:func:`stst_features` as an 8-bit RGB image (the layout of the published PNG files)."""
+    """:func:`stst_features` as an 8-bit RGB image (the layout of the published PNG files).
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+    size : int
+
+    Returns
+    -------
+    ndarray, shape (size, size, 3), uint8
+
+    Raises
+    ------
+    ValueError
+        As :func:`strain_tensor`.
+    """
     return np.round(stst_features(flow, size) * 255.0).astype(np.uint8)

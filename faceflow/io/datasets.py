@@ -15,6 +15,7 @@ real on-disk layouts of the full (licensed) datasets:
   :func:`face_clips` together with the project's reviewed clip -> subject table
   (:func:`face_subjects`, ``faceflow/io/face_subjects.csv``, made by ``faceflow faces subjects``).
 * STSTNet inputs: ``mer/stst_uvos/*.png`` with ``labels.csv`` (file, dataset, subject, label).
+* Micro-expression clips, onset to offset: ``mer/clips/*.gif``.
 
 Whether a dataset is there is asked with :func:`has_dataset`, never by catching an error.
 """
@@ -49,7 +50,17 @@ def _root_candidate(root: str | os.PathLike | None) -> tuple[str, Path]:
 
 
 def missing_root_reason(root: str | os.PathLike | None = None) -> str | None:
-    """None when the data root exists, else one sentence saying where it was looked for."""
+    """None when the data root exists, else one sentence saying where it was looked for.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
+
+    Returns
+    -------
+    str or None
+    """
     source, path = _root_candidate(root)
     if path.is_dir():
         return None
@@ -59,14 +70,50 @@ def missing_root_reason(root: str | os.PathLike | None = None) -> str | None:
     )
 
 
+def root_path(root: str | os.PathLike | None = None) -> Path:
+    """Where the data root is (absolute), whether or not it exists: ``root``, ``$FACEFLOW_DATA``, ``./data``.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Explicit data root.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return _root_candidate(root)[1]
+
+
 def root_or_none(root: str | os.PathLike | None = None) -> Path | None:
-    """The data root of :func:`resolve_root`, or None when there is none (no error)."""
+    """The data root of :func:`resolve_root`, or None when there is none (no error).
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
+
+    Returns
+    -------
+    pathlib.Path or None
+        Absolute path of an existing folder, or None.
+    """
     path = _root_candidate(root)[1]
     return path if path.is_dir() else None
 
 
 def resolve_root(root: str | os.PathLike | None = None) -> Path:
     """The data root as an absolute path: ``root``, else ``$FACEFLOW_DATA``, else ``./data``.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Explicit data root; empty or None means the environment variable or ``./data``.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute path of the data root.
 
     Raises
     ------
@@ -135,6 +182,12 @@ DATASETS: dict[str, DatasetSpec] = {
         ("mer/onset_apex_gifs",),
         "The onset/apex GIFs belong in '<root>/mer/onset_apex_gifs/'.",
     ),
+    "me_clips": DatasetSpec(
+        "micro-expression clips",
+        ("mer/clips",),
+        "The real micro-expression clips (onset to offset, one GIF each, the SAMM/SMIC/CASME II sample id "
+        "in the name) belong in '<root>/mer/clips/'; SOURCES.csv of the shared data lists where each comes from.",
+    ),
     "dlib_faces": DatasetSpec(
         "dlib face photos",
         ("dlib_faces",),
@@ -188,11 +241,25 @@ def locate(key: str, root: str | os.PathLike | None = None) -> Path | None:
 def find_dataset(key: str, root: str | os.PathLike | None = None) -> Path:
     """Folder of dataset ``key`` under the data root.
 
+    Parameters
+    ----------
+    key : str
+        A key of :data:`DATASETS`.
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
+
+    Returns
+    -------
+    pathlib.Path
+        The first candidate folder of ``key`` that exists.
+
     Raises
     ------
     DataNotFoundError
         The root or the dataset is missing; the message says where it was looked for and how to
         get it.
+    KeyError
+        ``key`` is not a known dataset.
     """
     spec = _spec(key)
     base = resolve_root(root)
@@ -225,9 +292,23 @@ class FlowPairRef:
     source: str = ""
 
     def load(self) -> FlowPair:
-        from faceflow.io.flo import read_flo
+        """Read both frames and, when there is one, the ground-truth flow.
 
-        flow = read_flo(self.flow) if self.flow is not None else None
+        Returns
+        -------
+        FlowPair
+
+        Raises
+        ------
+        FileNotFoundError
+            A file is missing.
+        ValueError
+            The frames differ in size, or the flow's size is not the frames' (the message names the
+            files); an unreadable image or ``.flo`` file.
+        """
+        from faceflow.io.flo import read_flow
+
+        flow = read_flow(self.flow) if self.flow is not None else None
         a, b = read_image(self.img1), read_image(self.img2)
         if a.shape != b.shape:
             raise ValueError(f"{self.img1} and {self.img2} differ in size: {a.shape} vs {b.shape}")
@@ -248,6 +329,18 @@ def sintel_pairs(root: str | os.PathLike | None = None, dstype: str = "clean") -
         Data root (see :func:`resolve_root`).
     dstype : {"clean", "final"}
         Rendering pass.
+
+    Returns
+    -------
+    list of FlowPairRef
+        Consecutive frames of every scene that have a ``.flo``, source ``sintel-<dstype>``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``dstype``.
+    DataNotFoundError
+        No Sintel folder or no pair with ground truth in it.
     """
     if dstype not in ("clean", "final"):
         raise ValueError(f"dstype must be 'clean' or 'final', got {dstype!r}")
@@ -279,9 +372,21 @@ def chairs_pairs(root: str | os.PathLike | None = None, split: str | None = None
 
     Parameters
     ----------
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
     split : {"train", "val"}, optional
         With the real release and its ``FlyingChairs_train_val.txt`` (1 = train, 2 = val), keep
         one split. Ignored (all pairs) for the sample layout, which has no split file.
+
+    Returns
+    -------
+    list of FlowPairRef
+        In file-name order, source ``flyingchairs``.
+
+    Raises
+    ------
+    DataNotFoundError
+        No FlyingChairs folder or no pair in it.
     """
     base = find_dataset("chairs", root)
     pairs: list[FlowPairRef] = []
@@ -315,7 +420,23 @@ def chairs_pairs(root: str | os.PathLike | None = None, split: str | None = None
 
 
 def openface_frames(root: str | os.PathLike | None = None) -> list[Path]:
-    """The OpenFace sample image sequence (30 consecutive 640x480 frames of one face)."""
+    """The OpenFace sample image sequence (30 consecutive 640x480 frames of one face).
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The frames, sorted by name.
+
+    Raises
+    ------
+    DataNotFoundError
+        No ``openface/image_sequence`` folder, or no image in it.
+    """
     folder = find_dataset("openface_frames", root)
     frames = list_images(folder)
     if not frames:
@@ -324,7 +445,23 @@ def openface_frames(root: str | os.PathLike | None = None) -> list[Path]:
 
 
 def openface_videos(root: str | os.PathLike | None = None) -> list[Path]:
-    """The OpenFace sample videos."""
+    """The OpenFace sample videos.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Video files of ``openface/``, sorted by name.
+
+    Raises
+    ------
+    DataNotFoundError
+        No ``openface`` folder, or no video in it.
+    """
     folder = find_dataset("openface", root)
     vids = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTS)
     if not vids:
@@ -332,12 +469,33 @@ def openface_videos(root: str | os.PathLike | None = None) -> list[Path]:
     return vids
 
 
+#: The three classes of the STSTNet images' ``labels.csv``: 0 negative, 1 positive, 2 surprise.
+STST_LABELS = ("0", "1", "2")
+
+
 def stst_samples(root: str | os.PathLike | None = None):
     """Table of the 442 STSTNet input images: columns file, dataset, subject, label, path.
+
+    Every row of ``labels.csv`` is checked when it is read: ``label`` must be 0, 1 or 2 and
+    ``file``, ``dataset`` and ``subject`` must not be empty (a wrong label would give a wrong
+    UF1, an empty subject a sample no subject's weights predict).
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
 
     Returns
     -------
     pandas.DataFrame
+        ``label`` as int, the other columns as str, ``path`` the image file.
+
+    Raises
+    ------
+    DataNotFoundError
+        No folder, no ``labels.csv``, or listed images that are missing.
+    ValueError
+        A missing column or a bad value; the message names the file, the line and the value.
     """
     import pandas as pd
 
@@ -345,10 +503,20 @@ def stst_samples(root: str | os.PathLike | None = None):
     labels = folder / "labels.csv"
     if not labels.is_file():
         raise DataNotFoundError(f"{labels}: missing. {DATASETS['stst_images'].hint}")
-    df = pd.read_csv(labels, dtype={"subject": str})
+    df = pd.read_csv(labels, dtype=str, keep_default_na=False)
     missing_cols = {"file", "dataset", "subject", "label"} - set(df.columns)
     if missing_cols:
         raise ValueError(f"{labels}: missing columns {sorted(missing_cols)}")
+    for i, row in enumerate(df.itertuples(index=False)):
+        line = i + 2  # the header is line 1
+        for col in ("file", "dataset", "subject"):
+            if not getattr(row, col).strip():
+                raise ValueError(f"{labels}: line {line}: empty {col} (file {row.file!r})")
+        if row.label.strip() not in STST_LABELS:
+            raise ValueError(
+                f"{labels}: line {line}: label {row.label!r} of {row.file} is not one of {', '.join(STST_LABELS)}"
+            )
+    df["label"] = df["label"].astype(int)
     df["path"] = [folder / f for f in df["file"]]
     absent = [str(p) for p in df["path"] if not p.is_file()]
     if absent:

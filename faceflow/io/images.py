@@ -11,25 +11,146 @@ from pathlib import Path
 
 import numpy as np
 
+from faceflow.io.atomic import atomic_write_bytes
+
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff")
 VIDEO_EXTS = (".avi", ".wmv", ".mp4", ".mov", ".mkv", ".mpg")
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image as RGB uint8 (H, W, 3); clear error naming the file when unreadable."""
+    """Read an image as RGB uint8 (H, W, 3); clear error naming the file when unreadable.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 3) uint8 RGB.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        OpenCV cannot decode it, or a JPEG is truncated (:func:`jpeg_complete`).
+    """
     import cv2
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    data = path.read_bytes()
+    if path.suffix.lower() in (".jpg", ".jpeg") and not jpeg_complete(data):
+        raise ValueError(f"{path}: truncated JPEG (no end-of-image marker; it would decode partly grey)")
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ValueError(f"{path}: not a readable image (OpenCV could not decode it)")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def jpeg_complete(data: bytes) -> bool:
+    """Whether JPEG bytes end with the end-of-image marker ``FF D9`` (trailing padding allowed).
+
+    A JPEG cut short decodes without an error in libjpeg (the missing rows come out grey, with
+    only a warning); the marker cannot occur inside entropy-coded data, so its absence near the
+    end means the file is truncated.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+
+    Returns
+    -------
+    bool
+    """
+    return data[:2] == b"\xff\xd8" and b"\xff\xd9" in data[-1024:]
+
+
+def encode_image(img: np.ndarray, ext: str = ".png", name: str = "<image>") -> bytes:
+    """The bytes of an RGB (H, W, 3) or gray (H, W) uint8 image in the format of ``ext``.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8.
+    ext : str
+        File extension naming the format (``.png``, ``.jpg``, ...).
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        An extension OpenCV cannot write, a wrong dtype or shape, or a failed encoding; the
+        message names ``name``.
+    """
+    import cv2
+
+    img = np.asarray(img)
+    if ext.lower() not in IMAGE_EXTS:
+        raise ValueError(f"{name}: cannot write images as {ext!r}; use one of {', '.join(IMAGE_EXTS)}")
+    if img.dtype != np.uint8 or not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
+        raise ValueError(f"{name}: image must be uint8 (H, W) or (H, W, 3), got {img.dtype} {img.shape}")
+    ok, buf = cv2.imencode(ext.lower(), cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img)
+    if not ok:
+        raise ValueError(f"{name}: OpenCV could not encode the image as {ext}")
+    return buf.tobytes()
+
+
+def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
+    """Write an RGB (H, W, 3) or gray (H, W) uint8 image; the format follows the extension.
+
+    The image is encoded first (the result checked, unlike ``cv2.imwrite``'s ignored return
+    value), then written atomically; the parent folder is made when missing.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; its extension names the format.
+    img : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        See :func:`encode_image`.
+    OSError
+        The file cannot be written (e.g. the parent is a file, no permission, disk full).
+    """
+    path = Path(path)
+    atomic_write_bytes(path, encode_image(img, path.suffix, str(path)))
+    return path
+
+
 def to_gray(img: np.ndarray) -> np.ndarray:
-    """An RGB (H, W, 3) or gray (H, W) uint8 image as gray uint8 (H, W); errors name the shape."""
+    """An RGB (H, W, 3) or gray (H, W) uint8 image as gray uint8 (H, W); errors name the shape.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) uint8; a gray input is returned as it is.
+
+    Raises
+    ------
+    ValueError
+        Not uint8, or not (H, W) / (H, W, 3).
+    """
     import cv2
 
     img = np.asarray(img)
@@ -44,6 +165,15 @@ def to_gray(img: np.ndarray) -> np.ndarray:
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files in ``folder``, sorted by name.
+
+    Parameters
+    ----------
+    folder : path-like
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files with an extension of :data:`IMAGE_EXTS` (any case).
 
     Raises
     ------
@@ -111,6 +241,18 @@ def read_video_frames(
 ) -> list[np.ndarray]:
     """All frames of :func:`iter_video_frames` as a list.
 
+    Parameters
+    ----------
+    path : path-like
+    max_frames : int, optional
+    start, step : int
+        As :func:`iter_video_frames`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        (H, W, 3) uint8 RGB frames.
+
     Raises
     ------
     ValueError
@@ -120,3 +262,29 @@ def read_video_frames(
     if not frames:
         raise ValueError(f"{path}: no frame could be decoded")
     return frames
+
+
+def video_frame_count(path: str | os.PathLike) -> int | None:
+    """The number of frames a video's container declares, or None when it declares none.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    ValueError
+        OpenCV cannot open the file.
+    """
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: OpenCV cannot open this video")
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    return n if n > 0 else None

@@ -50,7 +50,24 @@ MEGC2019 = {
 
 
 def megc2019_label(dataset: str, emotion: str) -> int | None:
-    """Three-class label (0 negative, 1 positive, 2 surprise) of an emotion, None if excluded."""
+    """Three-class label (0 negative, 1 positive, 2 surprise) of an emotion, None if excluded.
+
+    Parameters
+    ----------
+    dataset : str
+        A key of :data:`MEGC2019` (``samm``, ``casme2``, ``smic``).
+    emotion : str
+        The dataset's emotion label (case and surrounding spaces ignored).
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    ValueError
+        Unknown dataset.
+    """
     if dataset not in MEGC2019:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(MEGC2019)}")
     return MEGC2019[dataset].get(str(emotion).strip().lower())
@@ -62,7 +79,17 @@ def megc2019_label(dataset: str, emotion: str) -> int | None:
 def face_box(img: np.ndarray, margin: int = 15) -> tuple[int, int, int, int]:
     """Box (left, top, right, bottom) around the largest face's 68 landmarks plus ``margin``.
 
-    The whole image when no face is found.
+    Parameters
+    ----------
+    img : numpy.ndarray
+        (H, W, 3) uint8 RGB image.
+    margin : int
+        Pixels added on every side (clipped to the image).
+
+    Returns
+    -------
+    tuple of int
+        ``(left, top, right, bottom)``; the whole image when no face is found.
     """
     h, w = img.shape[:2]
     faces = dlib_detect_faces(img) or dlib_detect_faces(img, upsample=1)
@@ -90,7 +117,18 @@ class MESample:
     meta: dict = field(default_factory=dict)
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
-        """(onset, apex) RGB uint8, cropped to the face of the onset frame when ``crop``."""
+        """The onset and apex frames, cropped to the face of the onset frame when ``crop``.
+
+        Returns
+        -------
+        onset, apex : numpy.ndarray
+            RGB uint8 frames of the same size.
+
+        Raises
+        ------
+        ValueError
+            The two frames differ in size.
+        """
         a = self.onset if isinstance(self.onset, np.ndarray) else read_image(self.onset)
         b = self.apex if isinstance(self.apex, np.ndarray) else read_image(self.apex)
         if a.shape != b.shape:
@@ -124,6 +162,23 @@ def read_metadata_table(path: Path, required: list[str]):
 
     Column names are normalised (lower case, letters and digits only), so 'Onset Frame' and
     'OnsetFrame' both become ``onsetframe``. Title rows above the header are skipped.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        ``.xlsx`` or ``.csv`` file.
+    required : list of str
+        Normalised column names the header row must hold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows below the header, all cells as strings.
+
+    Raises
+    ------
+    ValueError
+        No header row with ``required`` among the first 40 rows.
     """
     import pandas as pd
 
@@ -169,7 +224,24 @@ def _clip_sample(
 
 
 def read_samm(root=None, crop: bool = True) -> list[MESample]:
-    """SAMM micro-expressions with MEGC 2019 labels (onset and apex frames from the workbook)."""
+    """SAMM micro-expressions with MEGC 2019 labels (onset and apex frames from the workbook).
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+    crop : bool
+        Crop the frames to the face when loading.
+
+    Returns
+    -------
+    list of MESample
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        No SAMM folder, workbook or usable clip.
+    """
     base = find_dataset("samm", root)
     meta = _first(base, ["SAMM_Micro_FACS_Codes*.xlsx", "*.xlsx"]) or _first(base.parent, ["SAMM*.xlsx"])
     if meta is None:
@@ -193,7 +265,24 @@ def read_samm(root=None, crop: bool = True) -> list[MESample]:
 
 
 def read_casme2(root=None, crop: bool = True) -> list[MESample]:
-    """CASME II micro-expressions with MEGC 2019 labels."""
+    """CASME II micro-expressions with MEGC 2019 labels.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+    crop : bool
+        Crop the frames to the face when loading.
+
+    Returns
+    -------
+    list of MESample
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        No CASME II folder, coding workbook or usable clip.
+    """
     base = find_dataset("casme2", root)
     meta = _first(base, ["CASME2-coding*.xlsx", "*.xlsx"]) or _first(base.parent, ["CASME2-coding*.xlsx"])
     if meta is None:
@@ -227,7 +316,27 @@ def read_casme2(root=None, crop: bool = True) -> list[MESample]:
 
 
 def read_smic_hs(root=None, crop: bool = True, apex_csv: str | os.PathLike | None = None) -> list[MESample]:
-    """SMIC-HS micro-expressions; onset = first frame, apex from ``apex_csv`` or the middle frame."""
+    """SMIC-HS micro-expressions; onset = first frame, apex from ``apex_csv`` or the middle frame.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+    crop : bool
+        Crop the frames to the face when loading.
+    apex_csv : path-like, optional
+        CSV with columns ``clip, apex`` (frame index in the sorted clip); default
+        ``smic_apex.csv`` in the SMIC-HS folder.
+
+    Returns
+    -------
+    list of MESample
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        No SMIC-HS folder or usable clip.
+    """
     import pandas as pd
 
     base = find_dataset("smic", root)
@@ -271,12 +380,30 @@ READERS = {"samm": read_samm, "smic": read_smic_hs, "casme2": read_casme2}
 
 
 def real_samples(root=None, datasets=("samm", "smic", "casme2")) -> tuple[list[MESample], dict[str, str]]:
-    """Samples of every real dataset found; also the reason each missing one is missing."""
+    """Samples of every real dataset found; also the reason each missing one is missing.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+    datasets : sequence of str
+        Keys of :data:`READERS`.
+
+    Returns
+    -------
+    samples : list of MESample
+    missing : dict
+        ``{dataset: why}`` for each dataset whose folder (:func:`faceflow.io.datasets.locate`),
+        metadata or usable clips are absent. A malformed workbook is an error, not "missing".
+    """
     samples, missing = [], {}
     for name in datasets:
-        try:
+        if locate(name, root) is None:
+            missing[name] = f"{DATASETS[name].label} not found under {root}. {DATASETS[name].hint}"
+            continue
+        try:  # the folder is there: the reader says when its metadata or clips are absent
             samples.extend(READERS[name](root))
-        except (DataNotFoundError, ValueError, TypeError) as exc:
+        except DataNotFoundError as exc:
             missing[name] = str(exc)
     return samples, missing
 
@@ -290,7 +417,28 @@ def read_onset_apex_gif(path: str | os.PathLike, crop_face: bool = True, margin:
     The image region is the box of the rows and columns in which at least half as many pixels
     differ from the canvas colour (the most common border colour) as in the fullest row/column;
     the face is then cropped from the onset frame's landmarks (the whole region when dlib finds
-    no face). Returns (onset, apex) RGB uint8.
+    no face).
+
+    Parameters
+    ----------
+    path : path-like
+        A GIF of at least two frames (the first is the onset, the last the apex).
+    crop_face : bool
+        Crop to the face.
+    margin : int
+        Face box margin in pixels.
+
+    Returns
+    -------
+    onset, apex : numpy.ndarray
+        RGB uint8.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Fewer than two frames, or no image region found on the canvas.
     """
     from PIL import Image, ImageSequence
 
@@ -320,12 +468,190 @@ def read_onset_apex_gif(path: str | os.PathLike, crop_face: bool = True, margin:
 
 
 def onset_apex_gifs(root=None) -> list[Path]:
-    """The real onset/apex GIFs of the shared data (``mer/onset_apex_gifs``)."""
+    """The real onset/apex GIFs of the shared data (``mer/onset_apex_gifs``).
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        The folder is absent or holds no GIF.
+    """
     folder = find_dataset("onset_apex_gifs", root)
     gifs = sorted(folder.glob("*.gif"))
     if not gifs:
         raise DataNotFoundError(f"{folder}: no GIFs")
     return gifs
+
+
+# ------------------------------------------------------------------------- onset-to-offset clips
+
+#: Class names in clip file names (``1_5-Positive_022_3_3.gif``) and SMIC's abbreviations -> label.
+CLASS_NAMES = {"negative": 0, "positive": 1, "surprise": 2, "ne": 0, "po": 1, "sur": 2}
+
+_CLIP_PREFIX = re.compile(r"^\d+_\d+-(?P<cls>[A-Za-z]+)_(?P<rest>.+)$")
+_CLIP_IDS = (
+    ("samm", re.compile(r"^(?P<subj>\d{3})_(?P<rest>\d+_\d+)$")),
+    ("smic", re.compile(r"^s(?P<subj>\d{1,2})_(?P<emo>po|ne|sur)_(?P<num>\d+)$", re.IGNORECASE)),
+    ("casme2", re.compile(r"^sub(?P<subj>\d{1,2})_(?P<rest>EP\w+)$")),
+)
+
+
+@dataclass(frozen=True)
+class ClipName:
+    """What a clip's file name says: dataset, subject, sample id and (where named) the class.
+
+    ``sample`` is the sample's name in the published STSTNet images (``mer/stst_uvos``), e.g.
+    ``018_018_3_1``, ``s03_s03_po_05``, ``sub17_EP01_13``; ``label`` is None when the name
+    carries no class.
+    """
+
+    dataset: str
+    subject: str
+    sample: str
+    label: int | None
+
+
+def parse_clip_name(stem: str) -> ClipName:
+    """Dataset, subject, published sample id and class of a clip from its file name.
+
+    Accepted: ``<SAMM id>`` (``018_3_1``), ``<SMIC id>`` (``s3_po_05``; the class is in the id),
+    ``<CASME II id>`` (``sub17_EP01_13``), each optionally prefixed ``<n>_<n>-<Class>_`` as in
+    ``1_5-Positive_022_3_3``.
+
+    Parameters
+    ----------
+    stem : str
+        File name without extension.
+
+    Returns
+    -------
+    ClipName
+
+    Raises
+    ------
+    ValueError
+        The name matches no SAMM, SMIC or CASME II id, or names an unknown class, or two classes
+        that disagree.
+    """
+    label = None
+    m = _CLIP_PREFIX.match(stem)
+    rest = stem
+    if m:
+        cls = m["cls"].lower()
+        if cls not in CLASS_NAMES:
+            raise ValueError(f"{stem}: unknown class {m['cls']!r}; expected one of negative, positive, surprise")
+        label, rest = CLASS_NAMES[cls], m["rest"]
+    for dataset, pattern in _CLIP_IDS:
+        m = pattern.match(rest)
+        if m is None:
+            continue
+        if dataset == "samm":
+            subj = m["subj"]
+            sample = f"{subj}_{subj}_{m['rest']}"
+        elif dataset == "smic":
+            subj = f"s{int(m['subj']):02d}"
+            emo = m["emo"].lower()
+            sample = f"{subj}_{subj}_{emo}_{m['num']}"
+            if label is not None and label != CLASS_NAMES[emo]:
+                raise ValueError(f"{stem}: the class prefix and the SMIC id ({emo}) disagree")
+            label = CLASS_NAMES[emo]
+        else:
+            subj = f"sub{int(m['subj']):02d}"
+            sample = f"{subj}_{m['rest']}"
+        return ClipName(dataset, subj, sample, label)
+    raise ValueError(f"{stem}: not a SAMM (018_3_1), SMIC (s3_po_05) or CASME II (sub17_EP01_13) clip name")
+
+
+def read_clip(path: str | os.PathLike) -> np.ndarray:
+    """All frames of a clip stored as an animated GIF, RGB uint8.
+
+    Parameters
+    ----------
+    path : path-like
+        The GIF.
+
+    Returns
+    -------
+    numpy.ndarray
+        (T, H, W, 3) uint8, T >= 2.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a readable image, or fewer than two frames.
+    """
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such clip")
+    try:
+        with Image.open(path) as im:
+            frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+    except UnidentifiedImageError:
+        raise ValueError(f"{path}: not an image file PIL can read") from None
+    if len(frames) < 2:
+        raise ValueError(f"{path}: a clip needs at least 2 frames (onset ... offset), found {len(frames)}")
+    return np.stack(frames)
+
+
+@dataclass(frozen=True)
+class MEClip:
+    """One onset-to-offset clip file: its path and what its name says (:class:`ClipName`)."""
+
+    path: Path
+    name: ClipName
+
+    @property
+    def sample(self) -> str:
+        """The sample id of the published STSTNet images."""
+        return self.name.sample
+
+    def frames(self) -> np.ndarray:
+        """The clip's frames (:func:`read_clip`).
+
+        Returns
+        -------
+        numpy.ndarray
+            (T, H, W, 3) uint8.
+        """
+        return read_clip(self.path)
+
+
+def me_clips(root=None) -> list[MEClip]:
+    """The onset-to-offset clips of ``<root>/mer/clips`` (one GIF per clip), sorted by file name.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root.
+
+    Returns
+    -------
+    list of MEClip
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        The folder is absent or holds no GIF.
+    ValueError
+        A file name that :func:`parse_clip_name` does not understand.
+    """
+    folder = find_dataset("me_clips", root)
+    paths = sorted(folder.glob("*.gif"))
+    if not paths:
+        raise DataNotFoundError(f"{folder}: no clips (*.gif). {DATASETS['me_clips'].hint}")
+    return [MEClip(p, parse_clip_name(p.stem)) for p in paths]
 
 
 # --------------------------------------------------------------------------------- generated set
@@ -368,7 +694,31 @@ def face_identities(
     """Face crops of different people from ``dlib_faces`` (each detected face one identity).
 
     Falls back to scikit-image's astronaut (as four pseudo-identities) when the photos are absent
-    or ``use_photos`` is False. Returns the identities and a note saying where they came from.
+    or ``use_photos`` is False.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root holding ``dlib_faces``.
+    size : int
+        Side of the square face crops.
+    min_face : int
+        Smallest detected face width kept, in pixels.
+    max_identities : int, optional
+        Keep at most this many identities.
+    use_photos : bool
+        Use the photos when present.
+
+    Returns
+    -------
+    identities : list of Identity
+    note : str
+        Where the faces came from.
+
+    Raises
+    ------
+    RuntimeError
+        No face found at all.
     """
     import cv2
 
@@ -429,6 +779,29 @@ def expression_flow(
 
     Each moving landmark carries a displacement; Gaussian weights (``sigma`` = 6 % of the face
     size by default) spread it to the neighbouring skin.
+
+    Parameters
+    ----------
+    landmarks : numpy.ndarray
+        (68, 2) landmarks in crop coordinates.
+    label : int
+        Class (a key of :data:`CLASS_MOTIONS`).
+    amplitude : float
+        Peak displacement in pixels.
+    size : int
+        Side of the square crop.
+    sigma : float, optional
+        Gaussian spread in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        (size, size, 2) float32 flow.
+
+    Raises
+    ------
+    ValueError
+        Unknown label.
     """
     if label not in CLASS_MOTIONS:
         raise ValueError(f"label must be one of {sorted(CLASS_MOTIONS)}, got {label}")
@@ -467,6 +840,31 @@ def generated_samples(
     [0.4, 1] x ``max_amplitude`` px; a nuisance head motion (translation up to ``head_motion`` px,
     rotation up to 0.5 degrees, scale up to 0.5 %); brightness change up to 3 %; Gaussian sensor
     noise of ``noise`` grey levels on both frames. The exact flow is kept in ``meta["flow"]``.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root (for the face photos).
+    per_class : int
+        Clips per identity and class.
+    size : int
+        Side of the square face crops.
+    max_identities : int, optional
+        At most this many identities.
+    seed : int
+        Seed of the random motions and noise.
+    max_amplitude, head_motion, noise : float
+        Expression peak (px), head translation (px) and noise (grey levels).
+    min_face : int
+        Smallest face kept, in pixels.
+    use_photos : bool
+        Use the ``dlib_faces`` photos when present.
+
+    Returns
+    -------
+    samples : list of MESample
+    note : str
+        Where the faces came from.
     """
 
     ids, note = face_identities(root, size, min_face, max_identities, use_photos)

@@ -17,7 +17,7 @@ import numpy as np
 
 from faceflow.flow.strain import stst_image
 from faceflow.io.atomic import atomic_write_bytes
-from faceflow.io.datasets import stst_samples
+from faceflow.io.datasets import DATASETS, locate, stst_samples
 from faceflow.io.images import read_image
 from faceflow.mer.metrics import LABELS
 from faceflow.methods.registry import available_methods, estimate_flow
@@ -61,7 +61,24 @@ class MERSet:
         return len(self.images)
 
     def subset(self, datasets: str | Iterable[str] | None = None, mask=None) -> MERSet:
-        """Samples of the given source datasets (e.g. ``["samm", "smic"]``) and/or a boolean mask."""
+        """Samples of the given source datasets (e.g. ``["samm", "smic"]``) and/or a boolean mask.
+
+        Parameters
+        ----------
+        datasets : str or iterable of str, optional
+            Source datasets to keep.
+        mask : array-like of bool, optional
+            Samples to keep.
+
+        Returns
+        -------
+        MERSet
+
+        Raises
+        ------
+        ValueError
+            A dataset that is not in this set.
+        """
         keep = np.ones(len(self), bool) if mask is None else np.asarray(mask, bool)
         if datasets is not None:
             ds = [datasets] if isinstance(datasets, str) else list(datasets)
@@ -81,13 +98,25 @@ class MERSet:
         )
 
     def table(self):
-        """Samples as a DataFrame (name, dataset, subject, label)."""
+        """Samples as a DataFrame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns name, dataset, subject, label.
+        """
         import pandas as pd
 
         return pd.DataFrame(dict(name=self.names, dataset=self.datasets, subject=self.subjects, label=self.labels))
 
     def summary(self):
-        """Samples, subjects and class counts per source dataset."""
+        """Samples, subjects and class counts per source dataset.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index dataset; columns samples, subjects, ``class 0`` .. ``class 2``.
+        """
         t = self.table()
         g = t.groupby("dataset")
         out = g.agg(samples=("name", "size"), subjects=("subject", "nunique"))
@@ -96,7 +125,13 @@ class MERSet:
         return out
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write to one ``.npz`` (atomically)."""
+        """Write to one ``.npz`` (atomically).
+
+        Parameters
+        ----------
+        path : path-like
+            Destination file.
+        """
         import io
 
         buf = io.BytesIO()
@@ -113,6 +148,17 @@ class MERSet:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MERSet:
+        """Read a set written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : path-like
+            An ``.npz`` file.
+
+        Returns
+        -------
+        MERSet
+        """
         with np.load(path, allow_pickle=False) as z:
             info = json.loads(str(z["info"]))
             return cls(
@@ -128,7 +174,23 @@ class MERSet:
 
 
 def from_stst_images(root: str | os.PathLike | None = None) -> MERSet:
-    """The 442 published STSTNet images (TV-L1 features of the MEGC 2019 composite set)."""
+    """The 442 published STSTNet images (TV-L1 features of the MEGC 2019 composite set).
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root holding ``mer/stst_uvos``.
+
+    Returns
+    -------
+    MERSet
+        ``method="tvl1"``, ``kind="real"``.
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        The images or ``labels.csv`` are absent.
+    """
     df = stst_samples(root)
     images = np.stack([read_image(p) for p in df["path"]])
     return MERSet(
@@ -143,8 +205,55 @@ def from_stst_images(root: str | os.PathLike | None = None) -> MERSet:
     )
 
 
+@dataclass
+class RealFeatures:
+    """The published real features (:func:`from_stst_images`) and their per-dataset summary.
+
+    ``data`` and ``table`` are None, and ``missing`` says why, when the images are absent.
+    """
+
+    data: MERSet | None = None
+    table: object = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+def real_feature_summary(root: str | os.PathLike | None = None) -> RealFeatures:
+    """Samples, subjects and class counts per dataset of the published STSTNet images.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root holding ``mer/stst_uvos``.
+
+    Returns
+    -------
+    RealFeatures
+        ``missing`` names the images when they are absent (checked with
+        :func:`faceflow.io.datasets.locate`).
+    """
+    if locate("stst_images", root) is None:
+        return RealFeatures(missing={DATASETS["stst_images"].label: DATASETS["stst_images"].hint})
+    ds = from_stst_images(root)
+    return RealFeatures(ds, ds.summary())
+
+
 def pair_features(onset: np.ndarray, apex: np.ndarray, method: str, **params) -> np.ndarray:
-    """STSTNet image of one onset/apex pair: flow by ``method`` (:mod:`faceflow.methods`)."""
+    """STSTNet image of one onset/apex pair: flow by ``method`` (:mod:`faceflow.methods`).
+
+    Parameters
+    ----------
+    onset, apex : numpy.ndarray
+        (H, W, 3) uint8 RGB frames.
+    method : str
+        Registered flow method.
+    **params
+        Passed to the method.
+
+    Returns
+    -------
+    numpy.ndarray
+        (28, 28, 3) uint8 RGB ``(u, v, |e|)`` image.
+    """
     return stst_image(estimate_flow(method, onset, apex, **params))
 
 
@@ -153,6 +262,28 @@ def from_pairs(samples: Sequence, method: str, kind: str = "real", progress: boo
 
     ``samples`` are objects with ``name, subject, dataset, label`` and a ``load()`` returning the
     (onset, apex) RGB uint8 frames, cropped to the face (e.g. :class:`faceflow.mer.data.MESample`).
+
+    Parameters
+    ----------
+    samples : sequence
+        The samples.
+    method : str
+        Registered flow method.
+    kind : str
+        ``"real"`` or ``"generated"``.
+    progress : bool
+        Show a progress bar.
+    **params
+        Passed to the flow method.
+
+    Returns
+    -------
+    MERSet
+
+    Raises
+    ------
+    ValueError
+        No samples.
     """
     from tqdm import tqdm
 
@@ -168,13 +299,86 @@ def from_pairs(samples: Sequence, method: str, kind: str = "real", progress: boo
 
 
 def slug(s: str) -> str:
-    """``s`` with every character that is not a letter or digit replaced by ``_`` (a file name)."""
+    """``s`` with every character that is not a letter or digit replaced by ``_`` (a file name).
+
+    Parameters
+    ----------
+    s : str
+
+    Returns
+    -------
+    str
+    """
     return "".join(ch if ch.isalnum() else "_" for ch in s)
 
 
 def flow_methods(exclude: Sequence[str] = ("zero",)) -> list[str]:
-    """Registered flow methods usable for features (the zero field carries no information)."""
+    """Registered flow methods usable for features (the zero field carries no information).
+
+    Parameters
+    ----------
+    exclude : sequence of str
+        Registry names to leave out.
+
+    Returns
+    -------
+    list of str
+        Sorted registry names.
+    """
     return [m for m in available_methods() if m not in set(exclude)]
+
+
+@dataclass
+class FlowMethods:
+    """The flow methods MER features can use: ``methods`` (registry names), ``ours`` (FlowNetS
+    runs registered), ``runs`` (the runs folder they came from) and ``missing`` (why the FlowNetS
+    runs or the paper's CNNs are not among them)."""
+
+    methods: list[str]
+    ours: list[str]
+    runs: Path | None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+def register_flow_methods(runs_root: str | os.PathLike | None, device: str = "cpu") -> FlowMethods:
+    """Register our trained FlowNetS runs and the paper's CNNs whose weights exist; list all methods.
+
+    The FlowNetS runs come from the first training set under ``runs_root`` (runs trained on
+    faces first, the paper's networks, then the others by name) that holds at least one
+    ``<experiment>/last.pt``; the CNNs from :func:`faceflow.methods.cnn.register_cnn_baselines`.
+
+    Parameters
+    ----------
+    runs_root : path-like, optional
+        The profile's ``runs`` folder (``outputs/<profile>/runs``).
+    device : str
+        Torch device the networks run on.
+
+    Returns
+    -------
+    FlowMethods
+        ``methods`` is :func:`flow_methods` after registration.
+    """
+    from faceflow.methods.cnn import register_cnn_baselines
+    from faceflow.training.checkpoints import register_checkpoints
+
+    runs_root = Path(runs_root) if runs_root is not None else None
+    ours, source, missing = [], None, {}
+    if runs_root is not None and runs_root.is_dir():
+        # prefer the runs trained on faces (the paper's networks)
+        for d in sorted((p for p in runs_root.iterdir() if p.is_dir()), key=lambda p: ("face" not in p.name, p.name)):
+            ours = register_checkpoints(d, device=device)
+            if ours:
+                source = d
+                break
+    if not ours:
+        missing["FlowNetS runs"] = f"no trained run (<train set>/<experiment>/last.pt) under {runs_root}."
+    absent = [st for st in register_cnn_baselines(device=device) if not st.available]
+    if absent:
+        why = "; ".join(sorted({st.reason.split(". ")[0] for st in absent}))
+        names = ", ".join(st.name for st in absent)
+        missing[f"Paper CNNs ({names})"] = why + " (chapter 04 says where each comes from)."
+    return FlowMethods(flow_methods(), ours, source, missing)
 
 
 def _samples_key(samples: Sequence) -> int:
@@ -188,7 +392,26 @@ def _samples_key(samples: Sequence) -> int:
 
 
 def generated_features(samples: Sequence, method: str, cache_dir=None, progress: bool = False) -> MERSet:
-    """:func:`from_pairs` of the generated set with ``method``, cached as ``<cache_dir>/<method>.npz``."""
+    """:func:`from_pairs` with ``method``, cached in ``cache_dir``.
+
+    The cache file is ``<method>_<n>_<crc>.npz``, the CRC over the samples' names, labels and
+    frames, so changed samples are recomputed.
+
+    Parameters
+    ----------
+    samples : sequence
+        Onset/apex samples (see :func:`from_pairs`).
+    method : str
+        Registered flow method.
+    cache_dir : path-like, optional
+        Cache folder; None computes without caching.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    MERSet
+    """
     path = (
         Path(cache_dir) / f"{slug(method)}_{len(samples)}_{_samples_key(samples):08x}.npz"
         if cache_dir is not None

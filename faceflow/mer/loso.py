@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -27,14 +28,19 @@ from faceflow.mer.metrics import summarize
 class LosoConfig:
     """Training settings of one leave-one-subject-out run (paper: Adam, lr 5e-5, 500 epochs).
 
-    Every epoch is one Adam step on the fold's whole training set (the authors' loader had batch
-    size 256, which is the whole set for SAMM or SMIC alone). The model after the last epoch is
+    Every epoch is one Adam step on the fold's whole training set (STSTNet's released training uses
+    batch 256, the whole set for SAMM or SMIC alone; the paper gives none). The model after the last epoch is
     evaluated; nothing is selected on the test subject.
 
     ``threads`` (torch CPU threads while training) defaults to 1: this small network gains little
     from a second thread, and OpenMP threads slow down badly when the cores are shared.
     ``workers`` > 1 trains that many folds at once in separate processes (each with ``threads``
     threads); results do not depend on it (every fold has its own seed).
+
+    ``engine``: ``"batched"`` (the default) trains all folds of a run together in one
+    :class:`faceflow.mer.batched.BatchedSTST` on ``workers x threads`` torch threads, with the
+    same results as ``"loop"`` (:func:`train_fold`, one fold after the other) up to float32
+    round-off (``tests/mer/test_batched.py``); it needs ``device="cpu"``.
     """
 
     epochs: int = 500
@@ -43,25 +49,65 @@ class LosoConfig:
     device: str = "cpu"
     threads: int | None = 1
     workers: int = 1
+    engine: str = "batched"
 
     def key(self) -> dict:
-        return dict(epochs=self.epochs, lr=self.lr, seed=self.seed)
+        """The settings that decide the predictions (the cache key).
+
+        Returns
+        -------
+        dict
+            ``epochs``, ``lr``, ``seed`` and ``engine`` (the engines agree up to round-off, which
+            can flip a near-tie prediction, so their caches are kept apart).
+        """
+        return dict(epochs=self.epochs, lr=self.lr, seed=self.seed, engine=self.engine)
 
 
 def fold_seed(seed: int, subject: str) -> int:
-    """Seed of one fold: derived from the run seed and the held-out subject's name."""
+    """Seed of one fold: derived from the run seed and the held-out subject's name.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed.
+    subject : str
+        Held-out subject.
+
+    Returns
+    -------
+    int
+        A 32-bit seed.
+    """
     return int(np.random.SeedSequence([int(seed), zlib.crc32(str(subject).encode())]).generate_state(1)[0])
 
 
 def train_fold(x_train, y_train, cfg: LosoConfig, seed: int):
-    """Train a fresh STSTNet on one fold (tensors already on ``cfg.device``); returns the model."""
+    """Train a fresh STSTNet on one fold: ``cfg.epochs`` full-batch Adam steps.
+
+    Parameters
+    ----------
+    x_train : torch.Tensor
+        (N, 3, 28, 28) input on ``cfg.device`` (:func:`faceflow.mer.stst.images_to_input`).
+    y_train : torch.Tensor
+        (N,) int64 labels.
+    cfg : LosoConfig
+        Epochs, learning rate, device.
+    seed : int
+        Seed of the initialisation (``torch.manual_seed(seed)``, then ``STSTNet()``) and of the
+        dropout masks (``numpy.random.default_rng(seed)``, :func:`faceflow.mer.stst.dropout_keep`):
+        :func:`faceflow.mer.batched.initial_model`.
+
+    Returns
+    -------
+    STSTNet
+        In eval mode.
+    """
     import torch
     import torch.nn.functional as F
 
-    from faceflow.mer.stst import STSTNet
+    from faceflow.mer.batched import initial_model
 
-    torch.manual_seed(seed)
-    model = STSTNet().to(cfg.device)
+    model = initial_model(seed).to(cfg.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     model.train()
     for _ in range(cfg.epochs):
@@ -70,6 +116,25 @@ def train_fold(x_train, y_train, cfg: LosoConfig, seed: int):
         loss.backward()
         opt.step()
     return model.eval()
+
+
+def cache_key(ds: MERSet, cfg: LosoConfig) -> dict:
+    """What decides a LOSO run's predictions: the settings (:meth:`LosoConfig.key`) and the data.
+
+    Parameters
+    ----------
+    ds : MERSet
+        The samples.
+    cfg : LosoConfig
+        The settings.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable; ``data`` is a CRC-32 of the images and labels.
+    """
+    data = zlib.crc32(ds.images.tobytes() + np.asarray(ds.labels).tobytes())
+    return dict(cfg.key(), n=len(ds), method=ds.method, kind=ds.kind, data=data)
 
 
 def _cache_ok(folder: Path, key: dict) -> bool:
@@ -89,17 +154,31 @@ def run_loso(
 
     Parameters
     ----------
+    ds : MERSet
+        The samples of one protocol.
+    cfg : LosoConfig, optional
+        Training settings.
     out_dir : path-like, optional
         Each held-out subject's predictions are written to ``out_dir/<subject>.csv`` as soon as its
         fold is done, with the settings in ``config.json``; a rerun with the same settings and
         data re-uses them (so an interrupted run resumes).
     subjects : sequence of str, optional
         Hold out only these subjects (e.g. a few folds for a smoke run).
+    progress : bool
+        Show a progress bar.
+    desc : str
+        Its label.
 
     Returns
     -------
     pandas.DataFrame
         One row per test sample: name, dataset, subject, label, pred, seed, seconds (fold time).
+
+    Raises
+    ------
+    ValueError
+        ``epochs`` < 1, an unknown engine (or ``"batched"`` off the CPU), a subject name in two
+        datasets, or unknown ``subjects``.
     """
     import pandas as pd
     from tqdm import tqdm
@@ -107,15 +186,17 @@ def run_loso(
     cfg = cfg or LosoConfig()
     if cfg.epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {cfg.epochs}")
+    if cfg.engine not in ENGINES:
+        raise ValueError(f"LOSO engine must be one of {', '.join(ENGINES)}, got {cfg.engine!r}")
+    if cfg.engine == "batched" and cfg.device != "cpu":
+        raise ValueError(f"the batched LOSO engine runs on the CPU only, got device {cfg.device!r}; use engine='loop'")
     if len(set(zip(ds.datasets, ds.subjects))) != len(set(ds.subjects)):
         raise ValueError("a subject name occurs in two source datasets; make subject names unique")
     all_subjects = list(dict.fromkeys(ds.subjects.tolist()))
     todo = all_subjects if subjects is None else [s for s in all_subjects if s in set(subjects)]
     if subjects is not None and len(todo) != len(set(subjects)):
         raise ValueError(f"unknown subjects: {sorted(set(subjects) - set(all_subjects))}")
-    key = dict(
-        cfg.key(), n=len(ds), method=ds.method, kind=ds.kind, data=zlib.crc32(ds.images.tobytes() + ds.labels.tobytes())
-    )
+    key = cache_key(ds, cfg)
     folder = Path(out_dir) if out_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -148,6 +229,13 @@ def run_loso(
         if folder is not None:
             atomic_write_text(folder / f"{s}.csv", df.to_csv(index=False))
         parts[s] = df
+
+    if cfg.engine == "batched":
+        if jobs:
+            preds, secs = _batched_jobs(ds, jobs, cfg, folder, key, progress, desc)
+            for s in jobs:
+                finish(s, preds[s], secs)
+        return pd.concat([parts[s] for s in todo], ignore_index=True)
 
     bar = tqdm(total=len(todo), initial=len(todo) - len(jobs), desc=desc, disable=not progress, leave=False)
     args = [
@@ -182,11 +270,68 @@ def run_loso(
     return pd.concat([parts[s] for s in todo], ignore_index=True)
 
 
+#: LOSO training engines (:class:`LosoConfig` ``engine``).
+ENGINES = ("batched", "loop")
+
+#: Epochs between two saved states of a batched run (``batched_state.pt`` in the cache folder).
+CHECKPOINT_EPOCHS = 50
+
+
+def _batched_jobs(
+    ds: MERSet, jobs: list[str], cfg: LosoConfig, folder: Path | None, key: dict, progress: bool, desc: str
+):
+    """Train the folds holding out ``jobs`` together; their test predictions and the seconds per fold.
+
+    With a cache ``folder`` the state is saved every :data:`CHECKPOINT_EPOCHS` epochs to
+    ``batched_state.pt`` (with the cache key and the held-out subjects) and a rerun resumes from it.
+    """
+    import torch
+    from tqdm import tqdm
+
+    from faceflow.io.atomic import atomic_write_bytes
+    from faceflow.mer.batched import BatchedSTST, Fold
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, cfg.workers) * (cfg.threads or 1))
+    try:
+        t0 = time.perf_counter()
+        folds = [Fold(s, cfg.seed, fold_seed(cfg.seed, s)) for s in jobs]
+        model = BatchedSTST(ds.images, ds.labels, ds.subjects, folds, lr=cfg.lr)
+        state_file = folder / "batched_state.pt" if folder is not None else None
+        tag = {"key": key, "jobs": list(jobs)}
+        if state_file is not None and state_file.is_file():
+            saved = torch.load(state_file, weights_only=False)
+            if saved.get("tag") == tag and saved["state"]["epoch"] <= cfg.epochs:
+                model.load_state(saved["state"])
+        bar = tqdm(
+            total=cfg.epochs, initial=model.epoch, desc=f"{desc} ({len(jobs)} folds)", disable=not progress, leave=False
+        )
+        while model.epoch < cfg.epochs:
+            model.step()
+            bar.update()
+            if state_file is not None and model.epoch % CHECKPOINT_EPOCHS == 0 and model.epoch < cfg.epochs:
+                buf = io.BytesIO()
+                torch.save({"tag": tag, "state": model.state()}, buf)
+                atomic_write_bytes(state_file, buf.getvalue())
+        bar.close()
+        preds = dict(zip(jobs, model.predict()))
+        if state_file is not None:
+            state_file.unlink(missing_ok=True)
+        return preds, (time.perf_counter() - t0) / len(jobs)
+    finally:
+        torch.set_num_threads(old)
+
+
 _POOLS: dict = {}
 
 
 def shutdown_pools() -> None:
-    """Stop the reusable worker pools (registered with :mod:`atexit`)."""
+    """Stop the reusable worker pools (registered with :mod:`atexit`).
+
+    Returns
+    -------
+    None
+    """
     while _POOLS:
         _, pool = _POOLS.popitem()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -243,8 +388,27 @@ def run_protocols(
 ):
     """:func:`run_loso` for each protocol (name -> source datasets) and seed.
 
-    Returns the concatenated predictions with columns ``protocol`` and ``seed`` added. With
-    ``max_folds`` only the first that many subjects of each protocol are held out (smoke runs).
+    Parameters
+    ----------
+    ds : MERSet
+        All samples.
+    protocols : dict
+        Protocol name -> source datasets.
+    seeds : sequence of int
+        Run seeds.
+    cfg : LosoConfig
+        Training settings (its seed is replaced by each of ``seeds``).
+    out_dir : path-like, optional
+        Cache root: ``<out_dir>/<protocol>/seed<k>/``.
+    progress : bool
+        Show progress bars.
+    max_folds : int, optional
+        Hold out only the first that many subjects of each protocol (smoke runs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The concatenated predictions of :func:`run_loso` with column ``protocol`` added.
     """
     import pandas as pd
 
@@ -292,7 +456,22 @@ def real_tvl1_experiment(
 ):
     """The "TVL1" rows of Tables 5-6: STSTNet from scratch on the real STSTNet images.
 
-    Returns (predictions, :func:`summarize` table).
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root holding ``mer/stst_uvos``.
+    seeds, cfg, progress, max_folds
+        See :func:`run_protocols`.
+    out_dir : path-like, optional
+        Cache root (``<out_dir>/tvl1_real``).
+    protocols : dict, optional
+        Default :data:`PROTOCOLS`.
+
+    Returns
+    -------
+    predictions : pandas.DataFrame
+    summary : pandas.DataFrame
+        :func:`faceflow.mer.metrics.summarize` of the predictions.
     """
     ds = from_stst_images(root)
     out = Path(out_dir) / "tvl1_real" if out_dir is not None else None
@@ -314,8 +493,31 @@ def generated_experiment(
     """The LOSO protocol for each flow method on onset/apex samples (by default the generated set).
 
     With real samples (:func:`faceflow.mer.data.real_samples`) pass ``protocols=PROTOCOLS`` and
-    another ``tag`` (the cache sub-folder). Returns (predictions with a ``method`` column, summary
-    indexed by (method, protocol, seed), feature seconds per method).
+    another ``tag`` (the cache sub-folder).
+
+    Parameters
+    ----------
+    samples : sequence
+        Onset/apex samples (:class:`faceflow.mer.data.MESample`).
+    methods : sequence of str
+        Registered flow methods.
+    seeds, cfg, progress, max_folds
+        See :func:`run_protocols`.
+    out_dir : path-like, optional
+        Cache root (``<out_dir>/<tag>/``: features and predictions).
+    protocols : dict, optional
+        Default ``{"generated": ["generated"]}``.
+    tag : str
+        Cache sub-folder; ``"generated"`` marks the features as generated.
+
+    Returns
+    -------
+    predictions : pandas.DataFrame
+        With a ``method`` column.
+    summary : pandas.DataFrame
+        Indexed by (method, protocol, seed).
+    feature_seconds : dict
+        Seconds spent on the features of each method.
     """
     import pandas as pd
 

@@ -7,8 +7,15 @@ subject and average over subjects; :func:`deltas` gives the distance to each col
 
 Metric conventions (also in ``book/choices.md``)
 ------------------------------------------------
-A held-out subject rarely shows all three classes. ``absent`` chooses which classes enter the
-macro averages of that subject:
+Eq. (12) sums true positives, false positives and false negatives over all ``n = 3`` classes for
+the micro averages. With one predicted class per sample every error is one false positive (of
+the predicted class) and one false negative (of the true class), so ``P_mu = R_mu = F1_mu`` =
+accuracy, whatever classes the subject's test set holds. These three never depend on ``absent``.
+
+The macro averages of Eq. (12) divide by ``tp + fn`` (recall) and ``tp + fp`` (precision) per
+class; a held-out subject rarely shows all three classes, so a class's recall can be 0/0.
+``absent`` chooses which classes enter the macro averages (``P_M``, ``R_M``, ``F1_M``, ``G_M``) of
+that subject:
 
 ``"present"`` (default)
     the classes with at least one true sample in the subject's test set. Recall is then always
@@ -24,10 +31,9 @@ macro averages of that subject:
 
 ``f1`` chooses the macro F1: ``"eq12"`` (default) is the paper's Eq. (12), the harmonic mean of
 that subject's ``P_M`` and ``R_M``; ``"mean"`` is scikit-learn's mean of per-class F1 scores.
-``F1_mu`` is scikit-learn's micro F1 over the same classes (equal to accuracy with ``"all"`` or
-when every prediction is a present class). ``G_M`` is the geometric mean of the per-class
-recalls. Per-subject values are aggregated by the **mean over subjects** (the paper's
-"aggregated metric"); each subject counts once, whatever its number of samples.
+``G_M`` is the geometric mean of the per-class recalls. Per-subject values are aggregated by the
+**mean over subjects** (the paper's "aggregated metric"); each subject counts once, whatever its
+number of samples.
 """
 
 from __future__ import annotations
@@ -44,8 +50,27 @@ ABSENT_CONVENTIONS = ("present", "union", "all")
 def subject_metrics(y_true, y_pred, labels: Sequence[int] = LABELS, absent: str = "present", f1: str = "eq12") -> dict:
     """Eq. (12) metrics of one held-out subject; see the module docstring for ``absent``/``f1``.
 
-    Returns a dict with ``P_M, R_M, F1_M, F1_mu, G_M``, plus ``P_mu, R_mu, accuracy, n`` and
-    ``classes`` (the classes averaged over).
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int
+        True and predicted classes of the subject's test samples (equal length, not empty).
+    labels : sequence of int
+        All classes of the task.
+    absent : {"present", "union", "all"}
+        Which classes enter the macro averages.
+    f1 : {"eq12", "mean"}
+        Macro F1: harmonic mean of ``P_M`` and ``R_M`` (Eq. 12), or mean of per-class F1.
+
+    Returns
+    -------
+    dict
+        ``P_M, R_M, F1_M, F1_mu, G_M``, plus ``P_mu, R_mu, accuracy, n`` and ``classes`` (the
+        classes of the macro averages; the micro ones always use all of ``labels``).
+
+    Raises
+    ------
+    ValueError
+        Inputs of different lengths, empty or not 1-D; an unknown ``absent`` or ``f1``.
     """
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
@@ -65,9 +90,8 @@ def subject_metrics(y_true, y_pred, labels: Sequence[int] = LABELS, absent: str 
         classes = list(labels)
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
     pm, rm = float(np.mean(p)), float(np.mean(r))
-    p_mu, r_mu, f_mu, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=classes, average="micro", zero_division=0
-    )
+    # Eq. 12 micro averages: tp, fp, fn summed over all n classes (never only the present ones)
+    p_mu, r_mu, f_mu = micro_metrics(y_true, y_pred, labels)
     if f1 == "eq12":
         f1m = 0.0 if pm + rm == 0 else 2 * pm * rm / (pm + rm)
     else:
@@ -77,18 +101,66 @@ def subject_metrics(y_true, y_pred, labels: Sequence[int] = LABELS, absent: str 
         P_M=pm,
         R_M=rm,
         F1_M=f1m,
-        F1_mu=float(f_mu),
+        F1_mu=f_mu,
         G_M=gm,
-        P_mu=float(p_mu),
-        R_mu=float(r_mu),
+        P_mu=p_mu,
+        R_mu=r_mu,
         accuracy=float(accuracy_score(y_true, y_pred)),
         n=int(len(y_true)),
         classes=tuple(classes),
     )
 
 
+def micro_metrics(y_true, y_pred, labels: Sequence[int] = LABELS) -> tuple[float, float, float]:
+    """Eq. (12) micro precision, recall and F1 over all classes in ``labels``.
+
+    ``P_mu = sum_i tp_i / sum_i (tp_i + fp_i)``, ``R_mu = sum_i tp_i / sum_i (tp_i + fn_i)`` and
+    ``F1_mu`` their harmonic mean, the sums over every class of the task. With one label per
+    sample and every true and predicted label in ``labels``, all three equal the accuracy.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int
+        True and predicted classes (equal length, not empty).
+    labels : sequence of int
+        The task's classes.
+
+    Returns
+    -------
+    p_mu, r_mu, f1_mu : float
+
+    Raises
+    ------
+    ValueError
+        A true or predicted class outside ``labels``, or inputs of different lengths or empty.
+    """
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = np.asarray(y_pred).astype(int)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(f"y_true and y_pred must be equal-length non-empty 1-D, got {y_true.shape}, {y_pred.shape}")
+    outside = sorted((set(y_true.tolist()) | set(y_pred.tolist())) - set(labels))
+    if outside:
+        raise ValueError(f"classes {outside} are not among the labels {list(labels)}")
+    tp = sum(int(np.sum((y_true == c) & (y_pred == c))) for c in labels)
+    fp = sum(int(np.sum((y_true != c) & (y_pred == c))) for c in labels)
+    fn = sum(int(np.sum((y_true == c) & (y_pred != c))) for c in labels)
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return float(p), float(r), float(f)
+
+
 def loso_metrics(preds, absent: str = "present", f1: str = "eq12", by: str = "subject"):
     """Per-held-out-subject metrics of a predictions table (columns ``label``, ``pred``, ``by``).
+
+    Parameters
+    ----------
+    preds : pandas.DataFrame
+        Predictions with columns ``label``, ``pred`` and ``by``.
+    absent, f1 : str
+        See :func:`subject_metrics`.
+    by : str
+        Column naming the held-out subject.
 
     Returns
     -------
@@ -106,7 +178,20 @@ def loso_metrics(preds, absent: str = "present", f1: str = "eq12", by: str = "su
 
 
 def aggregate(per_subject, metrics: Sequence[str] = METRICS) -> dict:
-    """The paper's aggregated metric: the mean of each metric over held-out subjects."""
+    """The paper's aggregated metric: the mean of each metric over held-out subjects.
+
+    Parameters
+    ----------
+    per_subject : pandas.DataFrame
+        :func:`loso_metrics` output.
+    metrics : sequence of str
+        Columns to average.
+
+    Returns
+    -------
+    dict
+        ``{metric: mean over subjects}``.
+    """
     return {m: float(per_subject[m].mean()) for m in metrics}
 
 
@@ -115,6 +200,16 @@ def pooled_metrics(y_true, y_pred) -> dict:
 
     UF1 is the mean over classes of the per-class F1, UAR the mean per-class recall, both over the
     classes present in ``y_true`` (all three on the composite set).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int
+        True and predicted classes.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``UF1``, ``UAR`` and ``n``.
     """
     from sklearn.metrics import accuracy_score, f1_score, recall_score
 
@@ -130,12 +225,31 @@ def pooled_metrics(y_true, y_pred) -> dict:
 
 
 def deltas(table):
-    """Distance of each entry to its column's best (maximum), as printed under Tables 5-6."""
+    """Distance of each entry to its column's best (maximum), as printed under Tables 5-6.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Methods (rows) by metrics (columns), larger is better.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same shape, ``max(column) - entry``.
+    """
     return (table.max(axis=0) - table).abs()
 
 
 def summarize(preds, absent: str = "present", f1: str = "eq12"):
     """Aggregated metrics per (protocol, seed), from :func:`run_protocols` predictions.
+
+    Parameters
+    ----------
+    preds : pandas.DataFrame
+        Predictions with columns ``protocol``, ``seed``, ``subject``, ``label``, ``pred`` and
+        ``seconds`` (the fold's training time).
+    absent, f1 : str
+        See :func:`subject_metrics`.
 
     Returns
     -------
@@ -164,14 +278,44 @@ def summarize(preds, absent: str = "present", f1: str = "eq12"):
 
 
 def mean_std(summary, metrics: Sequence[str] = METRICS):
-    """Mean and standard deviation over seeds of a :func:`summarize` table, per protocol."""
+    """Mean and standard deviation over seeds of a :func:`summarize` table, per protocol.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :func:`summarize` output, index (protocol, seed).
+    metrics : sequence of str
+        Columns to summarise.
+
+    Returns
+    -------
+    mean, std : pandas.DataFrame
+        Indexed by protocol; ``std`` is the sample standard deviation (NaN for a single seed:
+        one run says nothing about the spread).
+    """
     g = summary[list(metrics)].groupby(level="protocol", sort=False)
-    return g.mean(), g.std(ddof=1).fillna(0.0)
+    return g.mean(), g.std(ddof=1)
 
 
 def pm_table(mean, std, digits: int = 3):
-    """``mean ± std`` strings of two aligned tables."""
+    """``mean ± std`` strings of two aligned tables; just ``mean (1 run)`` where ``std`` is NaN.
+
+    Parameters
+    ----------
+    mean, std : pandas.DataFrame
+        Aligned tables.
+    digits : int
+        Decimals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        String cells ``"m ± s"`` (``"m (1 run)"`` without a spread).
+    """
     out = mean.copy().astype(object)
     for c in mean.columns:
-        out[c] = [f"{x:.{digits}f} ± {y:.{digits}f}" for x, y in zip(mean[c], std[c])]
+        out[c] = [
+            f"{x:.{digits}f} (1 run)" if np.isnan(y) else f"{x:.{digits}f} ± {y:.{digits}f}"
+            for x, y in zip(mean[c], std[c])
+        ]
     return out

@@ -12,12 +12,31 @@ import numpy as np
 from faceflow.io.images import to_gray
 from faceflow.methods.registry import check_pair, register
 
-#: Farneback parameters of the authors' evaluation script (the paper gives none in Sec. 5.2).
+#: Farneback parameters of the authors' released evaluation script (facialof_evaluate.py 1083-1087);
+#: the paper gives none.
 FARNEBACK_PARAMS = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
 
 
 def farneback(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
-    """Gunnar-Farneback dense flow with the authors' parameters (overridable)."""
+    """Gunnar-Farneback dense flow with the authors' parameters (overridable).
+
+    Parameters
+    ----------
+    img1, img2 : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8 frames of the same shape.
+    **params
+        Overrides of :data:`FARNEBACK_PARAMS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 2) float32 flow from ``img1`` to ``img2``.
+
+    Raises
+    ------
+    ValueError
+        The shapes differ.
+    """
     import cv2
 
     check_pair(img1, img2)
@@ -27,7 +46,25 @@ def farneback(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
 
 
 def tvl1(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
-    """Dual TV-L1 (Zach et al.; ``cv2.optflow``), the flow behind the STSTNet features."""
+    """Dual TV-L1 (Zach et al.; ``cv2.optflow``), the flow behind the STSTNet features.
+
+    Parameters
+    ----------
+    img1, img2 : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8 frames of the same shape.
+    **params
+        Arguments of ``cv2.optflow.DualTVL1OpticalFlow_create``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 2) float32 flow from ``img1`` to ``img2``.
+
+    Raises
+    ------
+    ValueError
+        The shapes differ.
+    """
     import cv2
 
     check_pair(img1, img2)
@@ -37,7 +74,25 @@ def tvl1(img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
 
 
 def dis(img1: np.ndarray, img2: np.ndarray, preset: str = "medium") -> np.ndarray:
-    """DIS optical flow (Kroeger et al. 2016), OpenCV preset ``ultrafast|fast|medium``."""
+    """DIS optical flow (Kroeger et al. 2016) with an OpenCV preset.
+
+    Parameters
+    ----------
+    img1, img2 : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8 frames of the same shape.
+    preset : {"ultrafast", "fast", "medium"}
+        The OpenCV preset.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 2) float32 flow from ``img1`` to ``img2``.
+
+    Raises
+    ------
+    ValueError
+        The shapes differ, or the preset is unknown.
+    """
     import cv2
 
     check_pair(img1, img2)
@@ -53,7 +108,23 @@ def dis(img1: np.ndarray, img2: np.ndarray, preset: str = "medium") -> np.ndarra
 
 
 def zero(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
-    """The zero field: the error of 'no motion', a floor every method should beat."""
+    """The zero field: the error of 'no motion', a floor every method should beat.
+
+    Parameters
+    ----------
+    img1, img2 : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8 frames of the same shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 2) float32 flow from ``img1`` to ``img2``.
+
+    Raises
+    ------
+    ValueError
+        The shapes differ.
+    """
     check_pair(img1, img2)
     return np.zeros(np.shape(img1)[:2] + (2,), np.float32)
 

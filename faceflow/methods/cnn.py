@@ -31,6 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faceflow.methods.weights import WeightsError
+from faceflow.runtime import load_weights_file
+
 #: Environment variable naming the folder with CNN baseline weights (see :func:`weights_dir`).
 WEIGHTS_ENV = "FACEFLOW_CNN_WEIGHTS"
 
@@ -48,6 +51,25 @@ def correlation(f1: torch.Tensor, f2: torch.Tensor, max_disp: int = 4, stride: i
     ``mean_c f1[c, y, x] * f2[c, y + dy*stride, x + dx*stride]`` with zeros outside ``f2``.
     With ``stride > 1`` the output is also subsampled: position ``(i, j)`` is input
     ``(i*stride, j*stride)`` and the size is ``ceil(H / stride) x ceil(W / stride)``.
+
+    Parameters
+    ----------
+    f1, f2 : torch.Tensor
+        (B, C, H, W) feature maps.
+    max_disp : int
+        Largest displacement ``r`` (in steps of ``stride``).
+    stride : int
+        Displacement step and output subsampling.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, (2r+1)^2, ceil(H/stride), ceil(W/stride)).
+
+    Raises
+    ------
+    ValueError
+        The feature maps differ in shape.
     """
     if f1.shape != f2.shape:
         raise ValueError(f"feature shapes differ: {tuple(f1.shape)} vs {tuple(f2.shape)}")
@@ -74,6 +96,20 @@ def backwarp(x: torch.Tensor, flow: torch.Tensor, mask: bool = False) -> torch.T
     Grid and flow normalisation follow the ports (pixel-centred grid, flow divided by
     ``(size - 1) / 2``). With ``mask=True`` pixels whose bilinear footprint leaves the image are
     zeroed (PWC-Net's variant).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        (B, C, H, W) to sample.
+    flow : torch.Tensor
+        (B, 2, H, W) flow in pixels.
+    mask : bool
+        Zero the pixels whose footprint leaves the image.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, C, H, W).
     """
     b, _, h, w = flow.shape
     gx = torch.linspace(-1.0 + 1.0 / w, 1.0 - 1.0 / w, w, device=flow.device, dtype=flow.dtype)
@@ -396,16 +432,26 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {"PWC-Net": PWCNet, "LiteFlowNet": L
 # --------------------------------------------------------------------------------------------
 
 
-class WeightsError(RuntimeError):
-    """A checkpoint is missing or does not match the architecture."""
-
-
 def port_state_dict(raw: dict) -> dict[str, torch.Tensor]:
     """Normalise a port checkpoint's keys to ours.
 
     Accepts a plain state dict or one wrapped as ``{"state_dict": ...}``, strips a DataParallel
     ``module.`` prefix, and renames the old ``moduleXxx`` attributes to ``netXxx`` (the ports'
     own loading rule).
+
+    Parameters
+    ----------
+    raw : dict
+        What ``torch.load`` returned.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+
+    Raises
+    ------
+    WeightsError
+        No state dict, or an entry that is not a tensor.
     """
     if isinstance(raw, dict) and "state_dict" in raw and isinstance(raw["state_dict"], dict):
         raw = raw["state_dict"]
@@ -424,7 +470,24 @@ def port_state_dict(raw: dict) -> dict[str, torch.Tensor]:
 def load_port_checkpoint(arch: str, path: str | os.PathLike, map_location: str = "cpu") -> nn.Module:
     """Build ``arch`` ("PWC-Net" or "LiteFlowNet") and load a port checkpoint with ``strict=True``.
 
+    Parameters
+    ----------
+    arch : {"PWC-Net", "LiteFlowNet"}
+        The architecture.
+    path : path-like
+        The port's ``network-default.pytorch`` file.
+    map_location : str
+        Torch device the tensors are read to.
+
+    Returns
+    -------
+    torch.nn.Module
+        The network in eval mode.
+
     Raises
+    ------
+    ValueError
+        ``arch`` is unknown.
     ------
     WeightsError
         If the file is missing, unreadable, or its keys/shapes do not match (the message lists
@@ -436,10 +499,9 @@ def load_port_checkpoint(arch: str, path: str | os.PathLike, map_location: str =
     if not path.is_file():
         raise WeightsError(f"{path}: no such checkpoint file")
     try:
-        raw = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
-        raise WeightsError(f"{path}: not a readable torch checkpoint ({exc})") from exc
-    sd = port_state_dict(raw)
+        sd = port_state_dict(load_weights_file(path, f"{arch} port checkpoint", map_location))
+    except (ValueError, WeightsError) as exc:
+        raise WeightsError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
     model = ARCHITECTURES[arch]()
     own = model.state_dict()
     missing = sorted(set(own) - set(sd))
@@ -460,7 +522,27 @@ def load_port_checkpoint(arch: str, path: str | os.PathLike, map_location: str =
     return model.eval()
 
 
-def _to_bgr_tensor(img: np.ndarray) -> torch.Tensor:
+def image_tensor(img: np.ndarray, order: str = "rgb", unit: float = 255.0) -> torch.Tensor:
+    """A uint8 RGB (H, W, 3) or gray (H, W) image as a float (1, 3, H, W) tensor of ``values / unit``.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        uint8 RGB or gray image (gray is repeated into three channels).
+    order : {"rgb", "bgr"}
+        Channel order of the tensor.
+    unit : float
+        Divisor of the 0..255 values (255: range [0, 1]; 1: range 0..255).
+
+    Returns
+    -------
+    torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        Not uint8, not (H, W, 3) or (H, W), or an unknown ``order``.
+    """
     img = np.asarray(img)
     if img.dtype != np.uint8:
         raise ValueError(f"images must be uint8, got {img.dtype}")
@@ -468,8 +550,10 @@ def _to_bgr_tensor(img: np.ndarray) -> torch.Tensor:
         img = np.repeat(img[:, :, None], 3, axis=2)
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"images must be (H, W, 3) RGB or (H, W) gray, got {img.shape}")
-    bgr = np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
-    return torch.from_numpy(bgr)[None]
+    if order not in ("rgb", "bgr"):
+        raise ValueError(f"order must be 'rgb' or 'bgr', got {order!r}")
+    chans = img[:, :, ::-1] if order == "bgr" else img
+    return torch.from_numpy(np.ascontiguousarray(chans.transpose(2, 0, 1), dtype=np.float32) / unit)[None]
 
 
 def run_network(model: nn.Module, img1: np.ndarray, img2: np.ndarray, device: str = "cpu") -> np.ndarray:
@@ -478,10 +562,29 @@ def run_network(model: nn.Module, img1: np.ndarray, img2: np.ndarray, device: st
     As in the ports: BGR in ``[0, 1]``, bilinear resize to the next multiple of the network's
     ``size_multiple``, output times ``output_scale``, bilinear resize back, u and v rescaled by
     the width and height ratios.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        :class:`PWCNet` or :class:`LiteFlowNet`.
+    img1, img2 : numpy.ndarray
+        uint8 RGB (H, W, 3) or gray (H, W) frames of the same shape.
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 2) float32 flow in pixels.
+
+    Raises
+    ------
+    ValueError
+        The shapes differ, or an image is not uint8 RGB or gray.
     """
     if np.shape(img1) != np.shape(img2):
         raise ValueError(f"image shapes differ: {np.shape(img1)} vs {np.shape(img2)}")
-    a, b = _to_bgr_tensor(img1).to(device), _to_bgr_tensor(img2).to(device)
+    a, b = image_tensor(img1, "bgr").to(device), image_tensor(img2, "bgr").to(device)
     h, w = a.shape[2:]
     m = int(getattr(model, "size_multiple", 64))
     hp, wp = int(math.ceil(h / m) * m), int(math.ceil(w / m) * m)
@@ -559,13 +662,28 @@ CNN_BASELINES: dict[str, CNNBaseline] = {
 
 
 def weights_dir(path: str | os.PathLike | None = None) -> Path | None:
-    """The CNN weights folder: ``path``, else ``$FACEFLOW_CNN_WEIGHTS``, else None."""
+    """The CNN weights folder: ``path``, else ``$FACEFLOW_CNN_WEIGHTS``, else None.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        An explicit folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
     p = path or os.environ.get(WEIGHTS_ENV) or None
     return Path(p).expanduser() if p else None
 
 
 def ptlflow_available() -> bool:
-    """Whether the ptlflow package can be imported here."""
+    """Whether the ptlflow package can be imported here.
+
+    Returns
+    -------
+    bool
+    """
     import importlib.util
 
     return importlib.util.find_spec("ptlflow") is not None
@@ -574,7 +692,26 @@ def ptlflow_available() -> bool:
 def ptlflow_flow_fn(model_name: str, ckpt_path: str | os.PathLike, device: str = "cpu"):
     """A ``fn(img1, img2) -> (H, W, 2)`` running a ptlflow model from a local checkpoint.
 
-    Raises ``ImportError`` without ptlflow. The model is built lazily on the first call.
+    The model is built lazily on the first call.
+
+    Parameters
+    ----------
+    model_name : str
+        ptlflow model name.
+    ckpt_path : path-like
+        Local checkpoint.
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    callable
+        ``fn(img1, img2) -> (H, W, 2)`` flow.
+
+    Raises
+    ------
+    ImportError
+        ptlflow is not installed.
     """
     import ptlflow  # noqa: F401 - fail early and clearly
 
@@ -603,6 +740,8 @@ def ptlflow_flow_fn(model_name: str, ckpt_path: str | os.PathLike, device: str =
 
 @dataclass
 class CNNStatus:
+    """Whether one paper CNN can run here: ``route`` is "port", "ptlflow" or ""; ``reason`` says why not."""
+
     name: str
     available: bool
     route: str  # "port", "ptlflow" or ""
@@ -611,7 +750,18 @@ class CNNStatus:
 
 
 def cnn_status(folder: str | os.PathLike | None = None) -> list[CNNStatus]:
-    """For each paper CNN: can it run with the weights in ``folder`` (see :func:`weights_dir`)?"""
+    """For each paper CNN: can it run with the weights in ``folder`` (see :func:`weights_dir`)?
+
+    Parameters
+    ----------
+    folder : path-like, optional
+        The weights folder.
+
+    Returns
+    -------
+    list of CNNStatus
+        One per entry of :data:`CNN_BASELINES`, in its order.
+    """
     base = weights_dir(folder)
     out = []
     has_ptl = ptlflow_available()
@@ -650,7 +800,25 @@ def cnn_status(folder: str | os.PathLike | None = None) -> list[CNNStatus]:
 
 
 def flow_fn_for(status: CNNStatus, device: str = "cpu"):
-    """A flow function for an available :class:`CNNStatus` (the model loads on first use)."""
+    """A flow function for an available :class:`CNNStatus` (the model loads on first use).
+
+    Parameters
+    ----------
+    status : CNNStatus
+        An available network.
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    callable
+        ``fn(img1, img2) -> (H, W, 2)`` flow.
+
+    Raises
+    ------
+    WeightsError
+        The network is not available.
+    """
     if not status.available:
         raise WeightsError(f"{status.name}: {status.reason}")
     b = CNN_BASELINES[status.name]

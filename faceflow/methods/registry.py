@@ -21,7 +21,19 @@ FlowFn = Callable[..., np.ndarray]
 
 @dataclass
 class Method:
-    """A registered flow method."""
+    """A registered flow method.
+
+    Attributes
+    ----------
+    name : str
+        The registry name (``faceflow flow NAME``).
+    fn : callable
+        ``fn(img1, img2, **params) -> (H, W, 2)`` flow.
+    description : str
+        How it runs here (shown by ``faceflow flow --list`` and the chapters).
+    kind : str
+        ``classical``, ``ours``, ``cnn``, ``pretrained`` (or any label a caller uses).
+    """
 
     name: str
     fn: FlowFn
@@ -33,26 +45,77 @@ _REGISTRY: dict[str, Method] = {}
 
 
 def register(name: str, fn: FlowFn, description: str = "", kind: str = "classical", replace: bool = False) -> None:
-    """Register ``fn(img1, img2, **params) -> (H, W, 2)`` under ``name``."""
+    """Register ``fn(img1, img2, **params) -> (H, W, 2)`` under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    fn : callable
+        The flow function.
+    description : str
+        How it runs here.
+    kind : str
+        The method's kind (see :class:`Method`).
+    replace : bool
+        Replace a method already registered under ``name``.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is taken and ``replace`` is False.
+    """
     if name in _REGISTRY and not replace:
         raise ValueError(f"flow method {name!r} is already registered")
     _REGISTRY[name] = Method(name, fn, description, kind)
 
 
 def unregister(name: str) -> None:
-    """Remove a method from the registry (a missing name is an error)."""
+    """Remove a method from the registry.
+
+    Parameters
+    ----------
+    name : str
+        A registered name.
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not registered.
+    """
     if name not in _REGISTRY:
         raise KeyError(f"flow method {name!r} is not registered")
     del _REGISTRY[name]
 
 
 def available_methods() -> list[str]:
-    """Names of the registered methods."""
+    """Names of the registered methods.
+
+    Returns
+    -------
+    list of str
+        Sorted names.
+    """
     return sorted(_REGISTRY)
 
 
 def get_method(name: str) -> Method:
-    """The registered :class:`Method` called ``name``; the error lists the known names."""
+    """The registered :class:`Method` called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A registered name.
+
+    Returns
+    -------
+    Method
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not registered; the message lists the known names.
+    """
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -60,12 +123,46 @@ def get_method(name: str) -> Method:
 
 
 def check_pair(img1: np.ndarray, img2: np.ndarray) -> None:
+    """Check that two images of a pair have the same shape.
+
+    Parameters
+    ----------
+    img1, img2 : numpy.ndarray
+        The frames.
+
+    Raises
+    ------
+    ValueError
+        The shapes differ.
+    """
     if np.shape(img1) != np.shape(img2):
         raise ValueError(f"image shapes differ: {np.shape(img1)} vs {np.shape(img2)}")
 
 
 def estimate_flow(method: str, img1: np.ndarray, img2: np.ndarray, **params) -> np.ndarray:
-    """Flow from ``img1`` to ``img2`` by the registered ``method``; (H, W, 2) float32."""
+    """Flow from ``img1`` to ``img2`` by the registered ``method``.
+
+    Parameters
+    ----------
+    method : str
+        A registered name.
+    img1, img2 : numpy.ndarray
+        RGB (H, W, 3) or gray (H, W) uint8 frames of the same shape.
+    **params
+        Passed to the method's function.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 2) float32 flow.
+
+    Raises
+    ------
+    KeyError
+        ``method`` is not registered.
+    RuntimeError
+        The method returned a flow of the wrong shape.
+    """
     m = get_method(method)
     flow = np.asarray(m.fn(img1, img2, **params), dtype=np.float32)
     if flow.shape != np.shape(img1)[:2] + (2,):
@@ -74,7 +171,29 @@ def estimate_flow(method: str, img1: np.ndarray, img2: np.ndarray, **params) -> 
 
 
 def timed_flow(method: str, img1: np.ndarray, img2: np.ndarray, repeat: int = 1, **params) -> tuple[np.ndarray, float]:
-    """Flow and the best wall time over ``repeat`` runs, in seconds."""
+    """Flow and the best wall time over ``repeat`` runs.
+
+    Parameters
+    ----------
+    method : str
+        A registered name.
+    img1, img2 : numpy.ndarray
+        The frames.
+    repeat : int
+        Timed runs.
+    **params
+        Passed to the method's function.
+
+    Returns
+    -------
+    (numpy.ndarray, float)
+        The last flow and the best time in seconds.
+
+    Raises
+    ------
+    ValueError
+        ``repeat`` < 1.
+    """
     if repeat < 1:
         raise ValueError(f"repeat must be >= 1, got {repeat}")
     best = float("inf")
@@ -87,5 +206,15 @@ def timed_flow(method: str, img1: np.ndarray, img2: np.ndarray, repeat: int = 1,
 
 
 def methods_of_kind(kind: str) -> list[str]:
-    """Registered method names of one kind (``classical``, ``ours``, ``cnn``), in registration order."""
+    """Registered method names of one kind, in registration order.
+
+    Parameters
+    ----------
+    kind : str
+        ``classical``, ``ours``, ``cnn``, ``pretrained``.
+
+    Returns
+    -------
+    list of str
+    """
     return [name for name, m in _REGISTRY.items() if m.kind == kind]

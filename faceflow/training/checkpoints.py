@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,11 +20,12 @@ import torch
 from faceflow.io.atomic import atomic_write_bytes
 from faceflow.methods.flownets import FlowNetS, FlowNetSConfig, predict_flow
 from faceflow.methods.registry import FlowFn, check_pair, register
-from faceflow.runtime import resolve_device
+from faceflow.runtime import load_weights_file, resolve_device
 from faceflow.training.experiments import NAMES, TrainConfig
 
 CHECKPOINT = "last.pt"
 FORMAT_VERSION = 1
+_KEYS = ("model", "optimizer", "step", "config", "extra")
 
 
 def build_model(cfg: TrainConfig) -> FlowNetS:
@@ -58,16 +58,9 @@ def read_checkpoint(path, map_location="cpu") -> dict:
         The file is not a faceflow checkpoint (not a torch file, truncated, a pickle needing code
         to run, or another format version); one line naming the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path}: not a faceflow checkpoint (unreadable: {reason})") from None
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path}: not a faceflow checkpoint (format {FORMAT_VERSION})")
+    obj = load_weights_file(path, "faceflow checkpoint", map_location)
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT_VERSION or set(_KEYS) - set(obj):
+        raise ValueError(f"{path}: not a faceflow checkpoint (format {FORMAT_VERSION} with {', '.join(_KEYS)})")
     return obj
 
 
@@ -83,7 +76,10 @@ def load_checkpoint(path, map_location="cpu"):
     extra = json.loads(obj["extra"])
     extra["step"] = obj["step"]
     model = FlowNetS(FlowNetSConfig(**cfg["model"]))
-    model.load_state_dict(obj["model"])
+    try:
+        model.load_state_dict(obj["model"])
+    except RuntimeError as exc:  # load_state_dict's report of missing/unexpected keys or shapes
+        raise ValueError(f"{path}: weights do not fit its config's FlowNetS ({str(exc).splitlines()[0]})") from None
     model.input_size = tuple(int(x) for x in cfg["resolution"])  # predict_flow's default size
     model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu").eval()
     return model, cfg, extra
@@ -138,6 +134,12 @@ def checkpoint_flow_fn(path, device: str = "cpu", largest: bool = False) -> Flow
     return fn
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies under it (no machine paths in the book)."""
+    path = Path(path).absolute()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def register_checkpoints(
     runs_dir, experiments: Sequence[str] = NAMES, filename: str = "last.pt", device: str = "cpu", replace: bool = True
 ) -> list[str]:
@@ -151,6 +153,8 @@ def register_checkpoints(
     for exp in experiments:
         ckpt = runs_dir / exp / filename
         if ckpt.is_file():
-            register(exp, checkpoint_flow_fn(ckpt, device), f"FlowNetS {exp} ({ckpt})", kind="ours", replace=replace)
+            register(
+                exp, checkpoint_flow_fn(ckpt, device), f"FlowNetS {exp} ({_shown(ckpt)})", kind="ours", replace=replace
+            )
             done.append(exp)
     return done

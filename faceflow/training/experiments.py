@@ -1,25 +1,41 @@
-"""The paper's experiments (Sec. 4.3) as named training configurations.
+"""The paper's experiments (Sec. 4.3) as named training configurations, as the text gives them and
+as the authors' released code runs them.
 
 =======  ===========================================  ====================================  ==============
-name     loss                                          learning rate (Adam, beta 0.9/0.999)  notes
+name     loss (text)                                   learning rate (Adam, beta 0.9/0.999)  init.
 =======  ===========================================  ====================================  ==============
-Exp1     multi-scale EPE only (lambda1 = 1)            1e-4 faces, 5e-5 chairs; FlowNet       batch 16
+Exp1     multi-scale EPE only (lambda1 = 1)            1e-4 faces, 5e-5 chairs; FlowNet       scratch
                                                        schedule (halve at 1/2, 2/3, 5/6)
-Exp2I    lambda1 = 0.4 (EPE), lambda2 = 0.6 (cyclic)   2.5e-6 faces, 1.25e-6 chairs; const.
-Exp2II   lambda1 = 0.75, lambda2 = 0.25                2.5e-6; constant
-Exp3I    (0.3, 0.5, 0.2), third = smoothness (Eq. 7)   2.5e-6; constant                       init. Exp2I
-Exp3II   (0.3, 0.5, 0.2), third = AAE (Eq. 8)          2.5e-6; constant                       init. Exp2I
+Exp2I    lambda1 = 0.4 (EPE), lambda2 = 0.6 (cyclic)   2.5e-6 faces, 1.25e-6 chairs; const.   scratch
+Exp2II   lambda1 = 0.75, lambda2 = 0.25                2.5e-6; constant                       scratch
+Exp3I    (0.3, 0.5, 0.2), third = smoothness (Eq. 7)   2.5e-6; constant                       Exp2I
+Exp3II   (0.3, 0.5, 0.2), third = AAE (Eq. 8)          2.5e-6; constant                       Exp2I
 =======  ===========================================  ====================================  ==============
 
-``variant="text"`` (default) follows the paper's text. ``variant="code"`` switches on the
-differences of the authors' public code *as reported in issue 4 of this project* (the
-repository could not be reached to re-check them): other multi-scale weights, other loss
-weights, and a duplicated dict key that drops the full-resolution (k = 1) EPE term in Exp3.
-The code's numeric weights are not known here: pass them as ``code_scale_weights`` and
-``code_lambdas``; left as ``None`` they default to the text's values, so only the dropped term
-changes. :func:`differences` lists every difference for the book.
+``variant="text"`` (default) follows the paper's text. Exp2 starts from scratch: the text is silent,
+but it introduces Exp1 as trained "from scratch ... exactly as in the next two experiments" (Sec.
+4.3.1) and names an initialisation only for Exp3 (Sec. 4.3.3).
 
-The learning rate of Sintel training is not given in the paper; we use the faces' value.
+``variant="code"`` is what the authors' released code (malkaddour/Self-Supervised-Approach-for-
+facial-movement-based-optical-flow at a10d548, ``facialof_train.py``) does, line by line:
+
+* loss weights (train 1171-1185): Exp2I (1, 0), because its ``if`` is followed by a separate
+  ``if/elif/else`` chain whose ``else`` overwrites it; Exp2II (0.75, 0.25); Exp3I/3II
+  (0.3, 0.4, 0.3); Exp1, which the script cannot build as shipped, the same ``else`` branch (1, 0);
+* multi-scale weights ``[5/6, 1/12, 1/18, 1/36, 0] * lambda1`` (``get_weights``, 1079-1103);
+* Exp3: a duplicated dict key keeps only the third loss on the k = 1 output, dropping its EPE
+  term (714-729); the smoothness term is a Charbonnier penalty, eps 0.01, alpha 0.5 (447-458);
+  the angular term is on the k = 1 grid;
+* the cyclic loss: TensorFlow's Huber, delta 1, on 0-255 intensities (441, 831-833);
+* learning rate 2.5e-7, constant, for every experiment (1198-1212); batches of 16 consecutive
+  pairs in sorted order, not shuffled (861-866);
+* initialisation: Exp2II and Exp3 from the final Exp2I weights (1128-1130); Exp1, Exp2I from scratch;
+* the network: siamese ``conv1 .. conv3`` towers fused after ``conv3``, the released decoder,
+  TensorFlow padding, Keras initialisation, raw 0-255 inputs (487-704; see
+  :mod:`faceflow.methods.flownets`).
+
+:func:`differences` lists every difference for the book (``book/choices.md`` has the full table).
+The learning rate of Sintel training is not given in the paper; we use the faces'.
 """
 
 from __future__ import annotations
@@ -28,7 +44,7 @@ import copy
 from dataclasses import asdict, dataclass, field
 
 from faceflow import profiles
-from faceflow.training.losses import LossConfig
+from faceflow.training.losses import LossConfig, released_scale_weights
 
 NAMES = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II")
 TRAIN_SETS = ("faces", "chairs", "sintel")
@@ -73,6 +89,30 @@ _TEXT = {
     ),
 }
 
+#: The released code's learning rate: ``LearningRate / 4`` with ``LearningRate = 0.01 / 10000``,
+#: returned by its scheduler at every epoch (train 1198-1212), for every experiment.
+CODE_LR = 0.01 / 10000 / 4
+
+#: Released code: (lambda1, lambda2, lambda3) as its branches leave them, and the initialisation.
+_CODE = {
+    "Exp1": dict(lambdas=(1.0, 0.0, 0.0), init_from=None),
+    "Exp2I": dict(lambdas=(1.0, 0.0, 0.0), init_from=None),
+    "Exp2II": dict(lambdas=(0.75, 0.25, 0.0), init_from="Exp2I"),
+    "Exp3I": dict(lambdas=(0.3, 0.4, 0.3), init_from="Exp2I"),
+    "Exp3II": dict(lambdas=(0.3, 0.4, 0.3), init_from="Exp2I"),
+}
+
+#: The released code's network (:class:`faceflow.methods.flownets.FlowNetSConfig` fields): siamese
+#: towers, its decoder, TensorFlow padding, Keras initialisation, raw 0-255 RGB input.
+CODE_MODEL = {
+    "encoder": "siamese",
+    "decoder": "released",
+    "padding": "tf-same",
+    "init": "keras",
+    "input_mean": [0.0, 0.0, 0.0],
+    "input_std": [1 / 255, 1 / 255, 1 / 255],
+}
+
 
 @dataclass
 class TrainConfig:
@@ -83,6 +123,8 @@ class TrainConfig:
     init_config : the full config of the run whose final weights initialise this one (Exp3).
     lr_multiplier : scales the learning rate (1 = paper). The small profiles raise it because
         they train thousands of times fewer steps; the chapters say so.
+    shuffle : draw each epoch's batches from a seeded permutation (default); ``False`` takes
+        consecutive slices of the dataset's order, as the released code does.
     """
 
     experiment: str = "Exp1"
@@ -103,6 +145,7 @@ class TrainConfig:
     init_from: str | None = None
     init_config: dict | None = None
     data: dict = field(default_factory=dict)
+    shuffle: bool = True
 
     def __post_init__(self):
         self.betas = tuple(self.betas)
@@ -138,24 +181,26 @@ class TrainConfig:
         return lr
 
 
-def make(
-    name: str,
-    train_set: str = "faces",
-    variant: str = "text",
-    *,
-    code_scale_weights: list | None = None,
-    code_lambdas: dict | None = None,
-    code_drop_finest_epe: bool = True,
-    **overrides,
-) -> TrainConfig:
+def make(name: str, train_set: str = "faces", variant: str = "text", **overrides) -> TrainConfig:
     """The :class:`TrainConfig` of experiment ``name`` trained on ``train_set``.
 
-    overrides : any :class:`TrainConfig` field (steps, resolution, model, lr_multiplier, ...),
-        applied to this run and, for Exp3, to its Exp2I initialisation run too.
-    code_scale_weights, code_lambdas : the authors'-code values (``variant="code"``) of the
-        multi-scale weights (five numbers, k = 1..5) and of the loss weights per experiment
-        (``{"Exp2I": (l1, l2, l3), ...}``); ``None`` keeps the text's values.
-    code_drop_finest_epe : with ``variant="code"``, drop the k = 1 EPE term in Exp3.
+    Parameters
+    ----------
+    name : str
+        One of :data:`NAMES`.
+    train_set : str
+        One of :data:`TRAIN_SETS`.
+    variant : str
+        ``"text"`` (the paper's text) or ``"code"`` (the authors' released code; module docstring).
+    **overrides
+        Any :class:`TrainConfig` field (steps, resolution, model, lr_multiplier, ...), applied to
+        this run and to its initialisation run (Exp3; Exp2II in the code variant) too. ``loss``
+        and ``model`` dicts update the experiment's values instead of replacing them.
+
+    Raises
+    ------
+    ValueError
+        Unknown experiment, training set or variant.
     """
     if name not in NAMES:
         raise ValueError(f"unknown experiment {name!r}; choose from {NAMES}")
@@ -164,69 +209,109 @@ def make(
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     spec = _TEXT[name]
-    l1, l2, l3 = spec["lambdas"]
-    loss = dict(lambda1=l1, lambda2=l2, lambda3=l3, third=spec["third"])
-    if variant == "code":
-        if code_lambdas and name in code_lambdas:
-            l1, l2, l3 = code_lambdas[name]
-            loss.update(lambda1=l1, lambda2=l2, lambda3=l3)
-        if code_scale_weights is not None:
-            loss["scale_weights"] = list(code_scale_weights)
-        if name.startswith("Exp3") and code_drop_finest_epe:
-            loss["drop_finest_epe"] = True
-    loss.update(overrides.pop("loss", {}) or {})
-    # store every loss setting, defaults included, so a changed default invalidates cached runs
-    loss = LossConfig(**loss).to_dict()
-    cfg = dict(
-        experiment=name,
-        train_set=train_set,
-        variant=variant,
-        lr=spec["lr"][train_set],
-        schedule=spec["schedule"],
-        loss=loss,
-        init_from=spec["init_from"],
-    )
-    parent_overrides = dict(overrides)
-    cfg.update(overrides)
-    if spec["init_from"]:
-        parent = make(
-            spec["init_from"],
-            train_set,
-            variant,
-            code_scale_weights=code_scale_weights,
-            code_lambdas=code_lambdas,
-            code_drop_finest_epe=code_drop_finest_epe,
-            **parent_overrides,
+    parent_overrides = {k: v for k, v in copy.deepcopy(overrides).items() if k != "loss"}
+    if variant == "text":
+        l1, l2, l3 = spec["lambdas"]
+        loss = dict(lambda1=l1, lambda2=l2, lambda3=l3, third=spec["third"])
+        cfg = dict(lr=spec["lr"][train_set], schedule=spec["schedule"], init_from=spec["init_from"], model={})
+    else:
+        code = _CODE[name]
+        l1, l2, l3 = code["lambdas"]
+        loss = dict(
+            lambda1=l1,
+            lambda2=l2,
+            lambda3=l3,
+            third=spec["third"],
+            scale_weights=released_scale_weights(l1),
+            drop_finest_epe=name.startswith("Exp3"),
+            huber_d=1.0,
+            intensity_scale=255.0,
+            smooth_penalty="charbonnier",
+            charbonnier_eps=0.01,
+            charbonnier_alpha=0.5,
+            aae_grid="k1",
         )
-        cfg["init_config"] = parent.to_dict()
+        cfg = dict(lr=CODE_LR, schedule="constant", init_from=code["init_from"], model=dict(CODE_MODEL), shuffle=False)
+    loss.update(overrides.pop("loss", None) or {})
+    # store every loss setting, defaults included, so a changed default invalidates cached runs
+    cfg["loss"] = LossConfig(**loss).to_dict()
+    cfg["model"] = {"width": 1.0, **cfg["model"], **(overrides.pop("model", None) or {})}
+    cfg.update(experiment=name, train_set=train_set, variant=variant)
+    cfg.update(overrides)
+    if cfg["init_from"]:
+        cfg["init_config"] = make(cfg["init_from"], train_set, variant, **parent_overrides).to_dict()
     return TrainConfig(**cfg)
 
 
 def differences():
-    """Every known difference between the paper's text and the authors' public code (issue 4)."""
+    """The training differences between the paper's text and the authors' released code, one row
+    each, with the setting that switches it (``book/choices.md`` has the complete table).
+
+    The values are read from :func:`make`'s configurations, so the table cannot drift from them.
+    The cyclic loss's Huber penalty is not a row: both variants use d = 1 on 0-255 intensities.
+    """
     import pandas as pd
 
+    from faceflow.training.losses import text_scale_weights
+
+    text = {n: make(n) for n in NAMES}
+    code = {n: make(n, variant="code") for n in NAMES}
+    lam = {
+        v: {
+            n: "/".join(f"{x:g}" for x in (c.loss["lambda1"], c.loss["lambda2"], c.loss["lambda3"]))
+            for n, c in cs.items()
+        }
+        for v, cs in (("text", text), ("code", code))
+    }
     rows = [
         (
-            "multi-scale EPE weights w_k",
-            "w_k = 2^-k normalised to sum to lambda1 (Sec. 4.3.1-4.3.2)",
-            "different weights (values as reported in issue 4; not re-checked)",
-            "LossConfig.scale_weights / make(..., variant='code', code_scale_weights=[...])",
+            "FlowNetS encoder",
+            "model.encoder",
+            text["Exp1"].model.get("encoder", "stacked"),
+            code["Exp1"].model["encoder"],
+            "487-563",
+        ),
+        ("FlowNetS decoder", "model.decoder", "faceflow", code["Exp1"].model["decoder"], "615-681"),
+        ("input range", "model.input_std", "[0, 1] - mean", "0-255", "831-833"),
+        (
+            "Eq. 4 scale weights (lambda1 = 1)",
+            "loss.scale_weights",
+            ", ".join(f"{w:.3g}" for w in text_scale_weights(1.0)),
+            ", ".join(f"{w:.3g}" for w in code["Exp1"].loss["scale_weights"]),
+            "1079-1103",
+        ),
+        *[(f"{n} lambda1/2/3", "variant", lam["text"][n], lam["code"][n], "1171-1185") for n in ("Exp2I", "Exp3I")],
+        ("Exp3 k=1 EPE term", "loss.drop_finest_epe", "kept", "dropped", "714-729"),
+        (
+            "learning rate",
+            "lr, schedule",
+            f"{text['Exp1'].lr:g} (Exp1), {text['Exp2I'].lr:g}",
+            f"{code['Exp1'].lr:g} constant",
+            "1198-1212",
         ),
         (
-            "loss weights lambda",
-            "Exp2I 0.4/0.6, Exp2II 0.75/0.25, Exp3 0.3/0.5/0.2",
-            "different loss weights (values as reported in issue 4; not re-checked)",
-            "LossConfig.lambda1..3 / make(..., variant='code', code_lambdas={...})",
+            "Exp2II initialisation",
+            "init_from",
+            text["Exp2II"].init_from or "scratch",
+            code["Exp2II"].init_from,
+            "1128-1130",
         ),
         (
-            "Exp3 full-resolution EPE term",
-            "included (k = 1..5)",
-            "dropped: a duplicated dict key overwrites it",
-            "LossConfig.drop_finest_epe / variant='code' (on by default for Exp3)",
+            "Eq. 7 smoothness penalty",
+            "loss.smooth_penalty",
+            f"Huber d = {text['Exp3I'].loss['smooth_d']:g}",
+            f"Charbonnier eps {code['Exp3I'].loss['charbonnier_eps']:g}",
+            "447-458",
+        ),
+        (
+            "batch order",
+            "shuffle",
+            "shuffled" if text["Exp1"].shuffle else "in order",
+            "shuffled" if code["Exp1"].shuffle else "in order",
+            "861-866",
         ),
     ]
-    return pd.DataFrame(rows, columns=["item", "paper text (default)", "authors' code", "switch"])
+    return pd.DataFrame(rows, columns=["item", "setting", "text (default)", "code", "facialof_train.py lines"])
 
 
 def for_profile(
@@ -240,7 +325,8 @@ def for_profile(
     """:func:`make` with the training settings of ``profile`` (:mod:`faceflow.profiles`); ``overrides`` win.
 
     Exp3 runs train ``finetune_steps`` from the Exp2I run of the same profile (``steps``), so
-    the Exp2I run directory is shared with Table 2's Exp2I row.
+    the Exp2I run directory is shared with Table 2's Exp2I row. Exp2II of the code variant also
+    starts from Exp2I but trains ``steps``, as long as the others (the code trains it 15 epochs).
     """
     p = profiles.get(profile).training
     data = dict(data or {})
@@ -258,13 +344,10 @@ def for_profile(
         val_pairs=p.val_pairs,
         data=data,
     )
-    code = {
-        k: overrides.pop(k) for k in ("code_scale_weights", "code_lambdas", "code_drop_finest_epe") if k in overrides
-    }
     finetune = overrides.pop("finetune_steps", p.finetune_steps)
     base.update(overrides)
-    cfg = make(name, train_set, variant, **code, **base)
-    if cfg.init_config is not None:
+    cfg = make(name, train_set, variant, **base)
+    if name.startswith("Exp3"):  # fine-tuned from Exp2I (Exp2II of the code variant trains full length)
         cfg.steps = int(finetune)
         cfg.val_every = min(cfg.val_every, cfg.steps)
     return cfg

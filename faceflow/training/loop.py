@@ -30,12 +30,16 @@ from faceflow.training.experiments import TrainConfig
 from faceflow.training.losses import total_loss
 
 
-def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
-    """Sample indices of ``step``: consecutive slices of a per-epoch seeded permutation."""
+def batch_indices(n: int, batch_size: int, step: int, seed: int, shuffle: bool = True) -> list[int]:
+    """Sample indices of ``step``: consecutive slices of a per-epoch seeded permutation, or of
+    the dataset's own order when ``shuffle`` is False (the authors' released code)."""
     out, perms = [], {}
     start = step * batch_size
     for pos in range(start, start + batch_size):
         epoch, i = divmod(pos, n)
+        if not shuffle:
+            out.append(i)
+            continue
         if epoch not in perms:
             perms[epoch] = np.random.default_rng([seed, epoch]).permutation(n)
         out.append(int(perms[epoch][i]))
@@ -141,7 +145,7 @@ def train(
         lr = cfg.learning_rate(step)
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = batch_indices(len(train_ds), cfg.batch_size, step, cfg.seed)
+        idx = batch_indices(len(train_ds), cfg.batch_size, step, cfg.seed, cfg.shuffle)
         if bank is not None:
             img1, img2, gt = (t.to(device) for t in bank.batch(idx))
         else:
@@ -151,7 +155,7 @@ def train(
         preds = model(img1, img2)
         loss, terms = total_loss(preds, gt, img1, img2, loss_cfg)
         if not math.isfinite(terms["J"]):
-            raise RuntimeError(f"{cfg.experiment}: non-finite loss at step {step}: {terms}")
+            raise RuntimeError(f"{cfg.experiment}: non-finite loss at step {step} on pairs {batch['name']}: {terms}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -245,7 +249,8 @@ def ensure_trained(
     """Return ``run_dir/last.pt`` of a finished run of ``config``; train or resume as needed.
 
     Idempotent: a finished checkpoint with the same config is returned untouched; a partial one
-    is resumed; one with a different config is replaced by a fresh run. Exp3 configs
+    is resumed; one with a different config is replaced by a fresh run. An unreadable (truncated,
+    corrupt, foreign) ``last.pt`` is an error: it is neither resumed nor silently overwritten. Exp3 configs
     (``init_config`` set) first ensure their Exp2I run in ``run_dir/../<init_from>`` and start
     from its final weights. Datasets come from ``train_data``/``val_data`` or :func:`build_data`.
     """
@@ -253,6 +258,11 @@ def ensure_trained(
     run_dir = Path(run_dir)
     ckpt = run_dir / CHECKPOINT
     st = checkpoint_status(ckpt)
+    if st is None and ckpt.is_file():
+        try:
+            read_checkpoint(ckpt)  # raises: say why, and never start afresh over it
+        except ValueError as exc:
+            raise ValueError(f"{exc}; cannot resume it: move it away to start a fresh run") from None
     if st is not None and st["finished"] and st["config"] == cfg.to_dict():
         return ckpt
     init_weights = None

@@ -7,10 +7,17 @@
 * :func:`backward_warp` / :func:`reconstruct_second`: the warping layer of Sec. 4.2 (bilinear
   ``grid_sample``), applied to ``X_i`` with the finest flow upsampled to full resolution.
 * :func:`huber` and :func:`cyclic_loss` (Eq. 5), with the threshold ``d`` as a parameter.
-* :func:`smoothness_loss` (Eq. 7) with the Huber penalty on ``du/dx, du/dy, dv/dx, dv/dy`` of the
-  largest (k = 1) prediction, in its own pixels. The paper prints ``dv/dy`` twice; we use
-  ``dv/dx`` for the third term (documented fix).
-* :func:`angular_loss` (Eq. 8) on the finest prediction at full resolution.
+  The text calls the Huber penalty "a variant of the L1 loss": it is one only when typical
+  residuals exceed ``d``. :data:`CYCLIC_HUBER_D` (one grey level on 0-255 intensities) puts them
+  there; :func:`cyclic_residuals` measures where they fall.
+* :func:`smoothness_loss` (Eq. 7) on ``du/dx, du/dy, dv/dx, dv/dy`` of the largest (k = 1)
+  prediction, in its own pixels: the Huber penalty with threshold :data:`SMOOTH_HUBER_D`, or the
+  generalised Charbonnier ``(g^2 + eps^2)^alpha`` of the authors' released code. The paper prints
+  ``dv/dy`` twice; we use ``dv/dx`` for the third term (documented fix).
+* :func:`angular_loss` (Eq. 8) on the finest prediction at full resolution (or on the k = 1 grid,
+  as the released code does).
+* :func:`released_scale_weights`: the multi-scale weights of the released code, next to the
+  text's :func:`text_scale_weights`.
 * :class:`LossConfig` and :func:`total_loss` (Eqs. 6 and 9).
 """
 
@@ -24,12 +31,55 @@ import torch.nn.functional as F
 from faceflow.flow.metrics import angular_error_map_torch, epe_map_torch
 from faceflow.methods.flownets import full_resolution
 
+#: Threshold d of the cyclic loss's Huber penalty (Eq. 5), in grey levels of 0-255 intensities
+#: (``LossConfig.intensity_scale = 255``): one grey level, the quantisation step of the images, so
+#: that residuals of a grey level or more (the typical ones) are penalised linearly, as "an L1
+#: variant" (Sec. 4.3.2) should be. Chapter 03 shows the residual histogram against it.
+CYCLIC_HUBER_D = 1.0
+#: Threshold d of the smoothness Huber penalty (Eq. 7), in pixels of the k = 1 grid per pixel.
+#: The non-zero gradients of face ground truth have a median of about 0.01 px/px; d = 0.001 puts
+#: about nine in ten of them in the linear zone (chapter 03 shows the histogram). The penalty's
+#: slope there is d, so Eq. 7 as printed weighs little beside the EPE term.
+SMOOTH_HUBER_D = 0.001
+#: Smoothness penalties: the text's Huber, or the released code's generalised Charbonnier.
+SMOOTH_PENALTIES = ("huber", "charbonnier")
+
 
 def text_scale_weights(lambda1: float = 1.0, n_scales: int = 5) -> list[float]:
     """The paper's ``w_k = 2^-k`` (k = 1..n) normalised to sum to ``lambda1``."""
     raw = [2.0**-k for k in range(1, n_scales + 1)]
     s = sum(raw)
     return [lambda1 * r / s for r in raw]
+
+
+def released_scale_weights(
+    lambda1: float = 1.0, coarse_share: float = 1 / 6, first_coarse: float = 0.5, n_scales: int = 5
+) -> list[float]:
+    """The multi-scale EPE weights of the authors' released code (``get_weights``, train 1079-1103).
+
+    The finest scale (k = 1) gets ``(1 - coarse_share) * lambda1``; the other ``coarse_share *
+    lambda1`` is spread over k = 2..n along a straight line that starts at ``first_coarse`` of it
+    and sums to it. With the code's values (1/6, 0.5) this is ``[5/6, 1/12, 1/18, 1/36, 0] * lambda1``.
+
+    Parameters
+    ----------
+    lambda1 : float
+        Sum of the weights.
+    coarse_share, first_coarse : float
+        The code's ``F_flows`` and ``high_frac``.
+    n_scales : int
+        Number of scales (k = 1..n).
+
+    Returns
+    -------
+    list of float
+        ``n_scales`` weights, k = 1 first.
+    """
+    m = n_scales - 1
+    coarse = coarse_share * lambda1
+    a = first_coarse * coarse
+    b = (coarse - m * a) / (m * (m - 1) / 2)
+    return [(1 - coarse_share) * lambda1] + [round(a + b * j, 12) for j in range(m)]
 
 
 def downsample_flow(flow: torch.Tensor, k: int) -> torch.Tensor:
@@ -114,14 +164,32 @@ def cyclic_loss(img2: torch.Tensor, img2_hat: torch.Tensor, d: float = 1.0) -> t
     return huber(img2 - img2_hat, d).mean()
 
 
-def smoothness_loss(flow: torch.Tensor, d: float = 1.0) -> torch.Tensor:
+def charbonnier(x: torch.Tensor, eps: float = 0.01, alpha: float = 0.5) -> torch.Tensor:
+    """Generalised Charbonnier penalty ``(x^2 + eps^2)^alpha`` (element-wise)."""
+    return (x * x + eps * eps) ** alpha
+
+
+def smoothness_loss(
+    flow: torch.Tensor, d: float = SMOOTH_HUBER_D, penalty: str = "huber", eps: float = 0.01, alpha: float = 0.5
+) -> torch.Tensor:
     """Eq. (7) with the fix ``dv/dy -> dv/dx`` in the third term.
 
-    Forward differences of u and v along x and y under the Huber penalty, each averaged over the
-    pixels where it is defined, then summed: ``H(du/dx) + H(du/dy) + H(dv/dx) + H(dv/dy)``.
+    ``penalty="huber"`` (the text): forward differences of u and v along x and y under the Huber
+    penalty of threshold ``d``, each averaged over the pixels where it is defined, then summed:
+    ``H(du/dx) + H(du/dy) + H(dv/dx) + H(dv/dy)``.
+
+    ``penalty="charbonnier"`` (the released code, train 447-458): ``(g^2 + eps^2)^alpha`` of the
+    same four differences as TensorFlow's ``image_gradients`` gives them (zero in the last column /
+    row), summed per pixel and averaged over all pixels.
     """
+    if penalty not in SMOOTH_PENALTIES:
+        raise ValueError(f"smoothness penalty must be one of {SMOOTH_PENALTIES}, got {penalty!r}")
     dx = flow[..., :, 1:] - flow[..., :, :-1]
     dy = flow[..., 1:, :] - flow[..., :-1, :]
+    if penalty == "charbonnier":
+        dx = F.pad(dx, (0, 1, 0, 0))
+        dy = F.pad(dy, (0, 0, 0, 1))
+        return (charbonnier(dx, eps, alpha).sum(1) + charbonnier(dy, eps, alpha).sum(1)).mean()
     u_x, v_x = dx[:, 0], dx[:, 1]
     u_y, v_y = dy[:, 0], dy[:, 1]
     return sum(huber(g, d).mean() for g in (u_x, u_y, v_x, v_y))
@@ -132,6 +200,11 @@ def angular_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     return angular_error_map_torch(pred, gt).mean()
 
 
+#: Where the angular loss (Eq. 8) is computed: the k = 1 prediction upsampled to full resolution
+#: (ours, as the metric), or on the k = 1 grid itself (the released code).
+AAE_GRIDS = ("full", "k1")
+
+
 @dataclass
 class LossConfig:
     """Weights of the total loss J (Eqs. 6, 9).
@@ -139,15 +212,19 @@ class LossConfig:
     lambda1, lambda2, lambda3 : weights of the EPE, cyclic and third term. The multi-scale EPE
         weights sum to ``lambda1`` (Sec. 4.3.2), so J = L1 + lambda2 L2 + lambda3 L3.
     scale_weights : explicit per-scale EPE weights (k = 1..5); ``None`` -> the text's
-        ``2^-k`` normalised to ``lambda1``. The authors' code uses other values (selectable here).
+        ``2^-k`` normalised to ``lambda1``. The released code's are :func:`released_scale_weights`.
     third : ``None``, ``"smooth"`` (Eq. 7, Exp3I) or ``"aae"`` (Eq. 8, Exp3II).
-    drop_finest_epe : the authors'-code behaviour in Exp3 (a duplicated dict key): the
+    drop_finest_epe : the released code's Exp3 (a duplicated dict key, train 714-729): the
         full-resolution (k = 1) EPE term is dropped from L1.
-    huber_d : threshold d of the Huber penalty (Eqs. 5, 7); not given in the paper.
+    huber_d : threshold d of the cyclic loss's Huber penalty (Eq. 5), in the units of
+        ``intensity_scale``; not given in the paper. Default :data:`CYCLIC_HUBER_D`.
     intensity_scale : images are in [0, 1]; the cyclic loss compares ``intensity_scale * X``.
-        Not given in the paper. Default 1: the intensities the network itself sees (FlowNet
-        pipelines feed images divided by 255); 255 compares 8-bit grey levels, which makes the
-        cyclic term about ten times the EPE term with ``huber_d = 1``.
+        Not given in the paper. Default 255: grey levels, as in the released code (0-255 inputs),
+        so that with ``huber_d = 1`` typical residuals sit in the Huber penalty's linear zone.
+    smooth_penalty : ``"huber"`` (Eq. 7, threshold ``smooth_d``) or ``"charbonnier"``
+        (``(g^2 + charbonnier_eps^2)^charbonnier_alpha``, the released code).
+    smooth_d : threshold of the smoothness Huber penalty, px per px. Default :data:`SMOOTH_HUBER_D`.
+    aae_grid : one of :data:`AAE_GRIDS`.
     """
 
     lambda1: float = 1.0
@@ -156,14 +233,25 @@ class LossConfig:
     scale_weights: list | None = None
     third: str | None = None
     drop_finest_epe: bool = False
-    huber_d: float = 1.0
-    intensity_scale: float = 1.0
+    huber_d: float = CYCLIC_HUBER_D
+    intensity_scale: float = 255.0
+    smooth_penalty: str = "huber"
+    smooth_d: float = SMOOTH_HUBER_D
+    charbonnier_eps: float = 0.01
+    charbonnier_alpha: float = 0.5
+    aae_grid: str = "full"
 
     def __post_init__(self):
         if self.third not in (None, "smooth", "aae"):
             raise ValueError(f"third must be None, 'smooth' or 'aae', got {self.third!r}")
         if self.scale_weights is not None and len(self.scale_weights) != 5:
             raise ValueError(f"scale_weights needs 5 values (k=1..5), got {self.scale_weights}")
+        if self.smooth_penalty not in SMOOTH_PENALTIES:
+            raise ValueError(f"smooth_penalty must be one of {SMOOTH_PENALTIES}, got {self.smooth_penalty!r}")
+        if self.aae_grid not in AAE_GRIDS:
+            raise ValueError(f"aae_grid must be one of {AAE_GRIDS}, got {self.aae_grid!r}")
+        if self.huber_d <= 0 or self.smooth_d <= 0:
+            raise ValueError(f"Huber thresholds must be > 0, got huber_d={self.huber_d}, smooth_d={self.smooth_d}")
 
     def weights(self) -> list[float]:
         w = list(self.scale_weights) if self.scale_weights is not None else text_scale_weights(self.lambda1)
@@ -186,7 +274,7 @@ def total_loss(
     terms = {}
     j = multiscale_epe(preds, gt, cfg.weights())
     terms["L1"] = float(j.detach())
-    need_full = cfg.lambda2 or (cfg.lambda3 and cfg.third == "aae")
+    need_full = cfg.lambda2 or (cfg.lambda3 and cfg.third == "aae" and cfg.aae_grid == "full")
     if need_full:
         full = full_resolution(preds[0], 1)
     if cfg.lambda2:
@@ -196,7 +284,9 @@ def total_loss(
         j = j + cfg.lambda2 * l2
     if cfg.lambda3 and cfg.third is not None:
         if cfg.third == "smooth":
-            l3 = smoothness_loss(preds[0], cfg.huber_d)
+            l3 = smoothness_loss(preds[0], cfg.smooth_d, cfg.smooth_penalty, cfg.charbonnier_eps, cfg.charbonnier_alpha)
+        elif cfg.aae_grid == "k1":
+            l3 = angular_loss(preds[0], downsample_flow(gt, 1))
         else:
             l3 = angular_loss(full, gt)
         terms["L3"] = float(l3.detach())

@@ -5,7 +5,14 @@ from __future__ import annotations
 import jupytext
 import pytest
 
-from faceflow.book.build import default_parameters, notebook_sources, toc_files
+from faceflow.book.build import (
+    chapter_parameters,
+    check_parameters,
+    default_parameters,
+    notebook_sources,
+    toc_files,
+    typed_parameter,
+)
 
 REQUIRED_PARAMETERS = ("data_root", "profile", "seed", "device", "output_dir")
 
@@ -38,3 +45,114 @@ def test_default_parameters_validate_profile(repo_root):
     assert default_parameters("smoke", repo_root)["output_dir"].endswith("outputs/smoke")
     with pytest.raises(ValueError, match="profile"):
         default_parameters("huge", repo_root)
+
+
+# issue 14 row 9: chapter parameters typed from the parameters cell and checked before any chapter runs
+
+
+@pytest.mark.parametrize("path", notebook_sources(), ids=lambda p: p.stem)
+def test_chapter_parameters_are_read_with_their_types(path):
+    params = chapter_parameters(path)
+    assert params["seed"] == 0 and params["profile"] == "default" and params["device"] == "auto"
+    assert params["data_root"] is None and params["output_dir"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "value"),
+    [
+        ("3", 0, 3),
+        ("0.5", 1.0, 0.5),
+        ("2", 1.0, 2.0),
+        ("code", "text", "code"),
+        ("3", "text", "3"),
+        ("None", None, None),
+        ("(128, 192)", None, (128, 192)),
+        ("True", None, True),
+        ("/some/folder", None, "/some/folder"),
+        ("multi_face", None, "multi_face"),
+        ("[1, 2]", (0, 0), (1, 2)),
+    ],
+)
+def test_parameter_text_is_typed_like_its_default(text, default, value):
+    got = typed_parameter("p", text, default, "ch.md")
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "default"), [("x", 0), ("1.5", 0), ("True", 0), ("None", 0), ("'a'", 1.0), ("3", (0, 0))]
+)
+def test_parameter_of_the_wrong_type_is_an_error(text, default):
+    with pytest.raises(ValueError, match=r"parameter p=.* is not (an integer|a number|a tuple)\b.*\(ch\.md\)"):
+        typed_parameter("p", text, default, "ch.md")
+
+
+def _two_chapters(tmp_path):
+    a, b = tmp_path / "01_a.md", tmp_path / "02_b.md"
+    cell = "```{{code-cell}} ipython3\n:tags: [parameters]\n\n{}\n```\n"
+    a.write_text("# A\n\n" + cell.format('profile = "default"\nseed = 0\ndevice = "auto"\nsteps = None'))
+    b.write_text("# B\n\n" + cell.format('profile = "default"\nseed = 0\nwidth = 1.0'))
+    return a, b
+
+
+def test_check_parameters_types_each_chapter_and_injects_only_its_own(tmp_path):
+    a, b = _two_chapters(tmp_path)
+    out = check_parameters({"seed": "3", "steps": "20", "width": "0.5"}, [a, b])
+    assert out == {a: {"seed": 3, "steps": 20}, b: {"seed": 3, "width": 0.5}}
+
+
+@pytest.mark.parametrize(
+    ("extra", "error", "match"),
+    [
+        (
+            {"bogus": "1"},
+            ValueError,
+            r"unknown parameter 'bogus'; the chapters take data_root, device, seed, steps, width",
+        ),
+        ({"seed": "x"}, ValueError, r"parameter seed='x' is not an integer \(01_a\.md\)"),
+        ({"profile": "smoke"}, ValueError, r"profile is set with --profile"),
+        ({"device": "gpu"}, ValueError, r"device must be auto, cpu or cuda, got 'gpu'"),
+        ({"data_root": "/no/such"}, FileNotFoundError, r"data root /no/such \(from argument\) does not exist"),
+    ],
+)
+def test_check_parameters_refuses_bad_ones(tmp_path, extra, error, match):
+    a, b = _two_chapters(tmp_path)
+    a.write_text(a.read_text().replace("steps = None", "steps = None\ndata_root = None"))
+    with pytest.raises(error, match=match):
+        check_parameters(extra, [a, b])
+
+
+def test_build_book_checks_everything_before_running_a_chapter(tmp_path, monkeypatch):
+    from faceflow.book import build
+
+    def never(*args, **kwargs):
+        raise AssertionError("a chapter ran")
+
+    monkeypatch.setattr(build, "execute_notebook", never)
+    stage = tmp_path / "stage"
+    for kwargs, match in [
+        (dict(extra_parameters={"seed": "x"}), "seed='x'"),
+        (dict(extra_parameters={"nosuch": "1"}), "unknown parameter 'nosuch'"),
+        (dict(extra_parameters={"device": "gpu"}), "device"),
+        (dict(only=["02_flownet"]), "--only 02_flownet: no such chapter"),
+        (dict(only=["02_flownets"]), "not executed yet"),  # the others were never executed into this stage
+    ]:
+        with pytest.raises((ValueError, FileNotFoundError), match=match):
+            build.build_book("smoke", stage=stage, **kwargs)
+    assert not stage.exists()
+
+
+def test_build_book_states_a_missing_data_root_on_the_terminal(tmp_path, monkeypatch, capsys):
+    from faceflow.book import build
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(build, "execute_notebook", stop)
+    monkeypatch.setenv("FACEFLOW_DATA", str(tmp_path / "absent"))
+    with pytest.raises(Stop):
+        build.build_book("smoke", stage=tmp_path / "stage")
+    err = capsys.readouterr().err
+    assert f"warning: data root {tmp_path / 'absent'}" in err and "does not exist" in err

@@ -46,3 +46,31 @@ def test_cli_flow_writes_a_flo_file(tmp_path, capsys, translated):
         ]
     )
     assert rc == 2 and "weights not available" in capsys.readouterr().err
+
+
+def test_cli_flow_png_into_a_missing_folder_is_made(tmp_path, translated):
+    """Issue 14 row 10: `--png` into a folder that does not exist yet writes the image there."""
+    import cv2
+
+    from faceflow.cli.main import main
+    from faceflow.io.images import read_image
+
+    a, b = translated(1.0, 0.0, 32, 48)
+    cv2.imwrite(str(tmp_path / "a.png"), a[:, :, ::-1])
+    cv2.imwrite(str(tmp_path / "b.png"), b[:, :, ::-1])
+    png = tmp_path / "new" / "folder" / "flow.png"
+    args = ["flow", "zero", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "o.flo")]
+    assert main([*args, "--png", str(png), "--quiet"]) == 0
+    assert read_image(png).shape == (32, 48, 3)
+
+
+def test_cli_flow_list_shows_every_kind_of_method(capsys):
+    """Issue 14 row 8: the list holds every registered method and every known one that cannot run now."""
+    from faceflow.cli.main import main
+    from faceflow.methods import available_methods
+    from faceflow.methods.cnn import CNN_BASELINES
+    from faceflow.training.experiments import NAMES
+
+    assert main(["flow", "--list"]) == 0
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert set(available_methods()) | set(NAMES) | set(CNN_BASELINES) <= listed

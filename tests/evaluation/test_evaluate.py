@@ -101,3 +101,51 @@ def test_paper_convention_uses_the_networks_largest_prediction(tmp_path, tiny_cf
     # the 32 x 32 prediction is upsampled (values x 2) to the 64 x 64 grid of the 128 x 128 ground truth
     want = np.linalg.norm(to_grid(k1, (64, 64)) - to_grid(p.flow, (64, 64)), axis=-1).mean()
     assert df["epe"].item() == pytest.approx(want, rel=1e-5) and want > 0
+
+
+def test_non_finite_ground_truth_or_estimate_is_an_error_not_a_smaller_mean():
+    """Issue 14 row 2: a pair is scored in full or the evaluation stops naming it."""
+    img = fallback_image()[:64, :64]
+    good, bad = affine_pair(img, similarity(tx=1.0)), affine_pair(img, similarity(tx=2.0))
+    bad.name, bad.source = "seq/0007", "faces"
+    bad.flow = bad.flow.copy()
+    bad.flow[3, 4, 0] = np.nan
+    bad.flow[5, 6, 1] = np.inf
+    with pytest.raises(ValueError, match=r"faces pair seq/0007: ground truth has 2 of 4096 pixels non-finite"):
+        evaluate(["zero"], [good, bad], "t")
+
+    def nan_flow(a, b):
+        out = np.zeros(a.shape[:2] + (2,), np.float32)
+        out[0, 0, 1] = np.nan
+        return out
+
+    good.name = "seq/0001"
+    with pytest.raises(ValueError, match=r"broken on .*pair seq/0001: estimated flow has 1 of 4096 pixels non-finite"):
+        evaluate({"broken": nan_flow}, [good], "t")
+
+
+def test_cache_with_missing_errors_is_recomputed(tmp_path):
+    """A cached table with an empty EPE cell (or fewer rows than pairs) is not reused as complete."""
+    import pandas as pd
+
+    img = fallback_image()[:64, :64]
+    pairs = [affine_pair(img, similarity(tx=1.0)), affine_pair(img, similarity(tx=-1.0))]
+    first = cached_evaluate(["zero"], pairs, "t", tmp_path)
+    csv = tmp_path / "t__zero.csv"
+    broken = pd.read_csv(csv)
+    broken.loc[1, "epe"] = np.nan
+    broken.to_csv(csv, index=False)
+    again = cached_evaluate(["zero"], pairs, "t", tmp_path)
+    assert again["epe"].notna().all() and again["epe"].tolist() == first["epe"].tolist()
+    broken.iloc[:1].assign(epe=first["epe"].iloc[0]).to_csv(csv, index=False)
+    assert len(cached_evaluate(["zero"], pairs, "t", tmp_path)) == 2
+
+
+def test_progress_bars_for_loading_and_scoring_only_when_asked(capsys):
+    """Issue 14 row 12: a dataset's pairs load and are scored under tqdm bars; quiet by default."""
+    ds = datasets.FlyingShapes(2, size=(32, 32), seed=1)
+    evaluate(["zero"], ds, "shapes")
+    assert capsys.readouterr().err == ""
+    evaluate(["zero"], ds, "shapes", progress=True)
+    err = capsys.readouterr().err
+    assert "shapes: loading pairs" in err and "shapes: zero" in err

@@ -97,6 +97,28 @@ def test_rerun_is_idempotent_and_resumes(tmp_path):
     assert gtdataset.ensure_dataset(src, dst, landmarks=lm, size=(48, 64), mode="paper") == dst
 
 
+def test_released_code_crop_options(tmp_path):
+    src, lm = synthetic_sequence(tmp_path / "seq")
+    kw = dict(landmarks=lm, size=(48, 64), mode="exact", progress=False, verbose=False)
+    pair = gtdataset.generate(src, tmp_path / "pair", crop="pair", **kw)
+    first = gtdataset.generate(src, tmp_path / "first", crop="first", flow_units="frame", **kw)
+    # options at their defaults are not written, so datasets made before they existed stay valid
+    assert "flow_units" not in (tmp_path / "pair" / gtdataset.OPTIONS).read_text()
+    text = (tmp_path / "first" / gtdataset.OPTIONS).read_text()
+    assert '"crop": "first"' in text and '"flow_units": "frame"' in text
+    r0, r1 = pair.iloc[0], first.iloc[0]
+    lm0 = np.load(lm)[0]
+    assert r1.crop_x1 == int(np.ceil(lm0[:, 0].max())) + 10 + 1  # frame 0's landmarks only
+    assert (r0.crop_x1 - r0.crop_x0) >= (r1.crop_x1 - r1.crop_x0)
+    assert r1.img1.endswith("000000_1.png")  # one box per pair: two images per pair
+    f0, f1 = read_flo(tmp_path / "pair" / r0.flow), read_flo(tmp_path / "first" / r1.flow)
+    frame_w = cv2.imread(str(next(iter(sorted(src.glob("*.png")))))).shape[1]
+    ratio = np.median(f1[..., 0][f1[..., 0] != 0]) / np.median(f0[..., 0][f0[..., 0] != 0])
+    assert ratio == pytest.approx((r0.crop_x1 - r0.crop_x0) / frame_w, rel=0.15)  # 64/frame_w over 64/crop_w
+    with pytest.raises(ValueError, match="flow_units"):
+        gtdataset.generate(src, tmp_path / "bad", flow_units="px", **kw)
+
+
 def test_layout_adapters(tmp_path):
     for rel in ["bp4d/F001/T1", "bp4d/F001/T2", "bp4d/M003/T1"]:
         d = tmp_path / rel
@@ -126,7 +148,7 @@ def test_openface_folder_layout(data_root):
 
 def _run_cli(src, dst, *extra):
     return subprocess.Popen(
-        [sys.executable, "-m", "faceflow.cli", "gt", str(src), str(dst), "--no-progress", *extra],
+        [sys.executable, "-m", "faceflow.cli.main", "gt", str(src), str(dst), "--no-progress", *extra],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -127,3 +127,26 @@ def test_multi_face_video_keeps_tracked_face(data_root):
     assert tr.n_detect < 10  # detected once, then tracked
     c = np.array([p.mean(0) for p in tr.landmarks[ok]])
     assert np.abs(np.diff(c, axis=0)).max() < 40, "the followed face jumped to another face"
+
+
+def test_track_and_stabilize_is_track_then_stabilize_in_one_pass():
+    from faceflow.groundtruth.analysis import generated_sequence
+
+    frames = generated_sequence(4)
+    decoded = []
+
+    def once(seq):  # counts how often each frame is read
+        for f in seq:
+            decoded.append(1)
+            yield f
+
+    track, stable = lmk.track_and_stabilize(once(frames))
+    assert len(decoded) == len(frames)
+    ref = lmk.track_sequence(frames)
+    np.testing.assert_array_equal(track.landmarks, ref.landmarks)
+    assert track.source == ref.source
+    np.testing.assert_array_equal(stable, lmk.stabilize(frames, ref.landmarks, "lk"))
+    _, smooth = lmk.track_and_stabilize(frames, method="smooth")
+    np.testing.assert_array_equal(smooth, lmk.smooth_landmarks(ref.landmarks))
+    with pytest.raises(ValueError, match="stabilize must be one of"):
+        lmk.track_and_stabilize(frames, method="bogus")

@@ -157,6 +157,23 @@ def test_paper_mode_exact_for_global_affine_chain():
         assert np.abs(o.result.flow - ref)[inner].max() < 1e-3
 
 
+def test_scattered_linear_resampling_is_exact_for_an_affine_chain():
+    # the released code resamples with scipy's linear griddata: exact for an affine field inside the hull
+    p0 = face_like_points(6)
+    A = np.array([[1.01, 0.01, 0.7], [-0.01, 1.0, -0.4]])
+    lms = np.array([p0, p0 @ A[:, :2].T + A[:, 2], (p0 @ A[:, :2].T + A[:, 2]) @ A[:, :2].T + A[:, 2]])
+    S = gt.triangulate(p0)
+    out = list(gt.sequence_flows(lms, SHAPE, "paper", interp="scattered-linear", simplices=S))
+    ref = affine_flow(SHAPE, A)
+    import cv2
+
+    o = out[1]  # second pair: the carried points are off the grid, so they are resampled
+    inner = cv2.erode(o.result.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert np.abs(o.result.flow - ref)[inner].max() < 1e-6
+    with pytest.raises(ValueError, match="interp"):
+        gt.PaperChain(p0, S, SHAPE, interp="nearest")
+
+
 def test_degenerate_triangles_counted_and_left_out():
     p0 = face_like_points(7)
     S = gt.triangulate(p0)
@@ -224,6 +241,20 @@ def test_resize_of_affine_flow_is_analytic():
     np.testing.assert_allclose(f[inner], expected[inner], atol=2e-3)
 
 
+def test_flow_units_frame_scales_by_the_full_frame():
+    # the released code multiplies the resized crop's flow by size / frame instead of size / crop
+    flow = np.ones((200, 260, 2), np.float32)
+    img = np.zeros((200, 260, 3), np.uint8)
+    box, size = (30, 20, 230, 170), (48, 64)
+    _, _, crop = gt.crop_resize_pair(img, img, flow, box, size)
+    _, _, frame = gt.crop_resize_pair(img, img, flow, box, size, flow_units="frame")
+    np.testing.assert_allclose(crop[..., 0], 64 / 200, rtol=1e-5)
+    np.testing.assert_allclose(frame[..., 0], 64 / 260, rtol=1e-5)
+    np.testing.assert_allclose(frame[..., 1], 48 / 200, rtol=1e-5)
+    with pytest.raises(ValueError, match="flow_units"):
+        gt.crop_resize_pair(img, img, flow, box, size, flow_units="pixels")
+
+
 def test_modes_validated():
     with pytest.raises(ValueError, match="mode"):
         list(gt.sequence_flows(np.zeros((2, 68, 2)), SHAPE, "bicubic"))
@@ -254,3 +285,65 @@ def test_real_sequence_flow_lowers_photometric_error(data_root):
         wins += e_gt < e_0
     print("pair, zero-flow error, ground-truth error:", rows)
     assert wins >= 0.7 * len(outs), rows
+
+
+# ----------------------------------------------------------------------------- issue 15 kernels
+def _closure_owner(points, simplices, shape, tol=gt.BARY_TOL):
+    """Brute force: the lowest-index non-degenerate triangle whose closure holds each pixel."""
+    maps = gt.affine_maps(points, points, simplices)
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(float)
+    owner = np.full((h, w), -1)
+    for l in range(len(simplices)):
+        if maps.degenerate[l]:
+            continue
+        lam = xs[..., None] * maps.inv[l, 0] + ys[..., None] * maps.inv[l, 1] + maps.inv[l, 2]
+        owner[(owner < 0) & (lam.min(-1) >= -tol)] = l
+    return owner
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rasterize_is_the_closure_test_even_for_folded_meshes(seed):
+    """Every pixel is labelled by the lowest triangle whose barycentric closure test passes; a
+    pixel no triangle holds is -1 (the OpenCV-fill rasteriser labelled such pixels)."""
+    rng = np.random.default_rng(seed)
+    p0 = rng.uniform(-20, 140, (68, 2))  # spills over the image border
+    S = gt.triangulate(p0)
+    for pts in (p0, p0 + rng.normal(0, 4, p0.shape)):  # valid mesh, then folded
+        np.testing.assert_array_equal(gt.rasterize_mesh(pts, S, (120, 100)), _closure_owner(pts, S, (120, 100)))
+
+
+def test_mesh_pixels_lists_every_triangle_of_a_shared_edge():
+    pts = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]])
+    S = np.array([[0, 1, 2], [1, 3, 2]])
+    px = gt.mesh_pixels(pts, S, (6, 6))
+    on_diagonal = [(x, y) for x, y, l in zip(px.x, px.y, px.tri) if x + y == 4]
+    assert len(on_diagonal) == 2 * 5  # the 5 pixels of the shared edge, once per triangle
+    assert set(zip(px.x.tolist(), px.y.tolist())) == {(x, y) for x in range(5) for y in range(5)}
+    assert (px.owners((6, 6))[np.arange(5), 4 - np.arange(5)] == 0).all()  # lowest index owns it
+
+
+def test_keys_taps_are_the_keys_kernel():
+    def keys(t):
+        t = np.abs(t)
+        return np.where(t <= 1, 1.5 * t**3 - 2.5 * t**2 + 1, np.where(t < 2, -0.5 * t**3 + 2.5 * t**2 - 4 * t + 2, 0))
+
+    d = np.linspace(0, 1, 101, endpoint=False)
+    for w, i in zip(gt._keys_taps(d), (-1, 0, 1, 2)):
+        np.testing.assert_allclose(w, keys(d - i), atol=1e-12)
+    np.testing.assert_allclose(sum(gt._keys_taps(d)), 1.0, atol=1e-12)  # partition of unity
+
+
+def test_spline_sample_reproduces_quadratics_and_clamps_at_the_border():
+    h, w = 12, 15
+    ys, xs = np.mgrid[0:h, 0:w].astype(float)
+    U = (0.3 * xs**2 - xs * ys + 2 * ys) + 1j * (xs - 0.5 * ys**2)
+    rng = np.random.default_rng(0)
+    gx, gy = rng.uniform(1, w - 3, 200), rng.uniform(1, h - 3, 200)
+    got = gt._spline_sample(U, gx, gy)
+    expect = (0.3 * gx**2 - gx * gy + 2 * gy) + 1j * (gx - 0.5 * gy**2)  # Keys (a=-0.5) is exact on quadratics
+    np.testing.assert_allclose(got, expect, atol=1e-9)
+    far = gt._spline_sample(U, np.array([-50.0, 100.0]), np.array([-7.0, 200.0]))
+    np.testing.assert_allclose(far, [U[0, 0], U[h - 1, w - 1]])  # clamped to the corner samples
+    lin = gt._spline_sample(U.real + 0j, np.array([2.5]), np.array([3.0]), "linear")
+    np.testing.assert_allclose(lin.real, 0.5 * (U.real[3, 2] + U.real[3, 3]))

@@ -67,7 +67,7 @@ def test_split_by_blocks_when_one_sequence(tmp_path, fake_gt):
 
 
 def test_ensure_face_dataset_reuses_complete(tmp_path, fake_gt):
-    fake_gt(tmp_path, {"a": ("s", 2)})
+    fake_gt(tmp_path, {"a": ("s", 2)}, failed=0)
     assert ensure_face_dataset(None, tmp_path) == tmp_path  # complete: used as it is
 
 

@@ -178,3 +178,41 @@ def test_real_face_corpus(data_root):
     # 97 videos of 55 people; 2 clips excluded, one of them its person's only clip
     assert len(clips) == 95 and len({c.subject for c in clips}) == 54
     assert {c.split for c in clips} == set(data.FACE_SPLITS)
+
+
+def _stst_folder(tmp_path, rows):
+    folder = tmp_path / "mer" / "stst_uvos"
+    folder.mkdir(parents=True)
+    lines = ["file,dataset,subject,label"]
+    for f, ds, subj, lab in rows:
+        if f:
+            _img(folder / f)
+        lines.append(f"{f},{ds},{subj},{lab}")
+    (folder / "labels.csv").write_text("\n".join(lines) + "\n")
+    return folder / "labels.csv"
+
+
+def test_stst_labels_read_typed(tmp_path):
+    _stst_folder(tmp_path, [("a.png", "samm", "006", 0), ("b.png", "smic", "s3", 2)])
+    df = data.stst_samples(tmp_path)
+    assert df["label"].tolist() == [0, 2] and df["subject"].tolist() == ["006", "s3"]  # leading zero kept
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (("b.png", "smic", "s3", "5"), "line 3: label '5' of b.png is not one of 0, 1, 2"),
+        (("b.png", "smic", "s3", "x"), "line 3: label 'x' of b.png is not one of 0, 1, 2"),
+        (("b.png", "smic", "s3", ""), "line 3: label '' of b.png is not one of 0, 1, 2"),
+        (("b.png", "smic", "s3", "1.5"), "line 3: label '1.5'"),
+        (("b.png", "smic", "", "1"), "line 3: empty subject (file 'b.png')"),
+        (("b.png", "", "s3", "1"), "line 3: empty dataset"),
+        (("", "smic", "s3", "1"), "line 3: empty file"),
+    ],
+)
+def test_stst_labels_with_a_bad_value_name_file_line_and_value(tmp_path, bad, message):
+    """Issue 14 row 6: labels.csv is validated when it is read."""
+    labels = _stst_folder(tmp_path, [("a.png", "samm", "006", 0), bad])
+    with pytest.raises(ValueError) as exc:
+        data.stst_samples(tmp_path)
+    assert str(exc.value).startswith(f"{labels}: ") and message in str(exc.value)

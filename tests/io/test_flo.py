@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from faceflow.io.flo import MAGIC, FloFormatError, decode_flo, encode_flo, read_flo, write_flo
+from faceflow.io.flo import MAGIC, FloFormatError, decode_flo, encode_flo, read_flo, unknown_mask, write_flo
 
 
 def test_round_trip(tmp_path):
@@ -88,10 +88,10 @@ def test_arbitrary_bytes_only_raise_floformaterror(data):
 def test_valid_header_with_arbitrary_payload(w, h, payload):
     data = struct.pack("<f", MAGIC) + struct.pack("<ii", w, h) + payload
     if len(payload) == w * h * 8:
-        assert decode_flo(data).shape == (h, w, 2)
+        assert decode_flo(data, unknown="keep").shape == (h, w, 2)
     else:
         with pytest.raises(FloFormatError):
-            decode_flo(data)
+            decode_flo(data, unknown="keep")
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,34 @@ def test_real_files_agree_with_opencv(data_root, rel, shape):
     assert ours.shape == shape
     np.testing.assert_array_equal(ours, theirs)
     assert np.isfinite(ours).all()
+
+
+@pytest.mark.parametrize(
+    ("value", "what"), [(np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "-inf"), (2e9, "Middlebury unknown")]
+)
+def test_unknown_flow_is_an_error_naming_the_file_by_default(tmp_path, value, what):
+    """Issue 14 row 2: a ground truth with NaN/inf/unknown pixels is never read silently."""
+    flow = np.ones((3, 5, 2), np.float32)
+    flow[1, 2, 0] = value
+    flow[2, 4, 1] = value
+    path = tmp_path / "gt.flo"
+    write_flo(path, flow)
+    with pytest.raises(FloFormatError, match=r"gt\.flo: 2 of 15 pixels have unknown flow .*first at x=2, y=1"):
+        read_flo(path)
+
+
+def test_unknown_flow_can_be_read_as_nan_or_kept(tmp_path):
+    flow = np.ones((3, 5, 2), np.float32)
+    flow[1, 2] = (np.nan, 0.5)
+    flow[0, 0] = (0.0, -3e9)
+    path = tmp_path / "gt.flo"
+    write_flo(path, flow)
+    expect = np.zeros((3, 5), bool)
+    expect[1, 2] = expect[0, 0] = True
+    masked = read_flo(path, unknown="nan")
+    np.testing.assert_array_equal(unknown_mask(flow), expect)
+    np.testing.assert_array_equal(np.isnan(masked).all(axis=-1), expect)  # both components marked
+    np.testing.assert_array_equal(masked[~expect], flow[~expect])
+    np.testing.assert_array_equal(read_flo(path, unknown="keep"), flow)
+    with pytest.raises(ValueError, match="unknown must be one of"):
+        read_flo(path, unknown="ignore")

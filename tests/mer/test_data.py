@@ -138,3 +138,64 @@ def test_cli_mer_features_and_parser(tmp_path):
     )
     assert rc == 0 and cv2.imread(str(out)).shape == (28, 28, 3)
     assert main(["mer", "features", str(out)]) == 2  # neither --gif nor a pair: clear error
+
+
+@pytest.mark.parametrize(
+    "stem, dataset, subject, sample, label",
+    [
+        ("018_3_1", "samm", "018", "018_018_3_1", None),
+        ("1_5-Positive_022_3_3", "samm", "022", "022_022_3_3", 1),
+        ("1_6-Surprise_007_7_1", "samm", "007", "007_007_7_1", 2),
+        ("s3_po_05", "smic", "s03", "s03_s03_po_05", 1),  # SMIC ids carry the class
+        ("1_7-Negative_s11_ne_02", "smic", "s11", "s11_s11_ne_02", 0),
+        ("sub17_EP01_13", "casme2", "sub17", "sub17_EP01_13", None),
+        ("sub19_EP01_01f", "casme2", "sub19", "sub19_EP01_01f", None),
+    ],
+)
+def test_parse_clip_name(stem, dataset, subject, sample, label):
+    n = merdata.parse_clip_name(stem)
+    assert (n.dataset, n.subject, n.sample, n.label) == (dataset, subject, sample, label)
+
+
+def test_parse_clip_name_rejects():
+    with pytest.raises(ValueError, match="not a SAMM"):
+        merdata.parse_clip_name("holiday_video")
+    with pytest.raises(ValueError, match="unknown class"):
+        merdata.parse_clip_name("1_5-Happy_022_3_3")
+    with pytest.raises(ValueError, match="disagree"):
+        merdata.parse_clip_name("1_8-Negative_s3_po_05")
+
+
+def _write_gif(path, frames, duration=40):
+    from PIL import Image
+
+    ims = [Image.fromarray(f) for f in frames]
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=duration, loop=0)
+
+
+def test_read_clip_generated_gif_round_trip(tmp_path):
+    # grey frames with few levels survive GIF's palette exactly
+    frames = [np.full((20, 16, 3), 10 * k, np.uint8) for k in range(5)]
+    frames[2][5:9, 4:8] = 200
+    folder = tmp_path / "mer" / "clips"
+    folder.mkdir(parents=True)
+    _write_gif(folder / "1_9-Surprise_s20_sur_01.gif", frames)
+    _write_gif(folder / "sub17_EP01_13.gif", frames[:2])
+    back = merdata.read_clip(folder / "1_9-Surprise_s20_sur_01.gif")
+    assert back.shape == (5, 20, 16, 3) and back.dtype == np.uint8
+    assert np.array_equal(back, np.stack(frames))
+    clips = merdata.me_clips(tmp_path)
+    assert [c.sample for c in clips] == ["s20_s20_sur_01", "sub17_EP01_13"]
+    assert clips[0].name.label == 2 and clips[1].name.label is None
+    _write_gif(folder / "s3_po_05.gif", frames[:1])
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        merdata.read_clip(folder / "s3_po_05.gif")
+    with pytest.raises(FileNotFoundError):
+        merdata.read_clip(folder / "nope.gif")
+
+
+def test_me_clips_missing_folder(tmp_path):
+    from faceflow.io.datasets import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError):
+        merdata.me_clips(tmp_path)

@@ -41,6 +41,39 @@ def test_absent_class_conventions():
         metrics.subject_metrics([0], [0, 1])
 
 
+@pytest.mark.parametrize("absent", metrics.ABSENT_CONVENTIONS)
+def test_eq12_micro_metrics_are_accuracy_with_absent_classes(absent):
+    # The issue's case: class 2 absent from the subject but predicted twice. Eq. 12 sums over
+    # all 3 classes: tp = 2 (one 0, one 1), fp = 2 (the two 2s), fn = 2 (the two missed 0s).
+    m = metrics.subject_metrics([0, 0, 0, 1], [0, 2, 2, 1], absent=absent)
+    assert m["P_mu"] == m["R_mu"] == m["F1_mu"] == m["accuracy"] == 0.5
+    # one class only, predicted as an absent class once: tp 1, fp 1, fn 1
+    m = metrics.subject_metrics([2, 2], [2, 0], absent=absent)
+    assert m["F1_mu"] == m["accuracy"] == 0.5
+    # every prediction wrong and of an absent class
+    m = metrics.subject_metrics([1, 1, 1], [0, 0, 2], absent=absent)
+    assert m["F1_mu"] == 0.0 == m["accuracy"]
+    # all right
+    assert metrics.subject_metrics([0, 2], [0, 2], absent=absent)["F1_mu"] == 1.0
+
+
+def test_micro_metrics_by_hand_and_checks():
+    # tp: class 0 -> 1, class 1 -> 1, class 2 -> 0; fp: class 1 (the true-0 sample) 1, class 2 1
+    p, r, f = metrics.micro_metrics([0, 0, 1, 2], [0, 1, 1, 1])
+    assert p == r == f == 0.5
+    with pytest.raises(ValueError, match="not among the labels"):
+        metrics.micro_metrics([0, 3], [0, 0])
+    with pytest.raises(ValueError):
+        metrics.micro_metrics([], [])
+
+
+def test_absent_class_macro_convention_on_the_issue_case():
+    m = metrics.subject_metrics([0, 0, 0, 1], [0, 2, 2, 1])  # default: macro over present classes
+    assert m["classes"] == (0, 1)
+    assert m["P_M"] == pytest.approx(1.0) and m["R_M"] == pytest.approx((1 / 3 + 1) / 2)
+    assert m["G_M"] == pytest.approx(np.sqrt(1 / 3))
+
+
 def test_aggregate_is_mean_over_subjects_and_pooled():
     preds = pd.DataFrame(dict(subject=["a"] * 4 + ["b"] * 1, label=[0, 1, 2, 2, 1], pred=[0, 1, 2, 0, 0]))
     per = metrics.loso_metrics(preds)
@@ -63,3 +96,11 @@ def test_deltas_match_paper_table6():
     # Table 6 prints 0.017 under TVL1's P_M (best 0.757 of Exp2II)
     assert d.loc["TVL1", ("SAMM+SMIC", "P_M")] == pytest.approx(0.017)
     assert d.loc["Exp1", ("SAMM+SMIC", "G_M")] == pytest.approx(0.204)
+
+
+def test_single_seed_has_no_spread():
+    idx = pd.MultiIndex.from_tuples([("p", 0)], names=["protocol", "seed"])
+    s = pd.DataFrame([[0.5] * 5], index=idx, columns=list(metrics.METRICS))
+    mean, std = metrics.mean_std(s)
+    assert np.isnan(std.loc["p", "P_M"])
+    assert metrics.pm_table(mean, std).loc["p", "P_M"] == "0.500 (1 run)"

@@ -65,3 +65,31 @@ def test_published_weights_load_strict(data_root):
     assert len(subjects) == 68
     m = stst.load_published(subjects[0], data_root)
     assert not m.training
+
+
+@pytest.mark.parametrize(
+    ("content", "expect"),
+    [
+        ("random", r"006\.pth: not a STSTNet weights file \(not a readable torch file"),
+        ("list", r"006\.pth: not an STSTNet weights file \(not a state dict of tensors\)"),
+        ("other", r"006\.pth: not STSTNet weights \(Error\(s\) in loading state_dict"),
+    ],
+)
+def test_published_weights_that_are_not_stst_weights_are_one_line_errors(tmp_path, content, expect):
+    """Issue 14 row 7: a random or foreign .pth is refused with one line naming the file."""
+    import torch
+
+    from faceflow.mer.stst import load_published
+
+    folder = tmp_path / "mer" / "stst_weights"
+    folder.mkdir(parents=True)
+    path = folder / "006.pth"
+    if content == "random":
+        path.write_bytes(np.random.default_rng(0).bytes(700))
+    elif content == "list":
+        torch.save([torch.zeros(2)], path)
+    else:
+        torch.save({"conv.weight": torch.zeros(3, 3)}, path)
+    with pytest.raises(ValueError, match=expect) as exc:
+        load_published("006", tmp_path)
+    assert "\n" not in str(exc.value)

@@ -94,16 +94,66 @@ def test_experiment_configs_follow_text():
     assert (e3.loss["lambda1"], e3.loss["lambda2"], e3.loss["lambda3"]) == (0.3, 0.5, 0.2)
     assert e3.loss["third"] == "smooth" and experiments.make("Exp3II").loss["third"] == "aae"
     assert not e3.loss_config().drop_finest_epe
-    c3 = experiments.make("Exp3I", variant="code")
-    assert c3.loss_config().drop_finest_epe and c3.loss_config().weights()[0] == 0.0
-    assert not experiments.make("Exp2I", variant="code").loss_config().drop_finest_epe
-    cw = experiments.make(
-        "Exp2II", variant="code", code_scale_weights=[1, 1, 1, 1, 1], code_lambdas={"Exp2II": (0.5, 0.5, 0.0)}
-    )
-    assert cw.loss_config().weights() == [1, 1, 1, 1, 1] and cw.loss["lambda2"] == 0.5
-    assert len(experiments.differences()) == 3
+    assert e1.shuffle and e1.model == {"width": 1.0} and experiments.make("Exp2II").init_from is None
     with pytest.raises(ValueError):
         experiments.make("Exp4")
+
+
+def test_code_variant_is_the_released_code():
+    from faceflow.training.losses import released_scale_weights
+
+    code = {(n, t): experiments.make(n, t, variant="code") for n in experiments.NAMES for t in ("faces", "chairs")}
+    lam = {n: (c.loss["lambda1"], c.loss["lambda2"], c.loss["lambda3"]) for (n, t), c in code.items() if t == "faces"}
+    # Exp2I: the if / if-elif-else chain leaves (1, 0); Exp3: 0.3 / 0.4 / 0.3
+    assert lam == {
+        "Exp1": (1.0, 0.0, 0.0),
+        "Exp2I": (1.0, 0.0, 0.0),
+        "Exp2II": (0.75, 0.25, 0.0),
+        "Exp3I": (0.3, 0.4, 0.3),
+        "Exp3II": (0.3, 0.4, 0.3),
+    }
+    for (n, _), c in code.items():
+        assert c.lr == 2.5e-7 and c.schedule == "constant" and not c.shuffle
+        lc = c.loss_config()
+        w = released_scale_weights(lc.lambda1)
+        assert lc.weights() == ([0.0] + w[1:] if n.startswith("Exp3") else w)
+        assert (lc.huber_d, lc.intensity_scale, lc.smooth_penalty, lc.aae_grid) == (1.0, 255.0, "charbonnier", "k1")
+        assert (lc.charbonnier_eps, lc.charbonnier_alpha) == (0.01, 0.5)
+        assert c.model["encoder"] == "siamese" and c.model["decoder"] == "released"
+        assert c.init_from == (None if n in ("Exp1", "Exp2I") else "Exp2I")
+    # overrides merge into the code's network and reach the initialisation run
+    c = experiments.make("Exp3I", variant="code", model={"width": 0.25}, steps=7)
+    assert c.model["width"] == 0.25 and c.model["padding"] == "tf-same"
+    assert c.init_config["model"] == c.model and c.init_config["steps"] == 7
+    diff = experiments.differences()
+    assert len(diff) >= 10 and diff["text (default)"].ne(diff["code"]).all()
+
+
+def test_exp2II_code_trains_full_length_from_exp2I():
+    text = experiments.for_profile("Exp2II", "faces", "smoke")
+    code = experiments.for_profile("Exp2II", "faces", "smoke", "code")
+    e3 = experiments.for_profile("Exp3I", "faces", "smoke", "code")
+    p = experiments.profiles.get("smoke").training
+    assert text.init_config is None and code.init_config["experiment"] == "Exp2I"
+    assert code.steps == p.steps and e3.steps == p.finetune_steps
+
+
+def test_unshuffled_batches_follow_the_dataset_order():
+    idx = [loop.batch_indices(5, 2, s, seed=3, shuffle=False) for s in range(4)]
+    assert idx == [[0, 1], [2, 3], [4, 0], [1, 2]]
+    assert loop.batch_indices(5, 2, 0, seed=3) != [0, 1] or loop.batch_indices(5, 2, 1, seed=3) != [2, 3]
+
+
+def test_code_variant_trains_end_to_end(tmp_path, shapes):
+    tr, va = shapes
+    over = dict(steps=1, batch_size=2, resolution=(64, 64), val_every=1, val_pairs=2, model={"width": 0.0625})
+    cfg = experiments.make("Exp2II", "faces", "code", **over)
+    run = tmp_path / "runs" / "faces-code" / "Exp2II"
+    p = loop.ensure_trained(cfg, run, train_data=tr, val_data=va, device="cpu", progress=False)
+    parent = tmp_path / "runs" / "faces-code" / "Exp2I" / "last.pt"
+    assert parent.is_file()
+    model, c, extra = checkpoints.load_checkpoint(p)
+    assert c["model"]["encoder"] == "siamese" and hasattr(model, "conv_redir") and extra["finished"]
 
 
 def test_flownet_schedule(tiny_cfg):
@@ -132,3 +182,37 @@ def test_loaded_model_predicts_at_training_resolution(tmp_path, shapes, tiny_cfg
     f_default = predict_flow(model, a, a)
     f_explicit = predict_flow(model, a, a, size=(64, 64))
     assert f_default.shape == (100, 130, 2) and np.array_equal(f_default, f_explicit)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign"])
+def test_a_corrupt_last_pt_stops_ensure_trained_instead_of_restarting(tmp_path, shapes, tiny_cfg, damage):
+    """Issue 14 row 7: a truncated or foreign last.pt is never silently replaced by a fresh run."""
+    tr, va = shapes
+    cfg = tiny_cfg(steps=4)
+    ckpt = loop.train(cfg, tr, va, tmp_path, device="cpu", progress=False, stop_after=2)
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[: len(data) // 2] if damage == "truncated" else np.random.default_rng(0).bytes(800))
+    before = ckpt.read_bytes()
+    with pytest.raises(ValueError, match=r"last\.pt: not a faceflow checkpoint .*cannot resume it: move it away"):
+        loop.ensure_trained(cfg, tmp_path, train_data=tr, val_data=va, device="cpu", progress=False)
+    assert ckpt.read_bytes() == before  # untouched
+
+
+def test_checkpoint_errors_are_one_line(tmp_path, tiny_cfg):
+    """Issue 14 row 7: foreign files, a .flo, a checkpoint of another shape: one line naming the file."""
+    from faceflow.io.flo import write_flo
+
+    write_flo(tmp_path / "x.flo", np.zeros((4, 4, 2), np.float32))
+    torch.save({"model": {}, "format": 99}, tmp_path / "other.pt")
+    cfg = tiny_cfg()
+    checkpoints.save_checkpoint(
+        tmp_path / "mis.pt", checkpoints.build_model(tiny_cfg(model={"width": 0.125})), None, 1, cfg, {}
+    )
+    for name, expect in [
+        ("x.flo", "x.flo: not a faceflow checkpoint (not a readable torch file"),
+        ("other.pt", "other.pt: not a faceflow checkpoint (format 1"),
+        ("mis.pt", "mis.pt: weights do not fit its config's FlowNetS"),
+    ]:
+        with pytest.raises(ValueError) as exc:
+            checkpoints.load_checkpoint(tmp_path / name)
+        assert expect in str(exc.value) and "\n" not in str(exc.value)

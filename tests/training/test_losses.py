@@ -189,3 +189,58 @@ def test_gradcheck_total_loss():
     assert torch.autograd.gradcheck(fn, (finest,), atol=1e-5)
     cfg = L.LossConfig(lambda1=0.3, lambda2=0.5, lambda3=0.2, third="smooth", intensity_scale=1.0)
     assert torch.autograd.gradcheck(fn, (finest,), atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- Huber d and released-code losses
+def test_released_scale_weights_are_the_codes():
+    assert L.released_scale_weights(1.0) == pytest.approx([5 / 6, 1 / 12, 1 / 18, 1 / 36, 0.0])
+    w = L.released_scale_weights(0.3)
+    assert w == pytest.approx([0.25, 0.025, 0.3 / 18, 0.3 / 36, 0.0]) and sum(w) == pytest.approx(0.3)
+    assert w[-1] == 0.0  # exactly: the 12x16 scale gets no weight
+
+
+def test_default_cyclic_penalty_is_linear_for_grey_level_residuals():
+    cfg = L.LossConfig(lambda1=0.0, lambda2=1.0)
+    assert (cfg.intensity_scale, cfg.huber_d) == (255.0, L.CYCLIC_HUBER_D) == (255.0, 1.0)
+    img1 = torch.full((1, 3, 32, 32), 100 / 255)
+    img2 = torch.full((1, 3, 32, 32), 110 / 255)  # 10 grey levels apart, zero flow
+    _, terms = L.total_loss(_zero_preds(), torch.zeros(1, 2, 32, 32), img1, img2, cfg)
+    assert terms["L2"] == pytest.approx(10 - 0.5, rel=1e-4)  # d(|x| - d) + d^2/2 with d = 1: linear zone
+
+
+def test_smoothness_huber_default_threshold_and_by_hand():
+    assert L.SMOOTH_HUBER_D < 0.005  # typical face-flow gradients (about 0.01 px/px) are in the linear zone
+    flow = torch.zeros(1, 2, 3, 4)
+    flow[0, 0] = torch.arange(4.0) * 0.1  # du/dx = 0.1 everywhere it is defined
+    d = 0.01
+    expected = d * (0.1 - d) + 0.5 * d * d  # only du/dx is non-zero; mean over its defined pixels
+    assert float(L.smoothness_loss(flow, d)) == pytest.approx(expected)
+
+
+def test_charbonnier_smoothness_as_released():
+    eps = 0.01
+    const = torch.ones(2, 2, 5, 4)
+    assert float(L.smoothness_loss(const, penalty="charbonnier")) == pytest.approx(4 * eps)
+    ramp = torch.zeros(1, 2, 3, 4)
+    ramp[0, 0] = torch.arange(4.0)  # du/dx = 1 on 3 of 4 columns, 0 on the last (TF image_gradients)
+    expected = 0.75 * math.sqrt(1 + eps**2) + 0.25 * eps + 3 * eps
+    assert float(L.smoothness_loss(ramp, penalty="charbonnier")) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="penalty"):
+        L.smoothness_loss(ramp, penalty="tv")
+
+
+def test_angular_loss_on_k1_grid():
+    gt = torch.zeros(1, 2, 32, 32)
+    gt[:, 0] = 2.0  # (2, 0) px at full resolution -> (1, 0) on the k = 1 grid
+    preds = _zero_preds()
+    full = L.LossConfig(lambda1=0.0, lambda3=1.0, third="aae")
+    k1 = L.LossConfig(lambda1=0.0, lambda3=1.0, third="aae", aae_grid="k1")
+    img = torch.zeros(1, 3, 32, 32)
+    _, tf = L.total_loss(preds, gt, img, img, full)
+    _, tk = L.total_loss(preds, gt, img, img, k1)
+    assert tf["L3"] == pytest.approx(math.atan(2.0)) and tk["L3"] == pytest.approx(math.atan(1.0))
+
+
+def test_dropped_k1_term_with_released_weights():
+    cfg = L.LossConfig(lambda1=0.3, scale_weights=L.released_scale_weights(0.3), drop_finest_epe=True)
+    assert cfg.weights() == pytest.approx([0.0, 0.025, 0.3 / 18, 0.3 / 36, 0.0])

@@ -1,0 +1,299 @@
+"""What the build does to the staged book between executing the chapters and running Sphinx.
+
+* :func:`relative_paths`: the executed notebooks name no absolute path of the building machine;
+  the project root becomes relative (``outputs/smoke/...``) and the data root the path the
+  reader would pass (``../shared/data``), in cell sources, outputs and metadata alike.
+* :func:`record_timing` / :func:`timings_markdown`: each build records how long each chapter
+  took (``outputs/<profile>/chapter_seconds.csv``: seconds, first run or rerun from cache,
+  commit, CPU count, date) and the course page shows these measured numbers; profiles not
+  built on this machine fall back to the snapshot committed in ``book/timings.csv``
+  (``faceflow book --record-timings`` writes it).
+* :func:`source_markdown`: the intro's "source" paragraph, with the chapters' MyST sources as
+  downloads and the repository link when the build knows it.
+* :func:`jupyter_book_command`: the teacher edition (solutions in dropdowns) or the student
+  edition (``hide_solutions``, built from the same executed notebooks into ``<stage>/student``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from faceflow.io.atomic import atomic_write_text
+from faceflow.profiles import PROFILES
+
+#: Per-chapter timing records of a profile, under ``outputs/<profile>/``.
+TIMINGS_FILE = "chapter_seconds.csv"
+#: The committed snapshot of measured timings, relative to the project root.
+TIMINGS_SNAPSHOT = Path("book") / "timings.csv"
+TIMING_FIELDS = ("profile", "chapter", "seconds", "cache", "commit", "cpus", "date")
+#: Environment variable naming the project's repository (web address) for the book's links.
+REPOSITORY_ENV = "FACEFLOW_REPOSITORY_URL"
+
+
+# --------------------------------------------------------------------------- absolute paths
+
+
+def path_replacements(root: Path, data_root: str | os.PathLike | None) -> list[tuple[str, str]]:
+    """``(absolute path, shown instead)`` pairs, longest first.
+
+    The data root is shown relative to the project when it lies in or beside it (``data``,
+    ``../shared/data``), else as ``$FACEFLOW_DATA``; both its given and its resolved spelling
+    are replaced. The project root (given and resolved) becomes ``.``.
+    """
+    pairs: dict[str, str] = {}
+    if data_root:
+        given = Path(os.path.abspath(data_root))
+        rel = os.path.relpath(given, root)
+        shown = rel if not rel.startswith(os.pardir + os.sep + os.pardir) else "$FACEFLOW_DATA"
+        for spelling in {str(given), str(given.resolve())}:
+            pairs[spelling] = shown
+    for spelling in {str(Path(root)), str(Path(root).resolve())}:
+        pairs.setdefault(spelling, ".")
+    return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+
+def replace_paths(text: str, replacements: list[tuple[str, str]]) -> str:
+    """Replace each absolute path (whole path components only) in ``text``.
+
+    ``/p/root/outputs/x`` -> ``outputs/x`` and ``/p/root`` -> ``.`` for the project root ``.``;
+    ``/p/shared/data/sintel`` -> ``../shared/data/sintel`` for the data root.
+    """
+    for absolute, shown in replacements:
+        if len(absolute) < 2:
+            continue
+        pattern = re.compile(re.escape(absolute) + r"(/|(?![\w\-]|\.\w))")
+        if shown == ".":
+            text = pattern.sub(lambda m: "" if m.group(1) == "/" else ".", text)
+        else:
+            text = pattern.sub(lambda m, s=shown: s + m.group(1), text)
+    return text
+
+
+def relative_paths(notebook: Path, replacements: list[tuple[str, str]]) -> bool:
+    """Rewrite ``notebook`` (an ``.ipynb``) in place without the absolute paths; True if it changed."""
+    text = Path(notebook).read_text(encoding="utf-8")
+    # paths appear JSON-escaped in the file: replace the escaped spellings
+    escaped = [(json.dumps(a)[1:-1], json.dumps(s)[1:-1]) for a, s in replacements]
+    new = replace_paths(text, escaped)
+    if new == text:
+        return False
+    json.loads(new)  # still a valid notebook file
+    atomic_write_text(notebook, new)
+    return True
+
+
+# --------------------------------------------------------------------------- timings
+
+
+def git_commit(root: Path) -> str:
+    """``git rev-parse --short HEAD`` of ``root`` (``+dirty`` with uncommitted changes), or ``unknown``."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def _read_rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    lines = [",".join(TIMING_FIELDS)]
+    for row in rows:
+        lines.append(",".join(str(row.get(k, "")) for k in TIMING_FIELDS))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def timings_path(root: Path, profile: str) -> Path:
+    """``<root>/outputs/<profile>/chapter_seconds.csv``."""
+    return Path(root) / "outputs" / profile / TIMINGS_FILE
+
+
+def record_timing(root: Path, profile: str, chapter: str, seconds: float, cold: bool, commit: str) -> Path:
+    """Record one chapter execution (replacing the previous record of the same kind).
+
+    ``cold``: the chapter's cached outputs did not exist before it ran (a first run).
+    """
+    path = timings_path(root, profile)
+    cache = "first run" if cold else "rerun"
+    rows = [r for r in _read_rows(path) if not (r["chapter"] == chapter and r["cache"] == cache)]
+    rows.append(
+        dict(
+            profile=profile,
+            chapter=chapter,
+            seconds=f"{seconds:.1f}",
+            cache=cache,
+            commit=commit,
+            cpus=os.cpu_count() or "",
+            date=datetime.date.today().isoformat(),
+        )
+    )
+    rows.sort(key=lambda r: (r["chapter"], r["cache"]))
+    _write_rows(path, rows)
+    return path
+
+
+def save_snapshot(root: Path, profile: str) -> Path:
+    """Copy this machine's records of ``profile`` into the committed ``book/timings.csv``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No chapter of ``profile`` has been executed on this machine.
+    """
+    mine = _read_rows(timings_path(root, profile))
+    if not mine:
+        raise FileNotFoundError(f"{timings_path(root, profile)}: no timings recorded; run faceflow book first")
+    snapshot = Path(root) / TIMINGS_SNAPSHOT
+    rows = [r for r in _read_rows(snapshot) if r["profile"] != profile] + mine
+    rows.sort(key=lambda r: (PROFILES.index(r["profile"]), r["chapter"], r["cache"]))
+    _write_rows(snapshot, rows)
+    return snapshot
+
+
+def timings_markdown(root: Path, chapters: list[str]) -> str:
+    """The course page's table: measured seconds per chapter and profile, and where each came from.
+
+    For each profile the records of this machine (``outputs/<profile>/chapter_seconds.csv``) are
+    used when there are any, else the committed snapshot; a first run is preferred to a rerun
+    from cache, which is marked as such.
+    """
+    snapshot = _read_rows(Path(root) / TIMINGS_SNAPSHOT)
+    cells: dict[tuple[str, str], str] = {}
+    notes = []
+    for profile in PROFILES:
+        rows, where = _read_rows(timings_path(root, profile)), "this build's machine"
+        if not rows:
+            rows, where = [r for r in snapshot if r["profile"] == profile], f"the snapshot `{TIMINGS_SNAPSHOT}`"
+        if not rows:
+            notes.append(f"`{profile}`: not measured yet (no build of this profile on record).")
+            continue
+        for chapter in chapters:
+            mine = {r["cache"]: r for r in rows if r["chapter"] == chapter}
+            if "first run" in mine:
+                cells[(chapter, profile)] = mine["first run"]["seconds"]
+            elif "rerun" in mine:
+                cells[(chapter, profile)] = mine["rerun"]["seconds"] + " (rerun from cache)"
+        sources = sorted({f"commit {r['commit']}, {r['cpus']} CPU cores, {r['date']}" for r in rows})
+        notes.append(f"`{profile}`: measured on {where} ({'; '.join(sources)}).")
+    head = "| chapter | " + " | ".join(f"{p} (s)" for p in PROFILES) + " |"
+    lines = [head, "|---" * (len(PROFILES) + 1) + "|"]
+    for chapter in chapters:
+        lines.append(f"| {chapter} | " + " | ".join(cells.get((chapter, p), "not measured") for p in PROFILES) + " |")
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+
+
+# --------------------------------------------------------------------------- source links
+
+
+def repository_url(root: Path) -> str | None:
+    """The project's web address: ``$FACEFLOW_REPOSITORY_URL``, GitHub Actions' repository, or an
+    ``https://`` ``origin`` remote; None when none is known."""
+    if os.environ.get(REPOSITORY_ENV):
+        return os.environ[REPOSITORY_ENV]
+    if os.environ.get("GITHUB_REPOSITORY"):
+        return f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com')}/{os.environ['GITHUB_REPOSITORY']}"
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return url.removesuffix(".git") if url.startswith("https://") else None
+
+
+def source_markdown(chapters: list[str], url: str | None) -> str:
+    """The intro's list of the chapters' MyST sources (downloads) and the repository link."""
+    lines = []
+    if url:
+        lines.append(f"The source of this book and of the `faceflow` package is at <{url}>.")
+    else:
+        lines.append(
+            "The source of this book and of the `faceflow` package is the `faceflow` repository this "
+            "book was built from (its address was not known to the build: set `$FACEFLOW_REPOSITORY_URL`)."
+        )
+    lines.append("Each chapter's source, a MyST notebook paired with jupytext:\n")
+    for chapter in chapters:
+        lines.append(f"- {{download}}`notebooks/{chapter}.md <../source/notebooks/{chapter}.md>`")
+    lines.append(
+        "\nEvery chapter page also has a download button (top right) for its **executed** notebook (`.ipynb`)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], data_root: str | None) -> None:
+    """Make the staged book publishable: relative paths, the generated includes, the sources.
+
+    Writes ``<stage>/book/_generated/{timings,source}.md`` (included by the course page and the
+    intro), copies the chapters' MyST sources to ``<stage>/source/notebooks/`` and sets the
+    repository button in the staged ``_config.yml`` when the address is known.
+    """
+    import yaml
+
+    stage, root = Path(stage), Path(root)
+    replacements = path_replacements(root, data_root)
+    for chapter in chapters:
+        nb = stage / "notebooks" / f"{chapter}.ipynb"
+        if nb.is_file():
+            relative_paths(nb, replacements)
+    generated = stage / "book" / "_generated"
+    atomic_write_text(generated / "timings.md", timings_markdown(root, chapters))
+    url = repository_url(root)
+    atomic_write_text(generated / "source.md", source_markdown(chapters, url))
+    for chapter in chapters:
+        dest = stage / "source" / "notebooks" / f"{chapter}.md"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / "notebooks" / f"{chapter}.md", dest)
+    if url:
+        config_path = stage / "_config.yml"
+        config = yaml.safe_load(config_path.read_text())
+        config.setdefault("repository", {})["url"] = url
+        config.setdefault("html", {})["use_repository_button"] = True
+        atomic_write_text(config_path, yaml.safe_dump(config, sort_keys=False))
+
+
+def student_config(stage: Path) -> Path:
+    """Write ``<stage>/_config.student.yml``: the staged config with solutions hidden."""
+    import yaml
+
+    config = yaml.safe_load((Path(stage) / "_config.yml").read_text())
+    config["title"] = f"{config.get('title', 'faceflow')} (student edition)"
+    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    path = Path(stage) / "_config.student.yml"
+    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def html_dir(stage: Path, solutions: bool = True) -> Path:
+    """Where the HTML of an edition is built: ``<stage>/_build/html`` or ``<stage>/student/_build/html``."""
+    return Path(stage) / ("_build" if solutions else "student/_build") / "html"
+
+
+def jupyter_book_command(jb: str, stage: Path, solutions: bool = True) -> list[str]:
+    """The ``jupyter-book build`` command of the teacher (``solutions``) or student edition."""
+    cmd = [jb, "build", str(stage), "--builder", "html", "-W", "-n", "--keep-going"]
+    if not solutions:
+        cmd += ["--config", str(student_config(stage)), "--path-output", str(Path(stage) / "student")]
+    return cmd

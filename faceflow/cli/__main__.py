@@ -1,0 +1,7 @@
+"""``python -m faceflow.cli ...``: the same as the ``faceflow`` command."""
+
+import sys
+
+from faceflow.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,239 @@
+"""Chapter 04's builders: test sets, the method set, Table 3, runtime, away from faces, Fig. 4."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from faceflow import profiles
+from faceflow.evaluation import baselines, figures, testsets
+from faceflow.flow import synthetic
+from faceflow.methods import registry
+from faceflow.training import checkpoints, experiments
+
+
+def _generated_sets(tmp_path, n=3) -> testsets.TestSets:
+    settings = profiles.get("smoke")
+    settings = replace(settings, baselines=replace(settings.baselines, generated_pairs=n))
+    sets = testsets.load_test_sets(tmp_path / "no-faces", tmp_path / "no-runs", None, settings)
+    assert sets.generated
+    return sets
+
+
+@pytest.fixture
+def runs(tmp_path):
+    """Two untrained FlowNetS checkpoints (Exp1, Exp2II) in a runs folder; unregistered afterwards."""
+    folder = tmp_path / "runs"
+    for exp in ("Exp1", "Exp2II"):
+        cfg = experiments.make(exp, steps=1, resolution=(64, 64), model={"width": 0.0625})
+        (folder / exp).mkdir(parents=True)
+        checkpoints.save_checkpoint(
+            folder / exp / "last.pt", checkpoints.build_model(cfg), None, 1, cfg, {"finished": True}
+        )
+    yield folder
+    for exp in ("Exp1", "Exp2II"):
+        if exp in registry.available_methods():
+            registry.unregister(exp)
+
+
+def test_load_test_sets_falls_back_to_generated_pairs_and_says_why(tmp_path):
+    sets = _generated_sets(tmp_path)
+    assert list(sets.sets) == ["generated faces"] and len(sets.sets["generated faces"]) == 3
+    assert "Face ground-truth dataset" in sets.missing and "Real face test set" in sets.missing
+    assert sets.label("x") == "x (GENERATED)"
+    summary = sets.summary()
+    assert list(summary.columns) == ["pairs", "size (WxH)", "mean GT magnitude (px)"]
+    assert summary.loc["generated faces", "pairs"] == 3
+    assert summary.loc["generated faces", "mean GT magnitude (px)"] > 0
+
+
+def test_load_test_sets_reads_the_real_split(tmp_path, fake_gt):
+    face_dir = fake_gt(tmp_path / "gt", {f"seq{i}": (f"s{i}", 4) for i in range(6)} | {"multi_face": ("m", 3)})
+    settings = profiles.get("smoke")
+    settings = replace(settings, baselines=replace(settings.baselines, max_pairs=2))
+    sets = testsets.load_test_sets(face_dir, tmp_path / "no-runs", None, settings)
+    assert not sets.generated and sets.missing == {}
+    assert sets.exclude == ("multi_face",)
+    assert set(sets.sets) == {"faces test", "held-out source"}
+    assert [p.name for p in sets.sets["held-out source"]] == ["multi_face/0", "multi_face/2"]
+    assert sets.label("faces test") == "faces test"
+    assert sets.first_pair.flow.shape == (48, 64, 2)
+
+
+def test_methods_without_networks_or_cnn_weights(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    sets = _generated_sets(tmp_path)
+    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
+    assert methods.ours == [] and methods.cnn == [] and methods.trained_here == []
+    assert methods.names == ["farneback", "dis", "zero"]
+    assert "generated" in methods.missing["Our FlowNetS networks"]
+    assert set(methods.missing_cnn) == {"PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet"}
+    listed = methods.table()
+    assert list(listed.index[:3]) == ["Farneback", "DIS", "zero flow"]
+    assert "PWC-Net" in listed.index and len(methods.missing_table()) == 4
+    assert methods.fig4_methods() == ["farneback", "dis"]
+    assert "not run in the smoke profile" in methods.missing["Pretrained networks"]
+    with_tvl1 = baselines.comparison_methods(tmp_path / "runs", sets, "smoke", include_tvl1=True)
+    assert with_tvl1.fig4_methods() == ["farneback", "dis", "tvl1"]
+
+
+def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    sets = _generated_sets(tmp_path, n=3)
+    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
+    t3 = baselines.table3(sets, methods, tmp_path / "cache", tmp_path)
+    assert t3.best == {} and t3.best_text.startswith("none")
+    assert list(t3.table.columns) == [("generated faces", "EPE"), ("generated faces", "AAE")]
+    assert list(t3.shown.columns.get_level_values(0).unique()) == ["generated faces (GENERATED)"]
+    assert t3.shown.loc[("the paper's CNNs", "PWC-Net")].eq(baselines.NO_WEIGHTS).all()
+    assert list(t3.shown.index.get_level_values("group").unique()) == ["classical", "the paper's CNNs"]
+    # the zero field's EPE is the mean ground-truth magnitude, by definition
+    gt_mag = np.mean([np.linalg.norm(p.flow, axis=-1).mean() for p in sets.sets["generated faces"]])
+    assert t3.table.loc["zero flow", ("generated faces", "EPE")] == pytest.approx(gt_mag, rel=1e-5)
+    assert (tmp_path / "table3.csv").is_file()
+    assert len(pd.read_csv(tmp_path / "per_pair.csv")) == 3 * len(methods.names)
+
+
+def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    sets = _generated_sets(tmp_path, n=3)
+    methods = baselines.comparison_methods(runs, sets, "smoke")
+    assert methods.ours == ["Exp1", "Exp2II"] and "Our FlowNetS networks" not in methods.missing
+    t3 = baselines.table3(sets, methods, tmp_path / "cache")
+    (best,) = t3.best.values()
+    assert best in ("Exp1", "Exp2II") and t3.best_text == f"{best} on generated faces"
+    assert list(t3.table.index[:1]) == [best]
+    assert t3.table.loc[best, ("generated faces", "EPE impr. %")] == 0
+    assert t3.table.loc["Farneback", ("generated faces", "EPE impr. %")] == pytest.approx(
+        (t3.table.loc["Farneback", ("generated faces", "EPE")] - t3.table.loc[best, ("generated faces", "EPE")])
+        / t3.table.loc["Farneback", ("generated faces", "EPE")]
+        * 100
+    )
+    tags = methods.cache_tags()
+    assert "@" in tags["Exp1"] and "@" not in tags["dis"]
+    rt = baselines.runtime_table(methods, sets.first_pair, repeats=1, out_dir=tmp_path)
+    assert list(rt.table.index) == ["Exp1", "Exp2II", "Farneback", "TV-L1", "DIS"]
+    assert rt.table.loc["Exp1", "network input (HxW)"] == "64x64 (trained size)"
+    assert rt.table.loc["DIS", "network input (HxW)"] == "384x512"
+    assert (rt.table["ms_per_pair"] > 0).all() and (tmp_path / "runtime.csv").is_file()
+
+
+def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    sets = _generated_sets(tmp_path)
+    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
+    away = baselines.away_from_faces(methods, None, 1, tmp_path / "cache")
+    assert away.table is None and set(away.missing) == {"Sintel", "FlyingChairs"}
+    # a data root with only the FlyingChairs sample layout
+    import cv2
+
+    from faceflow.io.flo import write_flo
+
+    chairs = tmp_path / "root" / "flyingchairs"
+    chairs.mkdir(parents=True)
+    pair = sets.first_pair
+    cv2.imwrite(str(chairs / "0000000-img0.ppm"), pair.img1[:, :, ::-1])
+    cv2.imwrite(str(chairs / "0000000-img1.ppm"), pair.img2[:, :, ::-1])
+    write_flo(chairs / "0000000-gt.flo", pair.flow)
+    away = baselines.away_from_faces(methods, tmp_path / "root", None, tmp_path / "cache", tmp_path)
+    assert set(away.missing) == {"Sintel"}
+    assert list(away.table.columns) == [("FlyingChairs", "EPE"), ("FlyingChairs", "AAE")]
+    assert away.shown.xs("LiteFlowNet", level="method").eq(baselines.NO_WEIGHTS).all(axis=None)
+    assert (tmp_path / "away_from_faces.csv").is_file()
+
+
+def test_fig4_on_set_saves_the_figure(tmp_path):
+    pairs = synthetic.generated_face_pairs(3, size=(48, 64), seed=0)
+    out = figures.fig4_on_set(
+        pairs, ["zero", "dis"], "title", per_kind=1, min_energy_quantile=0.0, path=tmp_path / "fig4.png"
+    )
+    assert (tmp_path / "fig4.png").is_file()
+    assert len(out.rows) == 3 and list(out.row_table().columns)[:2] == ["pair", "row_type"]
+    assert sum(int(c.split(": ")[1]) for c in out.counts.split(", ")) == 3
+    assert out.figure._suptitle.get_text() == "title"
+
+
+def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    sets = _generated_sets(tmp_path)
+    methods = baselines.comparison_methods(
+        tmp_path / "runs", sets, "default", data_root=tmp_path, pretrained=("spynet-sintel", "raft-small")
+    )
+    assert methods.pretrained == [] and set(methods.pretrained_missing) == {"spynet-sintel", "raft-small"}
+    assert "Pretrained networks" not in methods.missing
+    assert methods.kind("raft-small") == "pretrained" and methods.kind("PWC-Net") == "cnn"
+    listed = methods.missing_table()
+    assert "save it as" in listed.loc["RAFT-small (C+T)", "status"]
+    t3 = baselines.table3(sets, methods, tmp_path / "cache")
+    rows = t3.shown.xs("pretrained substitutes for the paper's CNNs", level="group")
+    assert list(rows.index) == ["SPyNet (Sintel)", "RAFT-small (C+T)"]
+    assert rows.eq(baselines.NO_WEIGHTS).all(axis=None)
+
+
+def test_table3_order_puts_the_substitutes_after_the_paper_cnns():
+    order = baselines.table3_order()
+    assert order[:4] == ("PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet")
+    assert order[4:] == ("SPyNet (Chairs)", "SPyNet (Sintel)", "RAFT-small (C+T)", "Farneback")
+
+
+def test_finetuning_says_why_it_did_not_run(tmp_path):
+    sets = _generated_sets(tmp_path)
+    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
+    off = profiles.get("smoke").baselines.finetune
+    result = baselines.finetune_on_faces(sets, methods, None, off, tmp_path)
+    assert "0 fine-tuning steps" in result.missing["RAFT-small fine-tuned on faces"]
+    on = profiles.get("default").baselines.finetune
+    result = baselines.finetune_on_faces(sets, methods, None, on, tmp_path)
+    assert result.table is None and "no real face ground truth" in result.missing["RAFT-small fine-tuned on faces"]
+    assert result.change_text == "not measured here"
+
+
+def test_face_region_epe_ignores_the_zero_ground_truth():
+    gt = np.zeros((4, 4, 2), np.float32)
+    gt[1:3, 1:3, 0] = 1.0
+    flow = np.zeros_like(gt)
+    flow[0, 0] = (3.0, 4.0)  # off the face: counted by the EPE, not by the face-region EPE
+    assert baselines.face_region_epe(flow, gt) == pytest.approx(1.0)
+    assert np.isnan(baselines.face_region_epe(flow, np.zeros_like(gt)))
+
+
+@pytest.mark.data
+def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    face_dir = fake_gt(tmp_path / "gt", {f"seq{i}": (f"s{i}", 3) for i in range(4)}, size=(64, 96))
+    settings = profiles.get("smoke")
+    settings = replace(settings, baselines=replace(settings.baselines, max_pairs=2))
+    sets = testsets.load_test_sets(face_dir, tmp_path / "no-runs", data_root, settings)
+    methods = baselines.comparison_methods(
+        tmp_path / "runs", sets, "smoke", data_root=data_root, pretrained=["raft-small"], train_missing=False
+    )
+    assert methods.ours == [] and methods.trained_here == []
+    assert methods.pretrained == ["raft-small"] and methods.fig4_methods()[-1] == "raft-small"
+    tiny = profiles.FinetuneProfile(steps=1, batch_size=1, crop=(64, 64), iters=2, lr=1e-4, train_pairs=2)
+    try:
+        result = baselines.finetune_on_faces(sets, methods, None, tiny, tmp_path / "ft", data_root)
+        names = ["RAFT-small (C+T)", "RAFT-small fine-tuned on faces (ours)", "DIS", "zero flow"]
+        assert list(result.table.index) == names and result.setup_text.startswith("1 steps of 1 64x64 crops")
+        assert list(result.table.columns.get_level_values(1)[:3]) == ["EPE", "AAE", "EPE on face"]
+        # the fake ground truth is u = 1 px everywhere: the zero field is 1 px off on the face and off it
+        assert result.table.loc["zero flow"].iloc[[0, 2]].tolist() == pytest.approx([1.0, 1.0])
+        assert len(result.history) == 1 and set(result.change) == set(sets.sets)
+        again = baselines.finetune_on_faces(sets, methods, None, tiny, tmp_path / "ft", data_root)
+        pd.testing.assert_frame_equal(again.table, result.table)  # served from the run and the cache
+    finally:
+        for name in ("raft-small", "raft-small-faces", "spynet-chairs", "spynet-sintel"):
+            if name in registry.available_methods():
+                registry.unregister(name)
+
+
+def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+    sets = _generated_sets(tmp_path, n=3)
+    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
+    out = baselines.fig4(sets, methods, per_kind=1, path=tmp_path / "fig4.png")
+    assert out.figure._suptitle.get_text().startswith("generated faces (GENERATED): ground truth")
+    titles = {ax.get_title().split("\n")[0] for ax in out.figure.axes}
+    assert {"Farneback", "DIS"} <= titles and (tmp_path / "fig4.png").is_file()

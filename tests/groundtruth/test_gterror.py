@@ -1,0 +1,110 @@
+"""The ground truth's own error on known motions, and the cost tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from faceflow.flow import synthetic
+from faceflow.groundtruth import cost, gterror
+
+
+def test_procrustes_residual_removes_similarities_only():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 100, (68, 2))
+    S = synthetic.similarity(1.1, 7.0, 3.0, -2.0, (50, 50))
+    moved = p @ S[:, :2].T + S[:, 2]
+    np.testing.assert_allclose(gterror.procrustes_residual(p, moved), 0, atol=1e-9)
+    bump = np.zeros_like(p)
+    bump[60:] = [0.0, 2.0]  # the mouth opens
+    r = gterror.procrustes_residual(p, moved + bump @ S[:, :2].T)
+    assert np.abs(r[60:, 1]).mean() > 1.0 > np.abs(r[:17]).mean()
+
+
+def test_expression_displacements_strongest_first_and_apart():
+    p = np.random.default_rng(1).uniform(0, 100, (68, 2))
+    seq = np.stack([p + np.outer(np.arange(68) >= 48, [0, a]) for a in (0, 1, 5, 4, 2, 3, 0.5)])
+    got = gterror.expression_displacements([seq], n=2, min_gap=2)
+    rms = [float(np.sqrt((g**2).sum(1).mean())) for g in got]
+    assert len(got) == 2 and rms[0] > rms[1]
+    one = gterror.expression_displacements([seq], n=1)[0]
+    np.testing.assert_allclose(one, gterror.procrustes_residual(p, seq[2]) / gterror.face_size(p))
+
+
+def test_tps_field_interpolates_and_known_motion_inverts():
+    rng = np.random.default_rng(2)
+    pts = rng.choice(80, (20, 2), replace=False).astype(float) + 20  # on pixel centres
+    disp = rng.normal(0, 2, (20, 2))
+    E = gterror.tps_field(pts, disp, (120, 128))
+    ij = pts.astype(int)
+    np.testing.assert_allclose(E[ij[:, 1], ij[:, 0]], disp, atol=1e-6)  # the spline passes through the points
+    motion = gterror.KnownMotion(E, pts, [synthetic.similarity(1.01, 1.0, 1.0, 0.5, (60, 60))] * 2, [0.0, 0.7])
+    inv = motion.inverse_grid(1)
+    ys, xs = np.mgrid[0:120, 0:128].astype(float)
+    back = motion.forward(1, inv)
+    inside = (slice(10, 110), slice(10, 118))
+    np.testing.assert_allclose(back[inside], np.stack([xs, ys], -1)[inside], atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def photo():
+    found = gterror.face_photo(synthetic.fallback_image())
+    assert found is not None
+    return found
+
+
+def test_a_pure_head_motion_is_piecewise_affine_exactly(photo):
+    crop, pts = photo
+    frames, flows, true_lm = gterror.known_sequence(crop, pts, np.zeros((68, 2)), 3, np.random.default_rng(0))
+    rows = gterror.sequence_errors(frames, flows, true_lm, "astronaut")
+    pwa = rows[(rows.part == "piecewise-affine") & (rows.region == "interior")]
+    assert (pwa.epe < 1e-3).all()  # a similarity is affine on every triangle
+    zero = rows[(rows.part == "zero flow")]
+    np.testing.assert_allclose(zero.epe, zero["mean |u|"], rtol=1e-5)  # zero flow's EPE is |u|
+    assert set(rows.part) == set(gterror.PARTS)
+
+
+def test_ground_truth_error_without_data(tmp_path):
+    res = gterror.ground_truth_error(tmp_path / "absent", n_photos=1, n_frames=3)
+    assert {"dlib face photos", "real expressions"} <= set(res.missing)
+    assert res.sources == ["astronaut"]
+    t = res.table()
+    assert list(t.index) == list(gterror.PARTS)
+    assert {"face", "interior", "boundary band"} <= set(t.columns.get_level_values(0))
+    versus = res.against_paper()
+    assert versus.iloc[2, 0] == pytest.approx(0.2498)  # the paper's number, labelled as such
+    assert versus.index[2].startswith("paper:")
+
+
+def test_generation_cost_and_bp4d_table(tmp_path):
+    c = cost.measure_generation(tmp_path / "absent", n_frames=3, size=(512, 512))
+    assert "OpenFace frames" in c.missing and len(c.runs) == 4
+    st = c.storage()
+    assert list(st.index) == ["flo", "f16"]
+    assert st.loc["f16", "flow kB/pair"] < st.loc["flo", "flow kB/pair"]
+    assert st.loc["flo", "flow kB/pair"] == pytest.approx(384 * 512 * 8 / 1024 + 12 / 1024)  # .flo: header + float32
+    assert 0 <= c.f16_error["mean"] <= c.f16_error["max"] < 0.05
+    runs = pd.DataFrame({"mode": ["exact"], "flow format": ["flo"], "cpu s/frame": [0.036], "total kB/pair": [1000.0]})
+    table = cost.bp4d_cost(cost.GenerationCost(runs, {}, "hand"), processes=4)
+    row = table.loc["faceflow gt, exact mode, flo"]
+    assert row["CPU-hours"] == pytest.approx(325_720 * 0.036 / 3600)
+    assert row["disk (GB)"] == pytest.approx(325_720 * 1000 * 1024 / 1e9)
+    assert table.loc["paper (Sec. 3): 5 days on 4 processes", "CPU-hours"] == pytest.approx(480.0)
+
+
+def test_generation_cost_without_any_face_keeps_the_timings(tmp_path):
+    # 64x64 frames: no face is found, so no pair has flows to compare; the timings still stand
+    c = cost.measure_generation(tmp_path / "absent", n_frames=2, size=(64, 64))
+    assert "float16 error" in c.missing and len(c.runs) == 4
+    assert (c.runs["pairs"] == 0).all()
+    assert np.isnan(c.f16_error["mean"]) and c.summary_values()["f16_mean"] == "nan"
+
+
+def test_largest_part_and_ratio_to_the_paper():
+    rows = []
+    for part, e in zip(gterror.PARTS, (0.5, 0.01, 2.0, 2.2, 3.0)):
+        rows.append(dict(sequence="s", pair=0, part=part, region="face", epe=e, aae=0.1))
+    res = gterror.GroundTruthError(pd.DataFrame(rows), ["s"], "hand", 0.0)
+    assert res.largest_part() == "landmark noise" and res.epe("zero flow") == 3.0
+    assert res.times_paper_best() == pytest.approx(2.2 / 0.2498)

@@ -1,0 +1,122 @@
+"""Tables 5-6 builders: the paper's rows beside ours, method rows, deltas, missing data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from faceflow import paper, profiles
+from faceflow.mer import metrics, tables
+
+
+def _cfg(epochs=2):
+    return profiles.MerProfile(
+        epochs=epochs,
+        n_seeds=2,
+        max_folds=1,
+        gen_identities=2,
+        gen_per_class=1,
+        gen_size=48,
+        gen_n_seeds=1,
+        workers=1,
+    )
+
+
+def test_plan_from_profile():
+    run = tables.plan(_cfg(), seed=3)
+    assert run.seeds == [3, 4] and run.gen_seeds == [3] and run.config.epochs == 2
+    assert run.config.seed == 3 and run.config.workers == 1 and run.config.threads == 1
+    assert run.table().loc["seeds", "setting"] == "[3, 4]"
+    assert run.config.engine == "batched" and run.table().loc["engine", "setting"] == "batched"
+
+
+def test_plan_states_its_scale_against_the_paper():
+    short = tables.plan(_cfg(epochs=2)).text
+    assert short["epochs"] == "2" and short["seeds"] == "2"
+    assert short["paper_epochs"] == str(paper.STSTNET_EPOCHS) == "500"
+    assert "short of the paper's 500 epochs" in short["scale"] and "2 seeds" in short["scale"]
+    full = tables.plan(profiles.get("full").mer).text
+    assert "short of" not in full["scale"] and "the paper's protocol" in full["scale"]
+    one = tables.plan(profiles.MerProfile(**{**_cfg().__dict__, "n_seeds": 1})).text
+    assert "1 seed," in one["scale"]
+
+
+def test_full_protocol_extrapolation_is_linear_in_epochs_and_seeds():
+    tv = tables.TVL1Rows(
+        table=pd.DataFrame(), epochs=100, seeds=2, folds=6, protocol_folds=88, fold_seconds=30.0, gap=0, gap_signed=0
+    )
+    # 30 s for 6 folds x 100 epochs = 0.05 s per fold-epoch; 88 folds x 5 seeds x 500 epochs: 11000 s
+    assert tv.full_protocol_seconds(5) == pytest.approx(11000.0)
+    assert tv.text["full_minutes"] == "183"
+    assert np.isnan(tables.TVL1Rows().full_protocol_seconds(5)) and tables.TVL1Rows().text["full_minutes"] == "n/a"
+
+
+def test_paper_rows_are_the_paper_tables():
+    rows = tables.paper_rows("TVL1")
+    assert list(rows.index) == ["SAMM", "SMIC", "SAMM+SMIC"] and list(rows.columns) == list(metrics.METRICS)
+    assert rows.loc["SAMM+SMIC", "P_M"] == paper.table6().loc["TVL1", ("SAMM+SMIC", "P_M")]
+    assert rows.loc["SMIC", "G_M"] == paper.table5().loc["TVL1", ("SMIC", "G_M")]
+    with pytest.raises(KeyError, match="not a row"):
+        tables.paper_rows("nope")
+
+
+def test_beside_paper_interleaves_and_skips_absent_protocols():
+    mean = pd.DataFrame([[0.5] * 5, [0.25] * 5], index=["SAMM", "SMIC"], columns=list(metrics.METRICS))
+    std = mean * 0 + 0.125
+    t = tables.beside_paper(mean, std, "ours")
+    assert list(t.index) == [("SAMM", "paper (TVL1)"), ("SAMM", "ours"), ("SMIC", "paper (TVL1)"), ("SMIC", "ours")]
+    assert t.loc[("SMIC", "ours"), "F1_mu"] == "0.250 ± 0.125"
+    assert t.loc[("SAMM", "paper (TVL1)"), "P_M"] == f"{paper.table5().loc['TVL1', ('SAMM', 'P_M')]:.3f}"
+
+
+def test_method_rows_and_protocol_deltas():
+    idx = pd.MultiIndex.from_tuples([("p", "tvl1"), ("p", "dis")], names=["protocol", "method"])
+    mean = pd.DataFrame([[0.5] * 5, [0.75] * 5], index=idx, columns=list(metrics.METRICS))
+    t = tables.method_rows(mean, mean * 0)
+    assert t.loc[("p", "TVL1"), "P_M"] == "0.500 ± 0.000"
+    assert t.loc[("p", "PWC-Net"), "G_M"] == "not available"
+    assert t.loc[("p", "dis (not in paper)"), "R_M"] == "0.750 ± 0.000"
+    assert len(t) == len(tables.loso.PAPER_METHODS) + 1
+    d = tables.protocol_deltas(mean)
+    assert d.loc[("p", "tvl1"), "P_M"] == pytest.approx(0.25) and d.loc[("p", "dis"), "P_M"] == 0
+
+
+def test_paper_tables_cells_carry_the_deltas():
+    show = tables.paper_tables()
+    assert show.loc["TVL1", ("SAMM+SMIC", "P_M")] == "0.740 (Δ 0.017)"  # Table 6 prints 0.017
+
+
+def test_missing_data_is_reported_not_raised(tmp_path):
+    run = tables.plan(_cfg())
+    pub = tables.published_check(tmp_path)
+    assert pub.table is None and "STSTNet images" in pub.missing and pub.text["UF1"] == "n/a"
+    tv = tables.tvl1_rows(tmp_path, run, tmp_path / "out")
+    assert tv.table is None and set(tv.missing) == {"STSTNet images"} and tv.text["gap"] == "n/a"
+
+
+def _write_stst_layout(root, rng):
+    """A tiny ``mer/stst_uvos`` folder: 2 SAMM and 2 SMIC subjects, learnable images."""
+    import cv2
+
+    folder = root / "mer" / "stst_uvos"
+    folder.mkdir(parents=True)
+    rows = []
+    for ds, subjects in (("samm", ["006", "007"]), ("smic", ["s01", "s02"])):
+        for s in subjects:
+            for k in range(6):
+                img = rng.integers(0, 40, (28, 28, 3), dtype=np.uint8)
+                img[..., k % 3] += 200
+                name = f"{s}_{k}.png"
+                cv2.imwrite(str(folder / name), img[..., ::-1])
+                rows.append(dict(file=name, dataset=ds, subject=s, label=k % 3))
+    pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
+
+
+def test_tvl1_rows_on_a_tiny_layout(tmp_path):
+    _write_stst_layout(tmp_path, np.random.default_rng(0))
+    run = tables.plan(_cfg(epochs=2))
+    tv = tables.tvl1_rows(tmp_path, run, tmp_path / "out")
+    assert not tv.missing and tv.folds == 3 * 2  # one fold per protocol and seed (max_folds=1)
+    assert list(tv.table.index.get_level_values(0).unique()) == ["SAMM", "SMIC", "SAMM+SMIC"]
+    assert (tmp_path / "out" / "tvl1_real_predictions.csv").is_file()
+    assert tv.text["epochs"] == "2" and tv.gap >= abs(tv.gap_signed)
+    assert tv.protocol_folds == 2 + 2 + 4 and tv.seeds == 2  # subjects of SAMM, SMIC, SAMM+SMIC
