@@ -170,6 +170,16 @@ def table_digest(table) -> str:
 
     Stored in a run's config (``SplitOptions.table``) so that a run trained with another table is
     never evaluated on a split it may have seen.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A subject table (columns ``clip``, ``subject``, ``split``, ``exclude`` as text).
+
+    Returns
+    -------
+    str
+        12 hex digits.
     """
     import hashlib
 
@@ -257,7 +267,13 @@ class SplitOptions:
         )
 
     def to_data(self) -> dict:
-        """The ``data`` entries of a run config that :meth:`from_data` reads back."""
+        """The ``data`` entries of a run config that :meth:`from_data` reads back.
+
+        Returns
+        -------
+        dict
+            ``exclude``, ``fractions`` and, when set, ``split_seed`` and ``subject_table``.
+        """
         out: dict = {"exclude": list(self.exclude), "fractions": list(self.fractions)}
         if self.seed:
             out["split_seed"] = self.seed

@@ -178,6 +178,18 @@ def sample_frames(path: Path, n: int = 8) -> tuple[list[tuple[np.ndarray, np.nda
 
     The video is read with ``grab`` so that truncated files and wrong container frame counts are
     handled; only the sampled frames and their successors are decoded.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The video.
+    n : int
+        Frames to sample, evenly spread over the decodable ones.
+
+    Returns
+    -------
+    (list, int)
+        ``(frame, next frame or None)`` pairs of BGR arrays, and the number of decodable frames.
     """
     import cv2
 
@@ -241,6 +253,15 @@ def face_view(bgr: np.ndarray) -> FaceView | None:
 
     Tight crops (e.g. 256 x 256 talking heads) often defeat the detector, so a frame without a
     face is padded with a replicated border and searched again.
+
+    Parameters
+    ----------
+    bgr : numpy.ndarray
+        A BGR frame.
+
+    Returns
+    -------
+    FaceView or None
     """
     import cv2
     import dlib
@@ -301,7 +322,19 @@ class ClipFaces:
 
 
 def measure_clip(clip: FaceClip, n: int = 8) -> ClipFaces:
-    """Descriptors, face counts, one chip and the face motion of ``n`` frames of a clip."""
+    """Descriptors, face counts, one chip and the face motion of ``n`` frames of a clip.
+
+    Parameters
+    ----------
+    clip : FaceClip
+        The clip.
+    n : int
+        Frames sampled (:func:`sample_frames`).
+
+    Returns
+    -------
+    ClipFaces
+    """
     import cv2
 
     cap = cv2.VideoCapture(str(clip.path))
@@ -330,7 +363,17 @@ def measure_clip(clip: FaceClip, n: int = 8) -> ClipFaces:
 
 # ----------------------------------------------------------------------------- grouping
 def name_hint(clip: str) -> str | None:
-    """Identity hint of a clip's file name: ``"mead:<id>"``, ``"name:<x>"`` or None."""
+    """Identity hint of a clip's file name: ``"mead:<id>"``, ``"name:<x>"`` or None.
+
+    Parameters
+    ----------
+    clip : str
+        The clip's path in the subject table (``faces/<source>/<file>``).
+
+    Returns
+    -------
+    str or None
+    """
     p = Path(clip)
     source, stem = p.parent.name, p.stem
     m = _MEAD_RE.match(stem)
@@ -344,7 +387,19 @@ def name_hint(clip: str) -> str | None:
 
 
 def initial_key(clip: str, overrides: dict) -> tuple[str, bool]:
-    """Starting group of a clip (override, else name hint, else ``clip:<clip>``) and whether an override locks it."""
+    """Starting group of a clip (override, else name hint, else ``clip:<clip>``) and whether an override locks it.
+
+    Parameters
+    ----------
+    clip : str
+        The clip's path in the subject table.
+    overrides : dict
+        The reviewed ``clip -> group`` overrides (``"self"``: the clip is its own person).
+
+    Returns
+    -------
+    (str, bool)
+    """
     if clip in overrides:
         k = overrides[clip][0]
         return ("self:" + clip if k == "self" else k), True
@@ -352,7 +407,22 @@ def initial_key(clip: str, overrides: dict) -> tuple[str, bool]:
 
 
 def cluster(desc: np.ndarray, threshold: float = 0.55, method: str = "average") -> np.ndarray:
-    """Agglomerative clusters of clip descriptors (Euclidean distance ``threshold``), numbered from 0."""
+    """Agglomerative clusters of clip descriptors (Euclidean distance ``threshold``), numbered from 0.
+
+    Parameters
+    ----------
+    desc : numpy.ndarray
+        (clips, 128) face descriptors, one per clip.
+    threshold : float
+        Distance at which the dendrogram is cut.
+    method : str
+        SciPy linkage method.
+
+    Returns
+    -------
+    numpy.ndarray
+        A label per clip.
+    """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import pdist
 
@@ -368,6 +438,15 @@ def combine(clips: Sequence[str], labels: np.ndarray, overrides: dict) -> tuple[
     (label >= 0) merges its unlocked clips when they carry at most one name; a cluster joining
     several names merges nothing and is reported as a conflict unless every pair of its names is in
     :data:`REVIEWED_APART`.
+
+    Parameters
+    ----------
+    clips : sequence of str
+        The clips, in the order of ``labels``.
+    labels : numpy.ndarray
+        Descriptor cluster of each clip (:func:`cluster`; -1: no descriptor).
+    overrides : dict
+        The reviewed ``clip -> group`` overrides.
 
     Returns
     -------
@@ -409,6 +488,20 @@ def subject_ids(clips: Sequence[str], group_of: dict[str, str], overrides: dict)
     """Readable subject ids: MEAD people keep theirs (``mead-M030``, ``mead-unkN``), others are ``S01``, ``S02``, ...
 
     The others are numbered in the order of their groups' first clip path.
+
+    Parameters
+    ----------
+    clips : sequence of str
+        The clips.
+    group_of : dict of str to str
+        Clip -> group key (:func:`combine`).
+    overrides : dict
+        The reviewed overrides (MEAD ids among them are kept).
+
+    Returns
+    -------
+    dict of str to str
+        Clip -> subject id.
     """
     members: dict[str, list[str]] = {}
     for c in clips:
@@ -454,6 +547,11 @@ def assign_splits(
     -------
     dict
         subject -> "train" | "val" | "test" | "cross".
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 subjects outside ``cross``.
     """
     split = {s: "cross" for s in subject_frames if s in cross}
     rest = sorted((s for s in subject_frames if s not in cross), key=_stable_hash)
@@ -478,7 +576,18 @@ def assign_splits(
 
 
 def exclusions(measured: Sequence[ClipFaces]) -> dict[str, str]:
-    """Clips to leave out and why: :data:`MANUAL_EXCLUDE` plus clips with too few faces, several faces or frames."""
+    """Clips to leave out and why: :data:`MANUAL_EXCLUDE` plus clips with too few faces, several faces or frames.
+
+    Parameters
+    ----------
+    measured : sequence of ClipFaces
+        What :func:`measure_clip` found in each clip.
+
+    Returns
+    -------
+    dict of str to str
+        Clip -> reason it is left out.
+    """
     out = dict(MANUAL_EXCLUDE)
     for m in measured:
         why = []
@@ -602,7 +711,22 @@ def _empty_table():
 
 # ----------------------------------------------------------------------------- contact sheet
 def clip_chip(path: Path, tries: int = 4, every: int = 10) -> np.ndarray | None:
-    """An aligned 150 x 150 RGB face chip from one of the first frames of a video (frames 0, 10, 20, ...)."""
+    """An aligned 150 x 150 RGB face chip from one of the first frames of a video (frames 0, 10, 20, ...).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The video.
+    tries : int
+        Frames tried before giving up.
+    every : int
+        Frames between tries.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The chip, or None when no tried frame shows a face.
+    """
     from faceflow.io.images import iter_video_frames
 
     for rgb in iter_video_frames(path, max_frames=tries, step=every):
@@ -613,7 +737,22 @@ def clip_chip(path: Path, tries: int = 4, every: int = 10) -> np.ndarray | None:
 
 
 def clip_chips(table, data_root, cache: Path | None = None) -> dict:
-    """``{clip: chip or None}`` for every clip of the subject table, read from ``cache`` (.npz) when it holds them."""
+    """``{clip: chip or None}`` for every clip of the subject table, read from ``cache`` (.npz) when it holds them.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The subject table.
+    data_root : path-like or None
+        The data root holding ``faces/``.
+    cache : pathlib.Path, optional
+        A ``.npz`` of chips, read when complete and (re)written otherwise.
+
+    Returns
+    -------
+    dict
+        Clip -> chip (None where no face was found); empty without the corpus.
+    """
     from faceflow.io.datasets import locate
 
     base = locate("faces", data_root)
@@ -643,7 +782,18 @@ def clip_chips(table, data_root, cache: Path | None = None) -> dict:
 
 
 def subject_summary(table):
-    """People, clips and frames per split of a subject table (excluded clips counted apart)."""
+    """People, clips and frames per split of a subject table (excluded clips counted apart).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A subject table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``split``; columns ``people``, ``clips``, ``frames``, ``sources``.
+    """
     import pandas as pd
 
     used = table[table["exclude"] == ""]
@@ -718,6 +868,19 @@ def corpus_sheet(data_root, cache: Path | None = None, table=None):
     """The contact sheet of the project's subject table (:func:`contact_sheet` of :func:`clip_chips`), one call.
 
     Without the corpus under the data root the figure says so.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        The data root holding ``faces/``.
+    cache : pathlib.Path, optional
+        Chip cache (:func:`clip_chips`).
+    table : pandas.DataFrame, optional
+        The subject table (default the project's).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     from faceflow.io.datasets import face_subjects, locate
 

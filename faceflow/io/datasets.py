@@ -579,7 +579,17 @@ def face_subjects(path: str | os.PathLike | None = None):
 
 
 def face_sequence_name(clip: str | os.PathLike) -> str:
-    """The ``faceflow gt`` sequence name of a corpus clip: ``<source>-<file stem>``."""
+    """The ``faceflow gt`` sequence name of a corpus clip: ``<source>-<file stem>``.
+
+    Parameters
+    ----------
+    clip : path-like
+        A clip path ``.../<source>/<file>`` (or the subject table's ``faces/<source>/<file>``).
+
+    Returns
+    -------
+    str
+    """
     p = Path(clip)
     return f"{p.parent.name}-{p.stem}"
 
@@ -637,6 +647,20 @@ def corpus_clips(folder: str | os.PathLike, subjects=None, include_excluded: boo
     ------
     DataNotFoundError
         The folder holds no video in a sub-folder.
+
+    Parameters
+    ----------
+    folder : path-like
+        The corpus folder (``faces/`` under the data root, or a copy laid out the same way).
+    subjects : pandas.DataFrame, optional
+        The subject table (:func:`face_subjects`; default the project's).
+    include_excluded : bool
+        Also list the clips the table excludes.
+
+    Returns
+    -------
+    list of FaceClip
+        Sorted by path.
     """
     folder = Path(folder)
     table = face_subjects() if subjects is None else subjects
