@@ -262,6 +262,8 @@ _SETTINGS = {
             max_pairs={"val": 32, "test": 64},
             n_shapes=400,
             eval_pairs=64,
+            seeds=2,
+            overfit_steps=150,
         ),
         BaselinesProfile(
             max_pairs=16,
