@@ -184,12 +184,13 @@ def sample_frames(path: Path, n: int = 8) -> tuple[list[tuple[np.ndarray, np.nda
     path : pathlib.Path
         The video.
     n : int
-        Frames to sample, evenly spread over the decodable ones.
+        Frames to sample (at most), evenly spread over the decodable ones.
 
     Returns
     -------
     (list, int)
-        ``(frame, next frame or None)`` pairs of BGR arrays, and the number of decodable frames.
+        ``(frame, next frame or None)`` pairs of BGR arrays (frames that fail to decode are left out),
+        and the number of decodable frames (``([], 0)`` when none decodes).
     """
     import cv2
 
@@ -257,11 +258,13 @@ def face_view(bgr: np.ndarray) -> FaceView | None:
     Parameters
     ----------
     bgr : numpy.ndarray
-        A BGR frame.
+        A BGR frame (H, W, 3).
 
     Returns
     -------
     FaceView or None
+        The largest detection's descriptor, chip, face count and box (in ``bgr``'s coordinates);
+        None when no face is found even after padding.
     """
     import cv2
     import dlib
@@ -334,6 +337,8 @@ def measure_clip(clip: FaceClip, n: int = 8) -> ClipFaces:
     Returns
     -------
     ClipFaces
+        Size and decodable frame count, a descriptor per sampled frame with a face, the number of
+        frames with several faces, the first chip, the mean face motion and any decode remark.
     """
     import cv2
 
@@ -373,6 +378,8 @@ def name_hint(clip: str) -> str | None:
     Returns
     -------
     str or None
+        ``"mead:<id>"`` for a ``mead/`` clip named ``M030_...``, ``"name:<x>"`` for an HDTF name or a
+        known name pattern (Obama, Andrew, ...), None when the name gives no hint.
     """
     p = Path(clip)
     source, stem = p.parent.name, p.stem
@@ -394,11 +401,12 @@ def initial_key(clip: str, overrides: dict) -> tuple[str, bool]:
     clip : str
         The clip's path in the subject table.
     overrides : dict
-        The reviewed ``clip -> group`` overrides (``"self"``: the clip is its own person).
+        The reviewed ``clip -> (group key, reason)`` overrides (``"self"``: the clip is its own person).
 
     Returns
     -------
     (str, bool)
+        The group key (``"self:<clip>"`` for a ``"self"`` override), and True when an override set it.
     """
     if clip in overrides:
         k = overrides[clip][0]
@@ -416,12 +424,12 @@ def cluster(desc: np.ndarray, threshold: float = 0.55, method: str = "average") 
     threshold : float
         Distance at which the dendrogram is cut.
     method : str
-        SciPy linkage method.
+        SciPy linkage method (``"average"``, ``"complete"``, ``"single"``, ...).
 
     Returns
     -------
     numpy.ndarray
-        A label per clip.
+        An int cluster label per clip, from 0.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import pdist
@@ -446,12 +454,12 @@ def combine(clips: Sequence[str], labels: np.ndarray, overrides: dict) -> tuple[
     labels : numpy.ndarray
         Descriptor cluster of each clip (:func:`cluster`; -1: no descriptor).
     overrides : dict
-        The reviewed ``clip -> group`` overrides.
+        The reviewed ``clip -> (group key, reason)`` overrides; locked clips take no part in merges.
 
     Returns
     -------
     (dict, list)
-        clip -> group key, and the unreviewed conflicts.
+        clip -> group key, and the unreviewed conflicts (``{"clips": [...], "keys": [...]}`` per cluster).
     """
     keys = {c: initial_key(c, overrides) for c in clips}
     parent: dict[str, str] = {}
@@ -541,7 +549,9 @@ def assign_splits(
     cross : set of str
         Subjects held out whole (the MEAD people).
     fractions : (float, float, float)
+        Target train/val/test shares (of subjects, and of usable frames).
     seed, trials : int
+        Seed of the random partitions, and how many are tried.
 
     Returns
     -------
@@ -746,7 +756,7 @@ def clip_chips(table, data_root, cache: Path | None = None) -> dict:
     data_root : path-like or None
         The data root holding ``faces/``.
     cache : pathlib.Path, optional
-        A ``.npz`` of chips, read when complete and (re)written otherwise.
+        A ``.npz`` of chips: the chips it holds are reused; it is (re)written when it lacks a table clip.
 
     Returns
     -------
@@ -792,7 +802,8 @@ def subject_summary(table):
     Returns
     -------
     pandas.DataFrame
-        Index ``split``; columns ``people``, ``clips``, ``frames``, ``sources``.
+        Index ``split`` (train, val, test, cross, then ``excluded``); columns ``people``, ``clips``,
+        ``frames``, ``sources`` (the ``excluded`` row counts clips and lists them under ``sources``).
     """
     import pandas as pd
 
@@ -881,6 +892,7 @@ def corpus_sheet(data_root, cache: Path | None = None, table=None):
     Returns
     -------
     matplotlib.figure.Figure
+        The contact sheet, or a one-line figure saying the corpus is not under the data root.
     """
     from faceflow.io.datasets import face_subjects, locate
 

@@ -589,6 +589,7 @@ def face_sequence_name(clip: str | os.PathLike) -> str:
     Returns
     -------
     str
+        ``<source>-<file stem>``: the clip's parent folder name and its file name without suffix.
     """
     p = Path(clip)
     return f"{p.parent.name}-{p.stem}"
@@ -643,11 +644,6 @@ def corpus_clips(folder: str | os.PathLike, subjects=None, include_excluded: boo
     folder is called; one the table does not list is its own subject, named after its sequence,
     with an empty split.
 
-    Raises
-    ------
-    DataNotFoundError
-        The folder holds no video in a sub-folder.
-
     Parameters
     ----------
     folder : path-like
@@ -655,12 +651,17 @@ def corpus_clips(folder: str | os.PathLike, subjects=None, include_excluded: boo
     subjects : pandas.DataFrame, optional
         The subject table (:func:`face_subjects`; default the project's).
     include_excluded : bool
-        Also list the clips the table excludes.
+        Also list the clips the table excludes (their ``exclude`` says why).
 
     Returns
     -------
     list of FaceClip
-        Sorted by path.
+        One per video (extensions in ``VIDEO_EXTS``), sorted by path.
+
+    Raises
+    ------
+    DataNotFoundError
+        The folder holds no video in a sub-folder.
     """
     folder = Path(folder)
     table = face_subjects() if subjects is None else subjects
