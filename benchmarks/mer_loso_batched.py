@@ -58,6 +58,8 @@ def time_loop(images, labels, subjects, folds, epochs, fn) -> tuple[float, float
     """(wall, cpu) seconds per fold-epoch of ``fn`` on one thread."""
     torch.set_num_threads(1)
     wall = cpu = 0.0
+    warm = subjects != folds[0]  # one untimed epoch first: oneDNN sets up its kernels on the first call
+    fn(images_to_input(images[warm]).contiguous(memory_format=torch.channels_last), torch.tensor(labels)[warm], 1, 0)
     for s in folds:
         train = subjects != s
         x = images_to_input(images[train]).contiguous(memory_format=torch.channels_last)
