@@ -662,7 +662,6 @@ def finetune_on_faces(
     if "raft-small" not in methods.pretrained:
         why = methods.pretrained_missing.get("raft-small", "RAFT-small is not among this profile's networks.")
         return FinetuneResult(None, missing={what: why})
-    split = test_sets.split
     cfg = FinetuneConfig(
         steps=settings.steps,
         batch_size=settings.batch_size,
@@ -670,7 +669,7 @@ def finetune_on_faces(
         iters=settings.iters,
         lr=settings.lr,
         train_pairs=settings.train_pairs,
-        split={"exclude": list(split.exclude), "fractions": list(split.fractions), "split_seed": split.seed},
+        split=test_sets.split.to_data(),
         seed=seed,
     )
     run_dir = Path(run_dir)

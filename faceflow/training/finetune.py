@@ -68,7 +68,9 @@ class FinetuneConfig:
     train_pairs : int, optional
         At most this many evenly spaced training pairs (None: all).
     split : dict
-        The face split (``exclude``, ``fractions``, ``split_seed``; :class:`SplitOptions`).
+        The face split as :meth:`SplitOptions.to_data` writes it (``exclude``, ``fractions``,
+        ``split_seed``, ``subject_table``), so the training pairs are the training split the
+        test pairs were held out of.
     seed : int
         Seed of the crops, flips and batch order.
     """

@@ -191,6 +191,31 @@ def test_finetuning_says_why_it_did_not_run(tmp_path):
     assert result.change_text == "not measured here"
 
 
+def test_finetuning_trains_on_the_whole_split_of_the_test_sets(tmp_path, monkeypatch):
+    """The run gets the test sets' split as it is: the corpus's subject table too, so no test person trains."""
+    from faceflow.groundtruth.splits import SplitOptions
+    from faceflow.training import finetune
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def record(cfg, *args, **kwargs):
+        seen.append(SplitOptions.from_data(cfg.split))
+        raise Stop
+
+    monkeypatch.setattr(finetune, "finetune_raft", record)
+    methods = baselines.MethodSet([], [], [], [], tmp_path / "runs", pretrained=["raft-small"])
+    on = profiles.get("default").baselines.finetune
+    splits = [SplitOptions(table="0123456789ab"), SplitOptions(("seqA",), (0.6, 0.2, 0.2), 3)]
+    for split in splits:
+        sets = testsets.TestSets({"faces test": []}, "", False, tmp_path / "gt", split)
+        with pytest.raises(Stop):
+            baselines.finetune_on_faces(sets, methods, None, on, tmp_path / "ft")
+    assert seen == splits
+
+
 def test_face_region_epe_ignores_the_zero_ground_truth():
     gt = np.zeros((4, 4, 2), np.float32)
     gt[1:3, 1:3, 0] = 1.0
