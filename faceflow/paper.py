@@ -144,6 +144,29 @@ STSTNET_EPOCHS = 500
 #: (STSTNet authors; see the shared data README): pooled over all subjects.
 STSTNET_PUBLISHED = {"accuracy": 0.7398, "UF1": 0.7209, "UAR": 0.7250}
 
+#: Published EPE (px) of the pretrained substitutes of chapter 04, on the full datasets: RAFT-small
+#: (C+T) on Sintel training, clean and final passes (Teed & Deng 2020, Table 1); SPyNet on the
+#: FlyingChairs test split (Ranjan & Black 2017, Table 1).
+PRETRAINED_PUBLISHED = {
+    "RAFT-small (C+T)": {"Sintel clean train": 2.21, "Sintel final train": 3.35},
+    "SPyNet (Chairs)": {"FlyingChairs test": 2.63},
+}
+
+
+def pretrained_published_text() -> str:
+    """:data:`PRETRAINED_PUBLISHED` as a phrase for a page.
+
+    Returns
+    -------
+    str
+        E.g. ``"RAFT-small (C+T) 2.21 px on Sintel clean train, ..."``.
+    """
+    return "; ".join(
+        f"{net} " + ", ".join(f"{v:.2f} px on {k}" for k, v in sets.items())
+        for net, sets in PRETRAINED_PUBLISHED.items()
+    )
+
+
 #: Sec. 3: 325,720 frames in about five days on four processes.
 GT_PAPER_FRAMES = 325_720
 GT_PAPER_SECONDS_PER_FRAME_PER_PROCESS = 5 * 24 * 3600 * 4 / GT_PAPER_FRAMES

@@ -108,6 +108,23 @@ class FinetuneProfile:
     lr: float
     train_pairs: int | None
 
+    def describe(self) -> str:
+        """The settings as a phrase for a page.
+
+        Returns
+        -------
+        str
+            E.g. ``"30 steps of 2 crops of 192x256, 12 updates, learning rate 0.0001"``.
+        """
+        if self.steps == 0:
+            return "no fine-tuning"
+        crop = "x".join(map(str, self.crop))
+        pairs = f", at most {self.train_pairs} training pairs" if self.train_pairs else ""
+        return (
+            f"{self.steps:,} steps of {self.batch_size} crops of {crop}, {self.iters} updates, "
+            f"learning rate {self.lr:g}{pairs}"
+        )
+
 
 @dataclass(frozen=True)
 class BaselinesProfile:

@@ -532,6 +532,8 @@ class FinetuneResult:
         The fine-tuning config (:class:`faceflow.training.finetune.FinetuneConfig`).
     seconds : float
         Training time.
+    train_pairs : int
+        Face training pairs the crops were drawn from.
     change : dict of str to float
         ``{test set: relative change of RAFT-small's EPE in percent}`` (negative: fine-tuning helped).
     missing : dict of str to str
@@ -543,14 +545,18 @@ class FinetuneResult:
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     config: dict = field(default_factory=dict)
     seconds: float = 0.0
+    train_pairs: int = 0
     change: dict[str, float] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
 
     @property
     def setup_text(self) -> str:
-        """Steps, training time and crop size, as a phrase for the page."""
+        """Steps, crop size, training pairs and training time, as a phrase for the page."""
         crop = "x".join(map(str, self.config.get("crop", ())))
-        return f"{len(self.history)} steps of {self.config.get('batch_size')} {crop} crops, {self.seconds / 60:.1f} min"
+        return (
+            f"{len(self.history)} steps of {self.config.get('batch_size')} {crop} crops from "
+            f"{self.train_pairs:,} face training pairs, {self.seconds / 60:.1f} min"
+        )
 
     @property
     def change_text(self) -> str:
@@ -700,7 +706,8 @@ def finetune_on_faces(
     }
     done = read_finetuned(ckpt)
     history = pd.DataFrame(done["extra"]["history"])
-    return FinetuneResult(table, per_pair, history, done["config"], float(done["extra"]["seconds"]), change)
+    seconds, n_train = float(done["extra"]["seconds"]), int(done["extra"]["train_pairs"])
+    return FinetuneResult(table, per_pair, history, done["config"], seconds, n_train, change)
 
 
 def fig4(test_sets: TestSets, methods: MethodSet, per_kind: int, path: str | os.PathLike | None = None):

@@ -216,6 +216,18 @@ def test_finetuning_trains_on_the_whole_split_of_the_test_sets(tmp_path, monkeyp
     assert seen == splits
 
 
+def test_finetuning_settings_and_published_figures_as_phrases():
+    ft = profiles.FinetuneProfile(steps=12_000, batch_size=8, crop=(368, 496), iters=12, lr=1e-4, train_pairs=50)
+    want = "12,000 steps of 8 crops of 368x496, 12 updates, learning rate 0.0001, at most 50 training pairs"
+    assert ft.describe() == want
+    assert replace(ft, steps=0).describe() == "no fine-tuning"
+    from faceflow import paper
+
+    text = paper.pretrained_published_text()
+    assert "RAFT-small (C+T) 2.21 px on Sintel clean train, 3.35 px on Sintel final train" in text
+    assert text.endswith("SPyNet (Chairs) 2.63 px on FlyingChairs test")
+
+
 def test_face_region_epe_ignores_the_zero_ground_truth():
     gt = np.zeros((4, 4, 2), np.float32)
     gt[1:3, 1:3, 0] = 1.0
@@ -241,7 +253,8 @@ def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, 
     try:
         result = baselines.finetune_on_faces(sets, methods, None, tiny, tmp_path / "ft", data_root)
         names = ["RAFT-small (C+T)", "RAFT-small fine-tuned on faces (ours)", "DIS", "zero flow"]
-        assert list(result.table.index) == names and result.setup_text.startswith("1 steps of 1 64x64 crops")
+        assert list(result.table.index) == names
+        assert result.setup_text.startswith("1 steps of 1 64x64 crops from 2 face training pairs")
         assert list(result.table.columns.get_level_values(1)[:3]) == ["EPE", "AAE", "EPE on face"]
         # the fake ground truth is u = 1 px everywhere: the zero field is 1 px off on the face and off it
         assert result.table.loc["zero flow"].iloc[[0, 2]].tolist() == pytest.approx([1.0, 1.0])
