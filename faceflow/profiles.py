@@ -251,9 +251,9 @@ _SETTINGS = {
             corpus_clips={"cross": 13},
         ),
         TrainingProfile(
-            resolution=(192, 256),
+            resolution=(128, 192),
             width=0.25,
-            batch_size=16,
+            batch_size=8,
             steps=300,
             finetune_steps=100,
             lr_multiplier=10.0,
