@@ -34,7 +34,10 @@ class TrainingProfile:
     ``steps``: optimiser steps of a from-scratch run; ``finetune_steps``: of an Exp3 run (which
     starts from Exp2I); ``max_pairs``: caps on the face splits ({split: n}); ``n_shapes``:
     generated flying-shapes pairs standing in for FlyingChairs; ``eval_pairs``: evenly spaced
-    test pairs per set (None: all); ``lr_multiplier``: the learning rate relative to the paper's.
+    test pairs per set (None: all); ``lr_multiplier``: the learning rate relative to the paper's;
+    ``seeds``: seeds of the headline face-trained Exp. 1 network (Table 1, the face comparison);
+    ``overfit_steps``: steps of the overfit check on ``overfit_pairs`` training pairs (0: none);
+    ``classical``: the classical methods compared with the networks on the face test set.
     ``full``: 15 epochs of 228,160 pairs at batch 16 (Exp2, and Exp1 on faces), 14 epochs for
     Exp3 (Sec. 4.3.2-4.3.3); chairs 40 epochs of 21,592 pairs and Sintel 400 epochs of 870 pairs
     (Sec. 4.3.1).
@@ -52,6 +55,10 @@ class TrainingProfile:
     n_shapes: int
     eval_pairs: int | None
     steps_by_train_set: dict = field(default_factory=dict)
+    seeds: int = 1
+    overfit_pairs: int = 16
+    overfit_steps: int = 0
+    classical: tuple = ("farneback", "dis", "tvl1")
 
     def steps_for(self, train_set: str) -> int:
         """Optimiser steps of a from-scratch run on ``train_set``."""
@@ -65,6 +72,9 @@ class GroundTruthProfile:
     ``max_frames``: frames per OpenFace sample sequence fed to ``faceflow gt`` (None: all);
     ``demo_frames``: frames of the image sequence shown on the page; ``demo_pair``: index of the
     pair drawn in Fig. 1; ``video_frames``: frames of a sample video used to compare the modes;
+    ``corpus_frames``: the first frames of each clip of the face corpus (None: all);
+    ``corpus_clips``: clips of the corpus per split of the subject table, an int for every split
+    or ``{split: n}`` (None: all).
     ``error_photos``, ``error_frames``: face photos and frames per sequence of the ground-truth
     error study, ``error_clip_frames``: frames of each real clip tracked for its expressions;
     ``cost_frames``: frames timed for the storage and BP4D cost tables.
@@ -74,6 +84,8 @@ class GroundTruthProfile:
     demo_frames: int
     demo_pair: int
     video_frames: int
+    corpus_frames: int | None = None
+    corpus_clips: int | dict | None = None
     error_photos: int = 3
     error_frames: int = 4
     error_clip_frames: int = 60
@@ -186,6 +198,8 @@ _SETTINGS = {
             error_frames=3,
             error_clip_frames=15,
             cost_frames=4,
+            corpus_frames=6,
+            corpus_clips=2,
         ),
         TrainingProfile(
             resolution=(64, 64),
@@ -199,6 +213,9 @@ _SETTINGS = {
             max_pairs={"train": 16, "val": 4, "test": 6},
             n_shapes=16,
             eval_pairs=6,
+            overfit_steps=2,
+            overfit_pairs=4,
+            classical=("farneback", "dis"),
         ),
         BaselinesProfile(
             max_pairs=6,
@@ -225,11 +242,18 @@ _SETTINGS = {
     "default": Profile(
         "default",
         TourProfile(all_pairs=True),
-        GroundTruthProfile(max_frames=150, demo_frames=30, demo_pair=16, video_frames=20),
+        GroundTruthProfile(
+            max_frames=150,
+            demo_frames=30,
+            demo_pair=16,
+            video_frames=20,
+            corpus_frames=40,
+            corpus_clips={"cross": 13},
+        ),
         TrainingProfile(
-            resolution=(192, 256),
+            resolution=(128, 192),
             width=0.25,
-            batch_size=16,
+            batch_size=8,
             steps=300,
             finetune_steps=100,
             lr_multiplier=10.0,
@@ -238,6 +262,8 @@ _SETTINGS = {
             max_pairs={"val": 32, "test": 64},
             n_shapes=400,
             eval_pairs=64,
+            seeds=2,
+            overfit_steps=150,
         ),
         BaselinesProfile(
             max_pairs=16,
@@ -263,7 +289,9 @@ _SETTINGS = {
     "full": Profile(
         "full",
         TourProfile(all_pairs=True),
-        GroundTruthProfile(max_frames=None, demo_frames=30, demo_pair=16, video_frames=60),
+        GroundTruthProfile(
+            max_frames=None, demo_frames=30, demo_pair=16, video_frames=60, corpus_frames=None, corpus_clips=None
+        ),
         TrainingProfile(
             resolution=(384, 512),
             width=1.0,

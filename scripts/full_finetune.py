@@ -32,7 +32,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     from faceflow import profiles
     from faceflow.evaluation import baselines
-    from faceflow.evaluation.testsets import load_test_sets
+    from faceflow.evaluation.testsets import face_source, load_test_sets
     from faceflow.io.atomic import atomic_write_text
     from faceflow.io.datasets import resolve_root
     from faceflow.runtime import resolve_device
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps is not None:
         ft_settings = dataclasses.replace(ft_settings, steps=args.steps)
     out = profiles.outputs(args.profile)
-    test_sets = load_test_sets(out.dataset("openface"), out.runs("faces"), root, settings, args.seed)
+    face_dir, face_split = face_source(args.profile, root, out)
+    test_sets = load_test_sets(face_dir, out.runs("faces"), root, settings, args.seed, face_split)
     if test_sets.generated:
         print(f"no real face data: {test_sets.missing}", file=sys.stderr)
         return 1

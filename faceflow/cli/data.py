@@ -7,6 +7,19 @@ import argparse
 from faceflow.cli.options import add_data_root, add_quiet
 
 
+def _faces(root) -> str:
+    from faceflow.io import datasets
+
+    clips = datasets.face_clips(root, include_excluded=True)
+    used = [c for c in clips if not c.exclude]
+    splits = {s: len({c.subject for c in used if c.split == s}) for s in datasets.FACE_SPLITS}
+    return (
+        f"{len(clips)} videos ({len(clips) - len(used)} excluded), {len({c.subject for c in used})} people: "
+        + ", ".join(f"{n} {s}" for s, n in splits.items())
+        + f" (subject table {datasets.FACE_SUBJECTS.name})"
+    )
+
+
 def _data(args: argparse.Namespace) -> int:
     from faceflow.io import datasets
 
@@ -18,6 +31,7 @@ def _data(args: argparse.Namespace) -> int:
         "sintel": lambda: f"{len(datasets.sintel_pairs(root))} clean pairs",
         "chairs": lambda: f"{len(datasets.chairs_pairs(root))} pairs",
         "stst_images": lambda: f"{len(datasets.stst_samples(root))} images",
+        "faces": lambda: _faces(root),
     }
     for key, spec in datasets.DATASETS.items():
         folder = datasets.locate(key, root)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from faceflow.cli import book, data, flow, gt, mer, tables, train, weights
+from faceflow.cli import book, data, faces, flow, gt, mer, tables, train, weights
 
 #: The command modules, in the order ``faceflow --help`` lists them.
-COMMANDS = (data, gt, train, flow, weights, mer, book, tables)
+COMMANDS = (data, faces, gt, train, flow, weights, mer, book, tables)
 
 #: Exceptions that mean "the input or the environment is wrong", shown as one line with rc 2.
 #: ``OSError`` covers missing files and full disks, ``ValueError`` malformed files and values,

@@ -5,6 +5,20 @@ functions) on pairs with ground truth and returns one row per (method, pair): ``
 method, pair, source, epe, aae, seconds, gt_mag``. Every table of the book (1, 2, 3 and the data
 tour's) is built from such rows. :func:`cached_evaluate` keeps them in CSV files so that a
 chapter rebuild reuses them.
+
+Two measurement conventions (``convention=``):
+
+``"native"``
+    EPE/AAE at the ground truth's own resolution; a flow must have the ground truth's shape.
+``"paper"``
+    The paper's (Sec. 5.1, Tables 1-3): the error of the largest prediction (k = 1), whose grid
+    is half the 384 x 512 input, i.e. 192 x 256. The ground truth is brought to that grid
+    (:func:`paper_grid`, :func:`to_grid`: 2 x 2 area average, u and v halved) and so is any flow
+    of another size (a classical method's full-resolution flow is averaged down the same way;
+    a network's k = 1 prediction of another size is resized bilinearly, values rescaled). The
+    errors are in pixels of that grid. The rows also get ``epe_full`` and ``aae_full``: the same
+    flow at the ground truth's resolution (bilinear upsampling of a smaller flow), labelled as
+    such where shown.
 """
 
 from __future__ import annotations
@@ -24,6 +38,10 @@ from faceflow.methods.registry import estimate_flow, timed_flow
 
 #: Columns of an :func:`evaluate` table.
 COLUMNS = ["test_set", "method", "pair", "source", "epe", "aae", "seconds", "gt_mag"]
+#: The measurement conventions of :func:`evaluate`.
+CONVENTIONS = ("native", "paper")
+#: Extra columns of a ``convention="paper"`` table: errors at the ground truth's own resolution.
+FULL_COLUMNS = ["epe_full", "aae_full"]
 
 #: Input size (H, W) of the paper's runtime comparison.
 RUNTIME_SIZE = (384, 512)
@@ -37,8 +55,44 @@ def _as_functions(methods: Sequence[str] | Mapping[str, FlowFunction]) -> dict[s
     return {m: (lambda a, b, m=m: estimate_flow(m, a, b)) for m in methods}
 
 
+def paper_grid(shape: tuple[int, ...]) -> tuple[int, int]:
+    """The paper's measurement grid for a ground truth of ``shape`` (H, W, ...): its k = 1 grid (H // 2, W // 2)."""
+    h, w = int(shape[0]), int(shape[1])
+    if h < 2 or w < 2:
+        raise ValueError(f"ground truth of size {h}x{w} is too small for the k=1 grid")
+    return h // 2, w // 2
+
+
+def to_grid(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``flow`` (h, w, 2) on the grid ``size`` = (H, W), u and v in pixels of that grid.
+
+    An integer downsampling factor on both axes averages each block (area), as the multi-scale
+    loss does (:func:`faceflow.training.losses.downsample_flow`); any other size is resized
+    bilinearly. u is scaled by ``W / w``, v by ``H / h``.
+    """
+    import cv2
+
+    flow = np.asarray(flow, np.float32)
+    if flow.ndim != 3 or flow.shape[2] != 2:
+        raise ValueError(f"flow must have shape (H, W, 2), got {flow.shape}")
+    h, w = flow.shape[:2]
+    H, W = int(size[0]), int(size[1])
+    if (h, w) == (H, W):
+        return flow
+    if h % H == 0 and w % W == 0:
+        out = flow.reshape(H, h // H, W, w // W, 2).mean(axis=(1, 3))
+    else:
+        out = cv2.resize(np.ascontiguousarray(flow), (W, H), interpolation=cv2.INTER_LINEAR)
+    out = out * np.float32([W / w, H / h])
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
 def evaluate(
-    methods: Sequence[str] | Mapping[str, FlowFunction], pairs: Iterable, test_set: str = "", progress: bool = False
+    methods: Sequence[str] | Mapping[str, FlowFunction],
+    pairs: Iterable,
+    test_set: str = "",
+    progress: bool = False,
+    convention: str = "native",
 ) -> pd.DataFrame:
     """EPE and AAE (radians, Eq. 8) of each method on each pair with ground truth.
 
@@ -53,21 +107,30 @@ def evaluate(
         Name written in the ``test_set`` column.
     progress : bool
         Show a tqdm bar while a dataset's pairs load and one per method.
+    convention : {"native", "paper"}
+        Where the errors are measured (see the module docstring): at the ground truth's
+        resolution, or on the paper's k = 1 grid (a flow may then have any size).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COLUMNS`; rows method by method, pairs in order.
+        Columns :data:`COLUMNS` (plus :data:`FULL_COLUMNS` with ``convention="paper"``); rows
+        method by method, pairs in order. ``gt_mag`` is the mean ground-truth magnitude on the
+        grid of ``epe``.
 
     Raises
     ------
     ValueError
         A pair without ground truth, ground truth with unknown (non-finite) pixels, an estimated
         flow of the wrong shape or with non-finite values: a pair is scored in full or not at all,
-        so a mean is never silently taken over fewer pixels or pairs.
+        so a mean is never silently taken over fewer pixels or pairs. Also an unknown
+        convention, or (``native``) a flow of the wrong shape.
     """
     from tqdm.auto import tqdm
 
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    paper = convention == "paper"
     fns = _as_functions(methods)
     if hasattr(pairs, "pair"):
         desc = f"{test_set or 'evaluate'}: loading pairs"
@@ -77,30 +140,38 @@ def evaluate(
         if p.flow is None:
             raise ValueError(f"pair {p.name} has no ground truth")
         _check_finite(p.flow, f"{p.source or test_set} pair {p.name}: ground truth")
+    grid_gt = [to_grid(p.flow, paper_grid(p.flow.shape)) if paper else p.flow for p in pairs]
     rows = []
     for name, fn in fns.items():
-        for p in tqdm(
-            pairs, desc=f"{test_set or 'evaluate'}: {name}", disable=not progress, leave=False, mininterval=2.0
+        for p, gt in tqdm(
+            list(zip(pairs, grid_gt)),
+            desc=f"{test_set or 'evaluate'}: {name}",
+            disable=not progress,
+            leave=False,
+            mininterval=2.0,
         ):
             t0 = time.perf_counter()
             flow = np.asarray(fn(p.img1, p.img2), dtype=np.float32)
             secs = time.perf_counter() - t0
-            if flow.shape != p.flow.shape:
+            if flow.ndim != 3 or flow.shape[2] != 2 or (not paper and flow.shape != p.flow.shape):
                 raise ValueError(f"{name} on {p.name}: flow shape {flow.shape}, ground truth {p.flow.shape}")
             _check_finite(flow, f"{name} on {p.source or test_set} pair {p.name}: estimated flow")
-            rows.append(
-                dict(
-                    test_set=test_set,
-                    method=name,
-                    pair=p.name,
-                    source=p.source,
-                    epe=epe(flow, p.flow),
-                    aae=aae(flow, p.flow),
-                    seconds=secs,
-                    gt_mag=float(np.linalg.norm(p.flow, axis=-1).mean()),
-                )
+            on_grid = to_grid(flow, gt.shape[:2]) if paper else flow
+            row = dict(
+                test_set=test_set,
+                method=name,
+                pair=p.name,
+                source=p.source,
+                epe=epe(on_grid, gt),
+                aae=aae(on_grid, gt),
+                seconds=secs,
+                gt_mag=float(np.linalg.norm(gt, axis=-1).mean()),
             )
-    return pd.DataFrame(rows, columns=COLUMNS)
+            if paper:
+                full = to_grid(flow, p.flow.shape[:2])
+                row.update(epe_full=epe(full, p.flow), aae_full=aae(full, p.flow))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS + (FULL_COLUMNS if paper else []))
 
 
 def _check_finite(flow: np.ndarray, what: str) -> None:
@@ -137,11 +208,13 @@ def cached_evaluate(
     cache_dir: str | Path,
     method_tags: dict[str, str] | None = None,
     progress: bool = False,
+    convention: str = "native",
 ) -> pd.DataFrame:
     """:func:`evaluate` of registered methods with a per-(test set, method) CSV cache under ``cache_dir``.
 
-    A cached result is reused only when the pair list (names, sizes, ground truth) is the same
-    and the method's tag (e.g. its checkpoint's mtime) has not changed.
+    A cached result is reused only when the pair list (names, sizes, ground truth) is the same,
+    the method's tag (e.g. its checkpoint's mtime) has not changed, and it was measured with the
+    same ``convention``.
 
     Parameters
     ----------
@@ -175,14 +248,18 @@ def cached_evaluate(
     for m in methods:
         tag = (method_tags or {}).get(m, "")
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{test_set}__{m}")
+        if convention != "native":
+            safe += f"__{convention}"
         csv, meta = cache_dir / f"{safe}.csv", cache_dir / f"{safe}.json"
         want = {"pairs": key, "tag": tag, "n": len(pairs), "columns": COLUMNS}
+        if convention != "native":
+            want["convention"] = convention
         if csv.is_file() and meta.is_file() and json.loads(meta.read_text()) == want:
             cached = pd.read_csv(csv, dtype={"pair": str, "test_set": str, "method": str, "source": str})
             if len(cached) == len(pairs) and cached[["epe", "aae"]].notna().all().all():
                 frames.append(cached)
                 continue  # else an incomplete cache (a row per pair, every error known): recompute
-        df = evaluate([m], pairs, test_set, progress=progress)
+        df = evaluate([m], pairs, test_set, progress=progress, convention=convention)
         atomic_write_text(csv, df.to_csv(index=False))
         atomic_write_text(meta, json.dumps(want))
         frames.append(df)

@@ -239,6 +239,11 @@ def error_histograms(results: dict, bins: int = 30):
 
 
 # ----------------------------------------------------------------------------- Chapters 02-03
+def _seeds(v) -> list:
+    """A run's checkpoints: a list of seeds, or one path."""
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
 def not_available(text: str = "not available"):
     """A small figure that says ``text`` (for a figure whose data is absent)."""
     import matplotlib.pyplot as plt
@@ -257,7 +262,9 @@ def per_pair_histograms(per_pair: pd.DataFrame, by: Sequence[str], sep: str = " 
     return error_histograms(groups, bins=bins)
 
 
-def learning_curves(paths: dict, term: str = "J", continues: dict | None = None, log: bool = True):
+def learning_curves(
+    paths: dict, term: str = "J", continues: dict | None = None, log: bool = True, reference: dict | None = None
+):
     """Training loss term and validation EPE of finished runs, one curve per run.
 
     Parameters
@@ -271,6 +278,8 @@ def learning_curves(paths: dict, term: str = "J", continues: dict | None = None,
         Exp. 2I): their steps are drawn after that run's last step.
     log : bool
         Log scale for the loss.
+    reference : dict, optional
+        ``{label: EPE}`` drawn as dashed horizontal lines on the validation panel (e.g. zero flow).
     """
     import matplotlib.pyplot as plt
 
@@ -279,10 +288,15 @@ def learning_curves(paths: dict, term: str = "J", continues: dict | None = None,
     if not paths:
         return not_available()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-    for label, path in paths.items():
+    runs = [
+        (label if len(_seeds(v)) == 1 else f"{label} #{k}", label, p)
+        for label, v in paths.items()
+        for k, p in enumerate(_seeds(v))
+    ]
+    for label, group, path in runs:
         h, v = history(path)
-        parent = (continues or {}).get(label)
-        off = checkpoint_status(paths[parent])["step"] if parent in paths else 0
+        parent = (continues or {}).get(group)
+        off = checkpoint_status(_seeds(paths[parent])[0])["step"] if parent in paths else 0
         axes[0].plot(h["step"] + off, h[term], label=label)
         if len(v):
             axes[1].plot(v["step"] + off, v["epe"], marker="o", label=label)
@@ -290,6 +304,8 @@ def learning_curves(paths: dict, term: str = "J", continues: dict | None = None,
     axes[0].set_ylabel({"J": "training loss J", "L1": "multi-scale EPE term L1"}.get(term, term))
     if log:
         axes[0].set_yscale("log")
+    for k, (label, value) in enumerate((reference or {}).items()):
+        axes[1].axhline(value, ls="--", lw=1, color=f"C{7 + k}", label=label)
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("validation EPE (px, training res.)")
     axes[1].legend(fontsize=8)
@@ -339,7 +355,8 @@ def network_predictions(pair, paths: dict, device: str = "cpu", cell_size: float
         return not_available("face data not available")
     row = [Panel(f"{pair.name}: frame 1", image=pair.img1), Panel("ground truth", flow=pair.flow)]
     for label, path in paths.items():
-        row.append(Panel(f"trained on {label}", flow=checkpoint_flow_fn(path, device)(pair.img1, pair.img2)))
+        flow = checkpoint_flow_fn(_seeds(path)[0], device)(pair.img1, pair.img2)
+        row.append(Panel(f"trained on {label}", flow=flow))
     return panel_grid([row], cell_size=cell_size)
 
 
@@ -354,7 +371,7 @@ def warp_figure(pair, path, label: str = "Exp2II", device: str = "cpu", cell_siz
 
     if pair is None or path is None:
         return not_available()
-    pred = checkpoint_flow_fn(path, device)(pair.img1, pair.img2)
+    pred = checkpoint_flow_fn(_seeds(path)[0], device)(pair.img1, pair.img2)
 
     def warped(flow):
         f = torch.from_numpy(flow).permute(2, 0, 1)[None]

@@ -235,6 +235,8 @@ NOT_AVAILABLE = "not available"
 #: Table 2's test sets and the paper's set each stands for.
 TABLE2_SETS = {"faces test": "BP4D", "held-out source": "CK+"}
 TABLE1_LABELS = ("Faces", "FlyingChairs", "Sintel")
+#: Label of the errors at the ground truth's own resolution (the extra columns of ``convention="paper"``).
+FULL_RES = "ours, full res."
 
 
 @dataclass
@@ -242,15 +244,19 @@ class TableResult:
     """A table of our networks beside the paper's, and what it was computed from.
 
     ``display``: strings, ours beside the paper's (what the book shows); ``values``: our mean
-    EPE/AAE, index the row (network), columns ``(test set, "epe"|"aae")``; ``per_pair``: the
-    :func:`~faceflow.evaluation.evaluate.evaluate` rows (``method`` is the network);
-    ``zero``: the zero-flow means per test set; ``missing``: what could not be computed.
+    EPE/AAE, index the row (network), columns ``(test set, "epe"|"aae")`` (the mean over seeds
+    when a row has several); ``spread``: the same shape, the range (max - min) of the per-seed
+    means (0 for one seed); ``per_pair``: the :func:`~faceflow.evaluation.evaluate.evaluate` rows
+    (``method`` is the row, ``seed`` its index in the row's list of networks); ``zero``: the
+    zero-flow means per test set; ``convention``: where the errors are measured; ``missing``.
     """
 
     display: pd.DataFrame
     values: pd.DataFrame
     per_pair: pd.DataFrame
     zero: pd.DataFrame
+    spread: pd.DataFrame | None = None
+    convention: str = "paper"
     missing: dict = field(default_factory=dict)
 
     def value(self, row: str, test_set: str, metric: str = "epe") -> float | None:
@@ -261,10 +267,20 @@ class TableResult:
         v = self.values.loc[row, key]
         return None if pd.isna(v) else float(v)
 
+    def seed_range(self, row: str, test_set: str, metric: str = "epe") -> float:
+        """Max - min over the seeds of ``row`` of their mean ``metric`` (0 for a single seed)."""
+        if self.spread is None or row not in self.spread.index or (test_set, metric) not in self.spread.columns:
+            return 0.0
+        v = self.spread.loc[row, (test_set, metric)]
+        return 0.0 if pd.isna(v) else float(v)
+
     def text(self, row: str, test_set: str, metric: str = "epe", digits: int = 4) -> str:
-        """:meth:`value` formatted for the prose, or :data:`NOT_AVAILABLE`."""
+        """:meth:`value` formatted (``± half the seed range`` with several seeds), or :data:`NOT_AVAILABLE`."""
         v = self.value(row, test_set, metric)
-        return NOT_AVAILABLE if v is None else f"{v:.{digits}f}"
+        if v is None:
+            return NOT_AVAILABLE
+        r = self.seed_range(row, test_set, metric)
+        return f"{v:.{digits}f}" + (f" ± {r / 2:.{digits}f}" if r > 0 else "")
 
     def zero_text(self, test_set: str, metric: str = "epe", digits: int = 4) -> str:
         """The zero-flow mean on ``test_set``, formatted, or :data:`NOT_AVAILABLE`."""
@@ -288,35 +304,48 @@ class TableResult:
         return [str(n) for n, v in col.items() if v < self.zero.loc[test_set, metric]]
 
 
-def _flow_functions(networks: Mapping, device: str) -> dict:
+def _as_list(v) -> list:
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _flow_function(v, device: str, convention: str):
     from faceflow.training.checkpoints import checkpoint_flow_fn
 
-    return {k: (v if callable(v) else checkpoint_flow_fn(v, device)) for k, v in networks.items()}
+    return v if callable(v) else checkpoint_flow_fn(v, device, largest=convention == "paper")
 
 
-def _evaluate_all(networks: Mapping, test_sets: Mapping, device: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-pair rows of every network on every set (one :func:`evaluate` call per set), and zero flow's means."""
+def _evaluate_all(
+    networks: Mapping, test_sets: Mapping, device: str, convention: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-pair rows of every network (every seed) on every set, and zero flow's means per set."""
     from faceflow.evaluation.evaluate import COLUMNS, evaluate
 
-    fns = _flow_functions(networks, device)
     frames, zero = [], {}
     for name, pairs in test_sets.items():
         pairs = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
-        if fns:
-            frames.append(evaluate(fns, pairs, test_set=name))
-        z = evaluate(["zero"], pairs, test_set=name)
+        for label, nets in networks.items():
+            for seed, net in enumerate(_as_list(nets)):
+                df = evaluate({label: _flow_function(net, device, convention)}, pairs, name, convention=convention)
+                frames.append(df.assign(seed=seed))
+        z = evaluate(["zero"], pairs, test_set=name, convention=convention)
         zero[name] = {"epe": z["epe"].mean(), "aae": z["aae"].mean()}
-    per_pair = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    per_pair = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + ["seed"])
     return per_pair, pd.DataFrame.from_dict(zero, orient="index", columns=["epe", "aae"])
 
 
-def _means(per_pair: pd.DataFrame, rows: Sequence[str], sets: Sequence[str]) -> pd.DataFrame:
-    cols = pd.MultiIndex.from_tuples([(s, m) for s in sets for m in ("epe", "aae")])
+def _means(per_pair: pd.DataFrame, rows: Sequence[str], sets: Sequence[str], metrics=("epe", "aae")):
+    """(mean over seeds of the per-seed means, max - min of the per-seed means), rows x (set, metric)."""
+    cols = pd.MultiIndex.from_tuples([(s, m) for s in sets for m in metrics])
     if per_pair.empty:
-        return pd.DataFrame(index=pd.Index(list(rows)), columns=cols, dtype=float)
-    g = per_pair.groupby(["method", "test_set"], sort=False)[["epe", "aae"]].mean().unstack("test_set")
-    g = g.swaplevel(0, 1, axis=1)
-    return g.reindex(index=list(rows), columns=cols).astype(float)
+        empty = pd.DataFrame(index=pd.Index(list(rows)), columns=cols, dtype=float)
+        return empty, empty.copy()
+    per_seed = per_pair.groupby(["method", "seed", "test_set"], sort=False)[list(metrics)].mean()
+    out = []
+    for agg in ("mean", lambda x: x.max() - x.min()):
+        g = per_seed.groupby(["method", "test_set"], sort=False).agg(agg).unstack("test_set")
+        g = g.swaplevel(0, 1, axis=1)
+        out.append(g.reindex(index=list(rows), columns=cols).astype(float))
+    return out[0], out[1]
 
 
 def _save(result: TableResult, out_dir, name: str, per_pair: pd.DataFrame) -> None:
@@ -330,44 +359,58 @@ def _save(result: TableResult, out_dir, name: str, per_pair: pd.DataFrame) -> No
     atomic_write_text(out_dir / f"{name}_per_pair.csv", per_pair.to_csv(index=False))
 
 
-def table1(networks: Mapping, test_sets: Mapping, device: str = "cpu", out_dir=None) -> TableResult:
+def table1(
+    networks: Mapping, test_sets: Mapping, device: str = "cpu", out_dir=None, convention: str = "paper"
+) -> TableResult:
     """Table 1: average EPE of each network (rows: trained on) on each test set (columns), beside the paper's.
 
     Parameters
     ----------
     networks : dict
-        ``{trained on: checkpoint path or flow function}``, labels among :data:`TABLE1_LABELS`.
+        ``{trained on: checkpoint path or flow function, or a list of them (seeds)}``, labels
+        among :data:`TABLE1_LABELS`.
     test_sets : dict
         ``{tested on: pairs}`` (a list of :class:`~faceflow.io.datasets.FlowPair` or a dataset
-        with ``pair(i)``), each evaluated once by the one loop :func:`faceflow.evaluation.evaluate.evaluate`.
+        with ``pair(i)``), each evaluated by the one loop :func:`faceflow.evaluation.evaluate.evaluate`.
     device : str
         Torch device of the checkpoints.
     out_dir : path-like, optional
         Writes ``table1.csv`` (the display table) and ``table1_per_pair.csv`` there.
+    convention : {"paper", "native"}
+        ``"paper"`` (default): the largest prediction (k = 1) against the ground truth brought
+        to that grid, as the paper measures (Sec. 5.1); the display then also has the errors at
+        the ground truth's own resolution, labelled :data:`FULL_RES`. ``"native"``: the
+        prediction upsampled to the ground truth's resolution.
 
     Returns
     -------
     TableResult
         ``display`` has rows trained on (and a zero-flow reference row) and columns
-        ``(tested on, "ours" | "paper")``; cells without a network or test set read
-        :data:`NOT_AVAILABLE`.
+        ``(tested on, "ours" | "paper" [| FULL_RES])``; a row of several seeds reads
+        ``mean ± half range``; cells without a network or test set read :data:`NOT_AVAILABLE`.
     """
     from faceflow import paper
 
-    per_pair, zero = _evaluate_all(networks, test_sets, device)
-    values = _means(per_pair, list(networks), list(test_sets))
+    per_pair, zero = _evaluate_all(networks, test_sets, device, convention)
+    values, spread = _means(per_pair, list(networks), list(test_sets))
     ref = paper.table1()
     labels = list(TABLE1_LABELS)
-    cols = pd.MultiIndex.from_product([labels, ["ours", "paper"]], names=["tested on", ""])
+    kinds = ["ours", "paper"] + ([FULL_RES] if convention == "paper" else [])
+    cols = pd.MultiIndex.from_product([labels, kinds], names=["tested on", ""])
     table = pd.DataFrame(index=pd.Index(labels, name="trained on"), columns=cols, dtype=object)
-    result = TableResult(table, values, per_pair, zero)
+    result = TableResult(table, values, per_pair, zero, spread, convention)
+    full = None
+    if convention == "paper":  # the same predictions measured at the ground truth's resolution
+        at_full = per_pair.drop(columns=["epe", "aae"]).rename(columns={"epe_full": "epe", "aae_full": "aae"})
+        full_values, full_spread = _means(at_full, list(networks), list(test_sets))
+        full = TableResult(table, full_values, at_full, zero, full_spread)
     for tr in labels:
         for te in labels:
             table.loc[tr, (te, "ours")] = result.text(tr, te)
             table.loc[tr, (te, "paper")] = f"{ref.loc[tr, te]:.4f}"
-    table.loc["zero flow (reference)"] = [
-        result.zero_text(te) if k == "ours" else "" for te in labels for k in ("ours", "paper")
-    ]
+            if full is not None:
+                table.loc[tr, (te, FULL_RES)] = full.text(tr, te)
+    table.loc["zero flow (reference)"] = [result.zero_text(te) if k == "ours" else "" for te in labels for k in kinds]
     out = per_pair.rename(columns={"method": "trained on", "test_set": "tested on"})
     _save(result, out_dir, "table1", out)
     return result
@@ -379,21 +422,25 @@ def table2(
     device: str = "cpu",
     out_dir=None,
     experiments: Sequence[str] = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II"),
+    convention: str = "paper",
 ) -> TableResult:
     """Table 2: average EPE and AAE of the five setups on the face test set and the held-out source, beside the paper's.
 
     Parameters
     ----------
     networks : dict
-        ``{experiment: checkpoint path or flow function}``.
+        ``{experiment: checkpoint path or flow function, or a list of them (seeds)}``.
     test_sets : dict
-        ``{set: pairs}`` with the keys of :data:`TABLE2_SETS` ("faces test" stands for the
-        paper's BP4D test set, "held-out source" for CK+).
+        ``{set: pairs}``: the keys of :data:`TABLE2_SETS` ("faces test" stands for the paper's
+        BP4D test set, "held-out source" for CK+) get the paper's columns beside ours; any other
+        set (an extra test source) gets ours only.
     device : str
     out_dir : path-like, optional
         Writes ``table2.csv`` and ``table2_per_pair.csv`` there.
     experiments : sequence of str
         Row order; rows without a network read :data:`NOT_AVAILABLE`.
+    convention : {"paper", "native"}
+        See :func:`table1`.
 
     Returns
     -------
@@ -403,28 +450,156 @@ def table2(
     """
     from faceflow import paper
 
-    per_pair, zero = _evaluate_all(networks, test_sets, device)
-    values = _means(per_pair, list(experiments), list(test_sets))
+    per_pair, zero = _evaluate_all(networks, test_sets, device, convention)
+    values, spread = _means(per_pair, list(experiments), list(test_sets))
     ref = paper.table2()
+    sets = list(TABLE2_SETS) + [s for s in test_sets if s not in TABLE2_SETS]
     cols = []
-    for ours_set, paper_set in TABLE2_SETS.items():
+    for s in sets:
         for metric in ("EPE", "AAE"):
-            cols += [(ours_set, metric, "ours"), (ours_set, metric, f"paper ({paper_set})")]
+            cols += [(s, metric, "ours")] + ([(s, metric, f"paper ({TABLE2_SETS[s]})")] if s in TABLE2_SETS else [])
     table = pd.DataFrame(
         index=pd.Index(list(experiments), name="experiment"), columns=pd.MultiIndex.from_tuples(cols), dtype=object
     )
-    result = TableResult(table, values, per_pair, zero)
+    result = TableResult(table, values, per_pair, zero, spread, convention)
     for name in experiments:
-        for ours_set, paper_set in TABLE2_SETS.items():
-            for metric in ("EPE", "AAE"):
-                table.loc[name, (ours_set, metric, "ours")] = result.text(name, ours_set, metric.lower())
-                table.loc[name, (ours_set, metric, f"paper ({paper_set})")] = (
-                    f"{ref.loc[name, (paper_set, metric)]:.4f}"
-                )
+        for s, metric, kind in cols:
+            if kind == "ours":
+                table.loc[name, (s, metric, kind)] = result.text(name, s, metric.lower())
+            else:
+                table.loc[name, (s, metric, kind)] = f"{ref.loc[name, (TABLE2_SETS[s], metric)]:.4f}"
     if networks:
         table.loc["zero flow (reference)"] = [
-            text for s in TABLE2_SETS for m in ("EPE", "AAE") for text in (result.zero_text(s, m.lower()), "")
+            result.zero_text(s, metric.lower()) if kind == "ours" else "" for s, metric, kind in cols
         ]
     out = per_pair.rename(columns={"method": "experiment", "test_set": "set"})
     _save(result, out_dir, "table2", out)
     return result
+
+
+# ----------------------------------------------------------------------------- the face claim
+#: Classical methods compared with the networks on the face test set.
+CLASSICAL = ("farneback", "dis", "tvl1")
+
+
+@dataclass
+class FaceComparison:
+    """Every method on the same face test pairs, and whether the paper's claim holds there.
+
+    ``values``: index method (display names), columns ``epe``, ``aae``, ``epe_full`` (means; over
+    seeds for a network of several) and ``epe_range`` (max - min over seeds); ``per_pair``: the
+    :func:`~faceflow.evaluation.evaluate.evaluate` rows; ``checks``: one row per comparison the
+    claim needs (the face network against zero flow and the networks trained on the other
+    sets), with the margin, the seed range and whether the margin exceeds it; ``holds``: all
+    checks pass.
+    """
+
+    display: pd.DataFrame
+    values: pd.DataFrame
+    per_pair: pd.DataFrame
+    checks: pd.DataFrame
+    holds: bool
+    best_classical: str | None = None
+    missing: dict = field(default_factory=dict)
+
+    def text(self, method: str, column: str = "epe", digits: int = 4) -> str:
+        """A value of :attr:`values` formatted, or :data:`NOT_AVAILABLE`."""
+        if method not in self.values.index or pd.isna(self.values.loc[method, column]):
+            return NOT_AVAILABLE
+        return f"{self.values.loc[method, column]:.{digits}f}"
+
+    def verdict(self) -> str:
+        """One sentence: does the face-trained network beat every reference by more than its seed range?"""
+        if self.checks.empty:
+            return "could not be tested here (no face-trained network or no face test set)"
+        failed = [f"{r.against}" for r in self.checks.itertuples() if not r.holds]
+        if not failed:
+            return (
+                "holds here: the face-trained network beats "
+                + ", ".join(self.checks["against"])
+                + (" by more than its seed-to-seed range")
+            )
+        return (
+            "does not hold here: the face-trained network does not beat "
+            + ", ".join(failed)
+            + (" by more than its seed-to-seed range")
+        )
+
+
+def face_comparison(
+    networks: Mapping,
+    pairs,
+    face_label: str = "Faces",
+    classical: Sequence[str] = CLASSICAL,
+    device: str = "cpu",
+    cache_dir=None,
+    convention: str = "paper",
+    test_set: str = "faces test",
+) -> FaceComparison:
+    """The networks, zero flow and classical methods on the same face test pairs (the claim of Tables 1-3).
+
+    Parameters
+    ----------
+    networks : dict
+        ``{trained on: checkpoint path(s) or flow function(s)}``; ``face_label`` is the face-trained one.
+    pairs : dataset or list of FlowPair
+    face_label : str
+    classical : sequence of str
+        Registered classical methods (their rows are cached in ``cache_dir`` when given).
+    device : str
+    cache_dir : path-like, optional
+    convention : {"paper", "native"}
+    test_set : str
+
+    Returns
+    -------
+    FaceComparison
+        The claim holds when the face network's mean EPE is below zero flow's and below every
+        other network's by more than the face network's seed range (max - min of its seeds'
+        means; with one seed the range is 0 and the check is only "below").
+    """
+    from faceflow.evaluation.evaluate import cached_evaluate, evaluate
+
+    if pairs is None or len(pairs) == 0:
+        empty = pd.DataFrame()
+        why = "no face test pairs: the face comparison is not available."
+        return FaceComparison(empty, empty, empty, empty, False, missing={"Face comparison": why})
+    loaded = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
+    nets, _ = _evaluate_all(networks, {test_set: loaded}, device, convention)
+    rows = [nets]
+    rows.append(evaluate(["zero"], loaded, test_set, convention=convention).assign(seed=0))
+    for m in classical:
+        if cache_dir is not None:
+            rows.append(cached_evaluate([m], loaded, test_set, cache_dir, convention=convention).assign(seed=0))
+        else:
+            rows.append(evaluate([m], loaded, test_set, convention=convention).assign(seed=0))
+    per_pair = pd.concat([r for r in rows if len(r)], ignore_index=True)
+    if "epe_full" not in per_pair.columns:
+        per_pair["epe_full"] = per_pair["epe"]
+    per_seed = per_pair.groupby(["method", "seed"], sort=False)[["epe", "aae", "epe_full"]].mean()
+    g = per_seed.groupby("method", sort=False)
+    values = g.mean()
+    values["epe_range"] = g["epe"].max() - g["epe"].min()
+    values.index = [display_name(m) for m in values.index]
+    checks = []
+    if face_label in values.index:
+        face, spread = values.loc[face_label, "epe"], values.loc[face_label, "epe_range"]
+        for other in ["zero flow"] + [k for k in networks if k != face_label]:
+            if other in values.index:
+                margin = values.loc[other, "epe"] - face
+                checks.append((f"{face_label} vs {other}", other, margin, spread, bool(margin > spread)))
+    checks = pd.DataFrame(checks, columns=["comparison", "against", "EPE margin", "seed range", "holds"])
+    names = [display_name(m) for m in classical if display_name(m) in values.index]
+    best = min(names, key=lambda m: values.loc[m, "epe"]) if names else None
+    display = pd.DataFrame(index=values.index, dtype=object)
+    display.index.name = "method"
+    zero = values.loc["zero flow", "epe"]
+    display["EPE"] = [
+        f"{v:.4f}" + (f" ± {r / 2:.4f}" if r > 0 else "") for v, r in zip(values["epe"], values["epe_range"])
+    ]
+    display["AAE"] = [f"{v:.4f}" for v in values["aae"]]
+    display["EPE vs zero flow %"] = [f"{improvement(zero, v):+.1f}" for v in values["epe"]]
+    if convention == "paper":
+        display[f"EPE {FULL_RES}"] = [f"{v:.4f}" for v in values["epe_full"]]
+    display["pairs"] = len(loaded)
+    return FaceComparison(display, values, per_pair, checks, bool(len(checks)) and bool(checks["holds"].all()), best)

@@ -57,8 +57,8 @@ def face_test_sets(
         A ``faceflow gt`` output folder.
     split : SplitOptions, optional
         The options the networks were trained with (:func:`split_options`); the cross-dataset
-        set is every usable pair of the ``exclude`` sequences (the held-out face source, the
-        paper's CK+ role).
+        set is every usable pair held out of the three splits (the subject table's ``cross``
+        people, or the ``exclude`` sequences: the held-out face source, the paper's CK+ role).
     max_pairs : int, optional
         Keep this many evenly spaced pairs of each set.
     progress : bool
@@ -73,11 +73,8 @@ def face_test_sets(
     df = read_manifest(face_dir, usable_only=True, absolute=True)
     parts = split.split(df)
     sets = {"faces test": evenly_spaced(manifest_refs(parts.test), max_pairs)}
-    if split.exclude:
-        names = set(split.exclude) | {Path(e).stem for e in split.exclude}
-        held = df[[s in names or Path(s).stem in names for s in df["sequence"]]]
-        if len(held):
-            sets["held-out source"] = evenly_spaced(manifest_refs(held), max_pairs)
+    if parts.held_out is not None and len(parts.held_out):
+        sets["held-out source"] = evenly_spaced(manifest_refs(parts.held_out), max_pairs)
     from tqdm.auto import tqdm
 
     loaded = {}
@@ -170,19 +167,56 @@ class TestSets:
         )
 
 
+def face_source(
+    profile: str, data_root, outputs: profiles.OutputLayout, face_dir: str | os.PathLike | None = None
+) -> tuple[Path, SplitOptions | None]:
+    """The face ground truth chapter 04 tests on: ``face_dir``, else the face corpus, else the OpenFace samples.
+
+    The corpus dataset is the one chapters 02 and 03 train and test on
+    (:func:`faceflow.training.plans.face_data`, made once per profile), split by the project's
+    subject table; without the corpus under the data root, the OpenFace samples' dataset
+    (``outputs/datasets/openface``) with its default split.
+
+    Parameters
+    ----------
+    profile : str
+        The profile (frames and clips of the corpus).
+    data_root : path-like or None
+        The data root.
+    outputs : faceflow.profiles.OutputLayout
+        Where the datasets are (or are written).
+    face_dir : path-like, optional
+        A ``faceflow gt`` folder chosen by the reader: used as it is, with its default split.
+
+    Returns
+    -------
+    (pathlib.Path, SplitOptions or None)
+        The dataset folder and the split to use when no trained run records one.
+    """
+    from faceflow.training import plans
+
+    if face_dir is not None:
+        return Path(face_dir), None
+    face = plans.face_data(profile, data_root, outputs, extra=False)
+    if face.ready:
+        return face.face_dir, face.split
+    return outputs.dataset("openface"), None
+
+
 def load_test_sets(
     face_dir: str | os.PathLike,
     runs_dir: str | os.PathLike,
     data_root: str | os.PathLike | None,
     settings: profiles.Profile,
     seed: int = 0,
+    default_split: SplitOptions | None = None,
 ) -> TestSets:
     """The face test sets of Table 3: real when the face dataset is here or can be made, else generated.
 
     The face dataset in ``face_dir`` is used as it is; when it is absent and the OpenFace samples
     are under the data root, it is generated first (:func:`ensure_face_dataset`, with the
     profile's ``groundtruth.max_frames``). The split is the one our networks were trained with
-    (:func:`split_options` of ``runs_dir``), else the default split holding out
+    (:func:`split_options` of ``runs_dir``), else ``default_split``, else the split holding out
     :data:`OPENFACE_HELD_OUT`. Each set keeps the profile's ``baselines.max_pairs`` evenly spaced
     pairs. Without real face data the sets are ``baselines.generated_pairs`` generated face pairs
     with exact ground truth, and ``missing`` says so.
@@ -199,6 +233,8 @@ def load_test_sets(
         The profile's settings.
     seed : int
         Seed of the generated stand-in.
+    default_split : SplitOptions, optional
+        The split when no trained run records one (:func:`face_source` gives the corpus's).
 
     Returns
     -------
@@ -207,7 +243,7 @@ def load_test_sets(
     face_dir = Path(face_dir)
     missing: dict[str, str] = {}
     sets, note = {}, ""
-    split = split_options(runs_dir) or SplitOptions(tuple(OPENFACE_HELD_OUT))
+    split = split_options(runs_dir) or default_split or SplitOptions(tuple(OPENFACE_HELD_OUT))
     if not (face_dir / MANIFEST).is_file():
         if data_root is None or locate("openface", data_root) is None:
             missing["Face ground-truth dataset"] = (

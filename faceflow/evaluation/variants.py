@@ -55,6 +55,21 @@ class HuberZones:
             return None
         return float(self.table.loc[row, LINEAR_SHARE])
 
+    def share_text(self, row: str) -> str:
+        """:meth:`share` as a percentage for the page, or :data:`faceflow.evaluation.tables.NOT_AVAILABLE`.
+
+        Parameters
+        ----------
+        row : str
+            A row of :attr:`table`.
+
+        Returns
+        -------
+        str
+        """
+        share = self.share(row)
+        return tables.NOT_AVAILABLE if share is None or np.isnan(share) else f"{100 * share:.0f} %"
+
 
 def huber_zones(
     pairs,

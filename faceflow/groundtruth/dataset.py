@@ -53,6 +53,9 @@ Sequence and subject names by layout
 * BP4D-Spontaneous ``Fxxx/Tn/*.jpg`` (or ``Mxxx``): sequence ``Fxxx_Tn``, subject ``Fxxx``;
 * CK+ ``cohn-kanade-images/Sxxx/nnn/*.png``: sequence ``Sxxx_nnn``, subject ``Sxxx``; the
   distributed ``Landmarks/Sxxx/nnn/*_landmarks.txt`` are used when present;
+* the face video corpus ``faces/<source>/*.mp4``: sequence ``<source>-<stem>``, subject from the
+  project's reviewed subject table (:func:`faceflow.io.datasets.face_subjects`); the clips the
+  table excludes are left out;
 * any other folder (e.g. the OpenFace samples): every sub-folder of frames and every video in it
   is a sequence named after it, and the subject is the sequence name (the samples do not say
   who is filmed).
@@ -81,7 +84,7 @@ import numpy as np
 from faceflow.flow.fields import flow_stats, resize_flow
 from faceflow.groundtruth import mesh as gt
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
-from faceflow.io.datasets import FlowPairRef, find_dataset
+from faceflow.io.datasets import FlowPairRef, corpus_clips, find_dataset
 from faceflow.io.flo import FLOW_FORMATS
 from faceflow.io.images import VIDEO_EXTS, iter_video_frames, list_images, read_image, video_frame_count
 
@@ -115,7 +118,7 @@ COLUMNS = [
 ]
 #: Columns every reader of the manifest needs.
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
-LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder")
+LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder", "faces")
 #: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
 #: pair), from both frames' landmarks ("pair") or the first frame's only ("first", the authors'
 #: released code, facialof_train.py 1009-1016, 1033).
@@ -275,6 +278,9 @@ def discover(src, layout: str = "auto", landmarks=None) -> list[SequenceSource]:
                             f"{subj.name}_{seq.name}", subj.name, frames=imgs, landmarks=lmd if lmd.is_dir() else None
                         )
                     )
+    elif layout == "faces":
+        for c in corpus_clips(src):
+            seqs.append(SequenceSource(c.sequence, c.subject, video=c.path))
     elif layout == "bp4d":
         for subj in sorted(p for p in src.iterdir() if p.is_dir() and _BP4D_SUBJ.match(p.name)):
             for task in sorted(p for p in subj.iterdir() if p.is_dir() and _BP4D_TASK.match(p.name)):
@@ -300,6 +306,12 @@ def _guess_layout(src: Path) -> str:
     if src.name == "cohn-kanade-images" or (src / "cohn-kanade-images").is_dir():
         return "ckplus"
     subdirs = [p for p in src.iterdir() if p.is_dir()]
+    if (
+        subdirs
+        and not list_images(src)
+        and any(q.suffix.lower() in VIDEO_EXTS for p in subdirs for q in p.iterdir() if q.is_file())
+    ):
+        return "faces"
     if any(
         _BP4D_SUBJ.match(p.name) and any(_BP4D_TASK.match(q.name) for q in p.iterdir() if q.is_dir()) for p in subdirs
     ):
@@ -791,6 +803,7 @@ def generate(
     flow_format: str = "flo",
     scheduler: str | None = None,
     flow_units: str = "crop",
+    only: list[str] | None = None,
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
@@ -826,6 +839,8 @@ def generate(
         Address of an existing Dask scheduler to run on.
     flow_units : {"crop", "frame"}
         Flow in pixels of the stored images, or scaled by the full frame (the released code).
+    only : list of str, optional
+        Keep these sequence names of ``src`` (the manifest then lists only them).
 
     Returns
     -------
@@ -859,6 +874,11 @@ def generate(
     opts.validate()
     dst = Path(dst)
     seqs = discover(src, layout, landmarks)
+    if only is not None:
+        unknown = sorted(set(only) - {s.name for s in seqs})
+        if unknown:
+            raise ValueError(f"{src}: no sequence named {', '.join(unknown[:5])}")
+        seqs = [s for s in seqs if s.name in set(only)]
     dst.mkdir(parents=True, exist_ok=True)
     _clean_tmp(dst)
     opt_path = dst / OPTIONS
@@ -1045,11 +1065,71 @@ def ensure_dataset(src, dst, **opts) -> Path:
         ``dst``.
     """
     dst = Path(dst)
-    gen_keys = {k: v for k, v in opts.items() if k not in ("progress", "verbose", "workers", "landmarks")}
-    if is_complete(dst, **gen_keys):
+    gen_keys = {k: v for k, v in opts.items() if k not in ("progress", "verbose", "workers", "landmarks", "only")}
+    if is_complete(dst, **gen_keys) and _has_sequences(dst, opts.get("only")):
         return dst
     generate(src, dst, **opts)
     return dst
+
+
+def _has_sequences(dst: Path, names) -> bool:
+    """True when ``names`` is None or the manifest of ``dst`` lists exactly these sequences."""
+    if names is None:
+        return True
+    return set(read_manifest(dst)["sequence"]) == set(names)
+
+
+def faces_dataset(
+    data_root,
+    dst,
+    max_frames: int | None = None,
+    clips_per_split: int | dict | None = None,
+    workers: int | None = None,
+    **opts,
+) -> Path:
+    """The ground truth of the face video corpus (``faces/<source>/*.mp4``) in ``dst``, generated once.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        The data root holding ``faces/``.
+    dst : path-like
+        The ``faceflow gt`` output folder.
+    max_frames : int, optional
+        The first ``max_frames`` frames of each clip (None: all).
+    clips_per_split : int or dict, optional
+        Keep this many clips (evenly spaced by name) of each split of the subject table, or
+        ``{split: n}`` for some splits (None: all).
+    workers : int, optional
+        Processes over clips (default: the CPU count).
+    **opts
+        Other options of :func:`generate` (mode, size, crop, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``, complete: reused as it is when it holds these clips with these options.
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        The corpus is not under the data root.
+    """
+    import os
+
+    from faceflow.groundtruth.splits import evenly_spaced
+    from faceflow.io.datasets import FACE_SPLITS, face_clips
+
+    clips = face_clips(data_root)
+    if clips_per_split:
+        caps = clips_per_split if isinstance(clips_per_split, dict) else dict.fromkeys(FACE_SPLITS, clips_per_split)
+        clips = [c for s in FACE_SPLITS for c in evenly_spaced([c for c in clips if c.split == s], caps.get(s))]
+    opts.setdefault("progress", False)
+    opts.setdefault("verbose", False)
+    workers = workers or max(1, min(len(clips), os.cpu_count() or 1))
+    src = find_dataset("faces", data_root)
+    names = sorted(c.sequence for c in clips)
+    return ensure_dataset(src, dst, max_frames=max_frames, layout="faces", only=names, workers=workers, **opts)
 
 
 def openface_dataset(data_root, dst, max_frames: int | None = 150, **opts) -> Path:

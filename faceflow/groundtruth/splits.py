@@ -1,7 +1,17 @@
 """Train/val/test splits of a face ground-truth manifest that keep people apart (Sec. 4.3).
 
-With at least three subjects, whole subjects go to one split; with fewer, whole sequences; with
-fewer still, contiguous blocks in time. :func:`evenly_spaced` caps a list of pairs for the small
+Two ways to split:
+
+* **The subject table** (:func:`table_split`, ``SplitOptions(table=...)``): for the face corpus,
+  each sequence's subject has a split in the project's reviewed table
+  (:func:`faceflow.io.datasets.face_subjects`): train/val/test (30/8/4 people, about 70/20/10 as
+  the paper's 228k/65k/32k pairs) and ``cross``, the MEAD studio people held out whole as the
+  cross-dataset set (the role of CK+ in Table 2).
+* **Seeded assignment** (:func:`split_faces`): with at least three subjects, whole subjects go to
+  one split; with fewer, whole sequences; with fewer still, contiguous blocks in time.
+
+Either way the held-out sequences (``exclude``, or the ``cross`` subjects) are in no split and
+come back as :attr:`FaceSplit.held_out`. :func:`evenly_spaced` caps a list of pairs for the small
 profiles.
 """
 
@@ -13,8 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Train/val/test shares of subjects (the default of every split in faceflow): the paper's
-#: 228,171 / 65,130 / 32,419 pairs (Sec. 3), i.e. 70 / 20 / 10 %.
+#: 228k/65k/32k pairs (Sec. 4.3.2) are 70/20/10.
 DEFAULT_FRACTIONS = (0.7, 0.2, 0.1)
+#: The shares a run config without ``fractions`` was split with (the default before 70/20/10).
+LEGACY_FRACTIONS = (0.7, 0.15, 0.15)
 
 
 def evenly_spaced(items: list, cap: int | None) -> list:
@@ -39,8 +51,9 @@ class FaceSplit:
     train: object
     val: object
     test: object
-    level: str  # "subject", "sequence" or "block"
+    level: str  # "subject", "sequence", "block" or "table"
     note: str
+    held_out: object = None  # rows of the held-out sequences (exclude / cross subjects)
 
     def sizes(self) -> dict:
         """Pairs per split.
@@ -107,9 +120,11 @@ def split_faces(df, fractions=DEFAULT_FRACTIONS, seed: int = 0, exclude: list[st
     if abs(sum(fractions) - 1) > 1e-6 or len(fractions) != 3:
         raise ValueError(f"fractions must be three numbers summing to 1, got {fractions}")
     df = df.copy()
+    held = df.iloc[0:0]
     if exclude:
         ex = set(exclude) | {os.path.splitext(e)[0] for e in exclude}
         keep = [s not in ex and os.path.splitext(s)[0] not in ex for s in df["sequence"]]
+        held = df[[not k for k in keep]].reset_index(drop=True)
         df = df[keep]
     if len(df) < 3:
         raise ValueError(f"only {len(df)} usable face pairs; need at least 3 for train/val/test")
@@ -141,12 +156,78 @@ def split_faces(df, fractions=DEFAULT_FRACTIONS, seed: int = 0, exclude: list[st
             parts["test"].append(g.iloc[b:])
         import pandas as pd
 
-        return FaceSplit(*(pd.concat(parts[s]).reset_index(drop=True) for s in ("train", "val", "test")), level, note)
+        out = (pd.concat(parts[s]).reset_index(drop=True) for s in ("train", "val", "test"))
+        return FaceSplit(*out, level, note, held)
     sizes = key.value_counts().to_dict()
     assign = _assign_groups(sizes, fractions, seed)
     split_of = key.map(assign)
     out = [df[split_of == s].reset_index(drop=True) for s in ("train", "val", "test")]
-    return FaceSplit(*out, level, note)
+    return FaceSplit(*out, level, note, held)
+
+
+def table_digest(table) -> str:
+    """A short hash of a subject table's clip, subject, split and exclude columns.
+
+    Stored in a run's config (``SplitOptions.table``) so that a run trained with another table is
+    never evaluated on a split it may have seen.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A subject table (columns ``clip``, ``subject``, ``split``, ``exclude`` as text).
+
+    Returns
+    -------
+    str
+        12 hex digits.
+    """
+    import hashlib
+
+    h = hashlib.sha1()
+    for r in table[["clip", "subject", "split", "exclude"]].itertuples(index=False):
+        h.update("\t".join(r).encode() + b"\n")
+    return h.hexdigest()[:12]
+
+
+def table_split(df, table) -> FaceSplit:
+    """Train/val/test of a face-corpus manifest by the subject table's ``split`` of each sequence's subject.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Manifest rows (:func:`faceflow.groundtruth.dataset.read_manifest`).
+    table : pandas.DataFrame
+        The subject table (:func:`faceflow.io.datasets.face_subjects`).
+
+    Returns
+    -------
+    FaceSplit
+        ``level == "table"``; ``held_out`` holds the ``cross`` subjects' rows. Rows of subjects
+        the table does not list are in no split (the note counts them).
+
+    Raises
+    ------
+    ValueError
+        A subject of the manifest has two splits in the table, or a split is empty.
+    """
+    split_of = table.drop_duplicates("subject").set_index("subject")["split"]
+    per = table.groupby("subject")["split"].nunique()
+    if (per > 1).any():
+        raise ValueError(f"subject {per[per > 1].index[0]} has clips in several splits of the subject table")
+    key = df["subject"].map(split_of).fillna("")
+    parts = {s: df[key == s].reset_index(drop=True) for s in ("train", "val", "test", "cross")}
+    empty = [s for s in ("train", "val", "test") if parts[s].empty]
+    if empty:
+        raise ValueError(f"no usable pair of a {'/'.join(empty)} subject in the manifest")
+    n = {s: parts[s]["subject"].nunique() for s in parts}
+    unknown = int((key == "").sum())
+    note = (
+        f"subject table: {n['train']}/{n['val']}/{n['test']} people in train/val/test, "
+        f"{n['cross']} held out whole (cross-dataset set); no person is in two splits"
+        + (f"; {unknown} pairs of subjects the table does not list are left out" if unknown else "")
+        + "."
+    )
+    return FaceSplit(parts["train"], parts["val"], parts["test"], "table", note, parts["cross"])
 
 
 @dataclass(frozen=True)
@@ -160,10 +241,14 @@ class SplitOptions:
     exclude: tuple[str, ...] = ()
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     seed: int = 0
+    table: str = ""
 
     @classmethod
     def from_data(cls, data: dict | None) -> SplitOptions:
-        """Read the options from a run config's ``data`` dict (absent keys take the defaults).
+        """Read the options from a run config's ``data`` dict.
+
+        Absent keys take the defaults, except ``fractions``: a config without it was written
+        before the default became 70/20/10 and was split with :data:`LEGACY_FRACTIONS`.
 
         Parameters
         ----------
@@ -176,12 +261,28 @@ class SplitOptions:
         data = data or {}
         return cls(
             tuple(data.get("exclude") or ()),
-            tuple(data.get("fractions") or DEFAULT_FRACTIONS),
+            tuple(data.get("fractions") or LEGACY_FRACTIONS),
             int(data.get("split_seed", 0)),
+            str(data.get("subject_table", "")),
         )
 
+    def to_data(self) -> dict:
+        """The ``data`` entries of a run config that :meth:`from_data` reads back.
+
+        Returns
+        -------
+        dict
+            ``exclude``, ``fractions`` and, when set, ``split_seed`` and ``subject_table``.
+        """
+        out: dict = {"exclude": list(self.exclude), "fractions": list(self.fractions)}
+        if self.seed:
+            out["split_seed"] = self.seed
+        if self.table:
+            out["subject_table"] = self.table
+        return out
+
     def split(self, manifest) -> FaceSplit:
-        """:func:`split_faces` of ``manifest`` with these options.
+        """:func:`table_split` with the project's subject table when ``table`` is set, else :func:`split_faces`.
 
         Parameters
         ----------
@@ -190,5 +291,21 @@ class SplitOptions:
         Returns
         -------
         FaceSplit
+
+        Raises
+        ------
+        ValueError
+            ``table`` is not the digest of the project's current subject table (the run was
+            trained with another one).
         """
+        if self.table:
+            from faceflow.io.datasets import FACE_SUBJECTS, face_subjects
+
+            subjects = face_subjects()
+            if table_digest(subjects) != self.table:
+                raise ValueError(
+                    f"{FACE_SUBJECTS} has changed since this split was made (digest {table_digest(subjects)}, "
+                    f"expected {self.table}); retrain, or restore the table"
+                )
+            return table_split(manifest, subjects)
         return split_faces(manifest, self.fractions, self.seed, list(self.exclude) or None)

@@ -11,6 +11,9 @@ real on-disk layouts of the full (licensed) datasets:
 * FlyingChairs: sample ``flyingchairs/NNNNNNN-img0.ppm, -img1.ppm, -gt.flo``;
   real ``FlyingChairs_release/data/NNNNN_img1.ppm, _img2.ppm, _flow.flo``.
 * OpenFace samples: ``openface/image_sequence/*.jpg`` and ``openface/*.wmv|*.avi``.
+* The face video corpus: ``faces/<source>/*.mp4`` (97 real videos of about 55 people), read with
+  :func:`face_clips` together with the project's reviewed clip -> subject table
+  (:func:`face_subjects`, ``faceflow/io/face_subjects.csv``, made by ``faceflow faces subjects``).
 * STSTNet inputs: ``mer/stst_uvos/*.png`` with ``labels.csv`` (file, dataset, subject, label).
 * Micro-expression clips, onset to offset: ``mer/clips/*.gif``.
 
@@ -151,6 +154,12 @@ DATASETS: dict[str, DatasetSpec] = {
         ("openface",),
         "The OpenFace sample frames belong in '<root>/openface/image_sequence/*.jpg' and the sample "
         "videos in '<root>/openface/'.",
+    ),
+    "faces": DatasetSpec(
+        "face video corpus",
+        ("faces",),
+        "The face videos belong in '<root>/faces/<source>/*.mp4' (see the data README and SOURCES.csv "
+        "for the origin and sha256 of each file).",
     ),
     "openface_frames": DatasetSpec(
         "OpenFace image sequence",
@@ -513,3 +522,159 @@ def stst_samples(root: str | os.PathLike | None = None):
     if absent:
         raise DataNotFoundError(f"{labels} lists {len(absent)} images that are missing, e.g. {absent[0]}")
     return df
+
+
+# ----------------------------------------------------------------------------- the face corpus
+#: The reviewed clip -> subject table of the face corpus, kept in the project.
+FACE_SUBJECTS = Path(__file__).with_name("face_subjects.csv")
+#: Splits of the subject table: subject-disjoint train/val/test, and "cross" (the MEAD studio
+#: people, held out whole as the cross-dataset set that CK+ is in Table 2).
+FACE_SPLITS = ("train", "val", "test", "cross")
+_SUBJECT_COLUMNS = ("clip", "source", "subject", "split", "exclude")
+
+
+def face_subjects(path: str | os.PathLike | None = None):
+    """The clip -> subject table of the face corpus (default: :data:`FACE_SUBJECTS`).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Another table with the same columns (e.g. one written by ``faceflow faces subjects --out``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per clip: ``clip`` (path relative to the data root, ``faces/<source>/<name>.mp4``),
+        ``source``, ``subject``, ``split`` (one of :data:`FACE_SPLITS`), ``exclude`` (empty, or
+        why the clip is left out), and the measurements and review notes of the command.
+
+    Raises
+    ------
+    FileNotFoundError
+        The table is missing.
+    ValueError
+        A column is missing, a split is unknown, a clip is listed twice, or a subject has clips
+        in two splits.
+    """
+    import pandas as pd
+
+    path = Path(path) if path is not None else FACE_SUBJECTS
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no subject table; make one with `faceflow faces subjects`")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = set(_SUBJECT_COLUMNS) - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    bad = sorted(set(df["split"]) - set(FACE_SPLITS))
+    if bad:
+        raise ValueError(f"{path}: unknown split(s) {bad}; expected {', '.join(FACE_SPLITS)}")
+    dup = df["clip"][df["clip"].duplicated()]
+    if len(dup):
+        raise ValueError(f"{path}: clip {dup.iloc[0]} is listed twice")
+    per_subject = df.groupby("subject")["split"].nunique()
+    mixed = per_subject[per_subject > 1]
+    if len(mixed):
+        raise ValueError(f"{path}: subject {mixed.index[0]} has clips in several splits")
+    return df
+
+
+def face_sequence_name(clip: str | os.PathLike) -> str:
+    """The ``faceflow gt`` sequence name of a corpus clip: ``<source>-<file stem>``.
+
+    Parameters
+    ----------
+    clip : path-like
+        A clip path ``.../<source>/<file>`` (or the subject table's ``faces/<source>/<file>``).
+
+    Returns
+    -------
+    str
+        ``<source>-<file stem>``: the clip's parent folder name and its file name without suffix.
+    """
+    p = Path(clip)
+    return f"{p.parent.name}-{p.stem}"
+
+
+@dataclass(frozen=True)
+class FaceClip:
+    """One video of the face corpus with its subject and split (empty when the table does not list it)."""
+
+    path: Path
+    clip: str
+    source: str
+    subject: str
+    split: str
+    exclude: str
+
+    @property
+    def sequence(self) -> str:
+        """Its sequence name in a ``faceflow gt`` dataset."""
+        return face_sequence_name(self.clip)
+
+
+def face_clips(root: str | os.PathLike | None = None, subjects=None, include_excluded: bool = False) -> list[FaceClip]:
+    """The videos ``faces/<source>/*.mp4`` under the data root, with their subject and split.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data root (see :func:`resolve_root`).
+    subjects : pandas.DataFrame, optional
+        The subject table (default :func:`face_subjects`).
+    include_excluded : bool
+        Keep the clips the table excludes (their ``exclude`` says why).
+
+    Returns
+    -------
+    list of FaceClip
+        Sorted by clip path (see :func:`corpus_clips`).
+
+    Raises
+    ------
+    DataNotFoundError
+        The corpus is not under the data root, or holds no video.
+    """
+    return corpus_clips(find_dataset("faces", root), subjects, include_excluded)
+
+
+def corpus_clips(folder: str | os.PathLike, subjects=None, include_excluded: bool = False) -> list[FaceClip]:
+    """The videos ``<folder>/<source>/*`` of a folder laid out as the face corpus, with subjects and splits.
+
+    A video is matched to the subject table by ``faces/<source>/<file name>`` whatever the
+    folder is called; one the table does not list is its own subject, named after its sequence,
+    with an empty split.
+
+    Parameters
+    ----------
+    folder : path-like
+        The corpus folder (``faces/`` under the data root, or a copy laid out the same way).
+    subjects : pandas.DataFrame, optional
+        The subject table (:func:`face_subjects`; default the project's).
+    include_excluded : bool
+        Also list the clips the table excludes (their ``exclude`` says why).
+
+    Returns
+    -------
+    list of FaceClip
+        One per video (extensions in ``VIDEO_EXTS``), sorted by path.
+
+    Raises
+    ------
+    DataNotFoundError
+        The folder holds no video in a sub-folder.
+    """
+    folder = Path(folder)
+    table = face_subjects() if subjects is None else subjects
+    rows = {r.clip: r for r in table.itertuples()}
+    videos = sorted(p for p in folder.glob("*/*") if p.suffix.lower() in VIDEO_EXTS)
+    if not videos:
+        raise DataNotFoundError(f"no videos in {folder}/<source>/. {DATASETS['faces'].hint}")
+    out = []
+    for v in videos:
+        clip = f"faces/{v.parent.name}/{v.name}"
+        r = rows.get(clip)
+        seq = face_sequence_name(clip)
+        item = FaceClip(v, clip, v.parent.name, r.subject if r else seq, r.split if r else "", r.exclude if r else "")
+        if include_excluded or not item.exclude:
+            out.append(item)
+    return out

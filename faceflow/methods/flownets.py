@@ -459,7 +459,12 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 
 
 def predict_flow(
-    model: FlowNetS, img1: np.ndarray, img2: np.ndarray, device: str = "cpu", size: tuple[int, int] | None = None
+    model: FlowNetS,
+    img1: np.ndarray,
+    img2: np.ndarray,
+    device: str = "cpu",
+    size: tuple[int, int] | None = None,
+    largest: bool = False,
 ) -> np.ndarray:
     """Flow from ``img1`` to ``img2`` (uint8 RGB of any equal size) as (H, W, 2) float32 pixels.
 
@@ -468,6 +473,9 @@ def predict_flow(
     nearest multiple of 64 of each side, at least 64), the finest prediction is upsampled to that
     size, then resized back to the input size with the u and v values rescaled by the width and
     height ratios.
+
+    With ``largest=True`` the largest prediction (k = 1) is returned as it is: an array of half
+    the network's input size, in pixels of that grid (the paper's measurement, Sec. 5.1).
 
     Parameters
     ----------
@@ -479,11 +487,14 @@ def predict_flow(
         Torch device.
     size : (int, int), optional
         The (H, W) the network runs at.
+    largest : bool
+        Return the k = 1 prediction on its own grid instead of the flow at the input size.
 
     Returns
     -------
     numpy.ndarray
-        (H, W, 2) float32 flow in input pixels.
+        (H, W, 2) float32 flow in input pixels (``largest``: (h/2, w/2, 2) of the network's input
+        size, in pixels of that grid).
 
     Raises
     ------
@@ -513,6 +524,8 @@ def predict_flow(
     try:
         with torch.no_grad():
             preds = model(to_tensor(a).to(device), to_tensor(b).to(device))
+            if largest:
+                return np.ascontiguousarray(preds[0][0].permute(1, 2, 0).cpu().numpy(), dtype=np.float32)
             flow = full_resolution(preds[0], 1)[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
     finally:
         model.train(was_training)

@@ -104,12 +104,14 @@ def history(path) -> tuple:
     return pd.DataFrame(extra.get("history", [])), pd.DataFrame(extra.get("val", []))
 
 
-def checkpoint_flow_fn(path, device: str = "cpu") -> FlowFn:
+def checkpoint_flow_fn(path, device: str = "cpu", largest: bool = False) -> FlowFn:
     """A flow function backed by a trained FlowNetS checkpoint; the model loads on first call.
 
     Uses :func:`load_checkpoint` and :func:`faceflow.methods.flownets.predict_flow`, run at the
     resolution the checkpoint was trained at (its config's ``resolution``), with the flow brought back
-    to the input's size and pixel units.
+    to the input's size and pixel units; with ``largest=True`` the function returns the largest
+    prediction (k = 1, half the training resolution) in its own pixels instead, for the paper's
+    measurement (:func:`faceflow.evaluation.evaluate.evaluate` with ``convention="paper"``).
     """
     path = Path(path)
     if not path.is_file():
@@ -127,7 +129,7 @@ def checkpoint_flow_fn(path, device: str = "cpu") -> FlowFn:
         a, b = np.asarray(img1), np.asarray(img2)
         if a.ndim == 2:
             a, b = np.repeat(a[..., None], 3, 2), np.repeat(b[..., None], 3, 2)
-        return predict_flow(cache["model"], a, b, device=device, size=cache["size"])
+        return predict_flow(cache["model"], a, b, device=device, size=cache["size"], largest=largest)
 
     return fn
 

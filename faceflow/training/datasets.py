@@ -93,7 +93,7 @@ class PairDataset(Dataset):
 def face_datasets(
     dst, size, split: SplitOptions | None = None, max_pairs: dict | None = None
 ) -> tuple[dict, FaceSplit]:
-    """``{"train", "val", "test"}`` :class:`PairDataset` s from a ``faceflow gt`` folder.
+    """``{"train", "val", "test", "held_out"}`` :class:`PairDataset` s from a ``faceflow gt`` folder.
 
     Parameters
     ----------
@@ -105,23 +105,32 @@ def face_datasets(
         How the manifest is split (default options when None).
     max_pairs : dict, optional
         Cap per split (evenly spaced pairs are kept), for the small profiles.
+
+    Returns
+    -------
+    (dict, FaceSplit)
+        ``held_out`` holds the pairs in no split (the held-out sequences or the subject table's
+        ``cross`` people; empty when there are none).
     """
     split_ = (split or SplitOptions()).split(read_manifest(dst, usable_only=True, absolute=True))
     out = {}
-    for name in ("train", "val", "test"):
-        refs = evenly_spaced(manifest_refs(getattr(split_, name)), (max_pairs or {}).get(name))
-        out[name] = PairDataset(refs, size, label=f"faces ({name})")
+    for name in ("train", "val", "test", "held_out"):
+        rows = getattr(split_, name)
+        refs = evenly_spaced(manifest_refs(rows) if rows is not None else [], (max_pairs or {}).get(name))
+        out[name] = PairDataset(refs, size, label=f"faces ({name.replace('_', '-')})")
     return out, split_
 
 
-def face_source_dataset(dst, sequences: list[str], size, max_pairs: int | None = None) -> PairDataset:
-    """All usable pairs of the named sequences (e.g. the held-out cross-dataset source)."""
+def face_source_dataset(dst, sequences: list[str] | None, size, max_pairs: int | None = None) -> PairDataset:
+    """All usable pairs of the named sequences (every sequence when None), e.g. a held-out source."""
     df = read_manifest(dst, usable_only=True, absolute=True)
-    names = set(sequences) | {os.path.splitext(s)[0] for s in sequences}
-    df = df[[s in names or os.path.splitext(s)[0] in names for s in df["sequence"]]]
+    if sequences is not None:
+        names = set(sequences) | {os.path.splitext(s)[0] for s in sequences}
+        df = df[[s in names or os.path.splitext(s)[0] in names for s in df["sequence"]]]
     if df.empty:
         raise DataNotFoundError(f"no usable pairs of sequences {sequences} in {Path(dst) / 'manifest.csv'}")
-    return PairDataset(evenly_spaced(manifest_refs(df), max_pairs), size, label="faces (held-out source)")
+    label = f"{Path(dst).name} (held-out source)" if sequences is not None else f"{Path(dst).name} (all sequences)"
+    return PairDataset(evenly_spaced(manifest_refs(df), max_pairs), size, label=label)
 
 
 def chairs_dataset(root=None, size=None, split: str | None = None) -> PairDataset:
@@ -179,3 +188,49 @@ class FlyingShapes(Dataset):
         if self.cache is not None:
             self.cache[i] = p
         return pair_to_sample(p)
+
+
+class TensorBank:
+    """Every sample of a dataset held as tensors, so that a batch is one indexing operation.
+
+    Frames are kept as uint8 ``(N, 3, H, W)`` (a quarter of the float size) and turned into
+    floats in ``[0, 1]`` per batch, exactly as :func:`pair_to_sample` does per sample; flows are
+    float32 ``(N, 2, H, W)``. Made once per training run by :func:`faceflow.training.loop.train`.
+    """
+
+    def __init__(self, img1: torch.Tensor, img2: torch.Tensor, flow: torch.Tensor):
+        if not (len(img1) == len(img2) == len(flow)) or img1.dtype != torch.uint8 or img2.dtype != torch.uint8:
+            raise ValueError("TensorBank needs uint8 frames and flows of the same length")
+        self.img1, self.img2, self.flow = img1, img2, flow
+
+    def __len__(self) -> int:
+        return len(self.flow)
+
+    @classmethod
+    def from_dataset(cls, ds) -> TensorBank:
+        """Load every sample of ``ds``: its ``pair(i)`` resized to ``ds.size`` (what ``ds[i]`` holds), uncached."""
+        n = len(ds)
+        if n == 0:
+            raise ValueError("empty dataset")
+        size = getattr(ds, "size", None)
+        img1 = img2 = flow = None
+        for i in range(n):
+            p = resize_pair(ds.pair(i), size)
+            if p.flow is None:
+                raise ValueError(f"{p.name}: no ground-truth flow")
+            if img1 is None:
+                h, w = p.img1.shape[:2]
+                img1 = torch.empty((n, 3, h, w), dtype=torch.uint8)
+                img2 = torch.empty((n, 3, h, w), dtype=torch.uint8)
+                flow = torch.empty((n, 2, h, w), dtype=torch.float32)
+            if p.img1.shape[:2] != tuple(img1.shape[-2:]):
+                raise ValueError(f"{p.name} is {p.img1.shape[:2]}, the first pair {tuple(img1.shape[-2:])}")
+            img1[i] = torch.from_numpy(np.ascontiguousarray(p.img1)).permute(2, 0, 1)
+            img2[i] = torch.from_numpy(np.ascontiguousarray(p.img2)).permute(2, 0, 1)
+            flow[i] = torch.from_numpy(np.ascontiguousarray(p.flow, dtype=np.float32)).permute(2, 0, 1)
+        return cls(img1, img2, flow)
+
+    def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(img1, img2, flow)`` of the samples ``idx``: float frames in [0, 1], flow in pixels."""
+        idx = torch.as_tensor(list(idx), dtype=torch.long)
+        return self.img1[idx].float() / 255.0, self.img2[idx].float() / 255.0, self.flow[idx]

@@ -20,11 +20,12 @@ from pathlib import Path
 import pandas as pd
 
 from faceflow import profiles
-from faceflow.groundtruth.dataset import MANIFEST, OPENFACE_HELD_OUT, ensure_face_dataset, read_manifest
-from faceflow.groundtruth.splits import SplitOptions
-from faceflow.io.datasets import locate
+from faceflow.groundtruth.dataset import ensure_face_dataset, faces_dataset, read_manifest
+from faceflow.groundtruth.splits import SplitOptions, table_digest
+from faceflow.io.datasets import face_subjects, locate
 from faceflow.training import datasets, experiments
 from faceflow.training.checkpoints import load_checkpoint
+from faceflow.training.diagnostics import zero_flow_epe
 from faceflow.training.experiments import TrainConfig
 from faceflow.training.loop import ensure_trained
 
@@ -37,8 +38,10 @@ class FaceData:
     """The face ground truth the chapters train and test on.
 
     ``face_dir``: a ``faceflow gt`` folder (None when it could not be made); ``split``: how its
-    manifest is split (the ``exclude`` sequences are the held-out cross-dataset source);
-    ``note`` and ``sizes``: the split's level and the pairs per split.
+    manifest is split (the subject table for the corpus; its ``cross`` people, or the ``exclude``
+    sequences, are the held-out cross-dataset source); ``note`` and ``sizes``: the split's
+    description and the pairs per split; ``extra_dir``: the OpenFace samples' ground truth, an
+    extra test source of other people (None when absent).
     """
 
     face_dir: Path | None
@@ -46,6 +49,7 @@ class FaceData:
     note: str = ""
     sizes: dict = field(default_factory=dict)
     missing: dict = field(default_factory=dict)
+    extra_dir: Path | None = None
 
     @property
     def ready(self) -> bool:
@@ -53,38 +57,43 @@ class FaceData:
 
     def run_data(self) -> dict:
         """The ``data`` dict of a training config on these faces."""
-        return {"exclude": list(self.split.exclude)}
+        return self.split.to_data()
 
 
-def face_data(
-    profile: str, data_root, outputs: profiles.OutputLayout, held_out: list[str] | tuple[str, ...] | None = None
-) -> FaceData:
-    """The face ground truth of the OpenFace samples in ``outputs/datasets/openface``, made once.
+def face_data(profile: str, data_root, outputs: profiles.OutputLayout, extra: bool = True) -> FaceData:
+    """The ground truth of the face video corpus in ``outputs/datasets/faces``, made once (``faceflow gt``).
+
+    The profile's ``groundtruth.corpus_frames`` and ``corpus_clips`` cap the frames per clip and
+    the clips per split. The split is the project's subject table (people apart; the MEAD
+    studio people held out whole as the cross-dataset set).
 
     Parameters
     ----------
     profile : str
-        Profile whose ``groundtruth.max_frames`` caps each sequence.
     data_root : path-like or None
-        The data root; without the OpenFace samples under it the result records why in ``missing``.
+        Without the corpus under it, the result records why in ``missing``.
     outputs : OutputLayout
         Where the dataset is (or is written).
-    held_out : list of str, optional
-        Sequences kept out of the three splits (default :data:`OPENFACE_HELD_OUT`).
+    extra : bool
+        Also make (or reuse) the OpenFace samples' ground truth (``outputs/datasets/openface``,
+        as chapter 01 writes it), an extra test source.
 
     Returns
     -------
     FaceData
     """
-    split = SplitOptions(tuple(held_out or OPENFACE_HELD_OUT))
-    face_dir = outputs.dataset("openface")
-    have_samples = data_root is not None and locate("openface", data_root) is not None
-    if not (face_dir / MANIFEST).is_file() and not have_samples:
-        why = "The OpenFace samples are not under the data root; the face rows and columns are not available."
-        return FaceData(None, split, missing={"Face dataset": why})
-    ensure_face_dataset(data_root, face_dir, max_frames=profiles.get(profile).groundtruth.max_frames)
+    gt = profiles.get(profile).groundtruth
+    split = SplitOptions(table=table_digest(face_subjects()))
+    if data_root is None or locate("faces", data_root) is None:
+        why = "The face video corpus is not under the data root; the face rows and columns are not available."
+        return FaceData(None, split, missing={"Face corpus": why})
+    face_dir = faces_dataset(data_root, outputs.dataset("faces"), gt.corpus_frames, gt.corpus_clips)
     parts = split.split(read_manifest(face_dir, usable_only=True, absolute=True))
-    return FaceData(face_dir, split, parts.note, parts.sizes())
+    sizes = dict(parts.sizes(), held_out=len(parts.held_out))
+    extra_dir = None
+    if extra and locate("openface", data_root) is not None:
+        extra_dir = ensure_face_dataset(data_root, outputs.dataset("openface"), max_frames=gt.max_frames)
+    return FaceData(face_dir, split, parts.note, sizes, extra_dir=extra_dir)
 
 
 def sintel_scene_split(data_root) -> tuple[list[str], list[str]]:
@@ -101,7 +110,7 @@ def sintel_scene_split(data_root) -> tuple[list[str], list[str]]:
 class Setup:
     """The runs of one table and the sets they are tested on.
 
-    ``runs``: ``{label: (config, run folder)}``; ``test_sets``: ``{label: dataset}``;
+    ``runs``: ``{label: [(config, run folder), ...]}`` (one entry per seed); ``test_sets``: ``{label: dataset}``;
     ``summary``: one row per dataset role (for the chapter's data table).
     """
 
@@ -111,6 +120,7 @@ class Setup:
     face: FaceData
     resolution: tuple[int, int]
     missing: dict = field(default_factory=dict)
+    references: dict = field(default_factory=dict)
 
 
 def table1_setup(
@@ -143,7 +153,7 @@ def table1_setup(
     p = profiles.get(profile).training
     missing = dict(face.missing)
     cfg0 = experiments.for_profile("Exp1", "faces", profile, data=face.run_data(), **overrides)
-    test_sets, rows = {}, []
+    test_sets, rows, references = {}, [], {}
     if face.ready:
         ds, split = datasets.face_datasets(
             face.face_dir,
@@ -152,6 +162,8 @@ def table1_setup(
             max_pairs={"test": p.eval_pairs} if p.eval_pairs else None,
         )
         test_sets["Faces"] = ds["test"]
+        val = datasets.PairDataset(ds["val"].items, cfg0.resolution)
+        references = {"zero flow (faces val)": zero_flow_epe(val, cfg0.val_pairs)}
         rows.append(("Faces", "train / val", f"{face.sizes['train']} / {face.sizes['val']}", face.note))
     chairs_real = data_root is not None and datasets.chairs_is_full_release(data_root)
     if data_root is not None and locate("chairs", data_root) is not None:
@@ -177,10 +189,12 @@ def table1_setup(
         data = face.run_data() if train_set == "faces" else {}
         if train_set == "sintel":
             data["sintel_train_scenes"] = train_scenes
-        cfg = experiments.for_profile("Exp1", train_set, profile, data=data, seed=seed, **overrides)
-        runs[label] = (cfg, outputs.runs(train_set) / "Exp1")
+        runs[label] = []
+        for k in range(p.seeds if train_set == "faces" else 1):
+            cfg = experiments.for_profile("Exp1", train_set, profile, data=data, seed=seed + k, **overrides)
+            runs[label].append((cfg, outputs.runs(train_set) / ("Exp1" if k == 0 else f"Exp1-seed{seed + k}")))
     summary = pd.DataFrame(rows, columns=["dataset", "role", "pairs", "notes"])
-    return Setup(runs, test_sets, summary, face, cfg0.resolution, missing)
+    return Setup(runs, test_sets, summary, face, cfg0.resolution, missing, references)
 
 
 def table2_setup(
@@ -216,22 +230,24 @@ def table2_setup(
     missing = dict(face.missing)
     if face.ready:
         cap = p.eval_pairs
-        ds, _ = datasets.face_datasets(face.face_dir, None, face.split, max_pairs={"test": cap} if cap else None)
+        ds, _ = datasets.face_datasets(face.face_dir, None, face.split, max_pairs={"test": cap, "held_out": cap})
         test_sets["faces test"] = ds["test"]
-        test_sets["held-out source"] = datasets.face_source_dataset(face.face_dir, list(face.split.exclude), None, cap)
-        rows = [(k, len(v)) for k, v in test_sets.items()]
-        rows += [("train", face.sizes["train"]), ("val", face.sizes["val"])]
+        test_sets["held-out source"] = ds["held_out"]
+        if face.extra_dir is not None:
+            test_sets["OpenFace samples"] = datasets.face_source_dataset(face.extra_dir, None, None, cap)
+        rows = [(k, len(v), v.label) for k, v in test_sets.items()]
+        rows += [("train", face.sizes["train"], "faces (train)"), ("val", face.sizes["val"], "faces (val)")]
         for name in experiments.NAMES:
             cfg = experiments.for_profile(name, "faces", profile, variant, data=face.run_data(), **overrides)
-            runs[name] = (cfg, outputs.runs("faces", variant) / name)
-    summary = pd.DataFrame(rows, columns=["set", "pairs"])
+            runs[name] = [(cfg, outputs.runs("faces", variant) / name)]
+    summary = pd.DataFrame(rows, columns=["set", "pairs", "what"])
     resolution = experiments.for_profile("Exp1", "faces", profile, **overrides).resolution
     return Setup(runs, test_sets, summary, face, resolution, missing)
 
 
 @dataclass
 class TrainedRuns:
-    """Finished runs: ``paths`` ``{label: last.pt}``, ``info`` (one row per run), ``missing``."""
+    """Finished runs: ``paths`` ``{label: last.pt, or a list of them (seeds)}``, ``info`` (one row per run)."""
 
     paths: dict
     info: pd.DataFrame
@@ -253,6 +269,7 @@ def _run_row(label: str, cfg: TrainConfig, path: Path, seconds: float) -> dict:
         "this build s": f"{seconds:.0f}",
         "final loss": f"{extra['history'][-1]['J']:.3f}",
         "val EPE (train res.)": f"{extra['val'][-1]['epe']:.3f}" if extra["val"] else "n/a",
+        "seed": cfg.seed,
     }
 
 
@@ -266,12 +283,18 @@ def train_runs(setup: Setup, data_root=None, device: str = "cpu", progress: bool
         final training loss / validation EPE.
     """
     paths, rows = {}, []
-    for label, (cfg, run_dir) in setup.runs.items():
-        t0 = time.perf_counter()
-        face_dir = setup.face.face_dir
-        path = ensure_trained(cfg, run_dir, data_root=data_root, face_dir=face_dir, device=device, progress=progress)
-        paths[label] = path
-        rows.append(_run_row(label, cfg, path, time.perf_counter() - t0))
+    for label, entries in setup.runs.items():
+        done = []
+        for cfg, run_dir in entries:
+            t0 = time.perf_counter()
+            face_dir = setup.face.face_dir
+            path = ensure_trained(
+                cfg, run_dir, data_root=data_root, face_dir=face_dir, device=device, progress=progress
+            )
+            done.append(path)
+            name = label if len(entries) == 1 else f"{label} (seed {cfg.seed})"
+            rows.append(_run_row(name, cfg, path, time.perf_counter() - t0))
+        paths[label] = done[0] if len(done) == 1 else done
     info = pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
     return TrainedRuns(paths, info, dict(setup.missing))
 

@@ -41,6 +41,18 @@ def test_notebook_has_parameters_cell(path):
         assert any(h.startswith(section) for h in headings), f"{path}: missing section {section}"
 
 
+@pytest.mark.parametrize("path", notebook_sources(), ids=lambda p: p.stem)
+def test_every_chapter_ends_with_exercises_that_each_have_a_solution(path):
+    """Issue 16: an Exercises section after the Summary; every exercise label has its solution."""
+    import re
+
+    text = path.read_text()
+    assert "## Exercises" in text and text.index("## Exercises") > text.index("## Summary"), path
+    exercises = re.findall(r":::\{exercise\}\n:label: (\S+)", text)
+    solved = re.findall(r":::\{solution(?:-start)?\} (\S+)", text)
+    assert exercises and sorted(exercises) == sorted(solved), (path, exercises, solved)
+
+
 def test_default_parameters_validate_profile(repo_root):
     assert default_parameters("smoke", repo_root)["output_dir"].endswith("outputs/smoke")
     with pytest.raises(ValueError, match="profile"):

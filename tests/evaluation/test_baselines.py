@@ -237,3 +237,10 @@ def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_pat
     assert out.figure._suptitle.get_text().startswith("generated faces (GENERATED): ground truth")
     titles = {ax.get_title().split("\n")[0] for ax in out.figure.axes}
     assert {"Farneback", "DIS"} <= titles and (tmp_path / "fig4.png").is_file()
+
+
+def test_face_source_prefers_the_readers_folder_then_the_corpus_then_openface(tmp_path):
+    out = profiles.outputs("smoke", tmp_path / "out")
+    assert testsets.face_source("smoke", None, out, tmp_path / "mine") == (tmp_path / "mine", None)
+    # no corpus under this data root: the OpenFace samples' dataset, with its default split
+    assert testsets.face_source("smoke", tmp_path / "empty-root", out) == (out.dataset("openface"), None)

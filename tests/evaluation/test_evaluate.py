@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from faceflow.evaluation.evaluate import COLUMNS, cached_evaluate, evaluate
+from faceflow.evaluation.evaluate import COLUMNS, cached_evaluate, evaluate, paper_grid, to_grid
 from faceflow.flow.synthetic import affine_pair, fallback_image, similarity
+from faceflow.io.datasets import FlowPair
 from faceflow.methods.flownets import predict_flow
 from faceflow.training import datasets, loop
 from faceflow.training.checkpoints import checkpoint_flow_fn, load_checkpoint
@@ -59,6 +60,47 @@ def test_cache_reuses_rows_until_the_tag_changes(tmp_path):
     assert csv.stat().st_mtime_ns == stamp and a["epe"].tolist() == b["epe"].tolist()
     cached_evaluate(["zero"], pairs, "t", tmp_path, {"zero": "v2"})
     assert csv.stat().st_mtime_ns != stamp
+
+
+def test_paper_convention_by_hand():
+    """k = 1 measurement: the 4 x 4 ground truth averaged to 2 x 2 and halved; flows of any size brought there."""
+    gt = np.zeros((4, 4, 2), np.float32)
+    gt[:2, :2] = (4.0, 0.0)  # top-left 2 x 2 block moves 4 px right, the rest is still
+    gt[2:, 2:] = (0.0, 2.0)  # bottom-right block moves 2 px down
+    assert paper_grid(gt.shape) == (2, 2)
+    g = to_grid(gt, (2, 2))
+    np.testing.assert_array_equal(g[..., 0], [[2.0, 0.0], [0.0, 0.0]])  # 4 px at 4x4 = 2 px at 2x2
+    np.testing.assert_array_equal(g[..., 1], [[0.0, 0.0], [0.0, 1.0]])
+    img = np.zeros((4, 4, 3), np.uint8)
+    pair = FlowPair("p", img, img, gt)
+    k1 = np.zeros((2, 2, 2), np.float32)
+    k1[0, 0] = (2.0, 0.0)  # a k = 1 prediction, exact on the top-left cell, misses the bottom-right one
+    full = gt.copy()
+    full[2:, 2:] = (0.0, 0.0)  # the same at full resolution: 2 px error on 4 of 16 pixels
+    df = evaluate({"k1": lambda a, b: k1, "full": lambda a, b: full}, [pair], convention="paper")
+    # on the 2 x 2 grid: one cell wrong by (0, 1) -> EPE = 1/4; AAE there = angle((0,0,1), (0,1,1)) = pi/4
+    assert df["epe"].tolist() == pytest.approx([0.25, 0.25])
+    assert df["aae"].tolist() == pytest.approx([np.pi / 16, np.pi / 16])
+    assert df["gt_mag"].tolist() == pytest.approx([0.75, 0.75])  # (2 + 1) / 4 on the grid
+    # at full resolution the full flow is wrong by 2 px on 4 pixels: 0.5; native refuses the 2 x 2 flow
+    assert df.loc[1, "epe_full"] == pytest.approx(0.5)
+    assert evaluate({"full": lambda a, b: full}, [pair])["epe"].item() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="flow shape"):
+        evaluate({"k1": lambda a, b: k1}, [pair])
+    with pytest.raises(ValueError, match="convention"):
+        evaluate(["zero"], [pair], convention="k1")
+
+
+def test_paper_convention_uses_the_networks_largest_prediction(tmp_path, tiny_cfg):
+    tr = datasets.FlyingShapes(3, size=(64, 64), seed=0)
+    path = loop.train(tiny_cfg(steps=1), tr, None, tmp_path, device="cpu", progress=False)
+    p = datasets.FlyingShapes(1, size=(128, 128), seed=3).pair(0)
+    k1 = checkpoint_flow_fn(path, "cpu", largest=True)(p.img1, p.img2)
+    assert k1.shape == (32, 32, 2)  # half the 64 x 64 training input
+    df = evaluate({"net": checkpoint_flow_fn(path, "cpu", largest=True)}, [p], convention="paper")
+    # the 32 x 32 prediction is upsampled (values x 2) to the 64 x 64 grid of the 128 x 128 ground truth
+    want = np.linalg.norm(to_grid(k1, (64, 64)) - to_grid(p.flow, (64, 64)), axis=-1).mean()
+    assert df["epe"].item() == pytest.approx(want, rel=1e-5) and want > 0
 
 
 def test_non_finite_ground_truth_or_estimate_is_an_error_not_a_smaller_mean():

@@ -176,7 +176,7 @@ def _constant_net(u: float, v: float):
 def test_table2_builder_by_hand(tmp_path):
     sets = {"faces test": _constant_pairs("f", (1, 0)), "held-out source": _constant_pairs("h", (0, 2))}
     nets = {"Exp1": _constant_net(1, 0), "Exp2I": _constant_net(0, 0)}
-    r = tables.table2(nets, sets, out_dir=tmp_path)
+    r = tables.table2(nets, sets, out_dir=tmp_path, convention="native")
     assert r.value("Exp1", "faces test") == pytest.approx(0.0)
     assert r.value("Exp1", "held-out source") == pytest.approx(np.sqrt(5))
     assert r.value("Exp1", "held-out source", "aae") == pytest.approx(np.arccos(1 / np.sqrt(2) / np.sqrt(5)), abs=1e-5)
@@ -195,14 +195,44 @@ def test_table2_builder_by_hand(tmp_path):
     assert (tmp_path / "table2.csv").is_file() and len(pd.read_csv(tmp_path / "table2_per_pair.csv")) == 12
 
 
-def test_table1_builder_marks_absent_cells(tmp_path):
+def test_table1_builder_marks_absent_cells_and_measures_on_the_k1_grid():
     sets = {"Faces": _constant_pairs("f", (0.5, 0)), "FlyingChairs": _constant_pairs("c", (3, 4))}
-    r = tables.table1({"Faces": _constant_net(0.5, 0)}, sets)
+    r = tables.table1({"Faces": _constant_net(0.5, 0)}, sets)  # the paper's convention
     d = r.display
     assert d.loc["Faces", ("Faces", "ours")] == "0.0000"
-    assert d.loc["Faces", ("FlyingChairs", "ours")] == f"{np.hypot(2.5, 4):.4f}"
+    # constant flows: on the half-resolution grid every vector is halved, so is the EPE
+    assert d.loc["Faces", ("FlyingChairs", "ours")] == f"{np.hypot(2.5, 4) / 2:.4f}"
+    assert d.loc["Faces", ("FlyingChairs", tables.FULL_RES)] == f"{np.hypot(2.5, 4):.4f}"
     assert d.loc["Faces", ("Sintel", "ours")] == tables.NOT_AVAILABLE  # no Sintel test set
     assert d.loc["Sintel", ("Faces", "ours")] == tables.NOT_AVAILABLE  # no Sintel network
-    assert d.loc["zero flow (reference)", ("FlyingChairs", "ours")] == "5.0000"
+    assert d.loc["zero flow (reference)", ("FlyingChairs", "ours")] == "2.5000"
     assert d.loc["Sintel", ("Sintel", "paper")] == f"{paper.table1().loc['Sintel', 'Sintel']:.4f}"
     assert r.text("Faces", "Sintel") == tables.NOT_AVAILABLE and r.zero_text("Sintel") == tables.NOT_AVAILABLE
+
+
+def test_rows_of_several_seeds_show_mean_and_range():
+    sets = {"Faces": _constant_pairs("f", (2, 0))}
+    r = tables.table1({"Faces": [_constant_net(2, 0), _constant_net(1, 0)]}, sets, convention="native")
+    assert r.value("Faces", "Faces") == pytest.approx(0.5)  # seeds at 0 and 1 px
+    assert r.seed_range("Faces", "Faces") == pytest.approx(1.0)
+    assert r.display.loc["Faces", ("Faces", "ours")] == "0.5000 ± 0.5000"
+    assert sorted(set(r.per_pair["seed"])) == [0, 1]
+
+
+def test_face_comparison_checks_the_claim_against_the_seed_range():
+    pairs = _constant_pairs("f", (2, 0))
+    nets = {
+        "Faces": [_constant_net(2, 0), _constant_net(1.8, 0)],  # EPE 0 and 0.2 (native): range 0.2
+        "FlyingChairs": _constant_net(1.9, 0),  # EPE 0.1: better than one face seed, within the range
+    }
+    r = tables.face_comparison(nets, pairs, classical=(), convention="native")
+    assert r.values.loc["Faces", "epe"] == pytest.approx(0.1) and r.values.loc["Faces", "epe_range"] == pytest.approx(
+        0.2
+    )
+    checks = r.checks.set_index("against")
+    assert checks.loc["zero flow", "holds"]  # margin 1.9 > 0.2
+    assert not checks.loc["FlyingChairs", "holds"]  # margin 0 < 0.2
+    assert not r.holds and "does not hold" in r.verdict() and "FlyingChairs" in r.verdict()
+    assert r.display.loc["zero flow", "EPE vs zero flow %"] == "+0.0"
+    one = tables.face_comparison({"Faces": _constant_net(2, 0), "Sintel": _constant_net(0, 0)}, pairs, classical=())
+    assert one.holds and one.verdict().startswith("holds")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from faceflow import profiles
-from faceflow.evaluation import variants
+from faceflow.evaluation import tables, variants
 from faceflow.training import datasets
 
 
@@ -29,6 +29,7 @@ def test_huber_zones_by_hand():
     assert t.loc["smoothness, ground truth", variants.LINEAR_SHARE] == 1.0
     assert t.loc["(released code: Charbonnier eps)", variants.LINEAR_SHARE] == 0.0
     assert res.figure is not None and not res.missing and res.share("cyclic, zero flow") == 1.0
+    assert res.share_text("cyclic, zero flow") == "100 %" and res.share_text("no such row") == tables.NOT_AVAILABLE
     below = variants.huber_zones([_sample(0.5, 0.0)], cyclic_d=1.0).table
     assert below.loc["cyclic, zero flow", variants.LINEAR_SHARE] == 0.0
 
@@ -36,6 +37,7 @@ def test_huber_zones_by_hand():
 def test_huber_zones_without_pairs_reports_missing():
     res = variants.huber_zones(None)
     assert res.figure is None and "Huber zones" in res.missing
+    assert res.share_text("cyclic, zero flow") == tables.NOT_AVAILABLE
 
 
 def test_compare_variants_trains_each_run_once(tmp_path):

@@ -93,6 +93,14 @@ def test_generation_cost_and_bp4d_table(tmp_path):
     assert table.loc["paper (Sec. 3): 5 days on 4 processes", "CPU-hours"] == pytest.approx(480.0)
 
 
+def test_generation_cost_without_any_face_keeps_the_timings(tmp_path):
+    # 64x64 frames: no face is found, so no pair has flows to compare; the timings still stand
+    c = cost.measure_generation(tmp_path / "absent", n_frames=2, size=(64, 64))
+    assert "float16 error" in c.missing and len(c.runs) == 4
+    assert (c.runs["pairs"] == 0).all()
+    assert np.isnan(c.f16_error["mean"]) and c.summary_values()["f16_mean"] == "nan"
+
+
 def test_largest_part_and_ratio_to_the_paper():
     rows = []
     for part, e in zip(gterror.PARTS, (0.5, 0.01, 2.0, 2.2, 3.0)):

@@ -115,6 +115,71 @@ def test_sample_data(data_root):
     assert len(frames) == 3 and frames[0].shape == (480, 640, 3)
 
 
+def _tiny_video(path, n=4, size=(32, 32)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, size)
+    for i in range(n):
+        w.write(np.full((size[1], size[0], 3), 40 * i, np.uint8))
+    w.release()
+
+
+def _subject_table(path, rows):
+    import pandas as pd
+
+    pd.DataFrame(rows, columns=["clip", "source", "subject", "split", "exclude", "note"]).to_csv(path, index=False)
+    return data.face_subjects(path)
+
+
+def test_face_corpus_reader_on_a_tiny_layout(tmp_path):
+    root = tmp_path / "root"
+    for rel in ("mead/M003_happy.mp4", "styletalk/obama_clip1.mp4", "styletalk/obama_clip2.mp4", "hdtf/new.mp4"):
+        _tiny_video(root / "faces" / rel)
+    (root / "faces" / "README.md").write_text("not a video")
+    table = _subject_table(
+        tmp_path / "subjects.csv",
+        [
+            ("faces/mead/M003_happy.mp4", "mead", "mead-M003", "cross", "", ""),
+            ("faces/styletalk/obama_clip1.mp4", "styletalk", "S01", "train", "", "name hint"),
+            ("faces/styletalk/obama_clip2.mp4", "styletalk", "S01", "train", "re-encoded duplicate", ""),
+        ],
+    )
+    assert data.locate("faces", root) == root / "faces"
+    clips = data.face_clips(root, table)
+    assert [c.clip for c in clips] == [
+        "faces/hdtf/new.mp4",
+        "faces/mead/M003_happy.mp4",
+        "faces/styletalk/obama_clip1.mp4",
+    ]
+    new, mead, obama = clips
+    assert (mead.subject, mead.split, mead.sequence) == ("mead-M003", "cross", "mead-M003_happy")
+    assert (obama.subject, obama.split) == ("S01", "train") and obama.path.is_file()
+    assert (new.subject, new.split) == ("hdtf-new", "")  # not in the table: its own subject, no split
+    every = data.face_clips(root, table, include_excluded=True)
+    assert [c.exclude for c in every if c.clip.endswith("clip2.mp4")] == ["re-encoded duplicate"]
+    with pytest.raises(data.DataNotFoundError, match="face video corpus not found"):
+        data.face_clips(tmp_path, table)
+
+
+def test_subject_table_is_checked(tmp_path):
+    rows = [("faces/a/x.mp4", "a", "S1", "train", "", ""), ("faces/a/y.mp4", "a", "S1", "test", "", "")]
+    with pytest.raises(ValueError, match="S1 has clips in several splits"):
+        _subject_table(tmp_path / "t.csv", rows)
+    with pytest.raises(ValueError, match="unknown split"):
+        _subject_table(tmp_path / "t.csv", [("faces/a/x.mp4", "a", "S1", "holdout", "", "")])
+    with pytest.raises(ValueError, match="listed twice"):
+        _subject_table(tmp_path / "t.csv", [rows[0], rows[0]])
+    with pytest.raises(FileNotFoundError, match="faceflow faces subjects"):
+        data.face_subjects(tmp_path / "absent.csv")
+
+
+@pytest.mark.data
+def test_real_face_corpus(data_root):
+    clips = data.face_clips(data_root)
+    # 97 videos of 55 people; 2 clips excluded, one of them its person's only clip
+    assert len(clips) == 95 and len({c.subject for c in clips}) == 54
+    assert {c.split for c in clips} == set(data.FACE_SPLITS)
+
+
 def _stst_folder(tmp_path, rows):
     folder = tmp_path / "mer" / "stst_uvos"
     folder.mkdir(parents=True)

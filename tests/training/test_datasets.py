@@ -71,3 +71,17 @@ def test_real_chairs_and_sintel(data_root):
     assert len(si) >= 1 and si[0]["img1"].shape == (3, 128, 256)
     rest = datasets.sintel_dataset(data_root, None, exclude_scenes=scenes[:-1])
     assert {r.name.split("/")[0] for r in rest.items} == {scenes[-1]}
+
+
+def test_tensor_bank_gives_the_same_batches_as_the_samples():
+    import torch
+
+    from faceflow.training import loop
+
+    ds = datasets.FlyingShapes(5, size=(64, 64), seed=3)
+    bank = datasets.TensorBank.from_dataset(ds)
+    idx = [4, 0, 2]
+    b = loop.collate([ds[i] for i in idx])
+    img1, img2, flow = bank.batch(idx)
+    assert torch.equal(img1, b["img1"]) and torch.equal(img2, b["img2"]) and torch.equal(flow, b["flow"])
+    assert bank.img1.dtype == torch.uint8 and len(bank) == 5
