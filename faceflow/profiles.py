@@ -157,14 +157,16 @@ class MerProfile:
     identities, ``gen_per_class`` clips per class and identity, ``gen_size`` pixels, ``gen_n_seeds``
     seeds; ``workers`` LOSO worker processes (0: as many as cores, at most 2); ``max_clips`` real
     onset-to-offset clips used for the feature check (None: all); ``engine`` the LOSO training
-    engine (:data:`faceflow.mer.loso.ENGINES`: ``"batched"`` trains all folds of a protocol and
-    seed at once on ``workers`` threads, with the results of ``"loop"``).
+    engine (:data:`faceflow.mer.loso.ENGINES`: ``"batched"`` trains the folds of a protocol and
+    seed together, shared out between ``workers`` processes, with the results of ``"loop"``).
 
-    ``default`` is sized to a chapter-05 budget of a few minutes on two cores: the batched engine
-    takes about 1.2 s per epoch and seed for the three protocols' 88 folds on two idle cores
-    (``benchmarks/mer_loso_batched.py``), so the paper's 500 epochs over five seeds (about 50
-    minutes) do not fit; the chapter states the epochs and seeds it ran and the extrapolated
-    time of the full protocol.
+    ``default`` is sized to a chapter-05 budget of a few minutes on two cores. Measured here
+    (shared machine): the TV-L1 rows' three protocols (88 folds), 20 epochs, one seed took 34 s
+    batched against 85 s for the loop on two workers (``faceflow mer loso --epochs 20 --workers 2
+    --engine batched|loop``); 200 epochs and one seed (about 3-6 minutes, plus the other methods'
+    rows) is what fits, the paper's 500 epochs over five seeds (about 40-70 minutes) do not.
+    The chapter states the epochs and seeds it ran and the extrapolated time of the full
+    protocol, both computed.
     """
 
     epochs: int
@@ -268,9 +270,9 @@ _SETTINGS = {
             corpus_clips={"cross": 13},
         ),
         TrainingProfile(
-            resolution=(192, 256),
+            resolution=(128, 192),
             width=0.25,
-            batch_size=16,
+            batch_size=8,
             steps=300,
             finetune_steps=100,
             lr_multiplier=10.0,

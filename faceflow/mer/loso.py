@@ -37,10 +37,11 @@ class LosoConfig:
     ``workers`` > 1 trains that many folds at once in separate processes (each with ``threads``
     threads); results do not depend on it (every fold has its own seed).
 
-    ``engine``: ``"batched"`` (the default) trains all folds of a run together in one
-    :class:`faceflow.mer.batched.BatchedSTST` on ``workers x threads`` torch threads, with the
-    same results as ``"loop"`` (:func:`train_fold`, one fold after the other) up to float32
-    round-off (``tests/mer/test_batched.py``); it needs ``device="cpu"``.
+    ``engine``: ``"batched"`` (the default) trains the folds of a run together as
+    :class:`faceflow.mer.batched.BatchedSTST` models (with ``workers`` > 1 the folds are shared
+    out between that many processes of ``threads`` threads), with the same results as ``"loop"``
+    (:func:`train_fold`, one fold after the other) up to float32 round-off
+    (``tests/mer/test_batched.py``); it needs ``device="cpu"``.
     """
 
     epochs: int = 500
@@ -273,7 +274,7 @@ def run_loso(
 #: LOSO training engines (:class:`LosoConfig` ``engine``).
 ENGINES = ("batched", "loop")
 
-#: Epochs between two saved states of a batched run (``batched_state.pt`` in the cache folder).
+#: Epochs between two saved states of a batched run (``batched_state_<part>.pt`` in the cache folder).
 CHECKPOINT_EPOCHS = 50
 
 
@@ -282,22 +283,60 @@ def _batched_jobs(
 ):
     """Train the folds holding out ``jobs`` together; their test predictions and the seconds per fold.
 
-    With a cache ``folder`` the state is saved every :data:`CHECKPOINT_EPOCHS` epochs to
-    ``batched_state.pt`` (with the cache key and the held-out subjects) and a rerun resumes from it.
+    With ``cfg.workers`` > 1 the folds are shared out (every ``workers``-th) between that many
+    worker processes, each training its share as one batched model on ``cfg.threads`` threads;
+    otherwise one batched model in this process on ``workers x threads`` threads. The models are
+    independent, so the split changes nothing but round-off. Seconds per fold: the wall time of the
+    whole training divided by the folds. With a cache ``folder`` each share's state is saved every
+    :data:`CHECKPOINT_EPOCHS` epochs to ``batched_state_<share>.pt`` (with the cache key and its
+    held-out subjects) and a rerun resumes from it.
     """
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    n = max(1, min(cfg.workers, len(jobs)))
+    shares = [jobs[i::n] for i in range(n)]
+    common = (ds.images, ds.labels, ds.subjects, asdict(cfg), str(folder) if folder is not None else None, key)
+    preds = {}
+    if n == 1:
+        threads = max(1, cfg.workers) * (cfg.threads or 1)
+        preds.update(_batched_share((*common, shares[0], 0, threads, progress, desc)))
+    else:
+        from concurrent.futures import as_completed
+
+        pool = _pool(n)
+        futs = [
+            pool.submit(_batched_share, (*common, share, i, cfg.threads or 1, False, desc))
+            for i, share in enumerate(shares)
+        ]
+        bar = tqdm(total=len(jobs), desc=f"{desc} ({n} batched shares)", disable=not progress, leave=False)
+        for f in as_completed(futs):
+            done = f.result()
+            preds.update(done)
+            bar.update(len(done))
+        bar.close()
+    if folder is not None:
+        for old in folder.glob("batched_state_*.pt"):
+            old.unlink()
+    return preds, (time.perf_counter() - t0) / len(jobs)
+
+
+def _batched_share(args) -> dict:
+    """One share of the folds as one :class:`~faceflow.mer.batched.BatchedSTST` (here or in a worker)."""
     import torch
     from tqdm import tqdm
 
     from faceflow.io.atomic import atomic_write_bytes
     from faceflow.mer.batched import BatchedSTST, Fold
 
+    images, labels, subjects, cfg_dict, folder, key, jobs, index, threads, progress, desc = args
+    cfg = LosoConfig(**cfg_dict)
     old = torch.get_num_threads()
-    torch.set_num_threads(max(1, cfg.workers) * (cfg.threads or 1))
+    torch.set_num_threads(threads)
     try:
-        t0 = time.perf_counter()
         folds = [Fold(s, cfg.seed, fold_seed(cfg.seed, s)) for s in jobs]
-        model = BatchedSTST(ds.images, ds.labels, ds.subjects, folds, lr=cfg.lr)
-        state_file = folder / "batched_state.pt" if folder is not None else None
+        model = BatchedSTST(images, labels, subjects, folds, lr=cfg.lr)
+        state_file = Path(folder) / f"batched_state_{index}.pt" if folder is not None else None
         tag = {"key": key, "jobs": list(jobs)}
         if state_file is not None and state_file.is_file():
             saved = torch.load(state_file, weights_only=False)
@@ -314,10 +353,7 @@ def _batched_jobs(
                 torch.save({"tag": tag, "state": model.state()}, buf)
                 atomic_write_bytes(state_file, buf.getvalue())
         bar.close()
-        preds = dict(zip(jobs, model.predict()))
-        if state_file is not None:
-            state_file.unlink(missing_ok=True)
-        return preds, (time.perf_counter() - t0) / len(jobs)
+        return dict(zip(jobs, model.predict()))
     finally:
         torch.set_num_threads(old)
 

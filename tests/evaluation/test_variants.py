@@ -34,6 +34,19 @@ def test_huber_zones_by_hand():
     assert below.loc["cyclic, zero flow", variants.LINEAR_SHARE] == 0.0
 
 
+def test_whole_grey_levels_count_in_the_linear_zone_despite_float32_round_off():
+    import torch
+
+    # 8-bit frames as the loaders give them (uint8 / 255, float32): every pixel one grey level apart
+    a = torch.arange(0, 200, dtype=torch.uint8).reshape(1, 10, 20).expand(3, 10, 20)
+    img1 = (a.float() / 255).contiguous()
+    img2 = ((a + 1).float() / 255).contiguous()
+    assert ((img2 - img1) * 255 < 1).any()  # the round-off this guards against
+    sample = {"img1": img1, "img2": img2, "flow": torch.zeros(2, 10, 20)}
+    res = variants.huber_zones([sample], n_pairs=1, cyclic_d=1.0)
+    assert res.share("cyclic, zero flow") == 1.0
+
+
 def test_huber_zones_without_pairs_reports_missing():
     res = variants.huber_zones(None)
     assert res.figure is None and "Huber zones" in res.missing

@@ -61,7 +61,9 @@ def test_run_loso_engines_agree_and_resume(tmp_path, toy_mer_set, monkeypatch):
     fast = loso.run_loso(ds, cfg, tmp_path / "run", progress=False)
     assert fast["pred"].tolist() == loop["pred"].tolist()
     assert fast["subject"].tolist() == loop["subject"].tolist() and fast["name"].tolist() == loop["name"].tolist()
-    assert not (tmp_path / "run" / "batched_state.pt").exists()  # removed once the run is done
+    assert not list((tmp_path / "run").glob("batched_state*"))  # removed once the run is done
+    shared = loso.run_loso(ds, loso.LosoConfig(epochs=20, lr=LR, seed=3, workers=2), None, progress=False)
+    assert shared["pred"].tolist() == loop["pred"].tolist()  # folds shared out between two processes
     # an interrupted run (state saved at epoch 10) resumes to the same predictions
     monkeypatch.setattr(loso, "CHECKPOINT_EPOCHS", 10)
     half = loso.LosoConfig(epochs=20, lr=LR, seed=3)
@@ -74,7 +76,7 @@ def test_run_loso_engines_agree_and_resume(tmp_path, toy_mer_set, monkeypatch):
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps(key))
     torch.save(
-        {"tag": {"key": key, "jobs": ["s0", "s1", "s2", "s3"]}, "state": early.state()}, folder / "batched_state.pt"
+        {"tag": {"key": key, "jobs": ["s0", "s1", "s2", "s3"]}, "state": early.state()}, folder / "batched_state_0.pt"
     )
     resumed = loso.run_loso(ds, half, folder, progress=False)
     assert resumed["pred"].tolist() == fast["pred"].tolist()
