@@ -36,11 +36,13 @@ def repo_root() -> Path:
     return REPO
 
 
-def _write_fake_gt(dst, sequences: dict, size=(48, 64), failed: int = 1, seed: int = 0):
-    """A tiny `faceflow gt` output: {sequence: (subject, n_pairs)} -> manifest.csv + PNG + .flo."""
+def _write_fake_gt(dst, sequences: dict, size=(48, 64), failed: int = 1, seed: int = 0, masks: bool = True):
+    """A tiny `faceflow gt` output: {sequence: (subject, n_pairs)} -> manifest.csv + PNG + .flo
+    (+ a valid mask: all but the 4 leftmost columns; ``masks=False``: a dataset made before masks)."""
     import cv2
 
     from faceflow.io.flo import write_flo
+    from faceflow.io.masks import write_mask
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -55,21 +57,25 @@ def _write_fake_gt(dst, sequences: dict, size=(48, 64), failed: int = 1, seed: i
             cv2.imwrite(str(dst / f"{rel}_1.png"), a[..., ::-1])
             cv2.imwrite(str(dst / f"{rel}_2.png"), b[..., ::-1])
             write_flo(dst / f"{rel}.flo", flow)
-            rows.append(
-                dict(
-                    sequence=seq,
-                    subject=subj,
-                    pair=i,
-                    img1=f"{rel}_1.png",
-                    img2=f"{rel}_2.png",
-                    flow=f"{rel}.flo",
-                    status="ok",
-                    reason="",
-                    n_degenerate=0,
-                    mean_mag=1.0,
-                    max_mag=1.0,
-                )
+            row = dict(
+                sequence=seq,
+                subject=subj,
+                pair=i,
+                img1=f"{rel}_1.png",
+                img2=f"{rel}_2.png",
+                flow=f"{rel}.flo",
+                status="ok",
+                reason="",
+                n_degenerate=0,
+                mean_mag=1.0,
+                max_mag=1.0,
             )
+            if masks:
+                valid = np.ones(size, bool)
+                valid[:, :4] = False
+                write_mask(dst / f"{rel}_mask.png", valid)
+                row.update(mask=f"{rel}_mask.png", face_share=float(valid.mean()))
+            rows.append(row)
         for j in range(failed):
             rows.append(
                 dict(
@@ -92,7 +98,7 @@ def _write_fake_gt(dst, sequences: dict, size=(48, 64), failed: int = 1, seed: i
 
 @pytest.fixture
 def fake_gt():
-    """``write(dst, {sequence: (subject, n_pairs)}, size, failed, seed)``: a tiny ``faceflow gt`` output.
+    """``write(dst, {sequence: (subject, n_pairs)}, size, failed, seed, masks)``: a tiny ``faceflow gt`` output.
 
     Each sequence gets ``n_pairs`` usable pairs (random frames, flow u = 1 px) and ``failed``
     failed rows, in the manifest layout of :mod:`faceflow.groundtruth.dataset`.

@@ -16,8 +16,18 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _gt(args: argparse.Namespace) -> int:
-    from faceflow.groundtruth.dataset import generate
+    from faceflow.groundtruth.dataset import add_masks, generate
 
+    if args.add_masks is not None:
+        if args.src is not None:
+            raise ValueError("--add-masks DST takes no SRC: it works on the dataset folder alone")
+        df = add_masks(args.add_masks, progress=not args.quiet)
+        ok = df["status"] == "ok"
+        print(f"valid masks: {int(ok.sum())} pairs, face share {df.loc[ok, 'face_share'].mean():.3f} of the crop")
+        print(f"manifest: {args.add_masks}/manifest.csv")
+        return 0
+    if args.src is None or args.dst is None:
+        raise ValueError("give SRC and DST (or --add-masks DST)")
     df = generate(
         args.src,
         args.dst,
@@ -57,10 +67,17 @@ def add_cli(sub) -> None:
         help="generate the landmark-driven ground-truth flow dataset (resumable)",
         description="SRC: a folder of frames, a video, a BP4D root (Fxxx/Tn/*.jpg), a CK+ root "
         "(cohn-kanade-images/Sxxx/nnn/*.png) or a folder of videos / frame folders. Writes "
-        "DST/manifest.csv and DST/<sequence>/{frames,flow}/. Rerunning resumes.",
+        "DST/manifest.csv and DST/<sequence>/{frames,flow,mask}/. Rerunning resumes.",
     )
-    p.add_argument("src")
-    p.add_argument("dst")
+    p.add_argument("src", nargs="?")
+    p.add_argument("dst", nargs="?")
+    p.add_argument(
+        "--add-masks",
+        metavar="DST",
+        default=None,
+        help="add the valid mask (where the ground truth is defined) to every pair of a dataset written "
+        "before masks existed; reads DST only (no frame is decoded, no flow changed)",
+    )
     p.add_argument(
         "--mode",
         choices=["paper", "exact"],

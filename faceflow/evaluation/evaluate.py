@@ -2,9 +2,18 @@
 
 :func:`evaluate` runs flow methods (names in the registry of :mod:`faceflow.methods`, or
 functions) on pairs with ground truth and returns one row per (method, pair): ``test_set,
-method, pair, source, epe, aae, seconds, gt_mag``. Every table of the book (1, 2, 3 and the data
-tour's) is built from such rows. :func:`cached_evaluate` keeps them in CSV files so that a
-chapter rebuild reuses them.
+method, pair, source, epe, aae, seconds, gt_mag`` and the same errors by region. Every table of
+the book (1, 2, 3 and the data tour's) is built from such rows. :func:`cached_evaluate` keeps
+them in CSV files so that a chapter rebuild reuses them.
+
+Regions (:data:`faceflow.flow.metrics.REGIONS`). A pair whose ground truth carries a valid mask
+(the landmark ground truth: inside the face) is also scored over the mask (``epe_face``,
+``aae_face``) and outside it (``epe_outside``, ``aae_outside``); ``epe``/``aae`` stay the whole
+crop, the paper's convention. ``face_share`` is the mask's share of the grid and ``gt_mag_face``
+the mean ground-truth motion inside it. On the paper's grid the mask is averaged to the grid like
+the flow (:func:`faceflow.flow.fields.resize_mask`): a cell counts as face only when every
+ground-truth pixel it averages is face; partly covered cells (the face's outline) count as
+outside. Pairs without a mask (ground truth defined everywhere) have NaN in the region columns.
 
 Two measurement conventions (``convention=``):
 
@@ -32,12 +41,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from faceflow.flow.metrics import aae, epe
+from faceflow.flow.fields import resize_mask
+from faceflow.flow.metrics import region_errors
 from faceflow.io.atomic import atomic_write_text
 from faceflow.methods.registry import estimate_flow, timed_flow
 
 #: Columns of an :func:`evaluate` table.
-COLUMNS = ["test_set", "method", "pair", "source", "epe", "aae", "seconds", "gt_mag"]
+COLUMNS = [
+    "test_set",
+    "method",
+    "pair",
+    "source",
+    "epe",
+    "aae",
+    "seconds",
+    "gt_mag",
+    "epe_face",
+    "aae_face",
+    "epe_outside",
+    "aae_outside",
+    "face_share",
+    "gt_mag_face",
+]
 #: The measurement conventions of :func:`evaluate`.
 CONVENTIONS = ("native", "paper")
 #: Extra columns of a ``convention="paper"`` table: errors at the ground truth's own resolution.
@@ -141,10 +166,12 @@ def evaluate(
             raise ValueError(f"pair {p.name} has no ground truth")
         _check_finite(p.flow, f"{p.source or test_set} pair {p.name}: ground truth")
     grid_gt = [to_grid(p.flow, paper_grid(p.flow.shape)) if paper else p.flow for p in pairs]
+    grid_mask = [None if p.mask is None else resize_mask(p.mask, gt.shape[:2]) for p, gt in zip(pairs, grid_gt)]
+    gt_mag = [np.linalg.norm(gt, axis=-1) for gt in grid_gt]
     rows = []
     for name, fn in fns.items():
-        for p, gt in tqdm(
-            list(zip(pairs, grid_gt)),
+        for p, gt, mask, mag in tqdm(
+            list(zip(pairs, grid_gt, grid_mask, gt_mag)),
             desc=f"{test_set or 'evaluate'}: {name}",
             disable=not progress,
             leave=False,
@@ -157,19 +184,13 @@ def evaluate(
                 raise ValueError(f"{name} on {p.name}: flow shape {flow.shape}, ground truth {p.flow.shape}")
             _check_finite(flow, f"{name} on {p.source or test_set} pair {p.name}: estimated flow")
             on_grid = to_grid(flow, gt.shape[:2]) if paper else flow
-            row = dict(
-                test_set=test_set,
-                method=name,
-                pair=p.name,
-                source=p.source,
-                epe=epe(on_grid, gt),
-                aae=aae(on_grid, gt),
-                seconds=secs,
-                gt_mag=float(np.linalg.norm(gt, axis=-1).mean()),
-            )
+            row = dict(test_set=test_set, method=name, pair=p.name, source=p.source, seconds=secs)
+            row.update(region_errors(on_grid, gt, mask))
+            row["gt_mag"] = float(mag.mean())
+            row["gt_mag_face"] = float(mag[mask].mean()) if mask is not None and mask.any() else np.nan
             if paper:
-                full = to_grid(flow, p.flow.shape[:2])
-                row.update(epe_full=epe(full, p.flow), aae_full=aae(full, p.flow))
+                full = region_errors(to_grid(flow, p.flow.shape[:2]), p.flow)
+                row.update(epe_full=full["epe"], aae_full=full["aae"])
             rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS + (FULL_COLUMNS if paper else []))
 
@@ -181,7 +202,7 @@ def _check_finite(flow: np.ndarray, what: str) -> None:
 
 
 def pairs_key(pairs: Sequence) -> str:
-    """A short hash of a pair list (names, sizes, a subsample of the ground truth).
+    """A short hash of a pair list (names, sizes, a subsample of the ground truth, the valid masks).
 
     Parameters
     ----------
@@ -198,6 +219,8 @@ def pairs_key(pairs: Sequence) -> str:
         h.update(p.name.encode())
         h.update(str(p.img1.shape).encode())
         h.update(np.ascontiguousarray(p.flow[::16, ::16]).tobytes())
+        if p.mask is not None:
+            h.update(np.packbits(p.mask).tobytes())
     return h.hexdigest()[:16]
 
 

@@ -51,3 +51,54 @@ def flow_stats(flow: np.ndarray) -> dict:
     f = np.asarray(flow, np.float32)
     mag = np.hypot(f[..., 0], f[..., 1])  # float32, as stored
     return {"mean_mag": float(mag.mean(dtype=np.float64)), "max_mag": float(mag.max())}
+
+
+#: A resized cell counts as valid when at least this share of the bilinear weight that its flow
+#: draws from falls on valid pixels (non-integer resizes); 1 up to float round-off.
+MASK_COVERAGE = 1.0 - 1e-3
+
+
+def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A valid mask brought to the grid ``size`` = (H, W) the way its flow is brought there.
+
+    The rule for partly covered cells: a cell of the new grid is valid only when **every**
+    pixel its flow value is drawn from is valid; a cell that mixes valid and invalid pixels
+    (the face's boundary) is invalid. For integer downsampling factors on both axes the flow is
+    block-averaged (:func:`faceflow.evaluation.evaluate.to_grid`, the multi-scale loss), so a cell
+    is valid when its whole block is; for any other size the flow is resized bilinearly
+    (:func:`resize_flow`), so a cell is valid when its bilinear weights fall on valid pixels
+    (at least :data:`MASK_COVERAGE` of them).
+
+    Parameters
+    ----------
+    mask : ndarray, shape (h, w), bool
+    size : (H, W)
+
+    Returns
+    -------
+    ndarray, shape (H, W), bool
+
+    Raises
+    ------
+    ValueError
+        ``mask`` is not two-dimensional.
+
+    Examples
+    --------
+    >>> m = np.ones((4, 4), bool); m[0, 0] = False
+    >>> resize_mask(m, (2, 2)).tolist()
+    [[False, True], [True, True]]
+    """
+    import cv2
+
+    m = np.asarray(mask, bool)
+    if m.ndim != 2:
+        raise ValueError(f"mask must have shape (H, W), got {m.shape}")
+    h, w = m.shape
+    H, W = int(size[0]), int(size[1])
+    if (h, w) == (H, W):
+        return m.copy()
+    if h % H == 0 and w % W == 0:
+        return m.reshape(H, h // H, W, w // W).all(axis=(1, 3))
+    cover = cv2.resize(m.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
+    return cover >= MASK_COVERAGE

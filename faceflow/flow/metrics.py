@@ -132,6 +132,82 @@ def aae(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None, degre
     return _masked_mean_np(angular_error_map(pred, gt, degrees=degrees), valid)
 
 
+#: Regions of a frame where errors are reported: the ground truth's valid mask (the face, for
+#: landmark ground truth), its complement, and every pixel (the paper's Sec. 5.1 convention).
+REGIONS = ("face", "outside", "whole")
+
+
+def region_column(metric: str, region: str) -> str:
+    """Name of the column holding ``metric`` over ``region`` in per-pair tables.
+
+    Parameters
+    ----------
+    metric : {"epe", "aae"}
+    region : one of :data:`REGIONS`
+
+    Returns
+    -------
+    str
+        ``"epe"`` for the whole frame (the paper's number), ``"epe_face"``, ``"epe_outside"``.
+
+    Raises
+    ------
+    ValueError
+        Unknown region.
+    """
+    if region not in REGIONS:
+        raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
+    return metric if region == "whole" else f"{metric}_{region}"
+
+
+def region_errors(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
+    """EPE and AAE (radians) over the valid ``mask``, outside it and over the whole frame.
+
+    Parameters
+    ----------
+    pred, gt : ndarray, shape (H, W, 2)
+    mask : ndarray of bool, shape (H, W), optional
+        Where the ground truth is defined. None: defined everywhere, and the face and outside
+        columns are NaN (no such regions).
+
+    Returns
+    -------
+    dict
+        ``epe``, ``aae`` (whole frame), ``epe_face``, ``aae_face``, ``epe_outside``,
+        ``aae_outside`` (NaN for an empty region) and ``face_share`` (the mask's share of the
+        frame; NaN without a mask).
+
+    Raises
+    ------
+    ValueError
+        Shapes differ.
+
+    Examples
+    --------
+    A flow right inside the mask and wrong outside it has no error on the face:
+
+    >>> gt = np.zeros((4, 4, 2)); mask = np.zeros((4, 4), bool); mask[1:3, 1:3] = True
+    >>> pred = np.where(mask[..., None], gt, 1.0)
+    >>> e = region_errors(pred, gt, mask)
+    >>> float(e["epe_face"]), round(float(e["epe_outside"]), 4), float(e["face_share"])
+    (0.0, 1.4142, 0.25)
+    """
+    e = epe_map(pred, gt)
+    a = angular_error_map(pred, gt)
+    out = {"epe": float(e.mean()), "aae": float(a.mean())}
+    nan = float("nan")
+    if mask is None:
+        return dict(out, epe_face=nan, aae_face=nan, epe_outside=nan, aae_outside=nan, face_share=nan)
+    m = np.asarray(mask, bool)
+    if m.shape != e.shape:
+        raise ValueError(f"mask shape {m.shape} != flow shape {e.shape}")
+    for region, sel in (("face", m), ("outside", ~m)):
+        out[f"epe_{region}"] = float(e[sel].mean()) if sel.any() else nan
+        out[f"aae_{region}"] = float(a[sel].mean()) if sel.any() else nan
+    out["face_share"] = float(m.mean())
+    return out
+
+
 def _masked_mean_torch(err: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
     if valid is None:
         return err.mean()

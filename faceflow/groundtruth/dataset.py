@@ -23,7 +23,12 @@ columns
   ``mode``;
 * ``suspect``, ``check``, ``photo_gt``, ``photo_zero``, ``lm_jump``: the per-pair consistency
   check against tracker drift (:mod:`faceflow.groundtruth.checks`); ``read_manifest(...,
-  usable_only=True)``, which training and evaluation use, leaves suspect pairs out.
+  usable_only=True)``, which training and evaluation use, leaves suspect pairs out;
+* ``mask``: path of the pair's **valid mask** (``<sequence>/mask/<k:06d>.png``, a one-bit PNG of
+  the stored flow's size, :mod:`faceflow.io.masks`): the pixels where the ground truth is
+  defined, i.e. inside the face mesh of the pair's first frame and carried to a point inside the
+  frame (:func:`pair_mask`); ``face_share``: the share of the stored crop it covers. Outside the
+  mask the stored flow is the paper's zero, an assumption rather than a measurement.
 
 A pair fails (``failed``, with the reason) when a frame does not decode (a truncated JPEG or
 video), when every triangle of its source frame is degenerate, or when its files cannot be
@@ -81,12 +86,13 @@ from pathlib import Path
 
 import numpy as np
 
-from faceflow.flow.fields import flow_stats, resize_flow
+from faceflow.flow.fields import flow_stats, resize_flow, resize_mask
 from faceflow.groundtruth import mesh as gt
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from faceflow.io.datasets import FlowPairRef, corpus_clips, find_dataset
 from faceflow.io.flo import FLOW_FORMATS
 from faceflow.io.images import VIDEO_EXTS, iter_video_frames, list_images, read_image, video_frame_count
+from faceflow.io.masks import encode_mask, read_mask
 
 MANIFEST = "manifest.csv"
 OPTIONS = "gt_options.json"
@@ -115,6 +121,8 @@ COLUMNS = [
     "photo_gt",
     "photo_zero",
     "lm_jump",
+    "mask",
+    "face_share",
 ]
 #: Columns every reader of the manifest needs.
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
@@ -393,6 +401,38 @@ class GTOptions:
         """
         return f"{k:06d}{FLOW_FORMATS[self.flow_format]}"
 
+    @classmethod
+    def from_json(cls, text: str, name: str = OPTIONS) -> GTOptions:
+        """The options stored by :meth:`to_json` (keys it leaves out take their defaults).
+
+        Parameters
+        ----------
+        text : str
+            The content of ``gt_options.json``.
+        name : str
+            Named in errors.
+
+        Returns
+        -------
+        GTOptions
+
+        Raises
+        ------
+        ValueError
+            Not a JSON object of known options, or invalid options.
+        """
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{name}: not JSON ({exc})") from None
+        if not isinstance(d, dict) or set(d) - set(cls.__dataclass_fields__):
+            raise ValueError(f"{name}: not a faceflow gt options file")
+        if "size" in d:
+            d["size"] = tuple(int(v) for v in d["size"])
+        opts = cls(**d)
+        opts.validate()
+        return opts
+
     def to_json(self) -> str:
         """The options as the text of ``gt_options.json`` (sorted keys, so comparable as text).
 
@@ -555,6 +595,8 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
     bad = {int(k): why for k, why in meta.get("bad_frames", {}).items()}
     done = {k for k in range(max(n - 1, 0)) if (seq_dir / "flow" / opts.flow_name(k)).is_file()}
     todo = {o.pair for o in outcomes if o.status == "ok"} - done
+    # pairs written before valid masks existed get theirs from the stored landmarks and flow
+    meshes = mesh_masks(lm, shape, opts, {k for k in done if not (seq_dir / mask_name(k)).is_file()})
     errors: dict[int, str] = {}
     frames_it = seq.iter_frames(opts.max_frames, opts.step, errors) if todo else iter(())
     cur_idx, cur, nxt = -1, None, None
@@ -581,7 +623,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
             row.update(status="failed", reason=why)
         elif out.status == "ok":
             try:
-                row.update(_write_pair(seq_dir, k, opts, lm, shape, boxes, out, (cur, nxt), done, resized))
+                row.update(_write_pair(seq_dir, k, opts, lm, shape, boxes, out, (cur, nxt), done, resized, meshes))
             except SEQUENCE_ERRORS as exc:  # e.g. a full disk: the reason names the file
                 row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         rows.append(row)
@@ -595,11 +637,13 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
 
 
 def _write_pair(
-    seq_dir: Path, k: int, opts: GTOptions, lm, shape, boxes, out, frames, done: set, resized: dict
+    seq_dir: Path, k: int, opts: GTOptions, lm, shape, boxes, out, frames, done: set, resized: dict, meshes: dict
 ) -> dict:
-    """Write (or, when done, read back) pair ``k``'s frames, flow and metadata; its manifest fields.
+    """Write (or, when done, read back) pair ``k``'s frames, flow, mask and metadata; its manifest fields.
 
-    ``resized`` maps stored frame names to their cropped, resized image (reused by the next pair).
+    ``resized`` maps stored frame names to their cropped, resized image (reused by the next pair);
+    ``meshes`` holds the face-mesh masks of completed pairs whose valid mask is still to be
+    written (:func:`mesh_masks`).
     """
     cur, nxt = frames
     from faceflow.groundtruth.checks import check_pair
@@ -610,18 +654,19 @@ def _write_pair(
     flow_path = seq_dir / "flow" / opts.flow_name(k)
     rel = {"img1": f"{seq_dir.name}/frames/{names[0]}", "img2": f"{seq_dir.name}/frames/{names[1]}"}
     rel["flow"] = f"{seq_dir.name}/flow/{flow_path.name}"
+    rel["mask"] = f"{seq_dir.name}/{mask_name(k)}"
     if k in done:
         fields = _read_pair_meta(seq_dir, k)
-        fields.update(flow_stats(read_flow(flow_path)))
-        return dict(fields, **rel)
+        stored = read_flow(flow_path)
+        fields.update(flow_stats(stored))
+        valid = _stored_pair_mask(seq_dir, k, opts, stored, _pair_box(k, opts, lm, shape, boxes), shape, meshes)
+        return dict(fields, face_share=float(valid.mean()), **rel)
     if cur is None or nxt is None:
         raise ValueError(f"frame {k if cur is None else k + 1} could not be decoded")
     res = out.result
-    if boxes:
-        box = boxes[opts.segment_of(k)]
-    else:
-        box = gt.crop_box(lm[k] if opts.crop == "first" else np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
+    box = _pair_box(k, opts, lm, shape, boxes)
     f32 = np.ascontiguousarray(resize_flow(res.flow[box[1] : box[3], box[0] : box[2]], size), np.float32)
+    valid = pair_mask(res.mask, f32, box, shape, size)
     if opts.flow_units == "frame":
         gt.scale_to_frame(f32, box, shape)
     a = resized.pop(names[0], None)
@@ -635,9 +680,144 @@ def _write_pair(
         if boxes is None or not (seq_dir / "frames" / name).is_file():
             atomic_write_bytes(seq_dir / "frames" / name, _png_bytes(img))
     atomic_write_text(seq_dir / "flow" / f"{k:06d}.json", json.dumps(fields, sort_keys=True) + "\n")
+    atomic_write_bytes(seq_dir / mask_name(k), encode_mask(valid))
+    # the flow is written last: its presence marks a completed pair
     atomic_write_bytes(flow_path, encode_flo(f32) if opts.flow_format == "flo" else encode_flow_f16(f32))
     fields.update(flow_stats(f32))
-    return dict(fields, **rel)
+    return dict(fields, face_share=float(valid.mean()), **rel)
+
+
+def _stored_pair_mask(seq_dir: Path, k: int, opts: GTOptions, stored, box, shape, meshes: dict) -> np.ndarray:
+    """The valid mask of completed pair ``k``: read back, or (a pair written before masks existed,
+    its mesh in ``meshes``) made from its stored flow and written."""
+    if k not in meshes:
+        return read_mask(seq_dir / mask_name(k))
+    crop_units = unscale_from_frame(stored, box, shape) if opts.flow_units == "frame" else stored
+    valid = pair_mask(meshes[k], crop_units, box, shape, tuple(opts.size))
+    atomic_write_bytes(seq_dir / mask_name(k), encode_mask(valid))
+    return valid
+
+
+def _pair_box(k: int, opts: GTOptions, lm, shape, boxes) -> tuple[int, int, int, int]:
+    """Crop box of pair ``k``: its segment's (``crop="sequence"``) or its own."""
+    if boxes:
+        return boxes[opts.segment_of(k)]
+    return gt.crop_box(lm[k] if opts.crop == "first" else np.stack([lm[k], lm[k + 1]]), shape, opts.offset)
+
+
+def mask_name(k: int) -> str:
+    """Path (relative to the sequence's folder) of pair ``k``'s valid mask.
+
+    Parameters
+    ----------
+    k : int
+        Pair index.
+
+    Returns
+    -------
+    str
+        ``mask/<k:06d>.png``.
+    """
+    return f"mask/{k:06d}.png"
+
+
+def pair_mask(
+    face: np.ndarray,
+    flow: np.ndarray,
+    box: tuple[int, int, int, int],
+    frame_shape: tuple[int, int],
+    size: tuple[int, int],
+) -> np.ndarray:
+    """The valid mask of a stored pair: where its ground truth is defined, on the stored grid.
+
+    A pixel of the stored crop is valid when (1) every pixel of the full frame that its flow is
+    resampled from lies inside the face mesh of the pair's first frame (:func:`faceflow.flow.fields.
+    resize_mask`: partly covered pixels along the mesh's outline are invalid) and (2) the flow
+    carries it to a point inside the frame (a face at the frame's edge may move out of it).
+    Everywhere else the flow is the paper's assumed zero (Sec. 3), not a measurement.
+
+    Parameters
+    ----------
+    face : ndarray, shape (H0, W0), bool
+        The face mesh of the pair's first frame on the full frame
+        (:attr:`faceflow.groundtruth.mesh.FlowResult.mask`).
+    flow : ndarray, shape (H, W, 2)
+        The stored flow in pixels of the stored crop (``flow_units="crop"``).
+    box : (x0, y0, x1, y1)
+        The crop box in the full frame (exclusive ends).
+    frame_shape : (H0, W0)
+    size : (H, W)
+        The stored size.
+
+    Returns
+    -------
+    ndarray, shape (H, W), bool
+
+    Raises
+    ------
+    ValueError
+        ``flow`` is not of ``size``.
+    """
+    x0, y0, x1, y1 = box
+    h, w = int(size[0]), int(size[1])
+    flow = np.asarray(flow, np.float64)
+    if flow.shape != (h, w, 2):
+        raise ValueError(f"flow of shape {flow.shape} for a stored size {(h, w)}")
+    inside_mesh = resize_mask(np.asarray(face, bool)[y0:y1, x0:x1], (h, w))
+    sx, sy = (x1 - x0) / w, (y1 - y0) / h
+    # full-frame position of each stored pixel centre (cv2.resize's mapping), then where it moves
+    xs = x0 + (np.arange(w) + 0.5) * sx - 0.5
+    ys = y0 + (np.arange(h) + 0.5) * sy - 0.5
+    dest_x = xs[None, :] + flow[..., 0] * sx
+    dest_y = ys[:, None] + flow[..., 1] * sy
+    inside_frame = (dest_x >= 0) & (dest_x <= frame_shape[1] - 1) & (dest_y >= 0) & (dest_y <= frame_shape[0] - 1)
+    return inside_mesh & inside_frame
+
+
+def unscale_from_frame(flow: np.ndarray, box: tuple[int, int, int, int], frame_shape: tuple[int, int]) -> np.ndarray:
+    """The inverse of :func:`faceflow.groundtruth.mesh.scale_to_frame`: frame units back to crop units.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (H, W, 2)
+    box : (x0, y0, x1, y1)
+    frame_shape : (H0, W0)
+
+    Returns
+    -------
+    ndarray
+        A new array.
+    """
+    x0, y0, x1, y1 = box
+    out = np.array(flow, np.float32)
+    out[..., 0] *= frame_shape[1] / (x1 - x0)
+    out[..., 1] *= frame_shape[0] / (y1 - y0)
+    return out
+
+
+def mesh_masks(lm: np.ndarray, shape: tuple[int, int], opts: GTOptions, pairs: set[int]) -> dict[int, np.ndarray]:
+    """The face mesh (on the full frame) of the first frame of each of ``pairs``.
+
+    The mesh of pair ``k`` is the one its flow was made on (same triangles, degenerate ones left
+    out), rasterised again from the stored landmarks (``exact`` mode's mask equals ``paper``
+    mode's): no frame is decoded.
+
+    Parameters
+    ----------
+    lm : ndarray, shape (N, 68, 2)
+    shape : (H0, W0)
+    opts : GTOptions
+    pairs : set of int
+
+    Returns
+    -------
+    dict of int to ndarray
+        ``{k: (H0, W0) bool}`` for the pairs whose frames have a face.
+    """
+    if not pairs:
+        return {}
+    outs = gt.sequence_flows(lm, shape, "exact", opts.min_area, pairs=set(pairs))
+    return {o.pair: o.result.mask for o in outs if o.pair in pairs and o.result is not None}
 
 
 def frame_names(k: int, opts: GTOptions) -> tuple[str, str]:
@@ -895,11 +1075,69 @@ def generate(
             df[c] = np.nan
     df = df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
     df = df.sort_values(["sequence", "pair"], kind="stable").reset_index(drop=True)
-    for c in ("img1", "img2", "flow", "reason"):
-        df[c] = df[c].fillna("")
+    for c in ("img1", "img2", "flow", "mask", "reason"):
+        df[c] = ["" if pd.isna(v) else v for v in df[c]]
     atomic_write_text(dst / MANIFEST, df.to_csv(index=False, float_format="%.6g"))
     if verbose:
         print(summary(df))
+    return df
+
+
+def add_masks(dst, progress: bool = False):
+    """Write the valid mask of every completed pair of ``dst`` that has none; rewrite the manifest.
+
+    For a dataset written before pairs had valid masks (:func:`pair_mask`). Only the dataset
+    folder is read: each pair's mesh comes from the stored landmarks, its crop box from the
+    stored metadata, and the inside-the-frame test uses the stored flow; no frame is decoded and
+    no flow is changed. Running it on a dataset that has every mask changes nothing.
+
+    Parameters
+    ----------
+    dst : path-like
+        A ``faceflow gt`` output folder.
+    progress : bool
+        A tqdm bar over the sequences.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rewritten manifest.
+
+    Raises
+    ------
+    FileNotFoundError
+        No manifest or options file in ``dst``.
+    ValueError
+        An unreadable options file.
+    """
+    from tqdm.auto import tqdm
+
+    from faceflow.io.flo import read_flow
+
+    dst = Path(dst)
+    df = read_manifest(dst)
+    opt_path = dst / OPTIONS
+    if not opt_path.is_file():
+        raise FileNotFoundError(f"{opt_path}: no options file; {dst} is not a complete `faceflow gt` dataset")
+    opts = GTOptions.from_json(opt_path.read_text(), str(opt_path))
+    df["mask"] = df["mask"] if "mask" in df.columns else ""
+    df["face_share"] = df["face_share"] if "face_share" in df.columns else np.nan
+    ok = df["status"] == "ok"
+    for seq in tqdm(list(dict.fromkeys(df.loc[ok, "sequence"])), desc="masks", disable=not progress):
+        seq_dir = dst / seq
+        lm = np.load(seq_dir / "landmarks.npy")
+        shape = tuple(json.loads((seq_dir / "meta.json").read_text())["shape"])
+        idx = df.index[ok & (df["sequence"] == seq)]
+        ks = [int(df.at[i, "pair"]) for i in idx]
+        meshes = mesh_masks(lm, shape, opts, {k for k in ks if not (seq_dir / mask_name(k)).is_file()})
+        boxes = segment_boxes(lm, shape, opts) if opts.crop == "sequence" else None
+        for i, k in zip(idx, ks):
+            stored = read_flow(seq_dir / "flow" / opts.flow_name(k))
+            valid = _stored_pair_mask(seq_dir, k, opts, stored, _pair_box(k, opts, lm, shape, boxes), shape, meshes)
+            df.at[i, "mask"] = f"{seq}/{mask_name(k)}"
+            df.at[i, "face_share"] = float(valid.mean())
+    df = df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
+    atomic_write_text(dst / MANIFEST, df.to_csv(index=False, float_format="%.6g"))
     return df
 
 
@@ -964,7 +1202,7 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     path = dst / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no manifest; generate the dataset with `faceflow gt SRC {dst}`")
-    text_cols = ["sequence", "subject", "img1", "img2", "flow", "reason", "status", "mode", "check"]
+    text_cols = ["sequence", "subject", "img1", "img2", "flow", "mask", "reason", "status", "mode", "check"]
     df = pd.read_csv(path, dtype={c: str for c in text_cols})
     missing = set(REQUIRED_COLUMNS) - set(df.columns)
     if missing:
@@ -980,15 +1218,67 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     if usable_only:
         df = df[(df["status"] == "ok") & ~df["suspect"]].reset_index(drop=True)
     if absolute:
-        for c in ("img1", "img2", "flow"):
-            df[c] = [str(dst / p) if p else "" for p in df[c]]
+        for c in ("img1", "img2", "flow", "mask"):
+            if c in df.columns:
+                df[c] = [str(dst / p) if p else "" for p in df[c]]
+    df.attrs["path"] = str(path)
     return df
+
+
+#: The command that adds valid masks to a dataset written before they existed.
+ADD_MASKS_COMMAND = "faceflow gt --add-masks {dst}"
+
+
+class MasklessDatasetError(ValueError):
+    """A ground-truth dataset written before pairs had valid masks (the message names the fix)."""
+
+
+def has_masks(df) -> bool:
+    """Whether every ``ok`` row of a manifest names its valid mask.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A manifest (:func:`read_manifest`).
+
+    Returns
+    -------
+    bool
+    """
+    if "mask" not in df.columns:
+        return False
+    ok = df["status"] == "ok"
+    return bool((df.loc[ok, "mask"].astype(str) != "").all())
+
+
+def require_masks(df, dst=None) -> None:
+    """Refuse a manifest whose pairs have no valid masks, naming the command that adds them.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A manifest (:func:`read_manifest`).
+    dst : path-like, optional
+        The dataset folder (default: the folder of the manifest ``df`` was read from).
+
+    Raises
+    ------
+    MasklessDatasetError
+        Some ``ok`` row has no mask.
+    """
+    if has_masks(df):
+        return
+    where = Path(dst) if dst is not None else Path(df.attrs.get("path", MANIFEST)).parent
+    raise MasklessDatasetError(
+        f"{where / MANIFEST}: written before ground-truth pairs had valid masks (where the landmark flow is "
+        f"defined); add them with `{ADD_MASKS_COMMAND.format(dst=where)}` (no frame is decoded, the flows are kept)"
+    )
 
 
 def manifest_refs(df) -> list[FlowPairRef]:
     """One :class:`~faceflow.io.datasets.FlowPairRef` per row of a manifest read with ``absolute=True``.
 
-    The pair is named ``<sequence>/<pair>``; its source is ``faces``.
+    The pair is named ``<sequence>/<pair>``; its source is ``faces``; it carries its valid mask.
 
     Parameters
     ----------
@@ -998,15 +1288,22 @@ def manifest_refs(df) -> list[FlowPairRef]:
     Returns
     -------
     list of FlowPairRef
+
+    Raises
+    ------
+    MasklessDatasetError
+        The dataset was written before valid masks existed (:func:`require_masks`).
     """
+    require_masks(df)
     return [
-        FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces")
+        FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces", Path(r.mask))
         for r in df.itertuples()
     ]
 
 
 def is_complete(dst, **opts) -> bool:
-    """True when ``dst`` holds a finished dataset generated with these options and no failed pair.
+    """True when ``dst`` holds a finished dataset generated with these options, with no failed pair
+    and a valid mask for every pair.
 
     Parameters
     ----------
@@ -1024,7 +1321,9 @@ def is_complete(dst, **opts) -> bool:
     keys = {k: v for k, v in opts.items() if k in GTOptions.__dataclass_fields__}
     o = GTOptions(**keys)
     o.size = tuple(int(v) for v in o.size)
-    return (dst / OPTIONS).read_text() == o.to_json() and not has_failures(dst)
+    if (dst / OPTIONS).read_text() != o.to_json() or has_failures(dst):
+        return False
+    return has_masks(read_manifest(dst))
 
 
 def has_failures(dst) -> bool:
@@ -1169,8 +1468,8 @@ def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) ->
     """The OpenFace-samples face dataset in ``dst`` (generated once, then reused).
 
     A complete dataset already in ``dst`` (its ``manifest.csv`` exists without failed pairs,
-    e.g. written by the ground-truth chapter) is used as it is, whatever options made it;
-    otherwise :func:`openface_dataset` generates (or resumes) it quietly.
+    e.g. written by the ground-truth chapter) is used as it is, whatever options made it (its
+    valid masks are added when it predates them, :func:`add_masks`); otherwise :func:`openface_dataset` generates (or resumes) it quietly.
 
     Parameters
     ----------
@@ -1187,6 +1486,8 @@ def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) ->
     """
     dst = Path(dst)
     if (dst / MANIFEST).is_file() and not has_failures(dst):
+        if not has_masks(read_manifest(dst)):
+            add_masks(dst)
         return dst
     opts.setdefault("progress", False)
     opts.setdefault("verbose", False)

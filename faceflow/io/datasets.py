@@ -272,27 +272,34 @@ def find_dataset(key: str, root: str | os.PathLike | None = None) -> Path:
 
 @dataclass
 class FlowPair:
-    """Two RGB frames and, when known, the ground-truth flow from the first to the second."""
+    """Two RGB frames and, when known, the ground-truth flow from the first to the second.
+
+    ``mask``: where the ground truth is defined ((H, W) bool, :mod:`faceflow.io.masks`), for
+    ground truth that is defined only in part of the frame (the landmark ground truth: inside the
+    face); None when it is defined at every pixel (Sintel, FlyingChairs, generated motions).
+    """
 
     name: str
     img1: np.ndarray
     img2: np.ndarray
     flow: np.ndarray | None = None
     source: str = ""
+    mask: np.ndarray | None = None
 
 
 @dataclass
 class FlowPairRef:
-    """Paths of a frame pair with optional ground-truth ``.flo``; :meth:`load` reads them."""
+    """Paths of a frame pair with optional ground-truth ``.flo`` and valid mask; :meth:`load` reads them."""
 
     name: str
     img1: Path
     img2: Path
     flow: Path | None = None
     source: str = ""
+    mask: Path | None = None
 
     def load(self) -> FlowPair:
-        """Read both frames and, when there is one, the ground-truth flow.
+        """Read both frames and, when there are, the ground-truth flow and its valid mask.
 
         Returns
         -------
@@ -307,14 +314,18 @@ class FlowPairRef:
             files); an unreadable image or ``.flo`` file.
         """
         from faceflow.io.flo import read_flow
+        from faceflow.io.masks import read_mask
 
         flow = read_flow(self.flow) if self.flow is not None else None
+        mask = read_mask(self.mask) if self.mask is not None else None
         a, b = read_image(self.img1), read_image(self.img2)
         if a.shape != b.shape:
             raise ValueError(f"{self.img1} and {self.img2} differ in size: {a.shape} vs {b.shape}")
         if flow is not None and flow.shape[:2] != a.shape[:2]:
             raise ValueError(f"{self.flow}: flow size {flow.shape[:2]} != image size {a.shape[:2]}")
-        return FlowPair(self.name, a, b, flow, self.source)
+        if mask is not None and mask.shape != a.shape[:2]:
+            raise ValueError(f"{self.mask}: mask size {mask.shape} != image size {a.shape[:2]}")
+        return FlowPair(self.name, a, b, flow, self.source, mask)
 
 
 _FRAME_RE = re.compile(r"frame_(\d+)\.png$")

@@ -9,8 +9,10 @@
   the stand-in for the FlyingChairs training set when the real release is absent.
 
 Every dataset yields dicts ``{"img1": (3, H, W) float in [0, 1], "img2": ..., "flow": (2, H, W)
-float pixels, "name": str}`` resized to a common ``size`` (the flow's u and v rescaled by the
-width and height ratios, so it stays in pixels of the resized image).
+float pixels, "mask": (1, H, W) float, 1 where the ground truth is defined, "name": str}`` resized
+to a common ``size`` (the flow's u and v rescaled by the width and height ratios, so it stays in
+pixels of the resized image; the mask by :func:`faceflow.flow.fields.resize_mask`). Ground truth
+defined everywhere (shapes, Chairs, Sintel) has a mask of ones.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from faceflow.flow.fields import resize_flow
+from faceflow.flow.fields import resize_flow, resize_mask
 from faceflow.flow.synthetic import flying_shapes_pair
 from faceflow.groundtruth.dataset import manifest_refs, read_manifest
 from faceflow.groundtruth.splits import FaceSplit, SplitOptions, evenly_spaced
@@ -43,7 +45,15 @@ def resize_pair(pair: FlowPair, size: tuple[int, int] | None) -> FlowPair:
     a = cv2.resize(pair.img1, (ww, hh), interpolation=cv2.INTER_AREA if hh < h else cv2.INTER_LINEAR)
     b = cv2.resize(pair.img2, (ww, hh), interpolation=cv2.INTER_AREA if hh < h else cv2.INTER_LINEAR)
     flow = None if pair.flow is None else resize_flow(pair.flow, (hh, ww))
-    return FlowPair(pair.name, a, b, flow, pair.source)
+    mask = None if pair.mask is None else resize_mask(pair.mask, (hh, ww))
+    return FlowPair(pair.name, a, b, flow, pair.source, mask)
+
+
+def valid_mask(pair: FlowPair) -> np.ndarray:
+    """The pair's valid mask, all True when its ground truth is defined everywhere (``mask`` None)."""
+    if pair.mask is not None:
+        return np.asarray(pair.mask, bool)
+    return np.ones(pair.img1.shape[:2], bool)
 
 
 def pair_to_sample(pair: FlowPair) -> dict:
@@ -56,6 +66,7 @@ def pair_to_sample(pair: FlowPair) -> dict:
         "img1": img(pair.img1),
         "img2": img(pair.img2),
         "flow": torch.from_numpy(np.ascontiguousarray(pair.flow, dtype=np.float32)).permute(2, 0, 1),
+        "mask": torch.from_numpy(valid_mask(pair)).float().unsqueeze(0),
         "name": pair.name,
     }
 
@@ -195,13 +206,18 @@ class TensorBank:
 
     Frames are kept as uint8 ``(N, 3, H, W)`` (a quarter of the float size) and turned into
     floats in ``[0, 1]`` per batch, exactly as :func:`pair_to_sample` does per sample; flows are
-    float32 ``(N, 2, H, W)``. Made once per training run by :func:`faceflow.training.loop.train`.
+    float32 ``(N, 2, H, W)``, valid masks bool ``(N, 1, H, W)``. Made once per training run by
+    :func:`faceflow.training.loop.train`.
     """
 
-    def __init__(self, img1: torch.Tensor, img2: torch.Tensor, flow: torch.Tensor):
+    def __init__(self, img1: torch.Tensor, img2: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor | None = None):
         if not (len(img1) == len(img2) == len(flow)) or img1.dtype != torch.uint8 or img2.dtype != torch.uint8:
             raise ValueError("TensorBank needs uint8 frames and flows of the same length")
-        self.img1, self.img2, self.flow = img1, img2, flow
+        if mask is None:
+            mask = torch.ones((len(flow), 1, *flow.shape[-2:]), dtype=torch.bool)
+        if mask.shape != (len(flow), 1, *flow.shape[-2:]) or mask.dtype != torch.bool:
+            raise ValueError("TensorBank needs bool masks of shape (N, 1, H, W)")
+        self.img1, self.img2, self.flow, self.mask = img1, img2, flow, mask
 
     def __len__(self) -> int:
         return len(self.flow)
@@ -213,7 +229,7 @@ class TensorBank:
         if n == 0:
             raise ValueError("empty dataset")
         size = getattr(ds, "size", None)
-        img1 = img2 = flow = None
+        img1 = img2 = flow = mask = None
         for i in range(n):
             p = resize_pair(ds.pair(i), size)
             if p.flow is None:
@@ -223,14 +239,17 @@ class TensorBank:
                 img1 = torch.empty((n, 3, h, w), dtype=torch.uint8)
                 img2 = torch.empty((n, 3, h, w), dtype=torch.uint8)
                 flow = torch.empty((n, 2, h, w), dtype=torch.float32)
+                mask = torch.empty((n, 1, h, w), dtype=torch.bool)
             if p.img1.shape[:2] != tuple(img1.shape[-2:]):
                 raise ValueError(f"{p.name} is {p.img1.shape[:2]}, the first pair {tuple(img1.shape[-2:])}")
             img1[i] = torch.from_numpy(np.ascontiguousarray(p.img1)).permute(2, 0, 1)
             img2[i] = torch.from_numpy(np.ascontiguousarray(p.img2)).permute(2, 0, 1)
             flow[i] = torch.from_numpy(np.ascontiguousarray(p.flow, dtype=np.float32)).permute(2, 0, 1)
-        return cls(img1, img2, flow)
+            mask[i, 0] = torch.from_numpy(valid_mask(p))
+        return cls(img1, img2, flow, mask)
 
-    def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(img1, img2, flow)`` of the samples ``idx``: float frames in [0, 1], flow in pixels."""
+    def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(img1, img2, flow, mask)`` of the samples ``idx``: float frames in [0, 1], flow in
+        pixels, the valid mask as float (1 where the ground truth is defined)."""
         idx = torch.as_tensor(list(idx), dtype=torch.long)
-        return self.img1[idx].float() / 255.0, self.img2[idx].float() / 255.0, self.flow[idx]
+        return self.img1[idx].float() / 255.0, self.img2[idx].float() / 255.0, self.flow[idx], self.mask[idx].float()

@@ -51,6 +51,7 @@ def collate(samples: list[dict]) -> dict:
         "img1": torch.stack([s["img1"] for s in samples]),
         "img2": torch.stack([s["img2"] for s in samples]),
         "flow": torch.stack([s["flow"] for s in samples]),
+        "mask": torch.stack([s["mask"] for s in samples]),
         "name": [s["name"] for s in samples],
     }
 
@@ -65,21 +66,34 @@ def _check_resolution(ds, cfg: TrainConfig) -> None:
 
 
 @torch.no_grad()
-def validation_epe(model, dataset, device: str, max_pairs: int = 64, batch_size: int = 8) -> float:
-    """Mean EPE of the finest prediction upsampled to the training resolution, on the dataset."""
+def validation_epe(model, dataset, device: str, max_pairs: int = 64, batch_size: int = 8) -> dict:
+    """Mean EPE of the finest prediction upsampled to the training resolution, on the dataset.
+
+    Returns
+    -------
+    dict
+        ``epe``: over the whole crop (the mean over pairs of each pair's mean); ``epe_valid``: the
+        same over each pair's valid mask (the face, for landmark ground truth; pairs without a
+        valid pixel are left out of that mean).
+    """
     was = model.training
     model.eval()
     n = min(len(dataset), max_pairs)
     idx = np.linspace(0, len(dataset) - 1, n).round().astype(int) if n < len(dataset) else np.arange(n)
-    tot, cnt = 0.0, 0
+    whole, valid = [], []
     for b in range(0, len(idx), batch_size):
         batch = collate([dataset[int(i)] for i in idx[b : b + batch_size]])
         pred = full_resolution(model(batch["img1"].to(device), batch["img2"].to(device))[0], 1)
-        e = epe_map_torch(pred, batch["flow"].to(device)).mean(dim=(1, 2))
-        tot += float(e.sum())
-        cnt += len(e)
+        e = epe_map_torch(pred, batch["flow"].to(device))
+        m = batch["mask"].to(device)[:, 0]
+        whole += e.mean(dim=(1, 2)).tolist()
+        count = m.sum(dim=(1, 2))
+        valid += [float(v) for v, c in zip((e * m).sum(dim=(1, 2)) / count.clamp_min(1), count) if c > 0]
     model.train(was)
-    return tot / max(cnt, 1)
+    return {
+        "epe": float(np.mean(whole)) if whole else 0.0,
+        "epe_valid": float(np.mean(valid)) if valid else float("nan"),
+    }
 
 
 def train(
@@ -147,15 +161,15 @@ def train(
             g["lr"] = lr
         idx = batch_indices(len(train_ds), cfg.batch_size, step, cfg.seed, cfg.shuffle)
         if bank is not None:
-            img1, img2, gt = (t.to(device) for t in bank.batch(idx))
+            img1, img2, gt, mask = (t.to(device) for t in bank.batch(idx))
         else:
             batch = collate([train_ds[i] for i in idx])
-            img1, img2, gt = (batch[k].to(device) for k in ("img1", "img2", "flow"))
+            img1, img2, gt, mask = (batch[k].to(device) for k in ("img1", "img2", "flow", "mask"))
         img1, img2 = img1.contiguous(memory_format=fmt), img2.contiguous(memory_format=fmt)
         preds = model(img1, img2)
-        loss, terms = total_loss(preds, gt, img1, img2, loss_cfg)
+        loss, terms = total_loss(preds, gt, img1, img2, loss_cfg, mask)
         if not math.isfinite(terms["J"]):
-            raise RuntimeError(f"{cfg.experiment}: non-finite loss at step {step} on pairs {batch['name']}: {terms}")
+            raise RuntimeError(f"{cfg.experiment}: non-finite loss at step {step} on samples {idx}: {terms}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -164,7 +178,7 @@ def train(
         bar.update(1)
         bar.set_postfix(J=f"{terms['J']:.3f}", refresh=False)
         if val_ds is not None and len(val_ds) and (step % cfg.val_every == 0 or step == cfg.steps):
-            extra["val"].append({"step": step, "epe": validation_epe(model, val_ds, device, cfg.val_pairs)})
+            extra["val"].append({"step": step, **validation_epe(model, val_ds, device, cfg.val_pairs)})
         if step % every == 0 or step == end:
             extra["finished"] = step >= cfg.steps
             extra["seconds"] = extra.get("seconds", 0.0) + (time.perf_counter() - t0)

@@ -19,6 +19,19 @@
 * :func:`released_scale_weights`: the multi-scale weights of the released code, next to the
   text's :func:`text_scale_weights`.
 * :class:`LossConfig` and :func:`total_loss` (Eqs. 6 and 9).
+
+**Masked loss (beyond the paper, ``LossConfig.masked``).** The landmark ground truth is defined
+only inside the face mesh (:mod:`faceflow.io.masks`); outside, the paper's zero is an assumption.
+With ``masked=True`` every term is averaged over the valid mask instead of the whole crop:
+
+* Eq. 4: at scale k, over the cells whose whole ``2^k`` block is valid (:func:`scale_mask`, the
+  rule of :func:`faceflow.flow.fields.resize_mask`);
+* Eq. 5: over the valid pixels of the full-resolution reconstruction (and all three channels);
+* Eq. 7: over the forward differences whose two pixels are both valid on the k = 1 grid;
+* Eq. 8: over the valid pixels of the grid it is computed on.
+
+Each masked mean is the sum over the valid entries of the batch divided by their count, so a
+pixel outside the mask has no gradient at all. The paper's unmasked loss stays the default.
 """
 
 from __future__ import annotations
@@ -93,7 +106,36 @@ def downsample_flow(flow: torch.Tensor, k: int) -> torch.Tensor:
     return F.avg_pool2d(flow, kernel_size=f, stride=f) / f
 
 
-def multiscale_epe(preds: list[torch.Tensor], gt: torch.Tensor, weights: list[float | None]) -> torch.Tensor:
+def scale_mask(mask: torch.Tensor, k: int) -> torch.Tensor:
+    """A full-resolution (B, 1, H, W) valid mask on the scale-k grid: a cell is valid (1) when its
+    whole ``2^k x 2^k`` block is (the rule of :func:`faceflow.flow.fields.resize_mask`)."""
+    if k == 0:
+        return mask
+    f = 2**k
+    h, w = mask.shape[-2:]
+    if h % f or w % f:
+        raise ValueError(f"mask size {h}x{w} not divisible by 2^{k}")
+    return (F.avg_pool2d(mask.float(), kernel_size=f, stride=f) >= 1.0 - 1e-6).to(mask.dtype)
+
+
+def masked_mean(err: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of ``err`` (B, H, W) or (B, C, H, W) over the entries where ``mask`` (B, 1, H, W) is 1.
+
+    The sum over valid entries of the whole batch divided by their count (0 when none is valid):
+    entries outside the mask get no gradient. ``mask=None`` is the plain mean.
+    """
+    if mask is None:
+        return err.mean()
+    m = mask[:, 0] if err.dim() == 3 else mask.expand_as(err)
+    if m.shape != err.shape:
+        raise ValueError(f"mask {tuple(mask.shape)} does not fit the error {tuple(err.shape)}")
+    m = m.to(err.dtype)
+    return (err * m).sum() / m.sum().clamp_min(1.0)
+
+
+def multiscale_epe(
+    preds: list[torch.Tensor], gt: torch.Tensor, weights: list[float | None], mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """Eq. (4): ``sum_k w_k * mean EPE((Y)_k, (Ŷ)_k)``.
 
     Parameters
@@ -101,6 +143,8 @@ def multiscale_epe(preds: list[torch.Tensor], gt: torch.Tensor, weights: list[fl
     preds : list of (B, 2, H/2^k, W/2^k) tensors, finest (k=1) first, in scale-k pixels.
     gt : (B, 2, H, W) full-resolution ground truth in input pixels.
     weights : one weight per scale; a ``None`` or ``0`` weight drops that term.
+    mask : (B, 1, H, W) valid mask, optional: the mean at scale k is then over the valid cells of
+        that scale (:func:`scale_mask`), the masked loss (beyond the paper).
     """
     if len(weights) != len(preds):
         raise ValueError(f"{len(preds)} predictions but {len(weights)} weights")
@@ -111,7 +155,7 @@ def multiscale_epe(preds: list[torch.Tensor], gt: torch.Tensor, weights: list[fl
         g = downsample_flow(gt, k)
         if g.shape != p.shape:
             raise ValueError(f"scale {k}: prediction {tuple(p.shape)} vs ground truth {tuple(g.shape)}")
-        total = total + w * epe_map_torch(p, g).mean()
+        total = total + w * masked_mean(epe_map_torch(p, g), None if mask is None else scale_mask(mask, k))
     return total
 
 
@@ -157,11 +201,14 @@ def huber(x: torch.Tensor, d: float = 1.0) -> torch.Tensor:
     return torch.where(a <= d, 0.5 * x * x, 0.5 * d * d + d * (a - d))
 
 
-def cyclic_loss(img2: torch.Tensor, img2_hat: torch.Tensor, d: float = 1.0) -> torch.Tensor:
-    """Eq. (5): mean over pixels and the 3 colour channels of ``huber(X_{i+1} - X̂_{i+1})``."""
+def cyclic_loss(
+    img2: torch.Tensor, img2_hat: torch.Tensor, d: float = 1.0, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Eq. (5): mean over pixels and the 3 colour channels of ``huber(X_{i+1} - X̂_{i+1})``
+    (over the valid pixels of ``mask`` (B, 1, H, W) when given)."""
     if img2.shape != img2_hat.shape:
         raise ValueError(f"shapes differ: {tuple(img2.shape)} vs {tuple(img2_hat.shape)}")
-    return huber(img2 - img2_hat, d).mean()
+    return masked_mean(huber(img2 - img2_hat, d), mask)
 
 
 def charbonnier(x: torch.Tensor, eps: float = 0.01, alpha: float = 0.5) -> torch.Tensor:
@@ -170,7 +217,12 @@ def charbonnier(x: torch.Tensor, eps: float = 0.01, alpha: float = 0.5) -> torch
 
 
 def smoothness_loss(
-    flow: torch.Tensor, d: float = SMOOTH_HUBER_D, penalty: str = "huber", eps: float = 0.01, alpha: float = 0.5
+    flow: torch.Tensor,
+    d: float = SMOOTH_HUBER_D,
+    penalty: str = "huber",
+    eps: float = 0.01,
+    alpha: float = 0.5,
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Eq. (7) with the fix ``dv/dy -> dv/dx`` in the third term.
 
@@ -181,23 +233,36 @@ def smoothness_loss(
     ``penalty="charbonnier"`` (the released code, train 447-458): ``(g^2 + eps^2)^alpha`` of the
     same four differences as TensorFlow's ``image_gradients`` gives them (zero in the last column /
     row), summed per pixel and averaged over all pixels.
+
+    ``mask`` (B, 1, h, w) on the grid of ``flow``: a difference counts only where both of its
+    pixels are valid (the masked loss); the means are over those differences.
     """
     if penalty not in SMOOTH_PENALTIES:
         raise ValueError(f"smoothness penalty must be one of {SMOOTH_PENALTIES}, got {penalty!r}")
     dx = flow[..., :, 1:] - flow[..., :, :-1]
     dy = flow[..., 1:, :] - flow[..., :-1, :]
+    mx = my = None
+    if mask is not None:
+        if mask.shape[-2:] != flow.shape[-2:]:
+            raise ValueError(f"mask {tuple(mask.shape)} does not fit the flow {tuple(flow.shape)}")
+        mx = mask[..., :, 1:] * mask[..., :, :-1]
+        my = mask[..., 1:, :] * mask[..., :-1, :]
     if penalty == "charbonnier":
         dx = F.pad(dx, (0, 1, 0, 0))
         dy = F.pad(dy, (0, 0, 0, 1))
-        return (charbonnier(dx, eps, alpha).sum(1) + charbonnier(dy, eps, alpha).sum(1)).mean()
+        if mask is None:
+            return (charbonnier(dx, eps, alpha).sum(1) + charbonnier(dy, eps, alpha).sum(1)).mean()
+        mx, my = F.pad(mx, (0, 1, 0, 0)), F.pad(my, (0, 0, 0, 1))
+        per_pixel = (charbonnier(dx, eps, alpha) * mx).sum(1) + (charbonnier(dy, eps, alpha) * my).sum(1)
+        return per_pixel.sum() / ((mx + my) > 0).to(flow.dtype).sum().clamp_min(1.0)
     u_x, v_x = dx[:, 0], dx[:, 1]
     u_y, v_y = dy[:, 0], dy[:, 1]
-    return sum(huber(g, d).mean() for g in (u_x, u_y, v_x, v_y))
+    return sum(masked_mean(huber(g, d), m) for g, m in ((u_x, mx), (u_y, my), (v_x, mx), (v_y, my)))
 
 
-def angular_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """Eq. (8): mean angle (radians) between ``(u, v, 1)`` and ``(û, v̂, 1)``."""
-    return angular_error_map_torch(pred, gt).mean()
+def angular_loss(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Eq. (8): mean angle (radians) between ``(u, v, 1)`` and ``(û, v̂, 1)`` (over ``mask`` when given)."""
+    return masked_mean(angular_error_map_torch(pred, gt), mask)
 
 
 #: Where the angular loss (Eq. 8) is computed: the k = 1 prediction upsampled to full resolution
@@ -225,6 +290,8 @@ class LossConfig:
         (``(g^2 + charbonnier_eps^2)^charbonnier_alpha``, the released code).
     smooth_d : threshold of the smoothness Huber penalty, px per px. Default :data:`SMOOTH_HUBER_D`.
     aae_grid : one of :data:`AAE_GRIDS`.
+    masked : beyond the paper: average every term over the ground truth's valid mask (module
+        docstring); ``False`` (default) is the paper's loss over the whole crop.
     """
 
     lambda1: float = 1.0
@@ -240,6 +307,7 @@ class LossConfig:
     charbonnier_eps: float = 0.01
     charbonnier_alpha: float = 0.5
     aae_grid: str = "full"
+    masked: bool = False
 
     def __post_init__(self):
         if self.third not in (None, "smooth", "aae"):
@@ -264,31 +332,43 @@ class LossConfig:
 
 
 def total_loss(
-    preds: list[torch.Tensor], gt: torch.Tensor, img1: torch.Tensor, img2: torch.Tensor, cfg: LossConfig
+    preds: list[torch.Tensor],
+    gt: torch.Tensor,
+    img1: torch.Tensor,
+    img2: torch.Tensor,
+    cfg: LossConfig,
+    mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict]:
     """J of Eqs. (6)/(9) for one batch; returns (J, dict of the float value of each term).
 
     preds : five predictions, finest first (scale-k pixels); gt : (B, 2, H, W); img1, img2 :
-    (B, 3, H, W) in [0, 1].
+    (B, 3, H, W) in [0, 1]; mask : (B, 1, H, W) valid mask of ``gt``, used when ``cfg.masked``
+    (required then).
     """
+    if cfg.masked and mask is None:
+        raise ValueError("the masked loss (LossConfig.masked) needs the ground truth's valid mask")
+    m = mask if cfg.masked else None
+    m1 = None if m is None else scale_mask(m, 1)
     terms = {}
-    j = multiscale_epe(preds, gt, cfg.weights())
+    j = multiscale_epe(preds, gt, cfg.weights(), m)
     terms["L1"] = float(j.detach())
     need_full = cfg.lambda2 or (cfg.lambda3 and cfg.third == "aae" and cfg.aae_grid == "full")
     if need_full:
         full = full_resolution(preds[0], 1)
     if cfg.lambda2:
         s = cfg.intensity_scale
-        l2 = cyclic_loss(img2 * s, reconstruct_second(img1, full) * s, cfg.huber_d)
+        l2 = cyclic_loss(img2 * s, reconstruct_second(img1, full) * s, cfg.huber_d, m)
         terms["L2"] = float(l2.detach())
         j = j + cfg.lambda2 * l2
     if cfg.lambda3 and cfg.third is not None:
         if cfg.third == "smooth":
-            l3 = smoothness_loss(preds[0], cfg.smooth_d, cfg.smooth_penalty, cfg.charbonnier_eps, cfg.charbonnier_alpha)
+            l3 = smoothness_loss(
+                preds[0], cfg.smooth_d, cfg.smooth_penalty, cfg.charbonnier_eps, cfg.charbonnier_alpha, m1
+            )
         elif cfg.aae_grid == "k1":
-            l3 = angular_loss(preds[0], downsample_flow(gt, 1))
+            l3 = angular_loss(preds[0], downsample_flow(gt, 1), m1)
         else:
-            l3 = angular_loss(full, gt)
+            l3 = angular_loss(full, gt, m)
         terms["L3"] = float(l3.detach())
         j = j + cfg.lambda3 * l3
     terms["J"] = float(j.detach())

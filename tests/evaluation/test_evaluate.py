@@ -149,3 +149,27 @@ def test_progress_bars_for_loading_and_scoring_only_when_asked(capsys):
     evaluate(["zero"], ds, "shapes", progress=True)
     err = capsys.readouterr().err
     assert "shapes: loading pairs" in err and "shapes: zero" in err
+
+
+def test_regions_on_the_paper_grid_by_hand():
+    """The valid mask is averaged to the k = 1 grid like the flow: a 2 x 2 cell is face only when
+    all four of its pixels are; the partly covered cell counts as outside."""
+    gt = np.zeros((4, 4, 2), np.float32)
+    gt[:2, :2] = (4.0, 0.0)  # top-left block (the face) moves 4 px right
+    mask = np.zeros((4, 4), bool)
+    mask[:2, :2] = True  # top-left cell: all four pixels face
+    mask[2, 2] = True  # bottom-right cell: one pixel of four -> not face on the grid
+    img = np.zeros((4, 4, 3), np.uint8)
+    pair = FlowPair("p", img, img, gt, mask=mask)
+    right_on_face = np.zeros((2, 2, 2), np.float32)
+    right_on_face[0, 0] = (2.0, 0.0)  # exact on the face cell ...
+    right_on_face[1, :] = (1.0, 0.0)  # ... and wrong by 1 px on the two bottom cells
+    df = evaluate({"net": lambda a, b: right_on_face}, [pair], convention="paper")
+    r = df.iloc[0]
+    assert r["face_share"] == pytest.approx(0.25)  # one cell of four
+    assert r["epe_face"] == 0.0
+    assert r["epe_outside"] == pytest.approx(2 / 3)  # 1 + 1 + 0 over three cells
+    assert r["epe"] == pytest.approx(0.5)  # the whole crop, the paper's number
+    assert r["gt_mag_face"] == pytest.approx(2.0) and r["gt_mag"] == pytest.approx(0.5)
+    no_mask = evaluate({"net": lambda a, b: right_on_face}, [FlowPair("p", img, img, gt)], convention="paper")
+    assert np.isnan(no_mask.loc[0, "epe_face"]) and no_mask.loc[0, "epe"] == r["epe"]

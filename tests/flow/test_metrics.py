@@ -74,3 +74,21 @@ def test_torch_angular_error_has_finite_gradient_at_zero_error():
     pred = gt.clone().requires_grad_(True)
     metrics.aae_torch(pred, gt).backward()
     assert torch.isfinite(pred.grad).all()
+
+
+def test_region_errors_right_inside_the_mask_wrong_outside():
+    from faceflow.flow.metrics import region_errors
+
+    gt = np.zeros((6, 8, 2))
+    gt[2:4, 3:6] = (1.5, -0.5)
+    mask = np.zeros((6, 8), bool)
+    mask[2:4, 3:6] = True
+    pred = gt.copy()
+    pred[~mask] = (3.0, 4.0)  # 5 px wrong on every pixel outside the face
+    e = region_errors(pred, gt, mask)
+    assert e["epe_face"] == 0.0 and e["aae_face"] == 0.0
+    assert e["epe_outside"] == pytest.approx(5.0)
+    assert e["epe"] == pytest.approx(5.0 * (48 - 6) / 48)
+    assert e["face_share"] == pytest.approx(6 / 48)
+    everywhere = region_errors(pred, gt, np.ones((6, 8), bool))
+    assert np.isnan(everywhere["epe_outside"]) and everywhere["epe_face"] == e["epe"]

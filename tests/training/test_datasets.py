@@ -73,15 +73,28 @@ def test_real_chairs_and_sintel(data_root):
     assert {r.name.split("/")[0] for r in rest.items} == {scenes[-1]}
 
 
-def test_tensor_bank_gives_the_same_batches_as_the_samples():
+def test_tensor_bank_gives_the_same_batches_as_the_samples(tmp_path, fake_gt):
     import torch
 
     from faceflow.training import loop
 
-    ds = datasets.FlyingShapes(5, size=(64, 64), seed=3)
-    bank = datasets.TensorBank.from_dataset(ds)
-    idx = [4, 0, 2]
-    b = loop.collate([ds[i] for i in idx])
-    img1, img2, flow = bank.batch(idx)
-    assert torch.equal(img1, b["img1"]) and torch.equal(img2, b["img2"]) and torch.equal(flow, b["flow"])
-    assert bank.img1.dtype == torch.uint8 and len(bank) == 5
+    fake_gt(tmp_path, {f"s{i}": (f"p{i}", 3) for i in range(3)}, failed=0)
+    faces, _ = datasets.face_datasets(tmp_path, size=(32, 48))
+    for ds in (datasets.FlyingShapes(5, size=(64, 64), seed=3), faces["train"]):
+        bank = datasets.TensorBank.from_dataset(ds)
+        idx = [len(ds) - 1, 0, 1]
+        b = loop.collate([ds[i] for i in idx])
+        img1, img2, flow, mask = bank.batch(idx)
+        assert torch.equal(img1, b["img1"]) and torch.equal(img2, b["img2"]) and torch.equal(flow, b["flow"])
+        assert torch.equal(mask, b["mask"]) and mask.shape == (3, 1, *flow.shape[-2:])
+        assert bank.img1.dtype == torch.uint8 and len(bank) == len(ds)
+    assert 0 < float(mask.mean()) < 1  # the face data's masks survive the resize (4 of 64 columns invalid)
+
+
+def test_resized_masks_keep_only_cells_drawn_from_valid_pixels(tmp_path, fake_gt):
+    fake_gt(tmp_path, {"s0": ("p0", 1), "s1": ("p1", 1), "s2": ("p2", 1)}, failed=0)
+    ds, _ = datasets.face_datasets(tmp_path, size=(24, 32))  # 48 x 64 -> half: 2 x 2 blocks
+    s = ds["train"][0]
+    assert s["mask"].shape == (1, 24, 32)
+    # columns 0-3 of the stored grid are invalid: blocks 0 and 1 of the half grid hold them
+    assert float(s["mask"][0, :, :2].max()) == 0.0 and float(s["mask"][0, :, 2:].min()) == 1.0

@@ -244,3 +244,61 @@ def test_angular_loss_on_k1_grid():
 def test_dropped_k1_term_with_released_weights():
     cfg = L.LossConfig(lambda1=0.3, scale_weights=L.released_scale_weights(0.3), drop_finest_epe=True)
     assert cfg.weights() == pytest.approx([0.0, 0.025, 0.3 / 18, 0.3 / 36, 0.0])
+
+
+def _masked_batch(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    gt = torch.randn(2, 2, 32, 32, generator=g)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, 8:24, 4:28] = 1.0  # a face in the middle of each crop
+    return gt, mask
+
+
+def test_masked_multiscale_epe_has_no_gradient_outside_the_mask():
+    gt, mask = _masked_batch()
+    preds = [torch.randn(2, 2, 32 // 2**k, 32 // 2**k, requires_grad=True) for k in range(1, 6)]
+    loss = L.multiscale_epe(preds, gt, L.text_scale_weights(1.0), mask)
+    loss.backward()
+    for k, p in enumerate(preds, start=1):
+        inside = L.scale_mask(mask, k).expand_as(p).bool()
+        assert (~inside).any() and float(p.grad[~inside].abs().max()) == 0.0
+        if k <= 3:  # from 1/16 on, no block lies wholly in this small face: those terms are empty
+            assert float(p.grad[inside].abs().max()) > 0
+    # a prediction wrong only outside the mask has zero masked loss and a positive plain one
+    exact = [L.downsample_flow(gt, k).clone() for k in range(1, 6)]
+    for k, p in enumerate(exact, start=1):
+        p[~L.scale_mask(mask, k).expand_as(p).bool()] += 3.0
+    assert float(L.multiscale_epe(exact, gt, L.text_scale_weights(1.0), mask)) == pytest.approx(0.0, abs=1e-6)
+    assert float(L.multiscale_epe(exact, gt, L.text_scale_weights(1.0))) > 1.0
+
+
+def test_masked_terms_equal_the_plain_ones_with_a_mask_of_ones():
+    gt, _ = _masked_batch(1)
+    ones = torch.ones(2, 1, 32, 32)
+    preds = [torch.randn(2, 2, 32 // 2**k, 32 // 2**k) for k in range(1, 6)]
+    img1, img2 = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    for third in ("smooth", "aae"):
+        cfg = L.LossConfig(0.3, 0.5, 0.2, third=third)
+        masked = L.LossConfig(0.3, 0.5, 0.2, third=third, masked=True)
+        j, _ = L.total_loss(preds, gt, img1, img2, cfg)
+        jm, _ = L.total_loss(preds, gt, img1, img2, masked, ones)
+        assert float(jm) == pytest.approx(float(j), rel=1e-6)
+    with pytest.raises(ValueError, match="valid mask"):
+        L.total_loss(preds, gt, img1, img2, L.LossConfig(masked=True))
+
+
+def test_masked_cyclic_smoothness_and_angular_terms_ignore_pixels_outside_the_mask():
+    gt, mask = _masked_batch(2)
+    flow = torch.randn(2, 2, 32, 32, requires_grad=True)
+    img1, img2 = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    outside = ~mask.expand(2, 2, 32, 32).bool()
+    for loss in (
+        L.cyclic_loss(img2 * 255, L.reconstruct_second(img1, flow) * 255, 1.0, mask),
+        L.smoothness_loss(flow, mask=mask),
+        L.smoothness_loss(flow, penalty="charbonnier", mask=mask),
+        L.angular_loss(flow, gt, mask),
+    ):
+        flow.grad = None
+        loss.backward()
+        assert float(flow.grad[outside].abs().max()) == 0.0
+        assert float(flow.grad[~outside].abs().max()) > 0
