@@ -1469,7 +1469,8 @@ def ensure_face_dataset(data_root, dst, max_frames: int | None = 150, **opts) ->
 
     A complete dataset already in ``dst`` (its ``manifest.csv`` exists without failed pairs,
     e.g. written by the ground-truth chapter) is used as it is, whatever options made it (its
-    valid masks are added when it predates them, :func:`add_masks`); otherwise :func:`openface_dataset` generates (or resumes) it quietly.
+    valid masks are added when it predates them, :func:`add_masks`); otherwise
+    :func:`openface_dataset` generates (or resumes) it quietly.
 
     Parameters
     ----------
