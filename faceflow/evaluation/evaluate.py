@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from faceflow.flow.fields import resize_mask
+from faceflow.flow.fields import paper_grid, resize_mask, to_grid
 from faceflow.flow.metrics import region_errors
 from faceflow.io.atomic import atomic_write_text
 from faceflow.methods.registry import estimate_flow, timed_flow
@@ -62,6 +62,10 @@ COLUMNS = [
     "aae_outside",
     "face_share",
     "gt_mag_face",
+    "gt_mag_outside",
+    "est_mag",
+    "est_mag_face",
+    "est_mag_outside",
 ]
 #: The measurement conventions of :func:`evaluate`.
 CONVENTIONS = ("native", "paper")
@@ -78,38 +82,6 @@ def _as_functions(methods: Sequence[str] | Mapping[str, FlowFunction]) -> dict[s
     if isinstance(methods, Mapping):
         return dict(methods)
     return {m: (lambda a, b, m=m: estimate_flow(m, a, b)) for m in methods}
-
-
-def paper_grid(shape: tuple[int, ...]) -> tuple[int, int]:
-    """The paper's measurement grid for a ground truth of ``shape`` (H, W, ...): its k = 1 grid (H // 2, W // 2)."""
-    h, w = int(shape[0]), int(shape[1])
-    if h < 2 or w < 2:
-        raise ValueError(f"ground truth of size {h}x{w} is too small for the k=1 grid")
-    return h // 2, w // 2
-
-
-def to_grid(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``flow`` (h, w, 2) on the grid ``size`` = (H, W), u and v in pixels of that grid.
-
-    An integer downsampling factor on both axes averages each block (area), as the multi-scale
-    loss does (:func:`faceflow.training.losses.downsample_flow`); any other size is resized
-    bilinearly. u is scaled by ``W / w``, v by ``H / h``.
-    """
-    import cv2
-
-    flow = np.asarray(flow, np.float32)
-    if flow.ndim != 3 or flow.shape[2] != 2:
-        raise ValueError(f"flow must have shape (H, W, 2), got {flow.shape}")
-    h, w = flow.shape[:2]
-    H, W = int(size[0]), int(size[1])
-    if (h, w) == (H, W):
-        return flow
-    if h % H == 0 and w % W == 0:
-        out = flow.reshape(H, h // H, W, w // W, 2).mean(axis=(1, 3))
-    else:
-        out = cv2.resize(np.ascontiguousarray(flow), (W, H), interpolation=cv2.INTER_LINEAR)
-    out = out * np.float32([W / w, H / h])
-    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def evaluate(
@@ -186,13 +158,33 @@ def evaluate(
             on_grid = to_grid(flow, gt.shape[:2]) if paper else flow
             row = dict(test_set=test_set, method=name, pair=p.name, source=p.source, seconds=secs)
             row.update(region_errors(on_grid, gt, mask))
-            row["gt_mag"] = float(mag.mean())
-            row["gt_mag_face"] = float(mag[mask].mean()) if mask is not None and mask.any() else np.nan
+            row.update(region_means("gt_mag", mag, mask))
+            row.update(region_means("est_mag", np.linalg.norm(on_grid, axis=-1), mask))
             if paper:
                 full = region_errors(to_grid(flow, p.flow.shape[:2]), p.flow)
                 row.update(epe_full=full["epe"], aae_full=full["aae"])
             rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS + (FULL_COLUMNS if paper else []))
+
+
+def region_means(name: str, values: np.ndarray, mask: np.ndarray | None) -> dict[str, float]:
+    """``{name: mean, name_face: mean over mask, name_outside: mean outside}`` (NaN for an empty region).
+
+    Parameters
+    ----------
+    name : str
+        Column stem, e.g. ``"gt_mag"``.
+    values : ndarray, shape (H, W)
+    mask : ndarray of bool, shape (H, W), or None (no regions: NaN)
+
+    Returns
+    -------
+    dict
+    """
+    out = {name: float(values.mean())}
+    for region, sel in (("face", mask), ("outside", None if mask is None else ~mask)):
+        out[f"{name}_{region}"] = float(values[sel].mean()) if sel is not None and sel.any() else np.nan
+    return out
 
 
 def _check_finite(flow: np.ndarray, what: str) -> None:

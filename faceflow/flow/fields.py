@@ -64,7 +64,7 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     The rule for partly covered cells: a cell of the new grid is valid only when **every**
     pixel its flow value is drawn from is valid; a cell that mixes valid and invalid pixels
     (the face's boundary) is invalid. For integer downsampling factors on both axes the flow is
-    block-averaged (:func:`faceflow.evaluation.evaluate.to_grid`, the multi-scale loss), so a cell
+    block-averaged (:func:`to_grid`, the multi-scale loss), so a cell
     is valid when its whole block is; for any other size the flow is resized bilinearly
     (:func:`resize_flow`), so a cell is valid when its bilinear weights fall on valid pixels
     (at least :data:`MASK_COVERAGE` of them).
@@ -102,3 +102,64 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return m.reshape(H, h // H, W, w // W).all(axis=(1, 3))
     cover = cv2.resize(m.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
     return cover >= MASK_COVERAGE
+
+
+def paper_grid(shape: tuple[int, ...]) -> tuple[int, int]:
+    """The paper's measurement grid for a ground truth of ``shape`` (H, W, ...): its k = 1 grid (H // 2, W // 2).
+
+    Parameters
+    ----------
+    shape : tuple of int
+
+    Returns
+    -------
+    (int, int)
+
+    Raises
+    ------
+    ValueError
+        A side below 2 pixels.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    if h < 2 or w < 2:
+        raise ValueError(f"ground truth of size {h}x{w} is too small for the k=1 grid")
+    return h // 2, w // 2
+
+
+def to_grid(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``flow`` (h, w, 2) on the grid ``size`` = (H, W), u and v in pixels of that grid.
+
+    An integer downsampling factor on both axes averages each block (area), as the multi-scale
+    loss does (:func:`faceflow.training.losses.downsample_flow`); any other size is resized
+    bilinearly. u is scaled by ``W / w``, v by ``H / h``. Its valid mask goes to the same grid
+    with :func:`resize_mask`.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (h, w, 2)
+    size : (H, W)
+
+    Returns
+    -------
+    ndarray, shape (H, W, 2), float32
+
+    Raises
+    ------
+    ValueError
+        ``flow`` is not (h, w, 2).
+    """
+    import cv2
+
+    flow = np.asarray(flow, np.float32)
+    if flow.ndim != 3 or flow.shape[2] != 2:
+        raise ValueError(f"flow must have shape (H, W, 2), got {flow.shape}")
+    h, w = flow.shape[:2]
+    H, W = int(size[0]), int(size[1])
+    if (h, w) == (H, W):
+        return flow
+    if h % H == 0 and w % W == 0:
+        out = flow.reshape(H, h // H, W, w // W, 2).mean(axis=(1, 3))
+    else:
+        out = cv2.resize(np.ascontiguousarray(flow), (W, H), interpolation=cv2.INTER_LINEAR)
+    out = out * np.float32([W / w, H / h])
+    return np.ascontiguousarray(out, dtype=np.float32)

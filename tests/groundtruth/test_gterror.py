@@ -57,16 +57,22 @@ def photo():
 def test_a_pure_head_motion_is_piecewise_affine_exactly(photo):
     crop, pts = photo
     frames, flows, true_lm = gterror.known_sequence(crop, pts, np.zeros((68, 2)), 3, np.random.default_rng(0))
-    rows = gterror.sequence_errors(frames, flows, true_lm, "astronaut")
+    rows, landmark_pairs = gterror.sequence_errors(gterror.KnownMotionSequence("astronaut", frames, flows, true_lm))
     pwa = rows[(rows.part == "piecewise-affine") & (rows.region == "interior")]
     assert (pwa.epe < 1e-3).all()  # a similarity is affine on every triangle
     zero = rows[(rows.part == "zero flow")]
     np.testing.assert_allclose(zero.epe, zero["mean |u|"], rtol=1e-5)  # zero flow's EPE is |u|
     assert set(rows.part) == set(gterror.PARTS)
+    # the pipeline's own ground truth, as `faceflow gt` would store it: zero outside its valid mask
+    assert len(landmark_pairs) == 2
+    for p in landmark_pairs:
+        assert 0.05 < p.mask.mean() < 0.9  # the face, not the whole frame
+        assert np.abs(p.flow[p.mask]).max() > 0.1 and np.abs(p.flow[~p.mask]).mean() < 0.05
 
 
 def test_ground_truth_error_without_data(tmp_path):
-    res = gterror.ground_truth_error(tmp_path / "absent", n_photos=1, n_frames=3)
+    known = gterror.known_motion_set(tmp_path / "absent", n_sources=1, n_frames=3)
+    res = gterror.ground_truth_error(known)
     assert {"dlib face photos", "real expressions"} <= set(res.missing)
     assert res.sources == ["astronaut"]
     t = res.table()
@@ -75,6 +81,29 @@ def test_ground_truth_error_without_data(tmp_path):
     versus = res.against_paper()
     assert versus.iloc[2, 0] == pytest.approx(0.2498)  # the paper's number, labelled as such
     assert versus.index[2].startswith("paper:")
+
+
+def test_known_motion_set_round_trips_through_its_cache_and_gives_exact_pairs(tmp_path):
+    cache = tmp_path / "known.npz"
+    made = gterror.known_motion_set(tmp_path / "absent", n_sources=1, n_frames=3, cache=cache)
+    again = gterror.known_motion_set(tmp_path / "absent", n_sources=1, n_frames=3, cache=cache)
+    assert again.sources == made.sources and again.settings == made.settings
+    for a, b in zip(made.pairs(), again.pairs()):
+        assert a.name == b.name and a.source == gterror.KNOWN_MOTION
+        np.testing.assert_array_equal(a.img1, b.img1)
+        np.testing.assert_array_equal(a.flow, b.flow)
+        np.testing.assert_array_equal(a.mask, b.mask)
+    # exact: frame k+1 sampled where the true flow sends frame k's pixels gives frame k back
+    import cv2
+
+    p = made.pairs()[0]
+    h, w = p.flow.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    back = cv2.remap(p.img2, xs + p.flow[..., 0], ys + p.flow[..., 1], cv2.INTER_LINEAR)
+    inner = p.mask & (np.abs(p.flow).max(-1) < 30)
+    assert np.abs(back[inner].astype(float) - p.img1[inner].astype(float)).mean() < 6.0
+    other = gterror.known_motion_set(tmp_path / "absent", n_sources=1, n_frames=4, cache=cache)
+    assert len(other.pairs()) == 3  # other settings: made anew, not read from the cache
 
 
 def test_generation_cost_and_bp4d_table(tmp_path):
@@ -104,7 +133,19 @@ def test_generation_cost_without_any_face_keeps_the_timings(tmp_path):
 def test_largest_part_and_ratio_to_the_paper():
     rows = []
     for part, e in zip(gterror.PARTS, (0.5, 0.01, 2.0, 2.2, 3.0)):
-        rows.append(dict(sequence="s", pair=0, part=part, region="face", epe=e, aae=0.1))
+        rows.append(dict(sequence="s", pair=0, part=part, region="face", epe=e, aae=0.1, suspect=False))
     res = gterror.GroundTruthError(pd.DataFrame(rows), ["s"], "hand", 0.0)
     assert res.largest_part() == "landmark noise" and res.epe("zero flow") == 3.0
     assert res.times_paper_best() == pytest.approx(2.2 / 0.2498)
+
+
+def test_suspect_pairs_are_counted_but_left_out_as_the_dataset_leaves_them_out():
+    rows = []
+    for pair, (e, suspect) in enumerate([(0.4, False), (0.6, False), (9.0, True)]):
+        for part in gterror.PARTS:
+            rows.append(dict(sequence="s", pair=pair, part=part, region="face", epe=e, aae=0.1, suspect=suspect))
+            rows[-1]["mean |u|"] = 1.0
+    res = gterror.GroundTruthError(pd.DataFrame(rows), ["s"], "hand", 0.0)
+    assert res.epe("whole pipeline") == pytest.approx(0.5)  # the 9 px tracker jump is not averaged in
+    assert res.suspect_share() == pytest.approx(1 / 3) and res.summary_values()["suspect"] == "33%"
+    assert res.table().loc["whole pipeline", ("face", "epe")] == pytest.approx(0.5)

@@ -1,0 +1,230 @@
+"""Where the errors of a face test set are measured: regions of the crop and still or moving pairs.
+
+The landmark ground truth is defined inside the face mesh only (:mod:`faceflow.io.masks`);
+outside it the paper's zero is an assumption, and on *still* pairs (face motion below the jitter
+floor, :mod:`faceflow.groundtruth.jitter`) the ground truth is mostly landmark noise. So every
+face result of the book is reported
+
+* by **region** (:data:`faceflow.flow.metrics.REGIONS`): the face (the valid mask), outside it,
+  and the whole crop (the paper's Sec. 5.1 convention);
+* by **pairs**: all, *moving* (face motion of the ground truth at or above the floor) and *still*
+  (below it), side by side, never silently dropped or averaged in.
+
+:func:`beats` is the one rule the book uses to say that one method beats another.
+:func:`ground_truth_quality` measures the ground truth against an independent method (the
+published RAFT-small) in the same regions, the evidence for reading the tables this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from faceflow.flow.metrics import REGIONS, region_column
+
+#: How each region is named in tables.
+REGION_LABELS = {"face": "face", "outside": "outside the face", "whole": "whole crop"}
+#: The pair subsets of a face test set, in table order.
+SUBSETS = ("all", "moving", "still")
+#: Labels of :data:`SUBSETS`.
+SUBSET_LABELS = {"all": "all pairs", "moving": "moving pairs", "still": "still pairs"}
+
+
+def motion_class(per_pair: pd.DataFrame, floor: float | None) -> pd.Series:
+    """``"moving"`` or ``"still"`` for each row: its ground-truth face motion against ``floor``.
+
+    Parameters
+    ----------
+    per_pair : pandas.DataFrame
+        Rows of :func:`faceflow.evaluation.evaluate.evaluate` (column ``gt_mag_face``).
+    floor : float or None
+        The jitter floor (px of the grid of the errors). None: every pair is ``"moving"``.
+
+    Returns
+    -------
+    pandas.Series
+        ``""`` for rows without a face region (ground truth defined everywhere).
+    """
+    face = per_pair["gt_mag_face"] if "gt_mag_face" in per_pair.columns else pd.Series(np.nan, per_pair.index)
+    out = pd.Series("moving", index=per_pair.index, dtype=object)
+    if floor is not None:
+        out[face < floor] = "still"
+    out[face.isna()] = ""
+    return out
+
+
+def subset_rows(per_pair: pd.DataFrame, subset: str, floor: float | None) -> pd.DataFrame:
+    """The rows of ``per_pair`` in one of :data:`SUBSETS`.
+
+    Parameters
+    ----------
+    per_pair : pandas.DataFrame
+    subset : {"all", "moving", "still"}
+    floor : float or None
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        Unknown subset.
+    """
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    if subset == "all":
+        return per_pair
+    return per_pair[motion_class(per_pair, floor) == subset]
+
+
+def beats(margin: float, range_a: float = 0.0, range_b: float = 0.0) -> bool:
+    """The book's one rule for "A beats B": A's mean error is below B's by more than the seed
+    range of either.
+
+    ``margin`` is B's mean minus A's mean (positive when A is lower); ``range_a`` and
+    ``range_b`` are the spreads (max - min) of the per-seed means of A and B (0 for a single run).
+    A margin inside the larger spread could be a seed's luck, so it does not count.
+
+    Parameters
+    ----------
+    margin : float
+    range_a, range_b : float
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> beats(0.05, 0.01), beats(0.05, 0.0, 0.08), beats(-0.01)
+    (True, False, False)
+    """
+    return bool(margin > 0 and margin > max(range_a, range_b))
+
+
+@dataclass
+class GroundTruthQuality:
+    """The landmark ground truth against an independent method, by region and by pair motion.
+
+    Attributes
+    ----------
+    per_pair : pandas.DataFrame
+        :func:`faceflow.evaluation.evaluate.evaluate` rows of ``reference`` against the ground
+        truth (paper convention), with ``motion`` (still / moving).
+    floor : float
+        The jitter floor used (px of the k = 1 grid).
+    reference : str
+        The independent method (a registry name) and ``reference_label`` its printed name.
+    missing : dict
+    """
+
+    per_pair: pd.DataFrame
+    floor: float
+    reference: str
+    reference_label: str
+    missing: dict = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """One row per (pairs, region): pairs, the EPE between the ground truth and the reference,
+        the mean motion of each, and the region's share of the crop.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``(pairs, region)``.
+        """
+        ref = self.reference_label
+        rows = []
+        for subset in SUBSETS:
+            part = subset_rows(self.per_pair, subset, self.floor)
+            for region in REGIONS:
+                share = {
+                    "face": part["face_share"].mean(),
+                    "outside": 1 - part["face_share"].mean(),
+                    "whole": 1.0,
+                }[region]
+                suffix = "" if region == "whole" else f"_{region}"
+                rows.append(
+                    {
+                        "pairs": f"{SUBSET_LABELS[subset]} ({len(part)})",
+                        "region": REGION_LABELS[region],
+                        f"EPE ground truth vs {ref}": part[region_column("epe", region)].mean(),
+                        "mean |ground truth|": part[f"gt_mag{suffix}"].mean(),
+                        f"mean |{ref}|": part[f"est_mag{suffix}"].mean(),
+                        "share of the crop": share,
+                    }
+                )
+        return pd.DataFrame(rows).set_index(["pairs", "region"])
+
+    def value(self, column: str, region: str = "face", subset: str = "all") -> float:
+        """One mean of :meth:`table`'s data: ``column`` is ``"epe"``, ``"gt_mag"`` or ``"est_mag"``.
+
+        Parameters
+        ----------
+        column : {"epe", "gt_mag", "est_mag"}
+        region : one of :data:`faceflow.flow.metrics.REGIONS`
+        subset : one of :data:`SUBSETS`
+
+        Returns
+        -------
+        float
+        """
+        part = subset_rows(self.per_pair, subset, self.floor)
+        name = region_column("epe", region) if column == "epe" else column + ("" if region == "whole" else f"_{region}")
+        return float(part[name].mean())
+
+    def share_outside(self) -> float:
+        """Mean share of the crop outside the face's valid mask."""
+        return float(1 - self.per_pair["face_share"].mean())
+
+    def still_share(self) -> float:
+        """Share of the pairs that are still."""
+        return float((self.per_pair["motion"] == "still").mean())
+
+
+def ground_truth_quality(
+    pairs: Sequence,
+    floor: float,
+    reference: str = "raft-small",
+    cache_dir=None,
+    test_set: str = "faces test",
+    progress: bool = False,
+) -> GroundTruthQuality:
+    """The ground truth of ``pairs`` against the flow of ``reference`` (paper convention, by region).
+
+    The reference is an independent estimate, not the truth: where the two agree, the ground
+    truth follows the motion that an unrelated method sees; where they differ, either may be
+    wrong.
+
+    Parameters
+    ----------
+    pairs : sequence of FlowPair (or a dataset with ``pair(i)``)
+        Face pairs with ground truth and valid masks.
+    floor : float
+        The jitter floor (:func:`faceflow.groundtruth.jitter.jitter_floor`).
+    reference : str
+        A registered method (the pretrained networks need
+        :func:`faceflow.methods.pretrained.register_pretrained` first).
+    cache_dir : path-like, optional
+        Reuses the reference's per-pair rows (:func:`faceflow.evaluation.evaluate.cached_evaluate`).
+    test_set : str
+    progress : bool
+
+    Returns
+    -------
+    GroundTruthQuality
+    """
+    from faceflow.evaluation.evaluate import cached_evaluate, evaluate
+    from faceflow.evaluation.tables import display_name
+
+    loaded = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
+    if cache_dir is not None:
+        rows = cached_evaluate([reference], loaded, test_set, cache_dir, progress=progress, convention="paper")
+    else:
+        rows = evaluate([reference], loaded, test_set, progress=progress, convention="paper")
+    rows = rows.assign(motion=motion_class(rows, floor))
+    return GroundTruthQuality(rows, floor, reference, display_name(reference))
