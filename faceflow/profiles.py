@@ -37,7 +37,9 @@ class TrainingProfile:
     test pairs per set (None: all); ``lr_multiplier``: the learning rate relative to the paper's;
     ``seeds``: seeds of the headline face-trained Exp. 1 network (Table 1, the face comparison);
     ``overfit_steps``: steps of the overfit check on ``overfit_pairs`` training pairs (0: none);
-    ``classical``: the classical methods compared with the networks on the face test set.
+    ``classical``: the classical methods compared with the networks on the face test set;
+    ``masked_seeds``: seeds of the face-trained Exp. 1 with the masked loss (beyond the paper:
+    every term averaged over the ground truth's valid mask, :mod:`faceflow.training.losses`).
     ``full``: 15 epochs of 228,160 pairs at batch 16 (Exp2, and Exp1 on faces), 14 epochs for
     Exp3 (Sec. 4.3.2-4.3.3); chairs 40 epochs of 21,592 pairs and Sintel 400 epochs of 870 pairs
     (Sec. 4.3.1).
@@ -59,6 +61,7 @@ class TrainingProfile:
     overfit_pairs: int = 16
     overfit_steps: int = 0
     classical: tuple = ("farneback", "dis", "tvl1")
+    masked_seeds: int = 1
 
     def steps_for(self, train_set: str) -> int:
         """Optimiser steps of a from-scratch run on ``train_set``."""
@@ -75,9 +78,13 @@ class GroundTruthProfile:
     ``corpus_frames``: the first frames of each clip of the face corpus (None: all);
     ``corpus_clips``: clips of the corpus per split of the subject table, an int for every split
     or ``{split: n}`` (None: all).
-    ``error_photos``, ``error_frames``: face photos and frames per sequence of the ground-truth
-    error study, ``error_clip_frames``: frames of each real clip tracked for its expressions;
-    ``cost_frames``: frames timed for the storage and BP4D cost tables.
+    ``error_photos``, ``error_frames``: face photos and frames per sequence of the known-motion set
+    (the ground-truth error study and the exact-ground-truth test set; real clips are tens of
+    frames long, and on very short sequences an expression unfolds in two or three frames, far
+    faster than on video), ``error_clip_frames``: frames of each real clip tracked for its
+    expressions; ``cost_frames``: frames timed for the storage and BP4D cost tables;
+    ``jitter_sources``, ``jitter_frames``: still clips (and their frames) of the jitter floor
+    (:mod:`faceflow.groundtruth.jitter`).
     """
 
     max_frames: int | None
@@ -87,9 +94,11 @@ class GroundTruthProfile:
     corpus_frames: int | None = None
     corpus_clips: int | dict | None = None
     error_photos: int = 3
-    error_frames: int = 4
+    error_frames: int = 12
     error_clip_frames: int = 60
     cost_frames: int = 30
+    jitter_sources: int = 8
+    jitter_frames: int = 10
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,8 @@ _SETTINGS = {
             cost_frames=4,
             corpus_frames=6,
             corpus_clips=2,
+            jitter_sources=2,
+            jitter_frames=3,
         ),
         TrainingProfile(
             resolution=(64, 64),
@@ -268,6 +279,7 @@ _SETTINGS = {
             video_frames=20,
             corpus_frames=40,
             corpus_clips={"cross": 13},
+            error_photos=5,
         ),
         TrainingProfile(
             resolution=(128, 192),
@@ -283,6 +295,7 @@ _SETTINGS = {
             eval_pairs=64,
             seeds=2,
             overfit_steps=150,
+            masked_seeds=2,
         ),
         BaselinesProfile(
             max_pairs=16,
@@ -309,7 +322,16 @@ _SETTINGS = {
         "full",
         TourProfile(all_pairs=True),
         GroundTruthProfile(
-            max_frames=None, demo_frames=30, demo_pair=16, video_frames=60, corpus_frames=None, corpus_clips=None
+            max_frames=None,
+            demo_frames=30,
+            demo_pair=16,
+            video_frames=60,
+            corpus_frames=None,
+            corpus_clips=None,
+            error_photos=8,
+            error_frames=30,
+            jitter_sources=24,
+            jitter_frames=20,
         ),
         TrainingProfile(
             resolution=(384, 512),
@@ -324,6 +346,8 @@ _SETTINGS = {
             n_shapes=22_232,
             eval_pairs=None,
             steps_by_train_set={"chairs": 53_980, "sintel": 21_750},
+            seeds=2,
+            masked_seeds=2,
         ),
         BaselinesProfile(
             max_pairs=None,

@@ -81,6 +81,73 @@ def subset_rows(per_pair: pd.DataFrame, subset: str, floor: float | None) -> pd.
     return per_pair[motion_class(per_pair, floor) == subset]
 
 
+#: Views of a face test set, ``(key, label)``: a region and, for the face, which pairs. The first
+#: is where the book makes its verdicts; ``whole`` is the paper's convention.
+VIEWS = (
+    ("face@moving", "face, moving pairs"),
+    ("face@still", "face, still pairs"),
+    ("face", "face, all pairs"),
+    ("outside", "outside the face"),
+    ("whole", "whole crop"),
+)
+#: The view of the book's verdicts and the paper's.
+VERDICT_VIEW, PAPER_VIEW = "face@moving", "whole"
+
+
+def view_label(view: str) -> str:
+    """The printed name of a view (:data:`VIEWS`)."""
+    return dict(VIEWS)[view]
+
+
+def view_column(metric: str, view: str) -> str:
+    """The per-pair column of ``metric`` in ``view`` after :func:`with_views`.
+
+    Parameters
+    ----------
+    metric : {"epe", "aae"}
+    view : a key of :data:`VIEWS`
+
+    Returns
+    -------
+    str
+        e.g. ``"epe"`` (whole crop), ``"epe_outside"``, ``"epe_face@moving"``.
+    """
+    region, _, subset = view.partition("@")
+    return region_column(metric, region) + (f"@{subset}" if subset else "")
+
+
+def view_columns(metrics=("epe", "aae")) -> list[str]:
+    """Every view column of ``metrics``, in :data:`VIEWS` order."""
+    return [view_column(m, v) for m in metrics for v, _ in VIEWS]
+
+
+def with_views(per_pair: pd.DataFrame, floor: float | None) -> pd.DataFrame:
+    """``per_pair`` with its ``motion`` class and one column per (metric, view) of :data:`VIEWS`.
+
+    The face columns of the moving (still) pairs hold the pair's face error where the pair is
+    moving (still) and NaN elsewhere, so a mean over the column is the mean over those pairs.
+
+    Parameters
+    ----------
+    per_pair : pandas.DataFrame
+        Rows of :func:`faceflow.evaluation.evaluate.evaluate`.
+    floor : float or None
+        The jitter floor; None: every pair with a face region counts as moving.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+    """
+    out = per_pair.copy()
+    out["motion"] = motion_class(out, floor)
+    for metric in ("epe", "aae"):
+        face = region_column(metric, "face")
+        for subset in ("moving", "still"):
+            out[f"{face}@{subset}"] = out[face].where(out["motion"] == subset)
+    return out
+
+
 def beats(margin: float, range_a: float = 0.0, range_b: float = 0.0) -> bool:
     """The book's one rule for "A beats B": A's mean error is below B's by more than the seed
     range of either.

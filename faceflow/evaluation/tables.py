@@ -244,11 +244,14 @@ class TableResult:
     """A table of our networks beside the paper's, and what it was computed from.
 
     ``display``: strings, ours beside the paper's (what the book shows); ``values``: our mean
-    EPE/AAE, index the row (network), columns ``(test set, "epe"|"aae")`` (the mean over seeds
-    when a row has several); ``spread``: the same shape, the range (max - min) of the per-seed
-    means (0 for one seed); ``per_pair``: the :func:`~faceflow.evaluation.evaluate.evaluate` rows
-    (``method`` is the row, ``seed`` its index in the row's list of networks); ``zero``: the
-    zero-flow means per test set; ``convention``: where the errors are measured; ``missing``.
+    errors, index the row (network), columns ``(test set, column)`` with every view column of
+    :func:`faceflow.evaluation.regions.view_columns` (``epe`` is the whole crop, the paper's
+    number; ``epe_face@moving`` the face on moving pairs, ...; the mean over seeds when a row has
+    several); ``spread``: the same shape, the range (max - min) of the per-seed means (0 for one
+    seed); ``per_pair``: the :func:`~faceflow.evaluation.evaluate.evaluate` rows with their views
+    (``method`` is the row, ``seed`` its index in the row's list of networks); ``zero``: zero
+    flow's means per test set and column; ``floor``: the jitter floor that splits still and moving
+    pairs; ``convention``: where the errors are measured; ``missing``.
     """
 
     display: pd.DataFrame
@@ -258,9 +261,10 @@ class TableResult:
     spread: pd.DataFrame | None = None
     convention: str = "paper"
     missing: dict = field(default_factory=dict)
+    floor: float | None = None
 
     def value(self, row: str, test_set: str, metric: str = "epe") -> float | None:
-        """Our mean ``metric`` of network ``row`` on ``test_set`` (None when not computed)."""
+        """Our mean ``metric`` (a view column, e.g. ``"epe_face@moving"``) of ``row`` on ``test_set``."""
         key = (test_set, metric)
         if row not in self.values.index or key not in self.values.columns:
             return None
@@ -282,11 +286,25 @@ class TableResult:
         r = self.seed_range(row, test_set, metric)
         return f"{v:.{digits}f}" + (f" ± {r / 2:.{digits}f}" if r > 0 else "")
 
+    def zero_value(self, test_set: str, metric: str = "epe") -> float | None:
+        """Zero flow's mean ``metric`` on ``test_set`` (None when not computed)."""
+        if (
+            test_set not in self.zero.index
+            or metric not in self.zero.columns
+            or pd.isna(self.zero.loc[test_set, metric])
+        ):
+            return None
+        return float(self.zero.loc[test_set, metric])
+
     def zero_text(self, test_set: str, metric: str = "epe", digits: int = 4) -> str:
         """The zero-flow mean on ``test_set``, formatted, or :data:`NOT_AVAILABLE`."""
-        if test_set not in self.zero.index:
-            return NOT_AVAILABLE
-        return f"{self.zero.loc[test_set, metric]:.{digits}f}"
+        v = self.zero_value(test_set, metric)
+        return NOT_AVAILABLE if v is None else f"{v:.{digits}f}"
+
+    def has_regions(self, test_set: str) -> bool:
+        """Whether ``test_set``'s ground truth has a valid mask (face / outside regions)."""
+        rows = self.per_pair[self.per_pair["test_set"] == test_set]
+        return bool(len(rows)) and bool(rows["epe_face"].notna().any())
 
     def best(self, test_set: str, metric: str = "epe") -> str | None:
         """The network with the lowest mean ``metric`` on ``test_set`` (None when none was tested)."""
@@ -296,12 +314,43 @@ class TableResult:
         return str(self.values[key].astype(float).idxmin())
 
     def beat_zero(self, test_set: str, metric: str = "epe") -> list[str]:
-        """The networks whose mean ``metric`` on ``test_set`` is below zero flow's."""
-        key = (test_set, metric)
-        if key not in self.values.columns or test_set not in self.zero.index:
+        """The networks that beat zero flow on ``test_set`` in ``metric``, by the book's rule
+        (:func:`~faceflow.evaluation.regions.beats`)."""
+        from faceflow.evaluation.regions import beats
+
+        zero = self.zero_value(test_set, metric)
+        if zero is None or (test_set, metric) not in self.values.columns:
             return []
-        col = self.values[key].dropna()
-        return [str(n) for n, v in col.items() if v < self.zero.loc[test_set, metric]]
+        col = self.values[(test_set, metric)].dropna()
+        return [str(n) for n, v in col.items() if beats(zero - v, self.seed_range(str(n), test_set, metric))]
+
+    def by_region(self, test_set: str, metric: str = "epe") -> pd.DataFrame:
+        """Every row's ``metric`` on ``test_set`` in every view (:data:`faceflow.evaluation.regions.VIEWS`).
+
+        Parameters
+        ----------
+        test_set : str
+        metric : {"epe", "aae"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            Strings; rows the networks and zero flow, columns the views, and the pairs per view.
+        """
+        from faceflow.evaluation.regions import VIEWS, motion_class, view_column
+
+        rows = [r for r in self.values.index if self.value(r, test_set, metric) is not None]
+        table = pd.DataFrame(index=pd.Index(rows + ["zero flow (reference)"], name="network"), dtype=object)
+        first = self.per_pair[(self.per_pair["test_set"] == test_set)]
+        first = first[first["method"] == first["method"].iloc[0]] if len(first) else first
+        first = first[first["seed"] == 0] if "seed" in first.columns else first
+        motion = motion_class(first, self.floor)
+        counts = {"face@moving": int((motion == "moving").sum()), "face@still": int((motion == "still").sum())}
+        for view, label in VIEWS:
+            col = view_column(metric, view)
+            n = counts.get(view, len(first))
+            table[f"{label} ({n})"] = [self.text(r, test_set, col) for r in rows] + [self.zero_text(test_set, col)]
+        return table
 
 
 def _as_list(v) -> list:
@@ -315,10 +364,11 @@ def _flow_function(v, device: str, convention: str):
 
 
 def _evaluate_all(
-    networks: Mapping, test_sets: Mapping, device: str, convention: str
+    networks: Mapping, test_sets: Mapping, device: str, convention: str, floor: float | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-pair rows of every network (every seed) on every set, and zero flow's means per set."""
+    """Per-pair rows (with their views) of every network (every seed) on every set, and zero flow's means."""
     from faceflow.evaluation.evaluate import COLUMNS, evaluate
+    from faceflow.evaluation.regions import view_columns, with_views
 
     frames, zero = [], {}
     for name, pairs in test_sets.items():
@@ -326,20 +376,23 @@ def _evaluate_all(
         for label, nets in networks.items():
             for seed, net in enumerate(_as_list(nets)):
                 df = evaluate({label: _flow_function(net, device, convention)}, pairs, name, convention=convention)
-                frames.append(df.assign(seed=seed))
-        z = evaluate(["zero"], pairs, test_set=name, convention=convention)
-        zero[name] = {"epe": z["epe"].mean(), "aae": z["aae"].mean()}
+                frames.append(with_views(df.assign(seed=seed), floor))
+        z = with_views(evaluate(["zero"], pairs, test_set=name, convention=convention), floor)
+        zero[name] = z[view_columns()].mean()
     per_pair = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + ["seed"])
-    return per_pair, pd.DataFrame.from_dict(zero, orient="index", columns=["epe", "aae"])
+    return per_pair, pd.DataFrame.from_dict(zero, orient="index", columns=view_columns())
 
 
-def _means(per_pair: pd.DataFrame, rows: Sequence[str], sets: Sequence[str], metrics=("epe", "aae")):
+def _means(per_pair: pd.DataFrame, rows: Sequence[str], sets: Sequence[str], metrics=None):
     """(mean over seeds of the per-seed means, max - min of the per-seed means), rows x (set, metric)."""
+    from faceflow.evaluation.regions import view_columns
+
+    metrics = list(metrics or view_columns())
     cols = pd.MultiIndex.from_tuples([(s, m) for s in sets for m in metrics])
     if per_pair.empty:
         empty = pd.DataFrame(index=pd.Index(list(rows)), columns=cols, dtype=float)
         return empty, empty.copy()
-    per_seed = per_pair.groupby(["method", "seed", "test_set"], sort=False)[list(metrics)].mean()
+    per_seed = per_pair.groupby(["method", "seed", "test_set"], sort=False)[metrics].mean()
     out = []
     for agg in ("mean", lambda x: x.max() - x.min()):
         g = per_seed.groupby(["method", "test_set"], sort=False).agg(agg).unstack("test_set")
@@ -359,16 +412,31 @@ def _save(result: TableResult, out_dir, name: str, per_pair: pd.DataFrame) -> No
     atomic_write_text(out_dir / f"{name}_per_pair.csv", per_pair.to_csv(index=False))
 
 
+def _ours_columns(result: TableResult, test_set: str) -> list[tuple[str, str]]:
+    """``(label, view column of the EPE)`` shown for ``test_set``: the face on moving pairs and the
+    whole crop where the ground truth has regions, else the whole frame."""
+    from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, view_column, view_label
+
+    if result.has_regions(test_set):
+        return [(view_label(v), view_column("epe", v)) for v in (VERDICT_VIEW, PAPER_VIEW)]
+    return [("whole frame", "epe")]
+
+
 def table1(
-    networks: Mapping, test_sets: Mapping, device: str = "cpu", out_dir=None, convention: str = "paper"
+    networks: Mapping,
+    test_sets: Mapping,
+    device: str = "cpu",
+    out_dir=None,
+    convention: str = "paper",
+    floor: float | None = None,
 ) -> TableResult:
     """Table 1: average EPE of each network (rows: trained on) on each test set (columns), beside the paper's.
 
     Parameters
     ----------
     networks : dict
-        ``{trained on: checkpoint path or flow function, or a list of them (seeds)}``, labels
-        among :data:`TABLE1_LABELS`.
+        ``{trained on: checkpoint path or flow function, or a list of them (seeds)}``; labels
+        :data:`TABLE1_LABELS` get the paper's values beside them.
     test_sets : dict
         ``{tested on: pairs}`` (a list of :class:`~faceflow.io.datasets.FlowPair` or a dataset
         with ``pair(i)``), each evaluated by the one loop :func:`faceflow.evaluation.evaluate.evaluate`.
@@ -378,39 +446,44 @@ def table1(
         Writes ``table1.csv`` (the display table) and ``table1_per_pair.csv`` there.
     convention : {"paper", "native"}
         ``"paper"`` (default): the largest prediction (k = 1) against the ground truth brought
-        to that grid, as the paper measures (Sec. 5.1); the display then also has the errors at
-        the ground truth's own resolution, labelled :data:`FULL_RES`. ``"native"``: the
-        prediction upsampled to the ground truth's resolution.
+        to that grid, as the paper measures (Sec. 5.1); ``"native"``: at the ground truth's resolution.
+    floor : float, optional
+        The jitter floor (:func:`faceflow.groundtruth.jitter.jitter_floor`) splitting still and
+        moving face pairs.
 
     Returns
     -------
     TableResult
-        ``display`` has rows trained on (and a zero-flow reference row) and columns
-        ``(tested on, "ours" | "paper" [| FULL_RES])``; a row of several seeds reads
-        ``mean ± half range``; cells without a network or test set read :data:`NOT_AVAILABLE`.
+        ``display`` has rows trained on (and a zero-flow reference row); a face test set gets
+        columns for the face on moving pairs (where the ground truth is defined and above the
+        jitter floor) and the whole crop (the paper's convention) beside the paper's value; the
+        other sets the whole frame beside the paper's. A row of several seeds reads ``mean ±
+        half range``; cells without a network or test set read :data:`NOT_AVAILABLE`.
     """
     from faceflow import paper
 
-    per_pair, zero = _evaluate_all(networks, test_sets, device, convention)
+    per_pair, zero = _evaluate_all(networks, test_sets, device, convention, floor)
     values, spread = _means(per_pair, list(networks), list(test_sets))
     ref = paper.table1()
-    labels = list(TABLE1_LABELS)
-    kinds = ["ours", "paper"] + ([FULL_RES] if convention == "paper" else [])
-    cols = pd.MultiIndex.from_product([labels, kinds], names=["tested on", ""])
-    table = pd.DataFrame(index=pd.Index(labels, name="trained on"), columns=cols, dtype=object)
-    result = TableResult(table, values, per_pair, zero, spread, convention)
-    full = None
-    if convention == "paper":  # the same predictions measured at the ground truth's resolution
-        at_full = per_pair.drop(columns=["epe", "aae"]).rename(columns={"epe_full": "epe", "aae_full": "aae"})
-        full_values, full_spread = _means(at_full, list(networks), list(test_sets))
-        full = TableResult(table, full_values, at_full, zero, full_spread)
-    for tr in labels:
-        for te in labels:
-            table.loc[tr, (te, "ours")] = result.text(tr, te)
-            table.loc[tr, (te, "paper")] = f"{ref.loc[tr, te]:.4f}"
-            if full is not None:
-                table.loc[tr, (te, FULL_RES)] = full.text(tr, te)
-    table.loc["zero flow (reference)"] = [result.zero_text(te) if k == "ours" else "" for te in labels for k in kinds]
+    result = TableResult(pd.DataFrame(), values, per_pair, zero, spread, convention, floor=floor)
+    cols = []
+    for te in TABLE1_LABELS:
+        ours = _ours_columns(result, te) if te in test_sets else [("whole frame", "epe")]
+        cols += [(te, f"ours: {label}", col) for label, col in ours] + [(te, "paper: whole crop", "")]
+    rows = list(dict.fromkeys(list(TABLE1_LABELS) + list(networks)))
+    table = pd.DataFrame(
+        index=pd.Index(rows, name="trained on"),
+        columns=pd.MultiIndex.from_tuples([(te, kind) for te, kind, _ in cols], names=["tested on", ""]),
+        dtype=object,
+    )
+    for tr in rows:
+        for te, kind, col in cols:
+            if col:
+                table.loc[tr, (te, kind)] = result.text(tr, te, col)
+            else:
+                table.loc[tr, (te, kind)] = f"{ref.loc[tr, te]:.4f}" if tr in ref.index else ""
+    table.loc["zero flow (reference)"] = [result.zero_text(te, col) if col else "" for te, _, col in cols]
+    result.display = table
     out = per_pair.rename(columns={"method": "trained on", "test_set": "tested on"})
     _save(result, out_dir, "table1", out)
     return result
@@ -423,6 +496,7 @@ def table2(
     out_dir=None,
     experiments: Sequence[str] = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II"),
     convention: str = "paper",
+    floor: float | None = None,
 ) -> TableResult:
     """Table 2: average EPE and AAE of the five setups on the face test set and the held-out source, beside the paper's.
 
@@ -441,37 +515,47 @@ def table2(
         Row order; rows without a network read :data:`NOT_AVAILABLE`.
     convention : {"paper", "native"}
         See :func:`table1`.
+    floor : float, optional
+        See :func:`table1`.
 
     Returns
     -------
     TableResult
-        ``display`` columns ``(set, "EPE"|"AAE", "ours"|"paper (<paper set>)")``, with a zero-flow
-        reference row when any network was evaluated.
+        ``display`` columns ``(set, "EPE"|"AAE", view or paper)``: ours on the face's moving
+        pairs and on the whole crop, beside the paper's (whole crop); a zero-flow reference row
+        when any network was evaluated.
     """
     from faceflow import paper
+    from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, view_column, view_label
 
-    per_pair, zero = _evaluate_all(networks, test_sets, device, convention)
-    values, spread = _means(per_pair, list(experiments), list(test_sets))
+    per_pair, zero = _evaluate_all(networks, test_sets, device, convention, floor)
+    rows = list(dict.fromkeys(list(experiments) + list(networks)))
+    values, spread = _means(per_pair, rows, list(test_sets))
     ref = paper.table2()
+    result = TableResult(pd.DataFrame(), values, per_pair, zero, spread, convention, floor=floor)
     sets = list(TABLE2_SETS) + [s for s in test_sets if s not in TABLE2_SETS]
     cols = []
     for s in sets:
+        views = (VERDICT_VIEW, PAPER_VIEW) if s not in test_sets or result.has_regions(s) else (PAPER_VIEW,)
         for metric in ("EPE", "AAE"):
-            cols += [(s, metric, "ours")] + ([(s, metric, f"paper ({TABLE2_SETS[s]})")] if s in TABLE2_SETS else [])
+            cols += [(s, metric, f"ours: {view_label(v)}", view_column(metric.lower(), v)) for v in views]
+            if s in TABLE2_SETS:
+                cols.append((s, metric, f"paper ({TABLE2_SETS[s]}): whole crop", ""))
     table = pd.DataFrame(
-        index=pd.Index(list(experiments), name="experiment"), columns=pd.MultiIndex.from_tuples(cols), dtype=object
+        index=pd.Index(rows, name="experiment"),
+        columns=pd.MultiIndex.from_tuples([c[:3] for c in cols]),
+        dtype=object,
     )
-    result = TableResult(table, values, per_pair, zero, spread, convention)
-    for name in experiments:
-        for s, metric, kind in cols:
-            if kind == "ours":
-                table.loc[name, (s, metric, kind)] = result.text(name, s, metric.lower())
+    for name in rows:
+        for s, metric, kind, col in cols:
+            if col:
+                table.loc[name, (s, metric, kind)] = result.text(name, s, col)
             else:
-                table.loc[name, (s, metric, kind)] = f"{ref.loc[name, (TABLE2_SETS[s], metric)]:.4f}"
+                cell = ref.loc[name, (TABLE2_SETS[s], metric)] if name in ref.index else None
+                table.loc[name, (s, metric, kind)] = "" if cell is None else f"{cell:.4f}"
     if networks:
-        table.loc["zero flow (reference)"] = [
-            result.zero_text(s, metric.lower()) if kind == "ours" else "" for s, metric, kind in cols
-        ]
+        table.loc["zero flow (reference)"] = [result.zero_text(s, col) if col else "" for s, _, _, col in cols]
+    result.display = table
     out = per_pair.rename(columns={"method": "experiment", "test_set": "set"})
     _save(result, out_dir, "table2", out)
     return result
@@ -486,12 +570,13 @@ CLASSICAL = ("farneback", "dis", "tvl1")
 class FaceComparison:
     """Every method on the same face test pairs, and whether the paper's claim holds there.
 
-    ``values``: index method (display names), columns ``epe``, ``aae``, ``epe_full`` (means; over
-    seeds for a network of several) and ``epe_range`` (max - min over seeds); ``per_pair``: the
-    :func:`~faceflow.evaluation.evaluate.evaluate` rows; ``checks``: one row per comparison the
-    claim needs (the face network against zero flow and the networks trained on the other
-    sets), with the margin, the seed range and whether the margin exceeds it; ``holds``: all
-    checks pass.
+    ``values``: index method (display names), columns every view column (means; over seeds for a
+    network of several) and the same with ``_range`` (max - min over seeds); ``per_pair``: the
+    :func:`~faceflow.evaluation.evaluate.evaluate` rows with their views; ``checks``: per view
+    (the verdict's, the face on moving pairs, and the paper's whole crop) one row per comparison
+    the claim needs (the face network against zero flow and the networks trained on the other
+    sets), with the margin, the seed range and whether the face network beats the other
+    (:func:`~faceflow.evaluation.regions.beats`); ``holds``: all checks of the verdict's view pass.
     """
 
     display: pd.DataFrame
@@ -501,29 +586,44 @@ class FaceComparison:
     holds: bool
     best_classical: str | None = None
     missing: dict = field(default_factory=dict)
+    floor: float | None = None
 
     def text(self, method: str, column: str = "epe", digits: int = 4) -> str:
         """A value of :attr:`values` formatted, or :data:`NOT_AVAILABLE`."""
-        if method not in self.values.index or pd.isna(self.values.loc[method, column]):
+        if method not in self.values.index or column not in self.values.columns:
             return NOT_AVAILABLE
-        return f"{self.values.loc[method, column]:.{digits}f}"
+        v = self.values.loc[method, column]
+        return NOT_AVAILABLE if pd.isna(v) else f"{v:.{digits}f}"
 
-    def verdict(self) -> str:
-        """One sentence: does the face-trained network beat every reference by more than its seed range?"""
-        if self.checks.empty:
-            return "could not be tested here (no face-trained network or no face test set)"
-        failed = [f"{r.against}" for r in self.checks.itertuples() if not r.holds]
+    def holds_in(self, view: str) -> bool:
+        """Whether every check of ``view`` passes (False without checks)."""
+        c = self.checks[self.checks["view"] == view] if len(self.checks) else self.checks
+        return bool(len(c)) and bool(c["holds"].all())
+
+    def verdict(self, view: str | None = None) -> str:
+        """One sentence: does the face-trained network beat every reference, by the book's rule, in ``view``?
+
+        Parameters
+        ----------
+        view : str, optional
+            A key of :data:`faceflow.evaluation.regions.VIEWS` (default: the verdict's view,
+            the face on moving pairs).
+
+        Returns
+        -------
+        str
+        """
+        from faceflow.evaluation.regions import VERDICT_VIEW
+
+        view = view or VERDICT_VIEW
+        c = self.checks[self.checks["view"] == view] if len(self.checks) else self.checks
+        if c.empty:
+            return "could not be tested here (no face-trained network or no face test pairs)"
+        failed = [f"{r.against}" for r in c.itertuples() if not r.holds]
+        rule = " by more than the seed-to-seed range"
         if not failed:
-            return (
-                "holds here: the face-trained network beats "
-                + ", ".join(self.checks["against"])
-                + (" by more than its seed-to-seed range")
-            )
-        return (
-            "does not hold here: the face-trained network does not beat "
-            + ", ".join(failed)
-            + (" by more than its seed-to-seed range")
-        )
+            return "holds here: the face-trained network beats " + ", ".join(c["against"]) + rule
+        return "does not hold here: the face-trained network does not beat " + ", ".join(failed) + rule
 
 
 def face_comparison(
@@ -535,6 +635,8 @@ def face_comparison(
     cache_dir=None,
     convention: str = "paper",
     test_set: str = "faces test",
+    floor: float | None = None,
+    extra: Sequence[str] = (),
 ) -> FaceComparison:
     """The networks, zero flow and classical methods on the same face test pairs (the claim of Tables 1-3).
 
@@ -550,56 +652,77 @@ def face_comparison(
     cache_dir : path-like, optional
     convention : {"paper", "native"}
     test_set : str
+    floor : float, optional
+        The jitter floor splitting still and moving pairs.
+    extra : sequence of str
+        Other registered methods to show (pretrained networks), cached like ``classical``.
 
     Returns
     -------
     FaceComparison
-        The claim holds when the face network's mean EPE is below zero flow's and below every
-        other network's by more than the face network's seed range (max - min of its seeds'
-        means; with one seed the range is 0 and the check is only "below").
+        The claim holds (in a view) when the face network beats zero flow and every other
+        network (:func:`~faceflow.evaluation.regions.beats`: lower mean EPE by more than the seed
+        range of either).
     """
     from faceflow.evaluation.evaluate import cached_evaluate, evaluate
+    from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, VIEWS, beats, view_column, with_views
 
     if pairs is None or len(pairs) == 0:
         empty = pd.DataFrame()
         why = "no face test pairs: the face comparison is not available."
         return FaceComparison(empty, empty, empty, empty, False, missing={"Face comparison": why})
     loaded = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
-    nets, _ = _evaluate_all(networks, {test_set: loaded}, device, convention)
-    rows = [nets]
-    rows.append(evaluate(["zero"], loaded, test_set, convention=convention).assign(seed=0))
-    for m in classical:
+    nets, _ = _evaluate_all(networks, {test_set: loaded}, device, convention, floor)
+    rows = [nets, with_views(evaluate(["zero"], loaded, test_set, convention=convention).assign(seed=0), floor)]
+    for m in list(classical) + list(extra):
         if cache_dir is not None:
-            rows.append(cached_evaluate([m], loaded, test_set, cache_dir, convention=convention).assign(seed=0))
+            df = cached_evaluate([m], loaded, test_set, cache_dir, convention=convention)
         else:
-            rows.append(evaluate([m], loaded, test_set, convention=convention).assign(seed=0))
+            df = evaluate([m], loaded, test_set, convention=convention)
+        rows.append(with_views(df.assign(seed=0), floor))
     per_pair = pd.concat([r for r in rows if len(r)], ignore_index=True)
-    if "epe_full" not in per_pair.columns:
-        per_pair["epe_full"] = per_pair["epe"]
-    per_seed = per_pair.groupby(["method", "seed"], sort=False)[["epe", "aae", "epe_full"]].mean()
+    cols = [view_column(m, v) for m in ("epe", "aae") for v, _ in VIEWS]
+    per_seed = per_pair.groupby(["method", "seed"], sort=False)[cols].mean()
     g = per_seed.groupby("method", sort=False)
     values = g.mean()
-    values["epe_range"] = g["epe"].max() - g["epe"].min()
+    for c in cols:
+        values[f"{c}_range"] = g[c].max() - g[c].min()
     values.index = [display_name(m) for m in values.index]
     checks = []
     if face_label in values.index:
-        face, spread = values.loc[face_label, "epe"], values.loc[face_label, "epe_range"]
-        for other in ["zero flow"] + [k for k in networks if k != face_label]:
-            if other in values.index:
-                margin = values.loc[other, "epe"] - face
-                checks.append((f"{face_label} vs {other}", other, margin, spread, bool(margin > spread)))
-    checks = pd.DataFrame(checks, columns=["comparison", "against", "EPE margin", "seed range", "holds"])
+        for view in (VERDICT_VIEW, PAPER_VIEW):
+            col = view_column("epe", view)
+            face, spread = values.loc[face_label, col], values.loc[face_label, f"{col}_range"]
+            for other in ["zero flow"] + [k for k in networks if k != face_label]:
+                if other in values.index and not pd.isna(face):
+                    margin = values.loc[other, col] - face
+                    holds = beats(margin, spread, values.loc[other, f"{col}_range"])
+                    checks.append((view, f"{face_label} vs {other}", other, margin, spread, holds))
+    checks = pd.DataFrame(checks, columns=["view", "comparison", "against", "EPE margin", "seed range", "holds"])
     names = [display_name(m) for m in classical if display_name(m) in values.index]
-    best = min(names, key=lambda m: values.loc[m, "epe"]) if names else None
+    verdict_col = view_column("epe", VERDICT_VIEW)
+    best = min(names, key=lambda m: values.loc[m, verdict_col]) if names else None
     display = pd.DataFrame(index=values.index, dtype=object)
     display.index.name = "method"
-    zero = values.loc["zero flow", "epe"]
-    display["EPE"] = [
-        f"{v:.4f}" + (f" ± {r / 2:.4f}" if r > 0 else "") for v, r in zip(values["epe"], values["epe_range"])
-    ]
-    display["AAE"] = [f"{v:.4f}" for v in values["aae"]]
-    display["EPE vs zero flow %"] = [f"{improvement(zero, v):+.1f}" for v in values["epe"]]
-    if convention == "paper":
-        display[f"EPE {FULL_RES}"] = [f"{v:.4f}" for v in values["epe_full"]]
+    zero = values.loc["zero flow"]
+    for view, label in VIEWS:
+        col = view_column("epe", view)
+        display[f"EPE {label}"] = [
+            "" if pd.isna(v) else f"{v:.4f}" + (f" ± {r / 2:.4f}" if r > 0 else "")
+            for v, r in zip(values[col], values[f"{col}_range"])
+        ]
+    for view in (VERDICT_VIEW, PAPER_VIEW):
+        col = view_column("epe", view)
+        display[f"EPE vs zero flow % ({dict(VIEWS)[view]})"] = [
+            f"{improvement(zero[col], v):+.1f}" for v in values[col]
+        ]
     display["pairs"] = len(loaded)
-    return FaceComparison(display, values, per_pair, checks, bool(len(checks)) and bool(checks["holds"].all()), best)
+    return FaceComparison(
+        display,
+        values,
+        per_pair,
+        checks,
+        bool(len(checks)) and bool(checks[checks["view"] == VERDICT_VIEW]["holds"].all()),
+        best,
+        floor=floor,
+    )

@@ -238,3 +238,24 @@ def jitter_floor(data_root, cache: str | Path | None = None, n_sources: int = 8,
     if cache is not None:
         atomic_write_text(cache, result.to_json())
     return result
+
+
+def profile_floor(profile: str, data_root, outputs) -> JitterFloor:
+    """The jitter floor with ``profile``'s settings, cached in ``outputs/datasets/jitter-floor.json``.
+
+    Parameters
+    ----------
+    profile : str
+        ``groundtruth.jitter_sources`` still clips of ``groundtruth.jitter_frames`` frames.
+    data_root : path-like or None
+    outputs : faceflow.profiles.OutputLayout
+
+    Returns
+    -------
+    JitterFloor
+    """
+    from faceflow import profiles
+
+    gt = profiles.get(profile).groundtruth
+    cache = outputs.root / "datasets" / "jitter-floor.json"
+    return jitter_floor(data_root, cache, n_sources=gt.jitter_sources, n_frames=gt.jitter_frames)

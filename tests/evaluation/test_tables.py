@@ -163,10 +163,15 @@ def test_fig4_grid_and_formatting():
 
 
 # ----------------------------------------------------------------------------- Tables 1 and 2
-def _constant_pairs(name: str, flow_uv, n: int = 3, shape=(8, 12)) -> list[FlowPair]:
+def _constant_pairs(name: str, flow_uv, n: int = 3, shape=(8, 12), face: bool = False) -> list[FlowPair]:
+    """Pairs of a constant flow; ``face``: a valid mask on the middle 4 x 8 (landmark-like ground truth)."""
     img = np.random.default_rng(0).integers(0, 255, (*shape, 3), dtype=np.uint8)
     flow = np.broadcast_to(np.asarray(flow_uv, np.float32), (*shape, 2)).copy()
-    return [FlowPair(f"{name}/{i}", img, img, flow, "test") for i in range(n)]
+    mask = None
+    if face:
+        mask = np.zeros(shape, bool)
+        mask[2:6, 2:10] = True
+    return [FlowPair(f"{name}/{i}", img, img, flow, "test", mask) for i in range(n)]
 
 
 def _constant_net(u: float, v: float):
@@ -185,28 +190,52 @@ def test_table2_builder_by_hand(tmp_path):
     assert r.best("faces test") == "Exp1"
     assert r.beat_zero("faces test") == ["Exp1"]  # Exp2I equals zero flow: not below it
     d = r.display
+    ours = "ours: whole crop"  # no valid mask here: the whole crop only
     assert list(d.index) == ["Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II", "zero flow (reference)"]
-    assert d.loc["Exp2II", ("faces test", "EPE", "ours")] == tables.NOT_AVAILABLE
-    assert d.loc["Exp1", ("held-out source", "EPE", "ours")] == f"{np.sqrt(5):.4f}"
+    assert d.loc["Exp2II", ("faces test", "EPE", ours)] == tables.NOT_AVAILABLE
+    assert d.loc["Exp1", ("held-out source", "EPE", ours)] == f"{np.sqrt(5):.4f}"
     want = paper.table2().loc["Exp3I", ("BP4D", "AAE")]
-    assert d.loc["Exp3I", ("faces test", "AAE", "paper (BP4D)")] == f"{want:.4f}"
-    assert d.loc["zero flow (reference)", ("held-out source", "EPE", "ours")] == "2.0000"
+    assert d.loc["Exp3I", ("faces test", "AAE", "paper (BP4D): whole crop")] == f"{want:.4f}"
+    assert d.loc["zero flow (reference)", ("held-out source", "EPE", ours)] == "2.0000"
     assert len(r.per_pair) == 2 * 2 * 3 and set(r.per_pair["method"]) == {"Exp1", "Exp2I"}
     assert (tmp_path / "table2.csv").is_file() and len(pd.read_csv(tmp_path / "table2_per_pair.csv")) == 12
+
+
+def test_tables_report_the_face_apart_from_the_whole_crop():
+    """A network right on the face and wrong outside it: 0 on the face, not on the whole crop."""
+    sets = {"faces test": _constant_pairs("f", (2, 0), face=True)}
+
+    def right_on_face(a, b):
+        flow = np.zeros((*a.shape[:2], 2), np.float32)
+        flow[2:6, 2:10] = (2.0, 0.0)
+        return flow
+
+    r = tables.table2({"Exp1": right_on_face}, sets, convention="native")
+    assert r.value("Exp1", "faces test", "epe_face@moving") == pytest.approx(0.0)
+    assert r.value("Exp1", "faces test", "epe_outside") == pytest.approx(2.0)
+    assert r.value("Exp1", "faces test") == pytest.approx(2.0 * (96 - 32) / 96)
+    assert r.display.loc["Exp1", ("faces test", "EPE", "ours: face, moving pairs")] == "0.0000"
+    assert r.beat_zero("faces test", "epe_face@moving") == ["Exp1"]
+    regions = r.by_region("faces test")
+    assert regions.loc["Exp1", "face, moving pairs (3)"] == "0.0000"
+    assert regions.loc["zero flow (reference)", "outside the face (3)"] == "2.0000"
+    # above a floor of 2.5 px every pair is still: the moving columns are empty, not averaged in
+    still = tables.table2({"Exp1": right_on_face}, sets, convention="native", floor=2.5)
+    assert still.value("Exp1", "faces test", "epe_face@moving") is None
+    assert still.value("Exp1", "faces test", "epe_face@still") == pytest.approx(0.0)
 
 
 def test_table1_builder_marks_absent_cells_and_measures_on_the_k1_grid():
     sets = {"Faces": _constant_pairs("f", (0.5, 0)), "FlyingChairs": _constant_pairs("c", (3, 4))}
     r = tables.table1({"Faces": _constant_net(0.5, 0)}, sets)  # the paper's convention
     d = r.display
-    assert d.loc["Faces", ("Faces", "ours")] == "0.0000"
+    assert d.loc["Faces", ("Faces", "ours: whole frame")] == "0.0000"
     # constant flows: on the half-resolution grid every vector is halved, so is the EPE
-    assert d.loc["Faces", ("FlyingChairs", "ours")] == f"{np.hypot(2.5, 4) / 2:.4f}"
-    assert d.loc["Faces", ("FlyingChairs", tables.FULL_RES)] == f"{np.hypot(2.5, 4):.4f}"
-    assert d.loc["Faces", ("Sintel", "ours")] == tables.NOT_AVAILABLE  # no Sintel test set
-    assert d.loc["Sintel", ("Faces", "ours")] == tables.NOT_AVAILABLE  # no Sintel network
-    assert d.loc["zero flow (reference)", ("FlyingChairs", "ours")] == "2.5000"
-    assert d.loc["Sintel", ("Sintel", "paper")] == f"{paper.table1().loc['Sintel', 'Sintel']:.4f}"
+    assert d.loc["Faces", ("FlyingChairs", "ours: whole frame")] == f"{np.hypot(2.5, 4) / 2:.4f}"
+    assert d.loc["Faces", ("Sintel", "ours: whole frame")] == tables.NOT_AVAILABLE  # no Sintel test set
+    assert d.loc["Sintel", ("Faces", "ours: whole frame")] == tables.NOT_AVAILABLE  # no Sintel network
+    assert d.loc["zero flow (reference)", ("FlyingChairs", "ours: whole frame")] == "2.5000"
+    assert d.loc["Sintel", ("Sintel", "paper: whole crop")] == f"{paper.table1().loc['Sintel', 'Sintel']:.4f}"
     assert r.text("Faces", "Sintel") == tables.NOT_AVAILABLE and r.zero_text("Sintel") == tables.NOT_AVAILABLE
 
 
@@ -215,24 +244,24 @@ def test_rows_of_several_seeds_show_mean_and_range():
     r = tables.table1({"Faces": [_constant_net(2, 0), _constant_net(1, 0)]}, sets, convention="native")
     assert r.value("Faces", "Faces") == pytest.approx(0.5)  # seeds at 0 and 1 px
     assert r.seed_range("Faces", "Faces") == pytest.approx(1.0)
-    assert r.display.loc["Faces", ("Faces", "ours")] == "0.5000 ± 0.5000"
+    assert r.display.loc["Faces", ("Faces", "ours: whole frame")] == "0.5000 ± 0.5000"
     assert sorted(set(r.per_pair["seed"])) == [0, 1]
 
 
 def test_face_comparison_checks_the_claim_against_the_seed_range():
-    pairs = _constant_pairs("f", (2, 0))
+    pairs = _constant_pairs("f", (2, 0), face=True)
     nets = {
         "Faces": [_constant_net(2, 0), _constant_net(1.8, 0)],  # EPE 0 and 0.2 (native): range 0.2
         "FlyingChairs": _constant_net(1.9, 0),  # EPE 0.1: better than one face seed, within the range
     }
     r = tables.face_comparison(nets, pairs, classical=(), convention="native")
-    assert r.values.loc["Faces", "epe"] == pytest.approx(0.1) and r.values.loc["Faces", "epe_range"] == pytest.approx(
-        0.2
-    )
-    checks = r.checks.set_index("against")
+    assert r.values.loc["Faces", "epe_face@moving"] == pytest.approx(0.1)
+    assert r.values.loc["Faces", "epe_face@moving_range"] == pytest.approx(0.2)
+    checks = r.checks[r.checks["view"] == "face@moving"].set_index("against")
     assert checks.loc["zero flow", "holds"]  # margin 1.9 > 0.2
     assert not checks.loc["FlyingChairs", "holds"]  # margin 0 < 0.2
     assert not r.holds and "does not hold" in r.verdict() and "FlyingChairs" in r.verdict()
-    assert r.display.loc["zero flow", "EPE vs zero flow %"] == "+0.0"
+    assert r.display.loc["zero flow", "EPE vs zero flow % (face, moving pairs)"] == "+0.0"
     one = tables.face_comparison({"Faces": _constant_net(2, 0), "Sintel": _constant_net(0, 0)}, pairs, classical=())
     assert one.holds and one.verdict().startswith("holds")
+    assert one.holds_in("whole") and one.verdict("whole").startswith("holds")
