@@ -8,6 +8,7 @@ the page instead of failing when data is absent.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,12 +58,30 @@ def setup(
     device: str = "auto",
 ) -> Chapter:
     """Resolve a chapter's parameters. Never raises for a missing data root: records why."""
+    quiet_widget_fallback()
     settings = profiles.get(profile)
     root, err = root_or_none(data_root), missing_root_reason(data_root)
     out = profiles.outputs(profile, output_dir).chapter(name)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
     return Chapter(name, profile, root, err, out, int(seed), resolve_device(device), settings)
+
+
+#: The start of tqdm's warning that a notebook kernel has no ipywidgets (tqdm.notebook.WARN_NOIPYW).
+WIDGET_FALLBACK_WARNING = "IProgress not found"
+
+
+def quiet_widget_fallback() -> None:
+    """Keep tqdm's "IProgress not found" warning out of the chapter's page.
+
+    In a notebook kernel without ipywidgets, the first ``import tqdm.auto`` warns that it falls
+    back to text bars, with the path of the tqdm package in the message. The chapters show no
+    bars (each passes ``progress=False``), so the fallback changes nothing a reader sees; only
+    that one message of that one category is ignored, every other warning still shows.
+    """
+    from tqdm import TqdmWarning
+
+    warnings.filterwarnings("ignore", message=WIDGET_FALLBACK_WARNING, category=TqdmWarning)
 
 
 def show_note(markdown: str, kind: str = "note") -> None:

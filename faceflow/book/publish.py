@@ -89,6 +89,36 @@ def relative_paths(notebook: Path, replacements: list[tuple[str, str]]) -> bool:
     return True
 
 
+def hide_injected_parameters(notebook: Path) -> bool:
+    """Tag papermill's ``injected-parameters`` cell ``remove-cell`` so that no page shows it.
+
+    The cell stays in the executed notebook (a reader who downloads it sees what the build ran
+    with); the chapter's own setup cell prints the profile and data root on the page.
+
+    Parameters
+    ----------
+    notebook : pathlib.Path
+        An executed ``.ipynb``, rewritten in place when a tag was added.
+
+    Returns
+    -------
+    bool
+        True if the notebook changed.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+            changed = True
+    if changed:
+        atomic_write_text(notebook, nbformat.writes(nb) + "\n")
+    return changed
+
+
 # --------------------------------------------------------------------------- timings
 
 
@@ -258,6 +288,7 @@ def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], da
         nb = stage / "notebooks" / f"{chapter}.ipynb"
         if nb.is_file():
             relative_paths(nb, replacements)
+            hide_injected_parameters(nb)
     generated = stage / "book" / "_generated"
     atomic_write_text(generated / "timings.md", timings_markdown(root, chapters))
     url = repository_url(root)
@@ -293,7 +324,9 @@ def html_dir(stage: Path, solutions: bool = True) -> Path:
 
 def jupyter_book_command(jb: str, stage: Path, solutions: bool = True) -> list[str]:
     """The ``jupyter-book build`` command of the teacher (``solutions``) or student edition."""
-    cmd = [jb, "build", str(stage), "--builder", "html", "-W", "-n", "--keep-going"]
+    # --all: every page is read again, so a warning of an unchanged page fails this build too
+    # (an incremental build would report it once, then pass on the cached pages)
+    cmd = [jb, "build", str(stage), "--builder", "html", "--all", "-W", "-n", "--keep-going"]
     if not solutions:
         cmd += ["--config", str(student_config(stage)), "--path-output", str(Path(stage) / "student")]
     return cmd

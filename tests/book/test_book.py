@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import jupytext
@@ -51,6 +52,51 @@ def test_chapters_show_no_progress_bars(smoke_book, repo_root):
             for out in cell.get("outputs", []):
                 text = str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
                 assert not bar.search(text), f"{nb_path.name}: progress bar in the page: {text[:200]!r}"
+
+
+class _OutputText(HTMLParser):
+    """The text of a page's cell outputs (``div.cell_output``), and the classes of its cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # > 0 inside a cell output (counts the divs open there)
+        self.outputs: list[str] = []
+        self.cell_classes: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "div" and "cell" in classes:
+            self.cell_classes += classes
+        if tag == "div" and (self.depth or "cell_output" in classes):
+            if not self.depth:
+                self.outputs.append("")
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.outputs[-1] += data
+
+
+def test_pages_show_no_warnings_and_no_injected_parameters(smoke_book, repo_root):
+    """Issue 21: no Python warning (nor a path into site-packages) in any output, and papermill's
+    injected-parameters cell is not on the page."""
+    warning = re.compile(r"\b\w*Warning\b|site-packages|dist-packages")
+    problems = []
+    for f in toc_files(repo_root):
+        page = _OutputText()
+        page.feed((smoke_book / f"{f}.html").read_text(encoding="utf-8"))
+        problems += [
+            f"{f}: {m.group(0)} in an output: {out.strip()[:160]!r}"
+            for out in page.outputs
+            if (m := warning.search(out))
+        ]
+        if "tag_injected-parameters" in page.cell_classes:
+            problems.append(f"{f}: shows papermill's injected-parameters cell")
+    assert not problems, "\n".join(problems)
 
 
 def test_chapter_degrades_without_data(tmp_path, repo_root):

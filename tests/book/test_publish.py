@@ -100,3 +100,23 @@ def test_the_project_config_enables_exercises_and_offline_mathjax(repo_root):
     assert config["sphinx"]["config"]["hide_solutions"] is False
     assert not config["sphinx"]["config"]["mathjax_path"].startswith("http")
     assert json.loads(json.dumps(config))  # plain YAML
+
+
+def test_the_injected_parameters_cell_is_removed_from_the_page_but_kept_in_the_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "default"\n')
+    params.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell('# Parameters\nprofile = "smoke"\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells += [params, injected, nbformat.v4.new_code_cell("x = 1\n")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    assert publish.hide_injected_parameters(path)
+    back = nbformat.read(path, as_version=4)
+    assert [c.metadata.get("tags", []) for c in back.cells] == [
+        ["parameters"],
+        ["injected-parameters", "remove-cell"],
+        [],
+    ]
+    assert back.cells[1].source == '# Parameters\nprofile = "smoke"\n'  # still in the download
+    assert not publish.hide_injected_parameters(path)  # idempotent
