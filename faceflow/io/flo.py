@@ -186,13 +186,13 @@ FLOW_FORMATS = {"flo": ".flo", "f16": ".npz"}
 def encode_flow_f16(flow: np.ndarray) -> bytes:
     """An (H, W, 2) flow as a compressed NumPy archive of float16 (``flow`` entry).
 
-    float16 keeps 11 significant bits: the rounding error is at most ``|u| * 2**-11`` per
+    float16 keeps 11 significant bits: the rounding error is at most ``abs(u) * 2**-11`` per
     component (about 0.01 px at 20 px), below 1e-3 px under 2 px.
 
     Parameters
     ----------
     flow : numpy.ndarray
-        (H, W, 2), finite, components within float16's range (|u| < 65504).
+        (H, W, 2), finite, components within float16's range (absolute values below 65504).
 
     Returns
     -------
