@@ -236,6 +236,26 @@ def read_flow(path: str | os.PathLike) -> np.ndarray:
         No such file.
     FloFormatError
         Malformed file, unknown extension, or an archive without an (H, W, 2) ``flow`` entry.
+
+    Examples
+    --------
+    Write a flow, read it back: ``.flo`` is exact, ``.npz`` (float16) within its rounding.
+
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from faceflow.io.flo import encode_flow_f16, read_flow, write_flo
+    >>> flow = np.zeros((4, 5, 2), np.float32)
+    >>> flow[..., 0] = 1.5
+    >>> flow[2, 3] = (-2.0, 0.3)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     write_flo(pathlib.Path(folder) / "pair.flo", flow)
+    ...     _ = (pathlib.Path(folder) / "pair.npz").write_bytes(encode_flow_f16(flow))
+    ...     exact = read_flow(pathlib.Path(folder) / "pair.flo")
+    ...     compact = read_flow(pathlib.Path(folder) / "pair.npz")
+    >>> exact.shape, exact.dtype
+    ((4, 5, 2), dtype('float32'))
+    >>> bool(np.array_equal(exact, flow)), bool(np.abs(compact - flow).max() < 1e-3)
+    (True, True)
     """
     import zipfile
 
