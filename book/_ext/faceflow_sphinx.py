@@ -13,6 +13,9 @@
   an error. :func:`_existing_object_reference` resolves such a reference when the object really
   exists: to the documented object it is an alias of, else as plain code text without a link. A
   reference to an object that does not exist (a renamed module, a typo) stays an error.
+* ``faceflow-cli``: a directive that writes the help of every ``faceflow`` command and
+  sub-command, generated from the argparse definitions at build time
+  (:func:`faceflow.cli.main.command_help`), so the book's command reference cannot go stale.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import sys
 from docutils import nodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +86,22 @@ def _solution_start_directive():
             return result
 
     return SolutionStart
+
+
+class CommandReference(SphinxDirective):
+    """``faceflow-cli``: each command's ``--help``, under a rubric naming the command."""
+
+    has_content = False
+
+    def run(self):
+        import faceflow.cli.main
+
+        self.env.note_dependency(faceflow.cli.main.__file__)
+        out = []
+        for prog, text in faceflow.cli.main.command_help():
+            out.append(nodes.rubric(prog, prog, ids=[nodes.make_id(prog)]))
+            out.append(nodes.literal_block(text, text, language="text"))
+        return out
 
 
 _MISSING = object()
@@ -151,4 +171,5 @@ def setup(app):
     app.add_directive("solution-start", _solution_start_directive(), override=True)
     app.add_transform(RemoveHiddenGatedSolutions)
     app.connect("missing-reference", _existing_object_reference, priority=900)
+    app.add_directive("faceflow-cli", CommandReference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
