@@ -10,8 +10,11 @@
   (``faceflow book --record-timings`` writes it).
 * :func:`source_markdown`: the intro's "source" paragraph, with the chapters' MyST sources as
   downloads and the repository link when the build knows it.
-* :func:`jupyter_book_command`: the teacher edition (solutions in dropdowns) or the student
-  edition (``hide_solutions``, built from the same executed notebooks into ``<stage>/student``).
+* :func:`prepare_student_stage` / :func:`jupyter_book_command`: the teacher edition (solutions
+  in dropdowns) or the student edition, built into ``<stage>/student`` from copies of the staged
+  pages, executed notebooks and chapter sources from which every exercise solution has been
+  removed (:class:`SolutionStripper`), so that no file of it (page, ``.ipynb`` or ``.md``
+  download, search index) holds a solution.
 """
 
 from __future__ import annotations
@@ -305,28 +308,209 @@ def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], da
         atomic_write_text(config_path, yaml.safe_dump(config, sort_keys=False))
 
 
-def student_config(stage: Path) -> Path:
-    """Write ``<stage>/_config.student.yml``: the staged config with solutions hidden."""
+# --------------------------------------------------------------------------- student edition
+
+#: Folder of the student edition inside a stage: its sources, and its ``_build``.
+STUDENT_DIR = "student"
+_FENCE = re.compile(r"^(?P<fence>:{3,}|`{3,}|~{3,})\s*(?P<info>\S*)")
+
+
+class SolutionStripper:
+    """Removes exercise solutions from MyST text fed to it in order (a page, or a notebook's cells).
+
+    Two forms are removed, as sphinx-exercise defines them: a gated solution, from its
+    ``solution-start`` directive through the closing fence of its ``solution-end`` (with every
+    code cell in between), and a ``solution`` directive up to its closing fence. Code blocks
+    outside a solution are passed through untouched (a directive name inside one is text).
+    """
+
+    def __init__(self):
+        self.state = "text"  # text | code | gated | gated-end | solution
+        self.fence = ""  # the fence that closes the current code block or solution directive
+
+    @property
+    def in_solution(self) -> bool:
+        """True between the start of a solution and its end."""
+        return self.state in ("gated", "gated-end", "solution")
+
+    def _closes(self, line: str) -> bool:
+        char, n = self.fence[0], len(self.fence)
+        stripped = line.strip()
+        return len(stripped) >= n and set(stripped) == {char}
+
+    def keep(self, line: str) -> bool:
+        """Whether ``line`` (without its newline) belongs to the student edition.
+
+        Parameters
+        ----------
+        line : str
+
+        Returns
+        -------
+        bool
+        """
+        m = _FENCE.match(line)
+        if self.state == "code":
+            if self._closes(line):
+                self.state = "text"
+            return True
+        if self.state == "text":
+            if m and m["info"].startswith("{solution-start}"):
+                self.state = "gated"
+                return False
+            if m and m["info"].startswith("{solution}"):
+                self.state, self.fence = "solution", m["fence"]
+                return False
+            if m and m["fence"][0] != ":":  # a code block (or code-cell): its lines are not MyST
+                self.state, self.fence = "code", m["fence"]
+            return True
+        if self.state == "gated":
+            if m and m["info"].startswith("{solution-end}"):
+                self.state, self.fence = "gated-end", m["fence"]
+            return False
+        if self._closes(line):  # the closing fence of solution-end or of the solution directive
+            self.state = "text"
+        return False
+
+    def strip(self, text: str) -> str:
+        """``text`` without its solution lines.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        str
+        """
+        kept = [line for line in text.split("\n") if self.keep(line)]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))
+
+
+def strip_solutions(text: str, where: str = "<text>") -> str:
+    """A MyST page without its exercise solutions.
+
+    Parameters
+    ----------
+    text : str
+        The page.
+    where : str
+        Named in the error.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        A solution is not closed by the end of the page.
+    """
+    stripper = SolutionStripper()
+    out = stripper.strip(text)
+    if stripper.in_solution:
+        raise ValueError(f"{where}: a solution is not closed by the end of the page")
+    return out
+
+
+def student_notebook(src: Path, dest: Path) -> None:
+    """Write ``dest``: the executed notebook ``src`` without its solutions (text, code, outputs).
+
+    Markdown cells lose their solution lines (and are dropped when nothing else is left); a code
+    cell inside a gated solution is dropped with its outputs.
+
+    Parameters
+    ----------
+    src, dest : pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        A solution is not closed by the end of the notebook.
+    """
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    stripper = SolutionStripper()
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = stripper.strip(cell.source).strip("\n")
+            if cell.source.strip():
+                cells.append(cell)
+        elif not stripper.in_solution:
+            cells.append(cell)
+    if stripper.in_solution:
+        raise ValueError(f"{src}: a solution is not closed by the end of the notebook")
+    nb.cells = cells
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(dest, nbformat.writes(nb) + "\n")
+
+
+def prepare_student_stage(stage: Path, chapters: list[str]) -> Path:
+    """Stage the student edition in ``<stage>/student`` from the staged teacher edition.
+
+    The config (title marked, ``hide_solutions`` on), the TOC, the static pages, the executed
+    notebooks and the chapters' MyST sources are copied with every solution removed; other files
+    (the Sphinx extension, generated includes) are copied as they are.
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staged teacher edition (after :func:`prepare_stage`).
+    chapters : list of str
+        The chapters' stems.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<stage>/student``, the source folder of the student build.
+    """
     import yaml
 
-    config = yaml.safe_load((Path(stage) / "_config.yml").read_text())
+    stage = Path(stage)
+    student = stage / STUDENT_DIR
+    for name in ("book", "source"):
+        if (student / name).exists():
+            shutil.rmtree(student / name)
+    for src in sorted((stage / "book").rglob("*")) + sorted((stage / "source").rglob("*")):
+        if not src.is_file():
+            continue
+        dest = student / src.relative_to(stage)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix == ".md":
+            atomic_write_text(dest, strip_solutions(src.read_text(encoding="utf-8"), str(src)))
+        else:
+            shutil.copy2(src, dest)
+    for chapter in chapters:
+        student_notebook(stage / "notebooks" / f"{chapter}.ipynb", student / "notebooks" / f"{chapter}.ipynb")
+    source = student / "book" / "_generated" / "source.md"
+    if source.is_file():
+        atomic_write_text(
+            source,
+            source.read_text(encoding="utf-8")
+            + "\nIn this student edition, the sources and notebooks are copies without the exercises' solutions.\n",
+        )
+    shutil.copy2(stage / "_toc.yml", student / "_toc.yml")
+    config = yaml.safe_load((stage / "_config.yml").read_text())
     config["title"] = f"{config.get('title', 'faceflow')} (student edition)"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
-    path = Path(stage) / "_config.student.yml"
-    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False))
-    return path
+    atomic_write_text(student / "_config.yml", yaml.safe_dump(config, sort_keys=False))
+    return student
 
 
 def html_dir(stage: Path, solutions: bool = True) -> Path:
     """Where the HTML of an edition is built: ``<stage>/_build/html`` or ``<stage>/student/_build/html``."""
-    return Path(stage) / ("_build" if solutions else "student/_build") / "html"
+    return Path(stage) / ("_build" if solutions else f"{STUDENT_DIR}/_build") / "html"
 
 
 def jupyter_book_command(jb: str, stage: Path, solutions: bool = True) -> list[str]:
-    """The ``jupyter-book build`` command of the teacher (``solutions``) or student edition."""
+    """The ``jupyter-book build`` command of the teacher (``solutions``) or student edition.
+
+    The student edition is built from its own sources, ``<stage>/student``
+    (:func:`prepare_student_stage`).
+    """
     # --all: every page is read again, so a warning of an unchanged page fails this build too
     # (an incremental build would report it once, then pass on the cached pages)
-    cmd = [jb, "build", str(stage), "--builder", "html", "--all", "-W", "-n", "--keep-going"]
-    if not solutions:
-        cmd += ["--config", str(student_config(stage)), "--path-output", str(Path(stage) / "student")]
-    return cmd
+    source = Path(stage) if solutions else Path(stage) / STUDENT_DIR
+    return [jb, "build", str(source), "--builder", "html", "--all", "-W", "-n", "--keep-going"]

@@ -207,6 +207,140 @@ def test_student_edition_has_exercises_but_no_solutions(student_book):
         assert 'class="solution' not in page.read_text(), f"{page.name} shows a solution"
 
 
+# --------------------------------------------------------------------------- no solution anywhere
+# The test finds the solutions in the sources with its own patterns (not the build's stripper),
+# takes their distinctive lines as needles, and requires each solution to be found in the
+# teacher edition (so the search works) and nowhere in any file of the student edition.
+
+_GATED = re.compile(r"^:{3,}\{solution-start\}.*?\n(.*?)^:{3,}\{solution-end\}\n:{3,}\n", re.M | re.S)
+_DIRECTIVE = re.compile(r"^(:{3,})\{solution\}.*?\n(.*?)^\1\n", re.M | re.S)
+
+
+def _solution_sources(repo_root: Path) -> list[Path]:
+    return notebook_sources(repo_root) + sorted((repo_root / "book").rglob("*.md"))
+
+
+def _solutions(text: str) -> tuple[list[str], str]:
+    """The solutions' bodies in a MyST page, and the page without them."""
+    bodies = [m.group(1) for m in _GATED.finditer(text)] + [m.group(2) for m in _DIRECTIVE.finditer(text)]
+    rest = _DIRECTIVE.sub("", _GATED.sub("", text))
+    return bodies, rest
+
+
+def _tokens(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text)) + " "
+
+
+def _solution_needles(repo_root: Path) -> dict[str, list[str]]:
+    """``{"<page>: solution <n>": [needle, ...]}``: each solution's lines (as word sequences) of at
+    least four words that appear nowhere outside the solutions of any page."""
+    found, outside = {}, ""
+    for src in _solution_sources(repo_root):
+        bodies, rest = _solutions(src.read_text())
+        outside += _tokens(rest)
+        for n, body in enumerate(bodies, 1):
+            found[f"{src.relative_to(repo_root)}: solution {n}"] = body
+    needles = {}
+    for name, body in found.items():
+        # directive options, fences and imports are not what a solution tells
+        lines = [
+            _tokens(line)
+            for line in body.splitlines()
+            if not line.lstrip().startswith((":", "```", "import ", "from "))
+        ]
+        needles[name] = [t for t in lines if len(t.split()) >= 4 and len(t) >= 20 and t not in outside]
+    return needles
+
+
+def _file_text(path: Path) -> str | None:
+    """What a reader can get from a built file, as text: a page's text, a notebook's sources and
+    outputs, any other text file as it is; None for binary files."""
+    import html as html_lib
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None
+    if path.suffix == ".html":
+        return html_lib.unescape(re.sub(r"<[^>]+>", " ", text))
+    if path.suffix == ".ipynb":
+        parts = []
+        for cell in json.loads(text)["cells"]:
+            parts.append("".join(cell["source"]))
+            for out in cell.get("outputs", []):
+                parts.append("".join(out.get("text", "")))
+                parts += ["".join(v) if isinstance(v, list) else str(v) for v in out.get("data", {}).values()]
+        return "\n".join(parts)
+    return text
+
+
+def _holders(html: Path, needles: list[str]) -> dict[str, list[str]]:
+    """``{needle: [files holding it]}`` over every file of a built book."""
+    out: dict[str, list[str]] = {n: [] for n in needles}
+    for path in sorted(p for p in html.rglob("*") if p.is_file()):
+        text = _file_text(path)
+        if text is None:
+            continue
+        tokens = _tokens(text)
+        for needle in needles:
+            if needle in tokens:
+                out[needle].append(str(path.relative_to(html)))
+    return out
+
+
+def test_the_student_edition_holds_no_solution_in_any_file(smoke_book, student_book, repo_root):
+    """Issue 21: pages, .ipynb and .md downloads, sources and search index of the student edition
+    hold no solution's text; the same search finds every solution in the teacher edition."""
+    needles = _solution_needles(repo_root)
+    assert len(needles) >= 12, "fewer solutions than the chapters have"
+    unchecked = [name for name, lines in needles.items() if not lines]
+    assert not unchecked, f"solutions without a distinctive line to search for: {unchecked}"
+    every = sorted({n for lines in needles.values() for n in lines})
+    teacher, student = _holders(smoke_book, every), _holders(student_book, every)
+    unseen = [name for name, lines in needles.items() if not any(teacher[n] for n in lines)]
+    assert not unseen, f"the search does not find these solutions in the teacher edition: {unseen}"
+    leaks = [f"{', '.join(files[:4])}: {n.strip()!r}" for n, files in student.items() if files]
+    assert not leaks, "solution text in the student edition:\n" + "\n".join(leaks)
+
+
+def test_the_student_search_index_has_no_solution_only_word(smoke_book, student_book, repo_root):
+    """A word a chapter uses only in its solutions is not indexed for that chapter's student page."""
+    import json
+
+    import nbformat
+    from sphinx.search.en import SearchEnglish
+
+    stem = SearchEnglish({}).stem
+
+    def index(html: Path) -> dict:
+        text = (html / "searchindex.js").read_text()
+        return json.loads(text[text.index("(") + 1 : text.rindex(")")])
+
+    student = index(student_book)
+    docs = {name: i for i, name in enumerate(student["docnames"])}
+    leaks, checked = [], 0
+    for src in notebook_sources(repo_root):
+        bodies, rest = _solutions(src.read_text())
+        # what the student page may say besides the source: the outputs of the other code cells
+        executed = nbformat.read(stage_dir("smoke", repo_root) / "notebooks" / f"{src.stem}.ipynb", as_version=4)
+        outputs = [
+            json.dumps(cell.get("outputs", []))
+            for cell in executed.cells
+            if cell.cell_type == "code" and not any(cell.source.strip() in body for body in bodies)
+        ]
+        allowed = {stem(w.lower()) for w in re.findall(r"[A-Za-z]{3,}", rest + "\n".join(outputs))}
+        only = {stem(w.lower()) for w in re.findall(r"[A-Za-z]{4,}", "\n".join(bodies))} - allowed
+        checked += len(only)
+        doc = docs[f"notebooks/{src.stem}"]
+        for word in sorted(only):
+            hits = student["terms"].get(word, [])
+            if doc in (hits if isinstance(hits, list) else [hits]):
+                leaks.append(f"{src.stem}: {word}")
+    assert checked, "no solution-only word to look for"
+    assert not leaks, f"solution-only words indexed for a student page: {leaks}"
+
+
 def _math_in_markdown(src: Path) -> bool:
     """Whether a chapter's markdown cells hold TeX math ($...$, $$...$$ or a math directive)."""
     nb = jupytext.read(src)
