@@ -38,6 +38,14 @@ TIMINGS_SNAPSHOT = Path("book") / "timings.csv"
 TIMING_FIELDS = ("profile", "chapter", "seconds", "cache", "commit", "cpus", "date")
 #: Environment variable naming the project's repository (web address) for the book's links.
 REPOSITORY_ENV = "FACEFLOW_REPOSITORY_URL"
+#: Environment variable naming the branch the launch buttons open (default: GitHub Actions' ref,
+#: else the checkout's branch, else ``main``).
+BRANCH_ENV = "FACEFLOW_REPOSITORY_BRANCH"
+#: Where a chapter's launch button runs it: Binder builds the repository's ``environment.yml``
+#: (the pinned packages and ``faceflow`` itself), then runs its ``postBuild`` (the chapters as
+#: ``.ipynb``) and starts every session through its ``start`` (``$FACEFLOW_FETCH``: the chapter
+#: downloads its sample data).
+BINDERHUB_URL = "https://mybinder.org"
 
 
 # --------------------------------------------------------------------------- absolute paths
@@ -254,6 +262,31 @@ def repository_url(root: Path) -> str | None:
     return url.removesuffix(".git") if url.startswith("https://") else None
 
 
+def repository_branch(root: Path) -> str:
+    """The branch the launch buttons open: ``$FACEFLOW_REPOSITORY_BRANCH``, GitHub Actions' branch,
+    the checkout's branch, else ``main``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The checkout.
+
+    Returns
+    -------
+    str
+    """
+    for name in (BRANCH_ENV, "GITHUB_REF_NAME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        branch = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "main"
+    return branch if branch and branch != "HEAD" else "main"
+
+
 def source_markdown(chapters: list[str], url: str | None) -> str:
     """The intro's list of the chapters' MyST sources (downloads) and the repository link."""
     lines = []
@@ -280,8 +313,10 @@ def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], da
     """Make the staged book publishable: relative paths, the generated includes, the sources.
 
     Writes ``<stage>/book/_generated/{timings,source}.md`` (included by the course page and the
-    intro), copies the chapters' MyST sources to ``<stage>/source/notebooks/`` and sets the
-    repository button in the staged ``_config.yml`` when the address is known.
+    intro), copies the chapters' MyST sources to ``<stage>/source/notebooks/`` and, when the
+    repository's address is known (:func:`repository_url`), sets the repository button and each
+    chapter's Binder launch button (:data:`BINDERHUB_URL`, branch :func:`repository_branch`) in the
+    staged ``_config.yml``.
     """
     import yaml
 
@@ -300,11 +335,12 @@ def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], da
         dest = stage / "source" / "notebooks" / f"{chapter}.md"
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / "notebooks" / f"{chapter}.md", dest)
-    if url:
+    if url:  # without the address, Jupyter Book would link its own repository: no buttons then
         config_path = stage / "_config.yml"
         config = yaml.safe_load(config_path.read_text())
-        config.setdefault("repository", {})["url"] = url
+        config.setdefault("repository", {}).update(url=url, branch=repository_branch(root))
         config.setdefault("html", {})["use_repository_button"] = True
+        config["launch_buttons"] = {"binderhub_url": BINDERHUB_URL, "notebook_interface": "jupyterlab"}
         atomic_write_text(config_path, yaml.safe_dump(config, sort_keys=False))
 
 

@@ -121,6 +121,49 @@ def test_chapter_degrades_without_data(tmp_path, repo_root):
     assert "generated" in text
 
 
+def test_a_launched_chapter_fetches_its_data_and_runs_on_it(tmp_path, repo_root, monkeypatch, origin, serve_samples):
+    """Issue 21: a chapter launched from the book (Binder sets $FACEFLOW_FETCH) with an empty data
+    root downloads its sample data (here from the local origin server) and shows no missing data."""
+    import nbformat
+
+    from faceflow.book.chapter import CHAPTER_DATA, FETCH_ENV
+
+    served = serve_samples(list(CHAPTER_DATA["00_data_tour"]))
+    monkeypatch.setenv(FETCH_ENV, "1")
+    monkeypatch.setenv("FACEFLOW_DATA_URL", origin.url)
+    root, out = tmp_path / "data", tmp_path / "tour.ipynb"
+    execute_notebook(
+        repo_root / "notebooks" / "00_data_tour.md",
+        out,
+        {"profile": "smoke", "data_root": str(root), "output_dir": str(tmp_path / "o")},
+        cwd=repo_root,
+    )
+    assert all((root / name).is_file() for name in served)
+    text = "\n".join(
+        str(o.get("data", {}).get("text/html", "")) + str(o.get("text", ""))
+        for c in nbformat.read(out, as_version=4).cells
+        for o in c.get("outputs", [])
+    )
+    assert "not available" not in text and "generated" not in text
+
+
+def test_each_chapter_has_a_binder_launch_button_and_other_pages_none(smoke_book, repo_root):
+    """Issue 21: with the repository's address known (as in CI), every chapter page links Binder
+    to its notebook on the book's branch (postBuild makes ``notebooks/<chapter>.ipynb`` there)."""
+    from faceflow.book import publish
+
+    repo = os.environ[publish.REPOSITORY_ENV].removeprefix("https://github.com/")
+    branch = os.environ[publish.BRANCH_ENV]
+    chapters = {f"notebooks/{src.stem}" for src in notebook_sources(repo_root)}
+    for f in toc_files(repo_root):
+        links = re.findall(r'href="(https://mybinder\.org/[^"]+)"', (smoke_book / f"{f}.html").read_text())
+        if f in chapters:
+            want = f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/{f}.ipynb"
+            assert links == [want], f"{f}: Binder links {links}"
+        else:
+            assert not links, f"{f}: a launch button on a page that is not a notebook"
+
+
 def test_pages_render_in_chromium(served_book, smoke_book, repo_root, browser):
     shots = stage_dir("smoke", repo_root) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)

@@ -219,3 +219,24 @@ def test_the_injected_parameters_cell_is_removed_from_the_page_but_kept_in_the_n
     ]
     assert back.cells[1].source == '# Parameters\nprofile = "smoke"\n'  # still in the download
     assert not publish.hide_injected_parameters(path)  # idempotent
+
+
+def test_launch_buttons_are_set_only_when_the_repository_is_known(tmp_path, monkeypatch):
+    root, stage = tmp_path / "proj", tmp_path / "stage"
+    (root / "book").mkdir(parents=True)
+    stage.mkdir()
+    config = {"title": "T", "html": {"use_repository_button": False}}
+    monkeypatch.delenv(publish.REPOSITORY_ENV, raising=False)
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    (stage / "_config.yml").write_text(yaml.safe_dump(config))
+    publish.prepare_stage(stage, root, "smoke", [], None)  # no address (tmp_path is no git checkout)
+    staged = yaml.safe_load((stage / "_config.yml").read_text())
+    assert "launch_buttons" not in staged and "repository" not in staged
+
+    monkeypatch.setenv(publish.REPOSITORY_ENV, "https://github.com/someone/faceflow")
+    monkeypatch.setenv(publish.BRANCH_ENV, "release")
+    publish.prepare_stage(stage, root, "smoke", [], None)
+    staged = yaml.safe_load((stage / "_config.yml").read_text())
+    assert staged["repository"] == {"url": "https://github.com/someone/faceflow", "branch": "release"}
+    assert staged["launch_buttons"]["binderhub_url"] == publish.BINDERHUB_URL
+    assert staged["html"]["use_repository_button"] is True
