@@ -13,6 +13,9 @@
   an error. :func:`_existing_object_reference` resolves such a reference when the object really
   exists: to the documented object it is an alias of, else as plain code text without a link. A
   reference to an object that does not exist (a renamed module, a typo) stays an error.
+* No machine paths in the book: a value autodoc shows (``FACE_SUBJECTS = PosixPath(...)``) names
+  the package's files relative to the project root, as the executed notebooks do
+  (:func:`_relative_project_paths`).
 * ``faceflow-cli``: a directive that writes the help of every ``faceflow`` command and
   sub-command, generated from the argparse definitions at build time
   (:func:`faceflow.cli.main.command_help`), so the book's command reference cannot go stale.
@@ -164,6 +167,22 @@ def _existing_object_reference(app, env, node, contnode):
     return None
 
 
+def _relative_project_paths(app, doctree):
+    """``doctree-read``: the project root's absolute path (in autodoc's values) becomes relative."""
+    from pathlib import Path
+
+    import faceflow
+
+    root = Path(faceflow.__file__).resolve().parents[1]
+    prefixes = sorted({f"{root}/", f"{Path(faceflow.__file__).parents[1]}/"}, key=len, reverse=True)
+    for text in list(doctree.findall(nodes.Text)):
+        if any(p in text for p in prefixes):
+            new = str(text)
+            for p in prefixes:
+                new = new.replace(p, "")
+            text.parent.replace(text, nodes.Text(new))
+
+
 def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.setup_extension("sphinx_exercise")
@@ -172,4 +191,5 @@ def setup(app):
     app.add_transform(RemoveHiddenGatedSolutions)
     app.connect("missing-reference", _existing_object_reference, priority=900)
     app.add_directive("faceflow-cli", CommandReference)
+    app.connect("doctree-read", _relative_project_paths)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
