@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import os
+import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +37,80 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+class LocalOrigin(http.server.ThreadingHTTPServer):
+    """Serves ``folder``; ``requests`` lists the paths asked for, with their Range header."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.requests = folder, []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(handler):  # noqa: N805
+                from urllib.parse import unquote
+
+                self.requests.append((handler.path, handler.headers.get("Range")))
+                path = self.folder / unquote(handler.path.lstrip("/"))
+                if not path.is_file():
+                    handler.send_error(404)
+                    return
+                data = path.read_bytes()
+                start, status = 0, 200
+                rng = handler.headers.get("Range")
+                if rng:
+                    start = int(rng.removeprefix("bytes=").split("-")[0])
+                    if start >= len(data):
+                        handler.send_error(416)
+                        return
+                    status = 206
+                handler.send_response(status)
+                handler.send_header("Content-Length", str(len(data) - start))
+                handler.end_headers()
+                handler.wfile.write(data[start:])
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def origin(tmp_path):
+    """A :class:`LocalOrigin` on 127.0.0.1 serving ``tmp_path / "origin"`` (initially empty)."""
+    server = LocalOrigin(tmp_path / "origin")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _serve_samples(origin: LocalOrigin, data_root: Path, only: list[str]) -> list[str]:
+    """Copy the registry's sample files under ``only`` from ``data_root`` onto ``origin``, each at
+    its registry address ``<repo>/<commit>/<path>``; the files' names (relative to a data root).
+
+    ``faceflow data fetch`` (or :func:`faceflow.io.fetch.fetch`) with the origin's address as base
+    URL then downloads exactly what it would from the real origins, offline.
+    """
+    from faceflow.io import fetch
+
+    samples = fetch.select(fetch.read_registry(), only)
+    for s in samples:
+        assert not s.derive, f"{s.file} is derived from its origin: serve it another way"
+        dest = origin.folder / s.repo / s.commit / s.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data_root / s.file, dest)
+    return [s.file for s in samples]
+
+
+@pytest.fixture
+def serve_samples(origin, data_root):
+    """``serve_samples(only) -> files``: the real sample files under ``only`` on the ``origin``."""
+    return lambda only: _serve_samples(origin, data_root, only)
 
 
 def _write_fake_gt(dst, sequences: dict, size=(48, 64), failed: int = 1, seed: int = 0, masks: bool = True):

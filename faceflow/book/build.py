@@ -265,7 +265,9 @@ def build_book(
         Chapter parameters (values or ``--param`` text), checked by :func:`check_parameters`
         before any chapter runs.
     solutions : bool
-        False builds the student edition (exercise solutions hidden) into ``<stage>/student``.
+        False builds the student edition into ``<stage>/student``, from copies of the staged
+        pages, notebooks and sources without any exercise solution
+        (:func:`faceflow.book.publish.prepare_student_stage`).
     html : bool
         If False, stop after executing the chapters and exporting their tables.
 
@@ -321,6 +323,8 @@ def build_book(
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
     if jb is None:
         raise FileNotFoundError("jupyter-book is not installed in this environment (pip install '.[book]')")
+    if not solutions:
+        publish.prepare_student_stage(stage, chapters)
     cmd = publish.jupyter_book_command(jb, stage, solutions)
     print("[faceflow book] " + " ".join(cmd), flush=True)
     t0 = time.perf_counter()

@@ -4,10 +4,17 @@ A chapter starts with :func:`setup`, which turns the papermill parameters into a
 :class:`Chapter`: the resolved data root (or the reason it is missing), the output folder for
 cached results, the seed and the torch device. :meth:`Chapter.missing` renders a visible note in
 the page instead of failing when data is absent.
+
+A chapter launched from the book (Binder: the repository's ``start`` script sets
+``$FACEFLOW_FETCH``) first downloads the sample data it reads (:data:`CHAPTER_DATA`) into its data
+root, the files that are not already there (:func:`fetch_chapter_data`, the function behind
+``faceflow data fetch --only ...``).
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +55,53 @@ class Chapter:
                 self.missing(what, why)
 
 
+#: Set to ``1`` (as the repository's Binder ``start`` script does), :func:`setup` downloads the
+#: chapter's sample data that its data root lacks.
+FETCH_ENV = "FACEFLOW_FETCH"
+
+#: The sample data each chapter reads, as ``faceflow data fetch --only`` names (folders of the
+#: registry ``faceflow/io/samples.csv``).
+CHAPTER_DATA: dict[str, tuple[str, ...]] = {
+    "00_data_tour": ("openface", "sintel", "flyingchairs"),
+    "01_ground_truth": ("openface", "dlib_faces", "flyingchairs"),
+    "02_flownets": ("faces", "openface", "sintel", "flyingchairs"),
+    "03_ablations": ("faces", "openface", "sintel", "flyingchairs"),
+    "04_baselines": ("faces", "openface", "sintel", "flyingchairs", "weights"),
+    "05_micro_expressions": ("mer", "dlib_faces", "openface"),
+}
+
+
+def fetch_chapter_data(name: str, data_root: str | os.PathLike | None = None, progress: bool = True):
+    """Download the sample data chapter ``name`` reads into the data root; files already there
+    (with the right sha256) are not downloaded again.
+
+    Parameters
+    ----------
+    name : str
+        A chapter of :data:`CHAPTER_DATA`.
+    data_root : path-like, optional
+        The data root (created when missing); default ``$FACEFLOW_DATA`` or ``./data``.
+    progress : bool
+        Say what is downloaded, with a progress bar.
+
+    Returns
+    -------
+    faceflow.io.fetch.FetchReport
+        Files downloaded, already present, and failed (with the reason).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a chapter of :data:`CHAPTER_DATA`.
+    """
+    from faceflow.io import fetch
+    from faceflow.io.datasets import root_path
+
+    if name not in CHAPTER_DATA:
+        raise ValueError(f"no sample data listed for chapter {name!r}; chapters: {', '.join(CHAPTER_DATA)}")
+    return fetch.fetch(root_path(data_root), only=CHAPTER_DATA[name], progress=progress)
+
+
 def setup(
     name: str,
     profile: str = "default",
@@ -55,14 +109,67 @@ def setup(
     output_dir: str | None = None,
     seed: int = 0,
     device: str = "auto",
+    fetch: bool | None = None,
 ) -> Chapter:
-    """Resolve a chapter's parameters. Never raises for a missing data root: records why."""
+    """Resolve a chapter's parameters. Never raises for a missing data root: records why.
+
+    Parameters
+    ----------
+    name : str
+        The chapter (``00_data_tour`` ...).
+    profile : str
+        ``smoke``, ``default`` or ``full``.
+    data_root : str, optional
+        The data root; default ``$FACEFLOW_DATA`` or ``./data``.
+    output_dir : str, optional
+        Cached results; default ``outputs/<profile>``.
+    seed : int
+    device : str
+        ``auto``, ``cpu`` or ``cuda``.
+    fetch : bool, optional
+        First download the chapter's sample data that the data root lacks
+        (:func:`fetch_chapter_data`); default: whether ``$FACEFLOW_FETCH`` is ``1``. A file that
+        cannot be downloaded is shown as a note; the chapter then runs on what it has.
+
+    Returns
+    -------
+    Chapter
+    """
+    quiet_widget_fallback()
+    if fetch is None:
+        fetch = os.environ.get(FETCH_ENV) == "1"
+    fetched = fetch_chapter_data(name, data_root) if fetch else None
     settings = profiles.get(profile)
     root, err = root_or_none(data_root), missing_root_reason(data_root)
     out = profiles.outputs(profile, output_dir).chapter(name)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
-    return Chapter(name, profile, root, err, out, int(seed), resolve_device(device), settings)
+    ch = Chapter(name, profile, root, err, out, int(seed), resolve_device(device), settings)
+    if fetched is not None and fetched.failed:
+        first = next(iter(fetched.failed.items()))
+        ch.missing(
+            "Part of the sample data",
+            f"{len(fetched.failed)} files could not be downloaded (first: {first[0]}: {first[1]}); "
+            f"`faceflow data fetch --only {' '.join(CHAPTER_DATA[name])}` retries them.",
+        )
+    return ch
+
+
+#: The start of tqdm's warning that a notebook kernel has no ipywidgets (tqdm.notebook.WARN_NOIPYW).
+WIDGET_FALLBACK_WARNING = "IProgress not found"
+
+
+def quiet_widget_fallback() -> None:
+    """Keep tqdm's "IProgress not found" warning out of the chapter's page.
+
+    In a notebook kernel without ipywidgets, the first ``import tqdm.auto`` warns that it falls
+    back to text bars, with the path of the tqdm package in the message. The chapters show no
+    bars (each passes ``progress=False``), so the fallback changes nothing a reader sees; only
+    that one message of that one category is ignored, every other warning still shows.
+    """
+    from tqdm import TqdmWarning
+
+    warnings.filterwarnings("ignore", message=WIDGET_FALLBACK_WARNING, category=TqdmWarning)
 
 
 def show_note(markdown: str, kind: str = "note") -> None:

@@ -10,8 +10,11 @@
   (``faceflow book --record-timings`` writes it).
 * :func:`source_markdown`: the intro's "source" paragraph, with the chapters' MyST sources as
   downloads and the repository link when the build knows it.
-* :func:`jupyter_book_command`: the teacher edition (solutions in dropdowns) or the student
-  edition (``hide_solutions``, built from the same executed notebooks into ``<stage>/student``).
+* :func:`prepare_student_stage` / :func:`jupyter_book_command`: the teacher edition (solutions
+  in dropdowns) or the student edition, built into ``<stage>/student`` from copies of the staged
+  pages, executed notebooks and chapter sources from which every exercise solution has been
+  removed (:class:`SolutionStripper`), so that no file of it (page, ``.ipynb`` or ``.md``
+  download, search index) holds a solution.
 """
 
 from __future__ import annotations
@@ -35,6 +38,14 @@ TIMINGS_SNAPSHOT = Path("book") / "timings.csv"
 TIMING_FIELDS = ("profile", "chapter", "seconds", "cache", "commit", "cpus", "date")
 #: Environment variable naming the project's repository (web address) for the book's links.
 REPOSITORY_ENV = "FACEFLOW_REPOSITORY_URL"
+#: Environment variable naming the branch the launch buttons open (default: GitHub Actions' ref,
+#: else the checkout's branch, else ``main``).
+BRANCH_ENV = "FACEFLOW_REPOSITORY_BRANCH"
+#: Where a chapter's launch button runs it: Binder builds the repository's ``environment.yml``
+#: (the pinned packages and ``faceflow`` itself), then runs its ``postBuild`` (the chapters as
+#: ``.ipynb``) and starts every session through its ``start`` (``$FACEFLOW_FETCH``: the chapter
+#: downloads its sample data).
+BINDERHUB_URL = "https://mybinder.org"
 
 
 # --------------------------------------------------------------------------- absolute paths
@@ -87,6 +98,36 @@ def relative_paths(notebook: Path, replacements: list[tuple[str, str]]) -> bool:
     json.loads(new)  # still a valid notebook file
     atomic_write_text(notebook, new)
     return True
+
+
+def hide_injected_parameters(notebook: Path) -> bool:
+    """Tag papermill's ``injected-parameters`` cell ``remove-cell`` so that no page shows it.
+
+    The cell stays in the executed notebook (a reader who downloads it sees what the build ran
+    with); the chapter's own setup cell prints the profile and data root on the page.
+
+    Parameters
+    ----------
+    notebook : pathlib.Path
+        An executed ``.ipynb``, rewritten in place when a tag was added.
+
+    Returns
+    -------
+    bool
+        True if the notebook changed.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+            changed = True
+    if changed:
+        atomic_write_text(notebook, nbformat.writes(nb) + "\n")
+    return changed
 
 
 # --------------------------------------------------------------------------- timings
@@ -221,6 +262,31 @@ def repository_url(root: Path) -> str | None:
     return url.removesuffix(".git") if url.startswith("https://") else None
 
 
+def repository_branch(root: Path) -> str:
+    """The branch the launch buttons open: ``$FACEFLOW_REPOSITORY_BRANCH``, GitHub Actions' branch,
+    the checkout's branch, else ``main``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The checkout.
+
+    Returns
+    -------
+    str
+    """
+    for name in (BRANCH_ENV, "GITHUB_REF_NAME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        branch = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "main"
+    return branch if branch and branch != "HEAD" else "main"
+
+
 def source_markdown(chapters: list[str], url: str | None) -> str:
     """The intro's list of the chapters' MyST sources (downloads) and the repository link."""
     lines = []
@@ -247,8 +313,10 @@ def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], da
     """Make the staged book publishable: relative paths, the generated includes, the sources.
 
     Writes ``<stage>/book/_generated/{timings,source}.md`` (included by the course page and the
-    intro), copies the chapters' MyST sources to ``<stage>/source/notebooks/`` and sets the
-    repository button in the staged ``_config.yml`` when the address is known.
+    intro), copies the chapters' MyST sources to ``<stage>/source/notebooks/`` and, when the
+    repository's address is known (:func:`repository_url`), sets the repository button and each
+    chapter's Binder launch button (:data:`BINDERHUB_URL`, branch :func:`repository_branch`) in the
+    staged ``_config.yml``.
     """
     import yaml
 
@@ -258,6 +326,7 @@ def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], da
         nb = stage / "notebooks" / f"{chapter}.ipynb"
         if nb.is_file():
             relative_paths(nb, replacements)
+            hide_injected_parameters(nb)
     generated = stage / "book" / "_generated"
     atomic_write_text(generated / "timings.md", timings_markdown(root, chapters))
     url = repository_url(root)
@@ -266,34 +335,218 @@ def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], da
         dest = stage / "source" / "notebooks" / f"{chapter}.md"
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / "notebooks" / f"{chapter}.md", dest)
-    if url:
+    if url:  # without the address, Jupyter Book would link its own repository: no buttons then
         config_path = stage / "_config.yml"
         config = yaml.safe_load(config_path.read_text())
-        config.setdefault("repository", {})["url"] = url
+        config.setdefault("repository", {}).update(url=url, branch=repository_branch(root))
         config.setdefault("html", {})["use_repository_button"] = True
+        config["launch_buttons"] = {"binderhub_url": BINDERHUB_URL, "notebook_interface": "jupyterlab"}
         atomic_write_text(config_path, yaml.safe_dump(config, sort_keys=False))
 
 
-def student_config(stage: Path) -> Path:
-    """Write ``<stage>/_config.student.yml``: the staged config with solutions hidden."""
+# --------------------------------------------------------------------------- student edition
+
+#: Folder of the student edition inside a stage: its sources, and its ``_build``.
+STUDENT_DIR = "student"
+_FENCE = re.compile(r"^(?P<fence>:{3,}|`{3,}|~{3,})\s*(?P<info>\S*)")
+
+
+class SolutionStripper:
+    """Removes exercise solutions from MyST text fed to it in order (a page, or a notebook's cells).
+
+    Two forms are removed, as sphinx-exercise defines them: a gated solution, from its
+    ``solution-start`` directive through the closing fence of its ``solution-end`` (with every
+    code cell in between), and a ``solution`` directive up to its closing fence. Code blocks
+    outside a solution are passed through untouched (a directive name inside one is text).
+    """
+
+    def __init__(self):
+        self.state = "text"  # text | code | gated | gated-end | solution
+        self.fence = ""  # the fence that closes the current code block or solution directive
+
+    @property
+    def in_solution(self) -> bool:
+        """True between the start of a solution and its end."""
+        return self.state in ("gated", "gated-end", "solution")
+
+    def _closes(self, line: str) -> bool:
+        char, n = self.fence[0], len(self.fence)
+        stripped = line.strip()
+        return len(stripped) >= n and set(stripped) == {char}
+
+    def keep(self, line: str) -> bool:
+        """Whether ``line`` (without its newline) belongs to the student edition.
+
+        Parameters
+        ----------
+        line : str
+
+        Returns
+        -------
+        bool
+        """
+        m = _FENCE.match(line)
+        if self.state == "code":
+            if self._closes(line):
+                self.state = "text"
+            return True
+        if self.state == "text":
+            if m and m["info"].startswith("{solution-start}"):
+                self.state = "gated"
+                return False
+            if m and m["info"].startswith("{solution}"):
+                self.state, self.fence = "solution", m["fence"]
+                return False
+            if m and m["fence"][0] != ":":  # a code block (or code-cell): its lines are not MyST
+                self.state, self.fence = "code", m["fence"]
+            return True
+        if self.state == "gated":
+            if m and m["info"].startswith("{solution-end}"):
+                self.state, self.fence = "gated-end", m["fence"]
+            return False
+        if self._closes(line):  # the closing fence of solution-end or of the solution directive
+            self.state = "text"
+        return False
+
+    def strip(self, text: str) -> str:
+        """``text`` without its solution lines.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        str
+        """
+        kept = [line for line in text.split("\n") if self.keep(line)]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))
+
+
+def strip_solutions(text: str, where: str = "<text>") -> str:
+    """A MyST page without its exercise solutions.
+
+    Parameters
+    ----------
+    text : str
+        The page.
+    where : str
+        Named in the error.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        A solution is not closed by the end of the page.
+    """
+    stripper = SolutionStripper()
+    out = stripper.strip(text)
+    if stripper.in_solution:
+        raise ValueError(f"{where}: a solution is not closed by the end of the page")
+    return out
+
+
+def student_notebook(src: Path, dest: Path) -> None:
+    """Write ``dest``: the executed notebook ``src`` without its solutions (text, code, outputs).
+
+    Markdown cells lose their solution lines (and are dropped when nothing else is left); a code
+    cell inside a gated solution is dropped with its outputs.
+
+    Parameters
+    ----------
+    src, dest : pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        A solution is not closed by the end of the notebook.
+    """
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    stripper = SolutionStripper()
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = stripper.strip(cell.source).strip("\n")
+            if cell.source.strip():
+                cells.append(cell)
+        elif not stripper.in_solution:
+            cells.append(cell)
+    if stripper.in_solution:
+        raise ValueError(f"{src}: a solution is not closed by the end of the notebook")
+    nb.cells = cells
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(dest, nbformat.writes(nb) + "\n")
+
+
+def prepare_student_stage(stage: Path, chapters: list[str]) -> Path:
+    """Stage the student edition in ``<stage>/student`` from the staged teacher edition.
+
+    The config (title marked, ``hide_solutions`` on), the TOC, the static pages, the executed
+    notebooks and the chapters' MyST sources are copied with every solution removed; other files
+    (the Sphinx extension, generated includes) are copied as they are.
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staged teacher edition (after :func:`prepare_stage`).
+    chapters : list of str
+        The chapters' stems.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<stage>/student``, the source folder of the student build.
+    """
     import yaml
 
-    config = yaml.safe_load((Path(stage) / "_config.yml").read_text())
+    stage = Path(stage)
+    student = stage / STUDENT_DIR
+    for name in ("book", "source"):
+        if (student / name).exists():
+            shutil.rmtree(student / name)
+    for src in sorted((stage / "book").rglob("*")) + sorted((stage / "source").rglob("*")):
+        if not src.is_file():
+            continue
+        dest = student / src.relative_to(stage)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix == ".md":
+            atomic_write_text(dest, strip_solutions(src.read_text(encoding="utf-8"), str(src)))
+        else:
+            shutil.copy2(src, dest)
+    for chapter in chapters:
+        student_notebook(stage / "notebooks" / f"{chapter}.ipynb", student / "notebooks" / f"{chapter}.ipynb")
+    source = student / "book" / "_generated" / "source.md"
+    if source.is_file():
+        atomic_write_text(
+            source,
+            source.read_text(encoding="utf-8")
+            + "\nIn this student edition, the sources and notebooks are copies without the exercises' solutions.\n",
+        )
+    shutil.copy2(stage / "_toc.yml", student / "_toc.yml")
+    config = yaml.safe_load((stage / "_config.yml").read_text())
     config["title"] = f"{config.get('title', 'faceflow')} (student edition)"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
-    path = Path(stage) / "_config.student.yml"
-    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False))
-    return path
+    atomic_write_text(student / "_config.yml", yaml.safe_dump(config, sort_keys=False))
+    return student
 
 
 def html_dir(stage: Path, solutions: bool = True) -> Path:
     """Where the HTML of an edition is built: ``<stage>/_build/html`` or ``<stage>/student/_build/html``."""
-    return Path(stage) / ("_build" if solutions else "student/_build") / "html"
+    return Path(stage) / ("_build" if solutions else f"{STUDENT_DIR}/_build") / "html"
 
 
 def jupyter_book_command(jb: str, stage: Path, solutions: bool = True) -> list[str]:
-    """The ``jupyter-book build`` command of the teacher (``solutions``) or student edition."""
-    cmd = [jb, "build", str(stage), "--builder", "html", "-W", "-n", "--keep-going"]
-    if not solutions:
-        cmd += ["--config", str(student_config(stage)), "--path-output", str(Path(stage) / "student")]
-    return cmd
+    """The ``jupyter-book build`` command of the teacher (``solutions``) or student edition.
+
+    The student edition is built from its own sources, ``<stage>/student``
+    (:func:`prepare_student_stage`).
+    """
+    # --all: every page is read again, so a warning of an unchanged page fails this build too
+    # (an incremental build would report it once, then pass on the cached pages)
+    source = Path(stage) if solutions else Path(stage) / STUDENT_DIR
+    return [jb, "build", str(source), "--builder", "html", "--all", "-W", "-n", "--keep-going"]

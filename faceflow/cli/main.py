@@ -60,6 +60,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_help(width: int = 90) -> list[tuple[str, str]]:
+    """The ``--help`` text of ``faceflow`` and of every command and sub-command, in help order.
+
+    The book's command reference is generated from this (not retyped), so it is always the help
+    of the installed ``faceflow``.
+
+    Parameters
+    ----------
+    width : int
+        Line width of the help text (argparse's own default follows the terminal).
+
+    Returns
+    -------
+    list of (str, str)
+        ``(prog, help text)``, e.g. ``("faceflow data fetch", "usage: faceflow data fetch ...")``.
+    """
+    out = []
+
+    def visit(parser: argparse.ArgumentParser) -> None:
+        formatter = parser.formatter_class
+        parser.formatter_class = lambda prog: formatter(prog, width=width)
+        out.append((parser.prog, parser.format_help()))
+        parser.formatter_class = formatter
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                seen = set()
+                for sub in action.choices.values():
+                    if id(sub) not in seen:  # an alias names the same parser again
+                        seen.add(id(sub))
+                        visit(sub)
+
+    visit(build_parser())
+    return out
+
+
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
     """The (sub-)parser of the command that ``args`` selected, e.g. that of ``faceflow mer loso``."""
     while True:

@@ -25,7 +25,7 @@ This is the normalisation of the published STSTNet images (``mer/stst_uvos``: ev
 every one of the 442 images spans exactly 0..255, and the strain channel, which is >= 0, sits near
 0 while the signed ``u``/``v`` channels sit near the middle). Normalising after the resize is what
 keeps those exact end points. :func:`stst_image` stores the result as 8-bit RGB, the layout of
-those PNG files; :func:`faceflow.stst.images_to_input` turns such images into network input.
+those PNG files; :func:`faceflow.mer.stst.images_to_input` turns such images into network input.
 """
 
 from __future__ import annotations

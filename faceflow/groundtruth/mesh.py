@@ -496,6 +496,22 @@ def exact_flow(
     -------
     FlowResult
         The flow from frame k-1 to frame k on the integer grid of frame k-1, zero outside the face.
+
+    Examples
+    --------
+    Landmarks on a grid, moved by an affine map: inside the mesh the flow is that map's
+    displacement at every pixel, outside it is zero.
+
+    >>> import numpy as np
+    >>> from faceflow.groundtruth.mesh import exact_flow, triangulate
+    >>> ys, xs = np.mgrid[10:50:5, 10:50:5]
+    >>> p_prev = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(float)
+    >>> moved = exact_flow(p_prev, p_prev + (2.0, 1.0), triangulate(p_prev), shape=(64, 64))
+    >>> bool(np.allclose(moved.flow[moved.mask], (2.0, 1.0))), bool((moved.flow[~moved.mask] == 0).all())
+    (True, True)
+    >>> stretched = exact_flow(p_prev, p_prev * (1.5, 1.0), triangulate(p_prev), shape=(64, 64))
+    >>> [round(float(v), 4) + 0.0 for v in stretched.flow[20, 30]]  # x' = 1.5 x at x = 30: u = 15
+    [15.0, 0.0]
     """
     maps = affine_maps(p_prev, p_next, simplices, min_area, ref_sign)
     px = mesh_pixels(p_prev, simplices, shape, maps, min_area)

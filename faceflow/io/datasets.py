@@ -17,7 +17,7 @@ real on-disk layouts of the full (licensed) datasets:
 * STSTNet inputs: ``mer/stst_uvos/*.png`` with ``labels.csv`` (file, dataset, subject, label).
 * Micro-expression clips, onset to offset: ``mer/clips/*.gif``.
 
-Whether a dataset is there is asked with :func:`has_dataset`, never by catching an error.
+Whether a dataset is there is asked with :func:`locate`, never by catching an error.
 """
 
 from __future__ import annotations

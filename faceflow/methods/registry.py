@@ -162,6 +162,23 @@ def estimate_flow(method: str, img1: np.ndarray, img2: np.ndarray, **params) -> 
         ``method`` is not registered.
     RuntimeError
         The method returned a flow of the wrong shape.
+
+    Examples
+    --------
+    A smooth random texture moved 2 px to the right: Farneback finds (2, 0) away from the border.
+
+    >>> import cv2
+    >>> import numpy as np
+    >>> import faceflow.methods  # registers the classical methods
+    >>> from faceflow.methods.registry import estimate_flow
+    >>> noise = cv2.GaussianBlur(np.random.default_rng(0).random((64, 80)).astype(np.float32), (0, 0), 2.0)
+    >>> frame1 = cv2.normalize(noise, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    >>> frame2 = np.roll(frame1, 2, axis=1)
+    >>> flow = estimate_flow("farneback", frame1, frame2)
+    >>> flow.shape, flow.dtype
+    ((64, 80, 2), dtype('float32'))
+    >>> [round(float(v), 1) + 0.0 for v in np.median(flow[8:-8, 8:-8].reshape(-1, 2), axis=0)]
+    [2.0, 0.0]
     """
     m = get_method(method)
     flow = np.asarray(m.fn(img1, img2, **params), dtype=np.float32)

@@ -1,16 +1,16 @@
 """The paper's experiments (Sec. 4.3) as named training configurations, as the text gives them and
 as the authors' released code runs them.
 
-=======  ===========================================  ====================================  ==============
+=======  ============================================  ====================================  ==============
 name     loss (text)                                   learning rate (Adam, beta 0.9/0.999)  init.
-=======  ===========================================  ====================================  ==============
+=======  ============================================  ====================================  ==============
 Exp1     multi-scale EPE only (lambda1 = 1)            1e-4 faces, 5e-5 chairs; FlowNet       scratch
                                                        schedule (halve at 1/2, 2/3, 5/6)
 Exp2I    lambda1 = 0.4 (EPE), lambda2 = 0.6 (cyclic)   2.5e-6 faces, 1.25e-6 chairs; const.   scratch
 Exp2II   lambda1 = 0.75, lambda2 = 0.25                2.5e-6; constant                       scratch
 Exp3I    (0.3, 0.5, 0.2), third = smoothness (Eq. 7)   2.5e-6; constant                       Exp2I
 Exp3II   (0.3, 0.5, 0.2), third = AAE (Eq. 8)          2.5e-6; constant                       Exp2I
-=======  ===========================================  ====================================  ==============
+=======  ============================================  ====================================  ==============
 
 ``variant="text"`` (default) follows the paper's text. Exp2 starts from scratch: the text is silent,
 but it introduces Exp1 as trained "from scratch ... exactly as in the next two experiments" (Sec.
@@ -118,12 +118,23 @@ CODE_MODEL = {
 class TrainConfig:
     """Everything that defines a training run (saved in its checkpoints, JSON-serialisable).
 
-    steps : optimiser steps. resolution : (H, W) the pairs are resized to (multiple of 64).
-    model : :class:`faceflow.flownets.FlowNetSConfig` fields. loss : :class:`LossConfig` fields.
-    init_config : the full config of the run whose final weights initialise this one (Exp3).
-    lr_multiplier : scales the learning rate (1 = paper). The small profiles raise it because
-        they train thousands of times fewer steps; the chapters say so.
-    shuffle : draw each epoch's batches from a seeded permutation (default); ``False`` takes
+    Attributes
+    ----------
+    steps : int
+        Optimiser steps.
+    resolution : tuple of int
+        (H, W) the pairs are resized to (multiple of 64).
+    model : dict
+        :class:`faceflow.methods.flownets.FlowNetSConfig` fields.
+    loss : dict
+        :class:`LossConfig` fields.
+    init_config : dict or None
+        The full config of the run whose final weights initialise this one (Exp3).
+    lr_multiplier : float
+        Scales the learning rate (1 = paper). The small profiles raise it because they train
+        thousands of times fewer steps; the chapters say so.
+    shuffle : bool
+        Draw each epoch's batches from a seeded permutation (default); ``False`` takes
         consecutive slices of the dataset's order, as the released code does.
     """
 

@@ -3,13 +3,13 @@
 * :func:`multiscale_epe` (Eq. 4): ``sum_k w_k * mean_j ||y_jk - ŷ_jk||_2`` over the five scales,
   ``w_k = 2^-k`` normalised to sum to ``lambda_1``. The ground truth is downsampled to each
   scale (area average) and its values scaled by ``2^-k`` so that they are in that scale's pixels,
-  the unit of the network's scale-k output (:mod:`faceflow.flownets`).
+  the unit of the network's scale-k output (:mod:`faceflow.methods.flownets`).
 * :func:`backward_warp` / :func:`reconstruct_second`: the warping layer of Sec. 4.2 (bilinear
   ``grid_sample``), applied to ``X_i`` with the finest flow upsampled to full resolution.
 * :func:`huber` and :func:`cyclic_loss` (Eq. 5), with the threshold ``d`` as a parameter.
   The text calls the Huber penalty "a variant of the L1 loss": it is one only when typical
   residuals exceed ``d``. :data:`CYCLIC_HUBER_D` (one grey level on 0-255 intensities) puts them
-  there; :func:`cyclic_residuals` measures where they fall.
+  there; :func:`faceflow.evaluation.variants.huber_zones` measures where they fall.
 * :func:`smoothness_loss` (Eq. 7) on ``du/dx, du/dy, dv/dx, dv/dy`` of the largest (k = 1)
   prediction, in its own pixels: the Huber penalty with threshold :data:`SMOOTH_HUBER_D`, or the
   generalised Charbonnier ``(g^2 + eps^2)^alpha`` of the authors' released code. The paper prints
@@ -274,23 +274,35 @@ AAE_GRIDS = ("full", "k1")
 class LossConfig:
     """Weights of the total loss J (Eqs. 6, 9).
 
-    lambda1, lambda2, lambda3 : weights of the EPE, cyclic and third term. The multi-scale EPE
-        weights sum to ``lambda1`` (Sec. 4.3.2), so J = L1 + lambda2 L2 + lambda3 L3.
-    scale_weights : explicit per-scale EPE weights (k = 1..5); ``None`` -> the text's
-        ``2^-k`` normalised to ``lambda1``. The released code's are :func:`released_scale_weights`.
-    third : ``None``, ``"smooth"`` (Eq. 7, Exp3I) or ``"aae"`` (Eq. 8, Exp3II).
-    drop_finest_epe : the released code's Exp3 (a duplicated dict key, train 714-729): the
-        full-resolution (k = 1) EPE term is dropped from L1.
-    huber_d : threshold d of the cyclic loss's Huber penalty (Eq. 5), in the units of
+    Attributes
+    ----------
+    lambda1, lambda2, lambda3 : float
+        Weights of the EPE, cyclic and third term. The multi-scale EPE weights sum to
+        ``lambda1`` (Sec. 4.3.2), so J = L1 + lambda2 L2 + lambda3 L3.
+    scale_weights : list of float or None
+        Explicit per-scale EPE weights (k = 1..5); ``None`` -> the text's ``2^-k`` normalised to
+        ``lambda1``. The released code's are :func:`released_scale_weights`.
+    third : {None, "smooth", "aae"}
+        The third term: smoothness (Eq. 7, Exp3I) or angular (Eq. 8, Exp3II).
+    drop_finest_epe : bool
+        The released code's Exp3 (a duplicated dict key, train 714-729): the full-resolution
+        (k = 1) EPE term is dropped from L1.
+    huber_d : float
+        Threshold d of the cyclic loss's Huber penalty (Eq. 5), in the units of
         ``intensity_scale``; not given in the paper. Default :data:`CYCLIC_HUBER_D`.
-    intensity_scale : images are in [0, 1]; the cyclic loss compares ``intensity_scale * X``.
-        Not given in the paper. Default 255: grey levels, as in the released code (0-255 inputs),
-        so that with ``huber_d = 1`` typical residuals sit in the Huber penalty's linear zone.
-    smooth_penalty : ``"huber"`` (Eq. 7, threshold ``smooth_d``) or ``"charbonnier"``
+    intensity_scale : float
+        Images are in [0, 1]; the cyclic loss compares ``intensity_scale * X``. Not given in the
+        paper. Default 255: grey levels, as in the released code (0-255 inputs), so that with
+        ``huber_d = 1`` typical residuals sit in the Huber penalty's linear zone.
+    smooth_penalty : {"huber", "charbonnier"}
+        ``"huber"`` (Eq. 7, threshold ``smooth_d``) or ``"charbonnier"``
         (``(g^2 + charbonnier_eps^2)^charbonnier_alpha``, the released code).
-    smooth_d : threshold of the smoothness Huber penalty, px per px. Default :data:`SMOOTH_HUBER_D`.
-    aae_grid : one of :data:`AAE_GRIDS`.
-    masked : beyond the paper: average every term over the ground truth's valid mask (module
+    smooth_d : float
+        Threshold of the smoothness Huber penalty, px per px. Default :data:`SMOOTH_HUBER_D`.
+    aae_grid : str
+        One of :data:`AAE_GRIDS`.
+    masked : bool
+        Beyond the paper: average every term over the ground truth's valid mask (module
         docstring); ``False`` (default) is the paper's loss over the whole crop.
     """
 

@@ -12,15 +12,23 @@ from pathlib import Path
 
 import pytest
 
+from faceflow.book import publish
 from faceflow.book.build import build_book
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+#: The repository address the test build is given, so that it makes its launch buttons (the
+#: address only goes into links: the build stays offline).
+TEST_REPOSITORY = "https://github.com/faceflow-book/faceflow"
 
 
 @pytest.fixture(scope="session")
 def smoke_book(repo_root, data_root) -> Path:
     """The teacher edition of the smoke book: every chapter executed, solutions in dropdowns."""
     os.environ.setdefault("FACEFLOW_DATA", str(data_root))
+    os.environ[publish.REPOSITORY_ENV] = TEST_REPOSITORY
+    os.environ[publish.BRANCH_ENV] = "main"
     html = build_book("smoke")
     assert (html / "index.html").is_file()
     return html

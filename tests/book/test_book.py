@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import jupytext
@@ -53,6 +54,51 @@ def test_chapters_show_no_progress_bars(smoke_book, repo_root):
                 assert not bar.search(text), f"{nb_path.name}: progress bar in the page: {text[:200]!r}"
 
 
+class _OutputText(HTMLParser):
+    """The text of a page's cell outputs (``div.cell_output``), and the classes of its cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # > 0 inside a cell output (counts the divs open there)
+        self.outputs: list[str] = []
+        self.cell_classes: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "div" and "cell" in classes:
+            self.cell_classes += classes
+        if tag == "div" and (self.depth or "cell_output" in classes):
+            if not self.depth:
+                self.outputs.append("")
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.outputs[-1] += data
+
+
+def test_pages_show_no_warnings_and_no_injected_parameters(smoke_book, repo_root):
+    """Issue 21: no Python warning (nor a path into site-packages) in any output, and papermill's
+    injected-parameters cell is not on the page."""
+    warning = re.compile(r"\b\w*Warning\b|site-packages|dist-packages")
+    problems = []
+    for f in toc_files(repo_root):
+        page = _OutputText()
+        page.feed((smoke_book / f"{f}.html").read_text(encoding="utf-8"))
+        problems += [
+            f"{f}: {m.group(0)} in an output: {out.strip()[:160]!r}"
+            for out in page.outputs
+            if (m := warning.search(out))
+        ]
+        if "tag_injected-parameters" in page.cell_classes:
+            problems.append(f"{f}: shows papermill's injected-parameters cell")
+    assert not problems, "\n".join(problems)
+
+
 def test_chapter_degrades_without_data(tmp_path, repo_root):
     """The data tour runs with an empty data root: it says so and uses generated data."""
     import nbformat
@@ -75,6 +121,49 @@ def test_chapter_degrades_without_data(tmp_path, repo_root):
     assert "generated" in text
 
 
+def test_a_launched_chapter_fetches_its_data_and_runs_on_it(tmp_path, repo_root, monkeypatch, origin, serve_samples):
+    """Issue 21: a chapter launched from the book (Binder sets $FACEFLOW_FETCH) with an empty data
+    root downloads its sample data (here from the local origin server) and shows no missing data."""
+    import nbformat
+
+    from faceflow.book.chapter import CHAPTER_DATA, FETCH_ENV
+
+    served = serve_samples(list(CHAPTER_DATA["00_data_tour"]))
+    monkeypatch.setenv(FETCH_ENV, "1")
+    monkeypatch.setenv("FACEFLOW_DATA_URL", origin.url)
+    root, out = tmp_path / "data", tmp_path / "tour.ipynb"
+    execute_notebook(
+        repo_root / "notebooks" / "00_data_tour.md",
+        out,
+        {"profile": "smoke", "data_root": str(root), "output_dir": str(tmp_path / "o")},
+        cwd=repo_root,
+    )
+    assert all((root / name).is_file() for name in served)
+    text = "\n".join(
+        str(o.get("data", {}).get("text/html", "")) + str(o.get("text", ""))
+        for c in nbformat.read(out, as_version=4).cells
+        for o in c.get("outputs", [])
+    )
+    assert "not available" not in text and "generated" not in text
+
+
+def test_each_chapter_has_a_binder_launch_button_and_other_pages_none(smoke_book, repo_root):
+    """Issue 21: with the repository's address known (as in CI), every chapter page links Binder
+    to its notebook on the book's branch (postBuild makes ``notebooks/<chapter>.ipynb`` there)."""
+    from faceflow.book import publish
+
+    repo = os.environ[publish.REPOSITORY_ENV].removeprefix("https://github.com/")
+    branch = os.environ[publish.BRANCH_ENV]
+    chapters = {f"notebooks/{src.stem}" for src in notebook_sources(repo_root)}
+    for f in toc_files(repo_root):
+        links = re.findall(r'href="(https://mybinder\.org/[^"]+)"', (smoke_book / f"{f}.html").read_text())
+        if f in chapters:
+            want = f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/{f}.ipynb"
+            assert links == [want], f"{f}: Binder links {links}"
+        else:
+            assert not links, f"{f}: a launch button on a page that is not a notebook"
+
+
 def test_pages_render_in_chromium(served_book, smoke_book, repo_root, browser):
     shots = stage_dir("smoke", repo_root) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
@@ -89,7 +178,7 @@ def test_pages_render_in_chromium(served_book, smoke_book, repo_root, browser):
         title = page.title()
         assert title and "404" not in title, f"{f}: bad title {title!r}"
         assert page.locator("main h1, article h1").count() >= 1, f"{f}: no heading"
-        imgs = page.locator("main img, article img")
+        imgs = page.locator("article img")  # the page's own images (not the header's button icons)
         n_img = imgs.count()
         for i in range(n_img):
             img = imgs.nth(i)
@@ -159,6 +248,140 @@ def test_student_edition_has_exercises_but_no_solutions(student_book):
     assert 'class="solution' not in course and "injected-parameters" not in course
     for page in student_book.rglob("*.html"):
         assert 'class="solution' not in page.read_text(), f"{page.name} shows a solution"
+
+
+# --------------------------------------------------------------------------- no solution anywhere
+# The test finds the solutions in the sources with its own patterns (not the build's stripper),
+# takes their distinctive lines as needles, and requires each solution to be found in the
+# teacher edition (so the search works) and nowhere in any file of the student edition.
+
+_GATED = re.compile(r"^:{3,}\{solution-start\}.*?\n(.*?)^:{3,}\{solution-end\}\n:{3,}\n", re.M | re.S)
+_DIRECTIVE = re.compile(r"^(:{3,})\{solution\}.*?\n(.*?)^\1\n", re.M | re.S)
+
+
+def _solution_sources(repo_root: Path) -> list[Path]:
+    return notebook_sources(repo_root) + sorted((repo_root / "book").rglob("*.md"))
+
+
+def _solutions(text: str) -> tuple[list[str], str]:
+    """The solutions' bodies in a MyST page, and the page without them."""
+    bodies = [m.group(1) for m in _GATED.finditer(text)] + [m.group(2) for m in _DIRECTIVE.finditer(text)]
+    rest = _DIRECTIVE.sub("", _GATED.sub("", text))
+    return bodies, rest
+
+
+def _tokens(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text)) + " "
+
+
+def _solution_needles(repo_root: Path) -> dict[str, list[str]]:
+    """``{"<page>: solution <n>": [needle, ...]}``: each solution's lines (as word sequences) of at
+    least four words that appear nowhere outside the solutions of any page."""
+    found, outside = {}, ""
+    for src in _solution_sources(repo_root):
+        bodies, rest = _solutions(src.read_text())
+        outside += _tokens(rest)
+        for n, body in enumerate(bodies, 1):
+            found[f"{src.relative_to(repo_root)}: solution {n}"] = body
+    needles = {}
+    for name, body in found.items():
+        # directive options, fences and imports are not what a solution tells
+        lines = [
+            _tokens(line)
+            for line in body.splitlines()
+            if not line.lstrip().startswith((":", "```", "import ", "from "))
+        ]
+        needles[name] = [t for t in lines if len(t.split()) >= 4 and len(t) >= 20 and t not in outside]
+    return needles
+
+
+def _file_text(path: Path) -> str | None:
+    """What a reader can get from a built file, as text: a page's text, a notebook's sources and
+    outputs, any other text file as it is; None for binary files."""
+    import html as html_lib
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None
+    if path.suffix == ".html":
+        return html_lib.unescape(re.sub(r"<[^>]+>", " ", text))
+    if path.suffix == ".ipynb":
+        parts = []
+        for cell in json.loads(text)["cells"]:
+            parts.append("".join(cell["source"]))
+            for out in cell.get("outputs", []):
+                parts.append("".join(out.get("text", "")))
+                parts += ["".join(v) if isinstance(v, list) else str(v) for v in out.get("data", {}).values()]
+        return "\n".join(parts)
+    return text
+
+
+def _holders(html: Path, needles: list[str]) -> dict[str, list[str]]:
+    """``{needle: [files holding it]}`` over every file of a built book."""
+    out: dict[str, list[str]] = {n: [] for n in needles}
+    for path in sorted(p for p in html.rglob("*") if p.is_file()):
+        text = _file_text(path)
+        if text is None:
+            continue
+        tokens = _tokens(text)
+        for needle in needles:
+            if needle in tokens:
+                out[needle].append(str(path.relative_to(html)))
+    return out
+
+
+def test_the_student_edition_holds_no_solution_in_any_file(smoke_book, student_book, repo_root):
+    """Issue 21: pages, .ipynb and .md downloads, sources and search index of the student edition
+    hold no solution's text; the same search finds every solution in the teacher edition."""
+    needles = _solution_needles(repo_root)
+    assert len(needles) >= 12, "fewer solutions than the chapters have"
+    unchecked = [name for name, lines in needles.items() if not lines]
+    assert not unchecked, f"solutions without a distinctive line to search for: {unchecked}"
+    every = sorted({n for lines in needles.values() for n in lines})
+    teacher, student = _holders(smoke_book, every), _holders(student_book, every)
+    unseen = [name for name, lines in needles.items() if not any(teacher[n] for n in lines)]
+    assert not unseen, f"the search does not find these solutions in the teacher edition: {unseen}"
+    leaks = [f"{', '.join(files[:4])}: {n.strip()!r}" for n, files in student.items() if files]
+    assert not leaks, "solution text in the student edition:\n" + "\n".join(leaks)
+
+
+def test_the_student_search_index_has_no_solution_only_word(smoke_book, student_book, repo_root):
+    """A word a chapter uses only in its solutions is not indexed for that chapter's student page."""
+    import json
+
+    import nbformat
+    from sphinx.search.en import SearchEnglish
+
+    stem = SearchEnglish({}).stem
+
+    def index(html: Path) -> dict:
+        text = (html / "searchindex.js").read_text()
+        return json.loads(text[text.index("(") + 1 : text.rindex(")")])
+
+    student = index(student_book)
+    docs = {name: i for i, name in enumerate(student["docnames"])}
+    leaks, checked = [], 0
+    for src in notebook_sources(repo_root):
+        bodies, rest = _solutions(src.read_text())
+        # what the student page may say besides the source: the outputs of the other code cells
+        executed = nbformat.read(stage_dir("smoke", repo_root) / "notebooks" / f"{src.stem}.ipynb", as_version=4)
+        outputs = [
+            json.dumps(cell.get("outputs", []))
+            for cell in executed.cells
+            if cell.cell_type == "code" and not any(cell.source.strip() in body for body in bodies)
+        ]
+        allowed = {stem(w.lower()) for w in re.findall(r"[A-Za-z]{3,}", rest + "\n".join(outputs))}
+        only = {stem(w.lower()) for w in re.findall(r"[A-Za-z]{4,}", "\n".join(bodies))} - allowed
+        checked += len(only)
+        doc = docs[f"notebooks/{src.stem}"]
+        for word in sorted(only):
+            hits = student["terms"].get(word, [])
+            if doc in (hits if isinstance(hits, list) else [hits]):
+                leaks.append(f"{src.stem}: {word}")
+    assert checked, "no solution-only word to look for"
+    assert not leaks, f"solution-only words indexed for a student page: {leaks}"
 
 
 def _math_in_markdown(src: Path) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import nbformat
+import pytest
 import yaml
 
 from faceflow.book import publish
@@ -74,16 +75,114 @@ def test_timings_are_recorded_and_shown_with_where_they_come_from(tmp_path):
     assert "| 00_a | 11.0 |" in md and "the snapshot `book/timings.csv`" in md
 
 
-def test_student_edition_hides_solutions_in_its_own_output(tmp_path):
-    config = {"title": "T", "sphinx": {"config": {"hide_solutions": False}}}
-    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
-    cmd = publish.jupyter_book_command("jb", tmp_path, solutions=False)
-    assert cmd[-4:] == ["--config", str(tmp_path / "_config.student.yml"), "--path-output", str(tmp_path / "student")]
-    config = yaml.safe_load((tmp_path / "_config.student.yml").read_text())
-    assert config["sphinx"]["config"]["hide_solutions"] is True
-    assert config["title"] == "T (student edition)"
-    assert publish.html_dir(tmp_path, solutions=False) == tmp_path / "student" / "_build" / "html"
-    assert "--config" not in publish.jupyter_book_command("jb", tmp_path, solutions=True)
+PAGE = """# A chapter
+
+:::{exercise}
+:label: ex-a
+
+What is 1 + 1?
+:::
+
+:::{solution-start} ex-a
+:class: dropdown
+:::
+
+Two, because SECRET-GATED-TEXT.
+
+```{code-cell} ipython3
+print("SECRET-GATED-CODE")
+```
+
+```python
+:::{solution-end}
+```
+
+:::{solution-end}
+:::
+
+Between the exercises.
+
+```markdown
+:::{solution} shown-as-code
+this block shows the syntax and stays
+:::
+```
+
+::::{solution} ex-b
+:label: ex-b-solution
+:class: dropdown
+
+```bash
+echo SECRET-DIRECTIVE-CODE
+```
+
+:::{note}
+SECRET-NESTED-NOTE
+:::
+::::
+
+The end.
+"""
+
+
+def test_solutions_are_stripped_from_a_page_and_the_rest_is_kept():
+    out = publish.strip_solutions(PAGE)
+    assert "SECRET" not in out and "solution-start" not in out and "solution-end}\n:::" not in out
+    for kept in ("What is 1 + 1?", "Between the exercises.", "this block shows the syntax and stays", "The end."):
+        assert kept in out, kept
+    assert out.count(":::{exercise}") == 1 and ":::{solution} shown-as-code" in out
+    with pytest.raises(ValueError, match="page.md: a solution is not closed"):
+        publish.strip_solutions(PAGE.split("Between")[0].replace(":::{solution-end}\n:::\n", ""), "page.md")
+
+
+def test_a_notebooks_solution_cells_and_their_outputs_are_removed(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    solved = nbformat.v4.new_code_cell('print("SECRET-CODE")\n')
+    solved.outputs = [nbformat.v4.new_output("stream", name="stdout", text="SECRET-OUTPUT\n")]
+    kept = nbformat.v4.new_code_cell("x = 1\n")
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(":::{exercise}\nWhat?\n:::\n\n:::{solution-start} e\n:::\n\nSECRET-TEXT"),
+        solved,
+        nbformat.v4.new_markdown_cell(":::{solution-end}\n:::\n\n## Next"),
+        kept,
+        nbformat.v4.new_markdown_cell(":::{solution-start} f\n:::\nSECRET\n:::{solution-end}\n:::"),
+    ]
+    src, dest = tmp_path / "a.ipynb", tmp_path / "student" / "a.ipynb"
+    nbformat.write(nb, src)
+    publish.student_notebook(src, dest)
+    text = dest.read_text()
+    assert "SECRET" not in text
+    back = nbformat.read(dest, as_version=4)
+    assert [c.cell_type for c in back.cells] == ["markdown", "markdown", "code"]
+    assert back.cells[0].source.startswith(":::{exercise}") and back.cells[1].source == "## Next"
+    assert back.cells[2].source == "x = 1\n"
+
+
+def test_the_student_stage_is_a_copy_without_solutions(tmp_path):
+    stage = tmp_path / "stage"
+    (stage / "book" / "_ext").mkdir(parents=True)
+    (stage / "source" / "notebooks").mkdir(parents=True)
+    (stage / "notebooks").mkdir()
+    (stage / "_config.yml").write_text(yaml.safe_dump({"title": "T", "sphinx": {"config": {"hide_solutions": False}}}))
+    (stage / "_toc.yml").write_text("root: book/intro\n")
+    (stage / "book" / "course.md").write_text(PAGE)
+    (stage / "book" / "_ext" / "ext.py").write_text("x = 1\n")
+    (stage / "source" / "notebooks" / "00_a.md").write_text(PAGE)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(PAGE)]
+    nbformat.write(nb, stage / "notebooks" / "00_a.ipynb")
+    student = publish.prepare_student_stage(stage, ["00_a"])
+    assert student == stage / "student"
+    for path in ("book/course.md", "source/notebooks/00_a.md", "notebooks/00_a.ipynb"):
+        text = (student / path).read_text()
+        assert "SECRET" not in text and "The end." in text, path
+    assert "SECRET" in (stage / "book" / "course.md").read_text()  # the teacher edition keeps them
+    assert (student / "book" / "_ext" / "ext.py").read_text() == "x = 1\n"
+    config = yaml.safe_load((student / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["hide_solutions"] is True and config["title"] == "T (student edition)"
+    assert publish.jupyter_book_command("jb", stage, solutions=False)[2] == str(student)
+    assert publish.jupyter_book_command("jb", stage, solutions=True)[2] == str(stage)
+    assert publish.html_dir(stage, solutions=False) == student / "_build" / "html"
 
 
 def test_source_links_name_every_chapter(monkeypatch):
@@ -100,3 +199,44 @@ def test_the_project_config_enables_exercises_and_offline_mathjax(repo_root):
     assert config["sphinx"]["config"]["hide_solutions"] is False
     assert not config["sphinx"]["config"]["mathjax_path"].startswith("http")
     assert json.loads(json.dumps(config))  # plain YAML
+
+
+def test_the_injected_parameters_cell_is_removed_from_the_page_but_kept_in_the_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "default"\n')
+    params.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell('# Parameters\nprofile = "smoke"\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells += [params, injected, nbformat.v4.new_code_cell("x = 1\n")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    assert publish.hide_injected_parameters(path)
+    back = nbformat.read(path, as_version=4)
+    assert [c.metadata.get("tags", []) for c in back.cells] == [
+        ["parameters"],
+        ["injected-parameters", "remove-cell"],
+        [],
+    ]
+    assert back.cells[1].source == '# Parameters\nprofile = "smoke"\n'  # still in the download
+    assert not publish.hide_injected_parameters(path)  # idempotent
+
+
+def test_launch_buttons_are_set_only_when_the_repository_is_known(tmp_path, monkeypatch):
+    root, stage = tmp_path / "proj", tmp_path / "stage"
+    (root / "book").mkdir(parents=True)
+    stage.mkdir()
+    config = {"title": "T", "html": {"use_repository_button": False}}
+    monkeypatch.delenv(publish.REPOSITORY_ENV, raising=False)
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    (stage / "_config.yml").write_text(yaml.safe_dump(config))
+    publish.prepare_stage(stage, root, "smoke", [], None)  # no address (tmp_path is no git checkout)
+    staged = yaml.safe_load((stage / "_config.yml").read_text())
+    assert "launch_buttons" not in staged and "repository" not in staged
+
+    monkeypatch.setenv(publish.REPOSITORY_ENV, "https://github.com/someone/faceflow")
+    monkeypatch.setenv(publish.BRANCH_ENV, "release")
+    publish.prepare_stage(stage, root, "smoke", [], None)
+    staged = yaml.safe_load((stage / "_config.yml").read_text())
+    assert staged["repository"] == {"url": "https://github.com/someone/faceflow", "branch": "release"}
+    assert staged["launch_buttons"]["binderhub_url"] == publish.BINDERHUB_URL
+    assert staged["html"]["use_repository_button"] is True

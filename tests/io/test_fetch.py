@@ -1,17 +1,16 @@
 """`faceflow data fetch` against a local HTTP server on 127.0.0.1 (no other network traffic).
 
-The server serves a copy of sample files under ``<repo>/<commit>/<path>`` (the layout of the
-registry's origins), supports HTTP ranges and counts the requests it answers.
+The server (the ``origin`` fixture of ``tests/conftest.py``) serves a copy of sample files under
+``<repo>/<commit>/<path>`` (the layout of the registry's origins), supports HTTP ranges and counts
+the requests it answers.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import http.server
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,56 +19,7 @@ from faceflow.cli.main import main
 from faceflow.io import fetch
 
 
-class _Origin(http.server.ThreadingHTTPServer):
-    """Serves ``folder``; ``requests`` lists the paths asked for, with their Range header."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.requests = folder, []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(handler):  # noqa: N805
-                from urllib.parse import unquote
-
-                self.requests.append((handler.path, handler.headers.get("Range")))
-                path = self.folder / unquote(handler.path.lstrip("/"))
-                if not path.is_file():
-                    handler.send_error(404)
-                    return
-                data = path.read_bytes()
-                start, status = 0, 200
-                rng = handler.headers.get("Range")
-                if rng:
-                    start = int(rng.removeprefix("bytes=").split("-")[0])
-                    if start >= len(data):
-                        handler.send_error(416)
-                        return
-                    status = 206
-                handler.send_response(status)
-                handler.send_header("Content-Length", str(len(data) - start))
-                handler.end_headers()
-                handler.wfile.write(data[start:])
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-@pytest.fixture
-def origin(tmp_path):
-    server = _Origin(tmp_path / "origin")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def _publish(origin: _Origin, registry: Path, files: dict[str, bytes], derive: dict[str, str] | None = None) -> None:
+def _publish(origin, registry: Path, files: dict[str, bytes], derive: dict[str, str] | None = None) -> None:
     """Put ``files`` (data-root name -> bytes) on the origin and write their registry."""
     rows = []
     for i, (name, data) in enumerate(files.items()):
