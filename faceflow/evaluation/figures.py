@@ -263,7 +263,12 @@ def per_pair_histograms(per_pair: pd.DataFrame, by: Sequence[str], sep: str = " 
 
 
 def learning_curves(
-    paths: dict, term: str = "J", continues: dict | None = None, log: bool = True, reference: dict | None = None
+    paths: dict,
+    term: str = "J",
+    continues: dict | None = None,
+    log: bool = True,
+    reference: dict | None = None,
+    reference_valid: dict | None = None,
 ):
     """Training loss term and validation EPE of finished runs, one curve per run.
 
@@ -280,6 +285,9 @@ def learning_curves(
         Log scale for the loss.
     reference : dict, optional
         ``{label: EPE}`` drawn as dashed horizontal lines on the validation panel (e.g. zero flow).
+    reference_valid : dict, optional
+        The same for a third panel, the validation EPE over each pair's valid mask (the face),
+        drawn when given.
     """
     import matplotlib.pyplot as plt
 
@@ -287,7 +295,8 @@ def learning_curves(
 
     if not paths:
         return not_available()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    panels = 3 if reference_valid is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 3))
     runs = [
         (label if len(_seeds(v)) == 1 else f"{label} #{k}", label, p)
         for label, v in paths.items()
@@ -300,6 +309,8 @@ def learning_curves(
         axes[0].plot(h["step"] + off, h[term], label=label)
         if len(v):
             axes[1].plot(v["step"] + off, v["epe"], marker="o", label=label)
+            if panels == 3 and "epe_valid" in v.columns:
+                axes[2].plot(v["step"] + off, v["epe_valid"], marker="o", label=label)
     axes[0].set_xlabel("step" + (" (continued runs start where their parent ended)" if continues else ""))
     axes[0].set_ylabel({"J": "training loss J", "L1": "multi-scale EPE term L1"}.get(term, term))
     if log:
@@ -307,8 +318,14 @@ def learning_curves(
     for k, (label, value) in enumerate((reference or {}).items()):
         axes[1].axhline(value, ls="--", lw=1, color=f"C{7 + k}", label=label)
     axes[1].set_xlabel("step")
-    axes[1].set_ylabel("validation EPE (px, training res.)")
+    axes[1].set_ylabel("validation EPE, whole crop (px)")
     axes[1].legend(fontsize=8)
+    if panels == 3:
+        for k, (label, value) in enumerate(reference_valid.items()):
+            axes[2].axhline(value, ls="--", lw=1, color=f"C{7 + k}", label=label)
+        axes[2].set_xlabel("step")
+        axes[2].set_ylabel("validation EPE, valid mask (face) (px)")
+        axes[2].legend(fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -595,12 +595,18 @@ class FaceComparison:
         v = self.values.loc[method, column]
         return NOT_AVAILABLE if pd.isna(v) else f"{v:.{digits}f}"
 
-    def holds_in(self, view: str) -> bool:
-        """Whether every check of ``view`` passes (False without checks)."""
-        c = self.checks[self.checks["view"] == view] if len(self.checks) else self.checks
+    def _checks(self, view: str, network: str | None) -> pd.DataFrame:
+        if self.checks.empty:
+            return self.checks
+        c = self.checks[self.checks["view"] == view]
+        return c[c["network"] == (network or c["network"].iloc[0])] if len(c) else c
+
+    def holds_in(self, view: str, network: str | None = None) -> bool:
+        """Whether every check of ``network`` (default: the first face network) in ``view`` passes."""
+        c = self._checks(view, network)
         return bool(len(c)) and bool(c["holds"].all())
 
-    def verdict(self, view: str | None = None) -> str:
+    def verdict(self, view: str | None = None, network: str | None = None) -> str:
         """One sentence: does the face-trained network beat every reference, by the book's rule, in ``view``?
 
         Parameters
@@ -608,6 +614,8 @@ class FaceComparison:
         view : str, optional
             A key of :data:`faceflow.evaluation.regions.VIEWS` (default: the verdict's view,
             the face on moving pairs).
+        network : str, optional
+            One of the face networks checked (default: the first, the paper's loss).
 
         Returns
         -------
@@ -615,8 +623,7 @@ class FaceComparison:
         """
         from faceflow.evaluation.regions import VERDICT_VIEW
 
-        view = view or VERDICT_VIEW
-        c = self.checks[self.checks["view"] == view] if len(self.checks) else self.checks
+        c = self._checks(view or VERDICT_VIEW, network)
         if c.empty:
             return "could not be tested here (no face-trained network or no face test pairs)"
         failed = [f"{r.against}" for r in c.itertuples() if not r.holds]
@@ -629,7 +636,7 @@ class FaceComparison:
 def face_comparison(
     networks: Mapping,
     pairs,
-    face_label: str = "Faces",
+    face_label: str | Sequence[str] = "Faces",
     classical: Sequence[str] = CLASSICAL,
     device: str = "cpu",
     cache_dir=None,
@@ -645,7 +652,9 @@ def face_comparison(
     networks : dict
         ``{trained on: checkpoint path(s) or flow function(s)}``; ``face_label`` is the face-trained one.
     pairs : dataset or list of FlowPair
-    face_label : str
+    face_label : str or sequence of str
+        The face-trained network(s) whose claim is checked (each against zero flow and every
+        network not among them).
     classical : sequence of str
         Registered classical methods (their rows are cached in ``cache_dir`` when given).
     device : str
@@ -688,17 +697,19 @@ def face_comparison(
     for c in cols:
         values[f"{c}_range"] = g[c].max() - g[c].min()
     values.index = [display_name(m) for m in values.index]
+    faces = [face_label] if isinstance(face_label, str) else list(face_label)
     checks = []
-    if face_label in values.index:
+    for net in [f for f in faces if f in values.index]:
         for view in (VERDICT_VIEW, PAPER_VIEW):
             col = view_column("epe", view)
-            face, spread = values.loc[face_label, col], values.loc[face_label, f"{col}_range"]
-            for other in ["zero flow"] + [k for k in networks if k != face_label]:
+            face, spread = values.loc[net, col], values.loc[net, f"{col}_range"]
+            for other in ["zero flow"] + [k for k in networks if k not in faces]:
                 if other in values.index and not pd.isna(face):
                     margin = values.loc[other, col] - face
                     holds = beats(margin, spread, values.loc[other, f"{col}_range"])
-                    checks.append((view, f"{face_label} vs {other}", other, margin, spread, holds))
-    checks = pd.DataFrame(checks, columns=["view", "comparison", "against", "EPE margin", "seed range", "holds"])
+                    checks.append((net, view, f"{net} vs {other}", other, margin, spread, holds))
+    columns = ["network", "view", "comparison", "against", "EPE margin", "seed range", "holds"]
+    checks = pd.DataFrame(checks, columns=columns)
     names = [display_name(m) for m in classical if display_name(m) in values.index]
     verdict_col = view_column("epe", VERDICT_VIEW)
     best = min(names, key=lambda m: values.loc[m, verdict_col]) if names else None
@@ -722,7 +733,8 @@ def face_comparison(
         values,
         per_pair,
         checks,
-        bool(len(checks)) and bool(checks[checks["view"] == VERDICT_VIEW]["holds"].all()),
+        bool(len(checks))
+        and bool(checks[(checks["view"] == VERDICT_VIEW) & (checks["network"] == faces[0])]["holds"].all()),
         best,
         floor=floor,
     )

@@ -37,7 +37,13 @@ class OverfitResult:
 
 
 def overfit_check(
-    face, profile: str, outputs: profiles.OutputLayout, seed: int = 0, device: str = "cpu", overrides=None
+    face,
+    profile: str,
+    outputs: profiles.OutputLayout,
+    seed: int = 0,
+    device: str = "cpu",
+    overrides=None,
+    masked: bool = False,
 ):
     """Train Exp. 1 on a few face training pairs and measure how far below zero flow it gets on them.
 
@@ -53,10 +59,14 @@ def overfit_check(
     device : str
     overrides : dict, optional
         TrainConfig fields that win over the profile's (e.g. a chapter's resolution).
+    masked : bool
+        Train with the masked loss (beyond the paper) and measure on the valid masks: the run
+        goes to ``runs/faces/overfit-masked``.
 
     Returns
     -------
     OverfitResult
+        With ``masked``, ``zero_epe`` and ``final_epe`` are over the pairs' valid masks.
     """
     p = profiles.get(profile).training
     if not face.ready:
@@ -65,24 +75,36 @@ def overfit_check(
         return OverfitResult(None, missing={"Overfit check": f"the {profile} profile runs no overfit check"})
     over = dict(overrides or {})
     over.update(steps=p.overfit_steps, val_every=max(1, p.overfit_steps // 10), val_pairs=p.overfit_pairs, seed=seed)
+    if masked:
+        over["loss"] = {**(over.get("loss") or {}), "masked": True}
     data = dict(face.run_data(), overfit_pairs=p.overfit_pairs)
     cfg = experiments.for_profile("Exp1", "faces", profile, data=data, **over)
     ds, _ = datasets.face_datasets(face.face_dir, cfg.resolution, face.split)
     few = datasets.PairDataset(evenly_spaced(ds["train"].items, p.overfit_pairs), cfg.resolution)
-    path = ensure_trained(
-        cfg, outputs.runs("faces") / "overfit", train_data=few, val_data=few, device=device, progress=False
-    )
+    run = outputs.runs("faces") / ("overfit-masked" if masked else "overfit")
+    path = ensure_trained(cfg, run, train_data=few, val_data=few, device=device, progress=False)
     from faceflow.training.checkpoints import history
 
     _, val = history(path)
-    zero = float(np.mean([np.linalg.norm(few[i]["flow"].numpy(), axis=0).mean() for i in range(len(few))]))
-    return OverfitResult(path, zero, float(val["epe"].iloc[-1]), len(few))
+    column = "epe_valid" if masked else "epe"
+    zero = zero_flow_epe(few, len(few), valid_only=masked)
+    return OverfitResult(path, zero, float(val[column].iloc[-1]), len(few))
 
 
-def zero_flow_epe(dataset, max_pairs: int = 64) -> float:
-    """Zero flow's EPE on the pairs :func:`faceflow.training.loop.validation_epe` validates on (the same sampling)."""
+def zero_flow_epe(dataset, max_pairs: int = 64, valid_only: bool = False) -> float:
+    """Zero flow's EPE on the pairs :func:`faceflow.training.loop.validation_epe` validates on (the same sampling).
+
+    With ``valid_only`` each pair's mean is over its valid mask (``epe_valid`` of the validation).
+    """
     n = min(len(dataset), max_pairs)
     if n == 0:
         return float("nan")
     idx = np.linspace(0, len(dataset) - 1, n).round().astype(int) if n < len(dataset) else np.arange(n)
-    return float(np.mean([np.linalg.norm(dataset[int(i)]["flow"].numpy(), axis=0).mean() for i in idx]))
+    means = []
+    for i in idx:
+        s = dataset[int(i)]
+        mag = np.linalg.norm(s["flow"].numpy(), axis=0)
+        valid = s["mask"].numpy()[0] > 0 if valid_only else np.ones(mag.shape, bool)
+        if valid.any():
+            means.append(float(mag[valid].mean()))
+    return float(np.mean(means)) if means else float("nan")
