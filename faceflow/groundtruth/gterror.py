@@ -824,3 +824,51 @@ def ground_truth_error(known: KnownMotionSet) -> GroundTruthError:
         landmark_pairs,
         dict(known.missing),
     )
+
+
+def clip_length_study(
+    data_root, n_sources: int, lengths: tuple, clip_frames: int = 60, seed: int = 0, cache_dir=None
+) -> pd.DataFrame:
+    """The ground truth's error on known motions of the same photos in clips of different lengths.
+
+    The expression reaches its apex at the last frame whatever the length, so a short clip packs
+    it into a few frames (far faster non-rigid motion than real video shows) and gives the
+    tracker little history. This is the measurement behind :data:`faceflow.profiles`'s
+    ``error_frames``.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+    n_sources : int
+    lengths : tuple of int
+        Frames per clip, one row each.
+    clip_frames, seed
+        As :func:`known_motion_set`.
+    cache_dir : path-like, optional
+        Where each length's set is cached (``known-motion-<n>.npz``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``frames per clip``; columns: pairs, the whole pipeline's and zero flow's face EPE
+        (k = 1 grid, usable pairs), their ratio and the share of suspect pairs.
+    """
+    from pathlib import Path
+
+    rows = []
+    for n in lengths:
+        cache = Path(cache_dir) / f"known-motion-{n}.npz" if cache_dir is not None else None
+        err = ground_truth_error(known_motion_set(data_root, n_sources, n, clip_frames, seed, cache))
+        usable = err.usable.drop_duplicates(["sequence", "pair"])
+        pipe, zero = err.epe("whole pipeline"), err.epe("zero flow")
+        rows.append(
+            {
+                "frames per clip": n,
+                "usable pairs": len(usable),
+                "landmark ground truth vs true motion": pipe,
+                "zero flow vs true motion": zero,
+                "ratio": pipe / zero,
+                "suspect pairs": err.suspect_share(),
+            }
+        )
+    return pd.DataFrame(rows).set_index("frames per clip")

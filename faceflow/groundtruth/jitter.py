@@ -63,6 +63,19 @@ class JitterFloor:
         """Mean face motion of the still pairs."""
         return float(self.per_pair["face_motion"].mean())
 
+    def by_source(self) -> pd.DataFrame:
+        """Mean and largest face motion of each still clip, and its pairs.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``still clip of``.
+        """
+        g = self.per_pair.groupby("source")["face_motion"]
+        out = pd.DataFrame({"pairs": g.size(), "mean face motion (px)": g.mean(), "largest (px)": g.max()})
+        out.index.name = "still clip of"
+        return out
+
     def to_json(self) -> str:
         """The measurement as JSON text (a cache)."""
         return json.dumps({"settings": self.settings, "per_pair": self.per_pair.to_dict("list")}, sort_keys=True)
