@@ -84,7 +84,9 @@ class GroundTruthProfile:
     faster than on video), ``error_clip_frames``: frames of each real clip tracked for its
     expressions; ``cost_frames``: frames timed for the storage and BP4D cost tables;
     ``jitter_sources``, ``jitter_frames``: still clips (and their frames) of the jitter floor
-    (:mod:`faceflow.groundtruth.jitter`).
+    (:mod:`faceflow.groundtruth.jitter`); ``quality_reference``: the independent method the
+    ground truth of real clips is compared with (the published RAFT-small; the smoke profile uses
+    DIS, seconds instead of minutes on a CPU).
     """
 
     max_frames: int | None
@@ -99,6 +101,7 @@ class GroundTruthProfile:
     cost_frames: int = 30
     jitter_sources: int = 8
     jitter_frames: int = 10
+    quality_reference: str = "raft-small"
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ class FinetuneProfile:
 class BaselinesProfile:
     """Sec. 5.2 comparison (Table 3, Fig. 4).
 
-    ``max_pairs``: evenly spaced pairs per face test set (None: all); ``generated_pairs``: the
+    ``max_pairs``: evenly spaced pairs per face test set (None: all; the same as
+    ``training.eval_pairs``, so that Table 3 scores the pairs Tables 1 and 2 score); ``generated_pairs``: the
     generated stand-in's size; ``runtime_repeats``: timed calls per method; ``away_pairs``: Sintel
     and FlyingChairs pairs (None: all); ``fig4_per_kind``: Fig. 4 rows per motion type;
     ``include_tvl1``: TV-L1 in the accuracy tables (seconds per pair); ``pretrained``: the published
@@ -230,6 +234,7 @@ _SETTINGS = {
             corpus_clips=2,
             jitter_sources=2,
             jitter_frames=3,
+            quality_reference="dis",
         ),
         TrainingProfile(
             resolution=(64, 64),
@@ -298,7 +303,7 @@ _SETTINGS = {
             masked_seeds=2,
         ),
         BaselinesProfile(
-            max_pairs=16,
+            max_pairs=64,
             generated_pairs=9,
             runtime_repeats=3,
             away_pairs=None,

@@ -269,14 +269,19 @@ class Table3Result:
     Attributes
     ----------
     table : pandas.DataFrame
-        Numbers: EPE, AAE (and the improvement columns when our networks ran) per test set.
+        Numbers per test set: EPE and AAE on the face's moving pairs and on the whole crop (the
+        paper's convention), with the improvement columns of each when our networks ran.
     shown : pandas.DataFrame
-        :attr:`table` as strings, with a row saying why for each CNN without weights; column
+        :attr:`table` as strings, with one row saying why for each CNN without weights; column
         groups say GENERATED when the test sets are generated.
     per_pair : pandas.DataFrame
-        The :func:`faceflow.evaluation.evaluate.evaluate` rows behind the table.
+        The :func:`faceflow.evaluation.evaluate.evaluate` rows behind the table, with their views
+        (:func:`faceflow.evaluation.regions.with_views`).
     best : dict of str to str
-        ``{test set: best of our networks}``, the reference of the improvement columns.
+        ``{test set: best of our networks}`` over the whole crop, the reference of the paper's
+        improvement columns; ``best_face`` the same on the face's moving pairs.
+    floor : float or None
+        The jitter floor that split still and moving pairs.
     missing : dict of str to str
         Nothing is missing from a computed table; kept for :meth:`Chapter.report`.
     """
@@ -285,25 +290,68 @@ class Table3Result:
     shown: pd.DataFrame
     per_pair: pd.DataFrame
     best: dict[str, str]
+    best_face: dict[str, str] = field(default_factory=dict)
+    floor: float | None = None
     missing: dict[str, str] = field(default_factory=dict)
 
     @property
     def best_text(self) -> str:
-        """The best network on each set, as a phrase for the page."""
+        """The best network on each set (face, moving pairs; whole crop), as a phrase for the page."""
         if not self.best:
             return "none: no trained networks"
-        return ", ".join(f"{b} on {s}" for s, b in self.best.items())
+        parts = []
+        for s, b in self.best.items():
+            face = self.best_face.get(s)
+            parts.append(
+                f"{tables.display_name(face)} on the face and {tables.display_name(b)} on the whole crop of {s}"
+            )
+        return "; ".join(parts)
+
+    def by_region(self, test_set: str, metric: str = "epe") -> pd.DataFrame:
+        """Every method's mean ``metric`` on ``test_set`` in every view, as strings.
+
+        Parameters
+        ----------
+        test_set : str
+        metric : {"epe", "aae"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows the methods (display names), columns the views with their pair counts.
+        """
+        from faceflow.evaluation.regions import VIEWS, view_column
+
+        rows = self.per_pair[self.per_pair["test_set"] == test_set]
+        means = rows.groupby("method", sort=False)[[view_column(metric, v) for v, _ in VIEWS]].mean()
+        first = rows[rows["method"] == rows["method"].iloc[0]] if len(rows) else rows
+        counts = {
+            "face@moving": int((first["motion"] == "moving").sum()),
+            "face@still": int((first["motion"] == "still").sum()),
+        }
+        out = pd.DataFrame(index=pd.Index([tables.display_name(m) for m in means.index], name="method"))
+        for view, label in VIEWS:
+            col = means[view_column(metric, view)]
+            out[f"{label} ({counts.get(view, len(first))})"] = ["" if pd.isna(v) else f"{v:.4f}" for v in col]
+        return out
 
 
 def table3(
-    test_sets: TestSets, methods: MethodSet, cache_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None
+    test_sets: TestSets,
+    methods: MethodSet,
+    cache_dir: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    floor: float | None = None,
 ) -> Table3Result:
-    """Table 3: every method of ``methods`` on every face test set, in the paper's layout.
+    """Table 3: every method of ``methods`` on every face test set, in the paper's layout, by region.
 
-    Per-(test set, method) results are cached under ``cache_dir``
+    Measured as Tables 1 and 2 (the paper's Sec. 5.1 convention: the k = 1 grid, half the stored
+    size, so pixels of the 192 x 256 grid for 384 x 512 crops), on the face's moving pairs and
+    on the whole crop. Per-(test set, method) results are cached under ``cache_dir``
     (:func:`faceflow.evaluation.evaluate.cached_evaluate`). Rows: the best of our networks on
     each set, then the paper's baselines in its order, then our extra methods. Improvement
-    columns are relative to the best of our networks on each set (none without networks).
+    columns are relative to the best of our networks on each set, in each view (none without
+    networks).
 
     Parameters
     ----------
@@ -315,27 +363,111 @@ def table3(
         Folder of the per-method CSV cache.
     out_dir : path-like, optional
         When given, ``per_pair.csv`` and ``table3.csv`` are written there.
+    floor : float, optional
+        The jitter floor (:mod:`faceflow.groundtruth.jitter`).
 
     Returns
     -------
     Table3Result
     """
+    from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, view_column, view_label, with_views
+
     tags = methods.cache_tags()
     per_pair = pd.concat(
-        [cached_evaluate(methods.names, pairs, name, cache_dir, tags) for name, pairs in test_sets.sets.items()],
+        [
+            cached_evaluate(methods.names, pairs, name, cache_dir, tags, convention="paper")
+            for name, pairs in test_sets.sets.items()
+        ],
         ignore_index=True,
     )
-    avg = tables.averages(per_pair)
-    if methods.ours:
-        table, best = tables.table3(avg, methods.ours, order=table3_order())
-    else:
-        table, best = avg.rename(index=tables.display_name), {}
+    per_pair = with_views(per_pair, floor)
+    parts, best = {}, {}
+    for view in (VERDICT_VIEW, PAPER_VIEW):
+        cols = {view_column("epe", view): "epe", view_column("aae", view): "aae"}
+        avg = tables.averages(per_pair.drop(columns=["epe", "aae"]).rename(columns=cols))
+        if methods.ours:
+            table, best[view] = tables.table3(avg, methods.ours, order=table3_order(), all_ours=True)
+        else:
+            table, best[view] = avg.rename(index=tables.display_name), {}
+        parts[view] = table
+    label = {v: view_label(v) for v in (VERDICT_VIEW, PAPER_VIEW)}
+    cols = []
+    for s in test_sets.sets:
+        for kind in ("EPE", "AAE", "EPE impr. %", "AAE impr. %"):
+            for view in (VERDICT_VIEW, PAPER_VIEW):
+                if (s, kind) in parts[view].columns:
+                    cols.append((s, f"{kind} ({label[view]})", view, kind))
+    table = pd.DataFrame({(s, name): parts[view][(s, kind)] for s, name, view, kind in cols})
+    table.index.name = "method"
     shown = grouped(tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS)), methods)
     shown.columns = pd.MultiIndex.from_tuples([(test_sets.label(a), b) for a, b in shown.columns])
     if out_dir is not None:
         per_pair.to_csv(Path(out_dir) / "per_pair.csv", index=False)
         table.to_csv(Path(out_dir) / "table3.csv")
-    return Table3Result(table, shown, per_pair, best)
+    return Table3Result(table, shown, per_pair, best.get(PAPER_VIEW, {}), best.get(VERDICT_VIEW, {}), floor)
+
+
+@dataclass
+class ExactRanking:
+    """Every method of Table 3 on the known-motion set (exact ground truth), best first.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Strings: rank, EPE and AAE on the true face and over the whole frame, pairs.
+    per_pair : pandas.DataFrame
+        The rows behind it.
+    missing : dict of str to str
+    """
+
+    table: pd.DataFrame
+    per_pair: pd.DataFrame = field(default_factory=pd.DataFrame)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def rank_of(self, method: str) -> int | None:
+        """1-based rank of ``method`` (a registry or display name) by face EPE, None when absent."""
+        name = tables.display_name(method)
+        return int(self.table.loc[name, "rank"]) if name in self.table.index else None
+
+
+def exact_ranking(methods: MethodSet, pairs: Sequence[FlowPair], cache_dir) -> ExactRanking:
+    """Rank every method of ``methods`` on pairs with exact ground truth (the known-motion set).
+
+    Measured as Tables 1-3 (k = 1 grid); the face is each pair's true face, and the whole frame is
+    scored too (here the ground truth is exact everywhere, so the whole frame is a fair region).
+
+    Parameters
+    ----------
+    methods : MethodSet
+    pairs : sequence of FlowPair
+        :meth:`faceflow.groundtruth.gterror.KnownMotionSet.pairs`.
+    cache_dir : path-like
+
+    Returns
+    -------
+    ExactRanking
+        Ranked by EPE on the face.
+    """
+    if not pairs:
+        return ExactRanking(pd.DataFrame(), missing={"Exact ground truth": "no known-motion pairs"})
+    per_pair = cached_evaluate(
+        methods.names, list(pairs), "known motion", cache_dir, methods.cache_tags(), convention="paper"
+    )
+    means = per_pair.groupby("method", sort=False)[["epe_face", "aae_face", "epe", "aae"]].mean()
+    means = means.sort_values("epe_face")
+    table = pd.DataFrame(
+        {
+            "rank": range(1, len(means) + 1),
+            "kind": [GROUPS[methods.kind(m)] for m in means.index],
+            "EPE face": [f"{v:.4f}" for v in means["epe_face"]],
+            "AAE face": [f"{v:.4f}" for v in means["aae_face"]],
+            "EPE whole frame": [f"{v:.4f}" for v in means["epe"]],
+            "AAE whole frame": [f"{v:.4f}" for v in means["aae"]],
+        },
+        index=pd.Index([tables.display_name(m) for m in means.index], name="method"),
+    )
+    table["pairs"] = len(pairs)
+    return ExactRanking(table, per_pair)
 
 
 def table3_order() -> tuple[str, ...]:
@@ -521,11 +653,11 @@ class FinetuneResult:
     Attributes
     ----------
     table : pandas.DataFrame or None
-        Per test set: ``EPE``, ``AAE`` (all pixels, as Table 3) and ``EPE on face`` (pixels where
-        the ground truth is non-zero), for the pretrained and the fine-tuned network and, for
+        Per test set: EPE on the face's moving pairs and over the whole crop, and AAE over the
+        whole crop (as Table 3), for the pretrained and the fine-tuned network and, for
         reference, the best of our FlowNetS networks, DIS and the zero field. None when not run.
     per_pair : pandas.DataFrame
-        The rows behind it (with an ``epe_face`` column).
+        The rows behind it, with their views.
     history : pandas.DataFrame
         Training loss and EPE per step.
     config : dict
@@ -534,8 +666,9 @@ class FinetuneResult:
         Training time.
     train_pairs : int
         Face training pairs the crops were drawn from.
-    change : dict of str to float
-        ``{test set: relative change of RAFT-small's EPE in percent}`` (negative: fine-tuning helped).
+    change : dict
+        ``{(test set, view): relative change of RAFT-small's EPE in percent}`` (negative:
+        fine-tuning helped), on the face's moving pairs and over the whole crop.
     missing : dict of str to str
         Why it did not run.
     """
@@ -563,52 +696,7 @@ class FinetuneResult:
         """How fine-tuning changed RAFT-small's EPE on each set, as a phrase for the page."""
         if not self.change:
             return "not measured here"
-        return ", ".join(f"{v:+.1f}% on {k}" for k, v in self.change.items())
-
-
-def face_region_epe(flow, gt) -> float:
-    """EPE over the pixels where the ground truth is non-zero (the face: the mesh ground truth is zero elsewhere).
-
-    Parameters
-    ----------
-    flow, gt : numpy.ndarray
-        (H, W, 2) flows.
-
-    Returns
-    -------
-    float
-        NaN when the ground truth is zero everywhere.
-    """
-    from faceflow.flow.metrics import epe
-
-    valid = (gt != 0).any(axis=-1)
-    return epe(flow, gt, valid) if valid.any() else float("nan")
-
-
-def _rows_with_face_epe(names: Sequence[str], test_sets: TestSets) -> pd.DataFrame:
-    """:func:`faceflow.evaluation.evaluate.evaluate` rows of ``names`` plus ``epe_face`` (:func:`face_region_epe`).
-
-    ``evaluate`` runs each method on the pairs in order; a wrapper around each method computes the
-    face-region EPE of the same flow as it passes, so each network runs once per pair.
-    """
-    from faceflow.evaluation.evaluate import evaluate
-    from faceflow.methods.registry import estimate_flow
-
-    frames = []
-    for set_name, pairs in test_sets.sets.items():
-        face: dict[str, list[float]] = {m: [] for m in names}
-
-        def with_face_epe(method: str, pairs=pairs, face=face):
-            def fn(a, b):
-                flow = estimate_flow(method, a, b)
-                face[method].append(face_region_epe(flow, pairs[len(face[method])].flow))
-                return flow
-
-            return fn
-
-        rows = evaluate({m: with_face_epe(m) for m in names}, pairs, set_name)
-        frames.append(rows.assign(epe_face=[v for m in names for v in face[m]]))
-    return pd.concat(frames, ignore_index=True)
+        return ", ".join(f"{v:+.1f}% on {view} of {s}" for (s, view), v in self.change.items())
 
 
 def finetune_on_faces(
@@ -620,6 +708,8 @@ def finetune_on_faces(
     data_root: str | os.PathLike | None = None,
     device: str = "cpu",
     seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    floor: float | None = None,
 ) -> FinetuneResult:
     """Fine-tune RAFT-small on the face training split and compare it with the pretrained network.
 
@@ -648,15 +738,17 @@ def finetune_on_faces(
         Torch device.
     seed : int
         Seed of the crops, flips and batch order.
+    cache_dir : path-like, optional
+        Where the per-pair rows are cached (default ``run_dir``); Table 3's cache reuses the
+        pretrained networks' rows.
+    floor : float, optional
+        The jitter floor splitting still and moving pairs.
 
     Returns
     -------
     FinetuneResult
     """
-    import json
 
-    from faceflow.evaluation.evaluate import pairs_key
-    from faceflow.io.atomic import atomic_write_text
     from faceflow.methods.pretrained import FINETUNED_NAME
     from faceflow.training.finetune import FinetuneConfig, finetune_raft, read_finetuned, register_finetuned
 
@@ -681,28 +773,32 @@ def finetune_on_faces(
     run_dir = Path(run_dir)
     ckpt = finetune_raft(cfg, test_sets.face_dir, run_dir, data_root=data_root, device=device)
     register_finetuned(ckpt, device)
-    best = list(table3.best.values()) if table3 is not None else []
+    from faceflow.evaluation.regions import with_views
+
+    best = list(dict.fromkeys(table3.best.values())) if table3 is not None else []
     names = list(dict.fromkeys(["raft-small", FINETUNED_NAME, *best, "dis", "zero"]))
-    tags = {m: str(get_method(m).description) for m in names} | {FINETUNED_NAME: str(ckpt.stat().st_mtime_ns)}
-    tags |= {m: t for m, t in methods.cache_tags().items() if m in names}
-    key = {"pairs": [pairs_key(p) for p in test_sets.sets.values()], "sets": list(test_sets.sets), "tags": tags}
-    csv, meta = run_dir / "comparison.csv", run_dir / "comparison.json"
-    if csv.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
-        per_pair = pd.read_csv(csv, dtype={"pair": str, "test_set": str, "method": str, "source": str})
-    else:
-        per_pair = _rows_with_face_epe(names, test_sets)
-        atomic_write_text(csv, per_pair.to_csv(index=False))
-        atomic_write_text(meta, json.dumps(key))
-    means = per_pair.groupby(["method", "test_set"], sort=False)[["epe", "aae", "epe_face"]].mean()
-    cols = [(s, c) for s in test_sets.sets for c in ("EPE", "AAE", "EPE on face")]
+    tags = methods.cache_tags() | {
+        FINETUNED_NAME: f"{get_method(FINETUNED_NAME).description}@{ckpt.stat().st_mtime_ns}"
+    }
+    tags = {m: tags.get(m, str(get_method(m).description)) for m in names}
+    cache = Path(cache_dir) if cache_dir is not None else run_dir
+    per_pair = pd.concat(
+        [cached_evaluate(names, pairs, s, cache, tags, convention="paper") for s, pairs in test_sets.sets.items()],
+        ignore_index=True,
+    )
+    per_pair = with_views(per_pair, floor)
+    means = per_pair.groupby(["method", "test_set"], sort=False)[["epe_face@moving", "epe", "aae"]].mean()
+    shown = (("EPE face, moving pairs", "epe_face@moving"), ("EPE whole crop", "epe"), ("AAE whole crop", "aae"))
+    cols = [(s, label) for s in test_sets.sets for label, _ in shown]
     table = pd.DataFrame(
-        [[means.loc[(m, s), c] for s in test_sets.sets for c in ("epe", "aae", "epe_face")] for m in names],
+        [[means.loc[(m, s), c] for s in test_sets.sets for _, c in shown] for m in names],
         index=pd.Index([tables.display_name(m) for m in names], name="method"),
         columns=pd.MultiIndex.from_tuples(cols),
     )
     change = {
-        s: float(tables.improvement(means.loc[("raft-small", s), "epe"], means.loc[(FINETUNED_NAME, s), "epe"]) * -1)
+        (s, view): float(tables.improvement(means.loc[("raft-small", s), c], means.loc[(FINETUNED_NAME, s), c]) * -1)
         for s in test_sets.sets
+        for view, c in (("face, moving pairs", "epe_face@moving"), ("whole crop", "epe"))
     }
     done = read_finetuned(ckpt)
     history = pd.DataFrame(done["extra"]["history"])

@@ -228,16 +228,6 @@ def test_finetuning_settings_and_published_figures_as_phrases():
     assert text.endswith("SPyNet (Chairs) 2.63 px on FlyingChairs test")
 
 
-def test_face_region_epe_ignores_the_zero_ground_truth():
-    gt = np.zeros((4, 4, 2), np.float32)
-    gt[1:3, 1:3, 0] = 1.0
-    flow = np.zeros_like(gt)
-    flow[0, 0] = (3.0, 4.0)  # off the face: counted by the EPE, not by the face-region EPE
-    assert baselines.face_region_epe(flow, gt) == pytest.approx(1.0)
-    assert np.isnan(baselines.face_region_epe(flow, np.zeros_like(gt)))
-
-
-@pytest.mark.data
 def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, monkeypatch):
     monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
     face_dir = fake_gt(tmp_path / "gt", {f"seq{i}": (f"s{i}", 3) for i in range(4)}, size=(64, 96))
