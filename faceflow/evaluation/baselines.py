@@ -301,10 +301,9 @@ class Table3Result:
             return "none: no trained networks"
         parts = []
         for s, b in self.best.items():
+            whole = f"{tables.display_name(b)} on the whole crop of {s}"
             face = self.best_face.get(s)
-            parts.append(
-                f"{tables.display_name(face)} on the face and {tables.display_name(b)} on the whole crop of {s}"
-            )
+            parts.append(f"{tables.display_name(face)} on the face and {whole}" if face else whole)
         return "; ".join(parts)
 
     def by_region(self, test_set: str, metric: str = "epe") -> pd.DataFrame:
@@ -381,20 +380,23 @@ def table3(
         ignore_index=True,
     )
     per_pair = with_views(per_pair, floor)
+    views = (VERDICT_VIEW, PAPER_VIEW) if per_pair["epe_face"].notna().any() else (PAPER_VIEW,)
     parts, best = {}, {}
-    for view in (VERDICT_VIEW, PAPER_VIEW):
-        cols = {view_column("epe", view): "epe", view_column("aae", view): "aae"}
-        avg = tables.averages(per_pair.drop(columns=["epe", "aae"]).rename(columns=cols))
+    for view in views:
+        one = per_pair[["method", "test_set"]].assign(
+            epe=per_pair[view_column("epe", view)], aae=per_pair[view_column("aae", view)]
+        )
+        avg = tables.averages(one)
         if methods.ours:
             table, best[view] = tables.table3(avg, methods.ours, order=table3_order(), all_ours=True)
         else:
             table, best[view] = avg.rename(index=tables.display_name), {}
         parts[view] = table
-    label = {v: view_label(v) for v in (VERDICT_VIEW, PAPER_VIEW)}
+    label = {v: view_label(v) for v in views}
     cols = []
     for s in test_sets.sets:
         for kind in ("EPE", "AAE", "EPE impr. %", "AAE impr. %"):
-            for view in (VERDICT_VIEW, PAPER_VIEW):
+            for view in views:
                 if (s, kind) in parts[view].columns:
                     cols.append((s, f"{kind} ({label[view]})", view, kind))
     table = pd.DataFrame({(s, name): parts[view][(s, kind)] for s, name, view, kind in cols})

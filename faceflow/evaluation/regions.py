@@ -352,7 +352,7 @@ def reconcile(known, landmark_pairs, qualities: dict, reference: str = "raft-sma
     known : faceflow.groundtruth.gterror.KnownMotionSet
     landmark_pairs : list of FlowPair
         The pipeline's own ground truth of the known-motion pairs that the dataset keeps
-        (:attr:`faceflow.groundtruth.gterror.GroundTruthError.landmark_pairs`).
+        (``landmark_pairs`` of :func:`faceflow.groundtruth.gterror.ground_truth_error`).
     qualities : dict of str to GroundTruthQuality
         ``{row label: the real clips' measurement}`` (:func:`ground_truth_quality`).
     reference : str

@@ -731,16 +731,17 @@ def pair_mask(
     """The valid mask of a stored pair: where its ground truth is defined, on the stored grid.
 
     A pixel of the stored crop is valid when (1) every pixel of the full frame that its flow is
-    resampled from lies inside the face mesh of the pair's first frame (:func:`faceflow.flow.fields.
-    resize_mask`: partly covered pixels along the mesh's outline are invalid) and (2) the flow
+    resampled from lies inside the face mesh of the pair's first frame
+    (:func:`faceflow.flow.fields.resize_mask`: partly covered pixels along the mesh's outline are
+    invalid) and (2) the flow
     carries it to a point inside the frame (a face at the frame's edge may move out of it).
     Everywhere else the flow is the paper's assumed zero (Sec. 3), not a measurement.
 
     Parameters
     ----------
     face : ndarray, shape (H0, W0), bool
-        The face mesh of the pair's first frame on the full frame
-        (:attr:`faceflow.groundtruth.mesh.FlowResult.mask`).
+        The face mesh of the pair's first frame on the full frame (the ``mask`` of its
+        :class:`faceflow.groundtruth.mesh.FlowResult`).
     flow : ndarray, shape (H, W, 2)
         The stored flow in pixels of the stored crop (``flow_units="crop"``).
     box : (x0, y0, x1, y1)
