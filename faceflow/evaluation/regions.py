@@ -286,7 +286,7 @@ def ground_truth_quality(
     GroundTruthQuality
     """
     from faceflow.evaluation.evaluate import cached_evaluate, evaluate
-    from faceflow.evaluation.tables import display_name
+    from faceflow.evaluation.names import display_name
     from faceflow.methods.registry import get_method
 
     loaded = [pairs.pair(i) for i in range(len(pairs))] if hasattr(pairs, "pair") else list(pairs)
@@ -364,7 +364,7 @@ def reconcile(known, landmark_pairs, qualities: dict, reference: str = "raft-sma
     Reconciliation
     """
     from faceflow.evaluation.evaluate import evaluate
-    from faceflow.evaluation.tables import display_name
+    from faceflow.evaluation.names import display_name
 
     ref = display_name(reference)
     flow = _Memo(reference)

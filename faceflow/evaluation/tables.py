@@ -16,37 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from faceflow.methods.pretrained import FINETUNED_NAME, PRETRAINED
+from faceflow.evaluation.names import DISPLAY, display_name  # noqa: F401  (re-exported for the chapters)
 
 #: The paper's Table 3 row order for the non-ours methods (our classical extras follow).
 PAPER_BASELINES = ("PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet", "Farneback")
-
-
-#: Registry name -> name printed in the tables (the paper's spelling where it has one).
-DISPLAY = {
-    "farneback": "Farneback",
-    "tvl1": "TV-L1",
-    "dis": "DIS",
-    "zero": "zero flow",
-    **{n.name: n.label for n in PRETRAINED.values()},
-    FINETUNED_NAME: "RAFT-small fine-tuned on faces (ours)",
-}
-
-
-def display_name(method: str) -> str:
-    """The name a table prints for a registry name.
-
-    Parameters
-    ----------
-    method : str
-        A registry name.
-
-    Returns
-    -------
-    str
-        Its entry in :data:`DISPLAY`, else ``method`` itself.
-    """
-    return DISPLAY.get(method, method)
 
 
 def averages(results: pd.DataFrame) -> pd.DataFrame:

@@ -704,7 +704,12 @@ class GroundTruthError:
         return self.per_pair[~self.per_pair["suspect"].astype(bool)]
 
     def suspect_share(self) -> float:
-        """Share of the pairs the writer's consistency check marks suspect (left out of the dataset)."""
+        """Share of the pairs the writer's consistency check marks suspect (left out of the dataset).
+
+        Returns
+        -------
+        float
+        """
         pairs = self.per_pair.drop_duplicates(["sequence", "pair"])
         return float(pairs["suspect"].astype(bool).mean())
 

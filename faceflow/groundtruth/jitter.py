@@ -77,12 +77,26 @@ class JitterFloor:
         return out
 
     def to_json(self) -> str:
-        """The measurement as JSON text (a cache)."""
+        """The measurement as JSON text (a cache).
+
+        Returns
+        -------
+        str
+        """
         return json.dumps({"settings": self.settings, "per_pair": self.per_pair.to_dict("list")}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> JitterFloor:
-        """Read back :meth:`to_json`."""
+        """Read back :meth:`to_json`.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        JitterFloor
+        """
         d = json.loads(text)
         return cls(pd.DataFrame(d["per_pair"]), d["settings"])
 
@@ -104,6 +118,11 @@ def still_frames(frame: np.ndarray, n_frames: int, noise: float, quality: int, r
     -------
     list of ndarray
         RGB uint8 frames.
+
+    Raises
+    ------
+    ValueError
+        JPEG encoding fails.
     """
     import cv2
 
@@ -142,10 +161,14 @@ def measure(
     JitterFloor
         ``per_pair`` holds every usable pair (sources without a face are left out, named in
         ``missing``).
-    """
-    import cv2
 
+    Raises
+    ------
+    ValueError
+        No face is tracked on any still clip.
+    """
     from faceflow.groundtruth.dataset import generate, manifest_refs, read_manifest
+    from faceflow.io.images import write_image
 
     rng = np.random.default_rng(seed)
     settings = {"n_frames": n_frames, "noise": noise, "quality": quality, "size": list(size), "seed": seed}
@@ -156,7 +179,7 @@ def measure(
             folder = src / name
             folder.mkdir(parents=True)
             for k, f in enumerate(still_frames(frame, n_frames, noise, quality, rng)):
-                cv2.imwrite(str(folder / f"{k:04d}.png"), f[..., ::-1])
+                write_image(folder / f"{k:04d}.png", f)
         dst = Path(tmp) / "gt"
         generate(src, dst, size=size, layout="folder", progress=False, verbose=False)
         m = read_manifest(dst, usable_only=True, absolute=True)
