@@ -83,10 +83,12 @@ import numpy as np
 
 from faceflow.flow.fields import flow_stats, resize_flow
 from faceflow.groundtruth import mesh as gt
+from faceflow.io.arrays import load_npy
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from faceflow.io.datasets import FlowPairRef, corpus_clips, find_dataset
 from faceflow.io.flo import FLOW_FORMATS
 from faceflow.io.images import VIDEO_EXTS, iter_video_frames, list_images, read_image, video_frame_count
+from faceflow.io.paths import inside_root
 
 MANIFEST = "manifest.csv"
 OPTIONS = "gt_options.json"
@@ -118,6 +120,8 @@ COLUMNS = [
 ]
 #: Columns every reader of the manifest needs.
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
+#: Columns holding paths relative to the dataset folder: checked to stay inside it when read.
+PATH_COLUMNS = ("img1", "img2", "flow")
 LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder", "faces")
 #: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
 #: pair), from both frames' landmarks ("pair") or the first frame's only ("first", the authors'
@@ -302,6 +306,39 @@ def discover(src, layout: str = "auto", landmarks=None) -> list[SequenceSource]:
     return seqs
 
 
+def check_landmark_frames(seq: SequenceSource) -> None:
+    """Refuse a precomputed landmark file (``.npy``, OpenFace ``.csv``) that does not list one
+    face per frame of its sequence: a frame more or less would silently pair landmarks with the
+    wrong frames.
+
+    Parameters
+    ----------
+    seq : SequenceSource
+        A sequence; nothing is checked without a landmark file (or with a CK+ folder, whose files
+        are matched to the frames by name).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, its frame count and the sequence's, or why the file is unreadable.
+    """
+    from faceflow.groundtruth import landmarks as lmk
+    from faceflow.io.images import count_video_frames
+
+    path = seq.landmarks
+    if path is None or path.is_dir() or path.suffix.lower() not in (".npy", ".csv"):
+        return
+    n_lm = len(lmk.read_landmarks(path))
+    if seq.frames is not None:
+        n_src, where = len(seq.frames), seq.frames[0].parent
+    else:  # the count the video declares (a truncated file's missing frames fail their pairs), or decodes
+        n_src, where = video_frame_count(seq.video), seq.video
+        if n_lm != n_src:
+            n_src = count_video_frames(seq.video)
+    if n_lm != n_src:
+        raise ValueError(f"{path}: landmarks for {n_lm} frames, but {where} has {n_src} frames; give one row per frame")
+
+
 def _guess_layout(src: Path) -> str:
     if src.name == "cohn-kanade-images" or (src / "cohn-kanade-images").is_dir():
         return "ckplus"
@@ -458,7 +495,7 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
     meta_path = seq_dir / "meta.json"
     # reused unless frames failed to decode last time: the input may have been repaired since
     if path.is_file() and meta_path.is_file() and "bad_frames" not in json.loads(meta_path.read_text()):
-        return np.load(path), {"reused": True}
+        return load_npy(path, "landmarks file").astype(np.float64, copy=False), {"reused": True}
     info: dict = {"reused": False}
     errors: dict[int, str] = {}
     shapes: list[tuple[int, int]] = []
@@ -874,6 +911,8 @@ def generate(
     opts.validate()
     dst = Path(dst)
     seqs = discover(src, layout, landmarks)
+    for seq in seqs:
+        check_landmark_frames(seq)  # before anything is written
     if only is not None:
         unknown = sorted(set(only) - {s.name for s in seqs})
         if unknown:
@@ -956,7 +995,10 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     FileNotFoundError
         No manifest in ``dst``.
     ValueError
-        A required column is missing.
+        One line naming the file (and the row and value): a required column is missing, the file
+        is cut short or garbled (not CSV, a value of the wrong kind, an ``ok`` row without its
+        files), or a path column leaves ``dst`` (absolute or with ``..``: refused before any of
+        its files is read, :func:`faceflow.io.paths.inside_root`).
     """
     import pandas as pd
 
@@ -965,13 +1007,17 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no manifest; generate the dataset with `faceflow gt SRC {dst}`")
     text_cols = ["sequence", "subject", "img1", "img2", "flow", "reason", "status", "mode", "check"]
-    df = pd.read_csv(path, dtype={c: str for c in text_cols})
+    try:
+        df = pd.read_csv(path, dtype={c: str for c in text_cols})
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{path}: not a readable manifest CSV ({' '.join(str(exc).split())})") from None
     missing = set(REQUIRED_COLUMNS) - set(df.columns)
     if missing:
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
     for c in text_cols:
         if c in df.columns:
             df[c] = df[c].fillna("")
+    check_manifest(df, path)
     df["pair"] = df["pair"].astype(int)
     if "suspect" in df.columns:
         df["suspect"] = df["suspect"].astype(str).str.lower() == "true"
@@ -983,6 +1029,61 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
         for c in ("img1", "img2", "flow"):
             df[c] = [str(dst / p) if p else "" for p in df[c]]
     return df
+
+
+#: Manifest columns that must hold whole numbers in every row, and numbers (or nothing) where present.
+_INT_COLUMNS = ("pair",)
+_NUMBER_COLUMNS = ("frame1", "frame2", "n_degenerate", "n_flipped", "mean_mag", "max_mag", "photo_gt", "photo_zero")
+_STATUSES = ("ok", "skipped", "failed")
+
+
+def check_manifest(df, path: Path) -> None:
+    """Refuse a manifest that is cut short, garbled, or whose paths leave its folder (one line each).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The manifest as read (text columns as strings, missing values empty).
+    path : pathlib.Path
+        The ``manifest.csv`` (its folder is the root of the path columns).
+
+    Raises
+    ------
+    ValueError
+        ``<path>: row <n>: ...`` naming the row (the file's line) and the value.
+    """
+    import pandas as pd
+
+    raw = path.read_bytes()
+    if raw and not raw.endswith(b"\n"):
+        raise ValueError(f"{path}: cut short (the last line, row {len(df) + 1}, has no line end)")
+    for c in _INT_COLUMNS + _NUMBER_COLUMNS:
+        if c not in df.columns:
+            continue
+        values = pd.to_numeric(df[c], errors="coerce")
+        bad = values.isna() & (df[c].notna() if c not in _INT_COLUMNS else True)
+        if c in _INT_COLUMNS:
+            bad = bad | (values != values.round())
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(f"{path}: row {i + 2}: {c} {df[c].iloc[i]!r} is not a number (cut short or garbled?)")
+    bad_status = ~df["status"].isin(_STATUSES)
+    if bad_status.any():
+        i = int(np.flatnonzero(bad_status.to_numpy())[0])
+        raise ValueError(
+            f"{path}: row {i + 2}: status {df['status'].iloc[i]!r} is not one of {', '.join(_STATUSES)} "
+            "(cut short or garbled?)"
+        )
+    for c in PATH_COLUMNS:
+        col = df[c]
+        missing = (df["status"] == "ok") & (col == "")
+        if missing.any():
+            i = int(np.flatnonzero(missing.to_numpy())[0])
+            raise ValueError(f"{path}: row {i + 2}: an ok pair without its {c} path (cut short or garbled?)")
+        # only names that could leave the folder go through the full check (manifests are long)
+        odd = col.str.contains(r"\.\.|^[/\\]|:|\x00", regex=True) | ((col != "") & (col.str.strip() == ""))
+        for i in np.flatnonzero(odd.to_numpy()):
+            inside_root(path.parent, col.iloc[i], f"{path}: row {i + 2}, column {c}")
 
 
 def manifest_refs(df) -> list[FlowPairRef]:

@@ -604,10 +604,12 @@ def read_landmarks_npy(path) -> np.ndarray:
     Raises
     ------
     ValueError
-        Another shape.
+        Another shape, or not a plain array file (pickled objects are never loaded).
     """
+    from faceflow.io.arrays import load_npy
+
     path = Path(path)
-    arr = np.load(path)
+    arr = load_npy(path, "landmarks .npy file")
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1:] != (N_LANDMARKS, 2):

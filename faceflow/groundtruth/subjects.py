@@ -770,8 +770,9 @@ def clip_chips(table, data_root, cache: Path | None = None) -> dict:
         return {}
     cached = {}
     if cache is not None and Path(cache).is_file():
-        with np.load(cache, allow_pickle=False) as z:
-            cached = {k: z[k] for k in z.files}
+        from faceflow.io.arrays import load_npz
+
+        cached = load_npz(cache, "contact-sheet cache")
     chips = {}
     for clip in table["clip"]:
         key = clip.replace("/", "|")

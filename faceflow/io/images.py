@@ -264,6 +264,45 @@ def read_video_frames(
     return frames
 
 
+def count_video_frames(path: str | os.PathLike) -> int:
+    """The number of frames a video actually decodes (read with ``grab``, none converted).
+
+    Unlike :func:`video_frame_count` (what the container declares, an estimate for WMV/AVI and
+    too many for a truncated file), this walks the stream.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    int
+        0 when nothing decodes.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        OpenCV cannot open the file.
+    """
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such video file")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: OpenCV cannot open this video")
+    n = 0
+    try:
+        while cap.grab():
+            n += 1
+    finally:
+        cap.release()
+    return n
+
+
 def video_frame_count(path: str | os.PathLike) -> int | None:
     """The number of frames a video's container declares, or None when it declares none.
 
