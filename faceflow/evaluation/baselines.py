@@ -185,7 +185,9 @@ def train_missing_runs(
         if (runs_dir / exp / "last.pt").is_file():
             continue
         cfg = experiments.for_profile(exp, "faces", profile, data={"exclude": list(exclude)})
-        ensure_trained(cfg, runs_dir / exp, data_root=data_root, face_dir=face_dir, device=device, progress=False)
+        ensure_trained(
+            cfg, runs_dir / exp, data_root=data_root, face_dir=face_dir, device=device, progress=False, replace=True
+        )
         trained.append(exp)
     return trained
 

@@ -887,7 +887,9 @@ def generate(
     Raises
     ------
     ValueError
-        Invalid options, or ``dst`` holds a dataset generated with other options.
+        Invalid options, ``dst`` holds a dataset generated with other options or a manifest this
+        writer did not make (:func:`refuse_foreign_destination`), or a landmark file that does
+        not list one face per frame (:func:`check_landmark_frames`).
     """
     import pandas as pd
 
@@ -918,6 +920,7 @@ def generate(
         if unknown:
             raise ValueError(f"{src}: no sequence named {', '.join(unknown[:5])}")
         seqs = [s for s in seqs if s.name in set(only)]
+    refuse_foreign_destination(src, dst, landmarks)
     dst.mkdir(parents=True, exist_ok=True)
     _clean_tmp(dst)
     opt_path = dst / OPTIONS
@@ -940,6 +943,44 @@ def generate(
     if verbose:
         print(summary(df))
     return df
+
+
+def refuse_foreign_destination(src, dst, landmarks=None) -> None:
+    """Refuse (one line) a destination that is an input, or that holds a ``manifest.csv`` this
+    writer did not make (no ``gt_options.json`` beside it, or a CSV without the manifest columns),
+    which a run would overwrite.
+
+    Parameters
+    ----------
+    src, dst : path-like
+        As :func:`generate`.
+    landmarks : path-like, optional
+        The precomputed landmark file, another input.
+
+    Raises
+    ------
+    ValueError
+        Naming ``dst`` and the reason; nothing has been written.
+    """
+    from faceflow.io.paths import refuse_output_over_input
+
+    dst = Path(dst)
+    refuse_output_over_input(dst, [src, landmarks], "DST")
+    manifest = dst / MANIFEST
+    if not manifest.is_file():
+        return
+    with open(manifest, "rb") as fh:
+        header = fh.readline().decode("utf-8", errors="replace").strip().split(",")
+    if not (dst / OPTIONS).is_file():
+        why = f"no {OPTIONS} beside it"
+    elif set(REQUIRED_COLUMNS) - set(header):
+        why = f"its header lacks {', '.join(sorted(set(REQUIRED_COLUMNS) - set(header)))}"
+    else:
+        return
+    raise ValueError(
+        f"{dst} holds a {MANIFEST} that faceflow gt did not write ({why}); refusing to replace it: "
+        "choose an empty folder or one `faceflow gt` made"
+    )
 
 
 def summary(df) -> str:
@@ -1104,6 +1145,23 @@ def manifest_refs(df) -> list[FlowPairRef]:
         FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces")
         for r in df.itertuples()
     ]
+
+
+def manifest_files(dst) -> list[Path]:
+    """Every file of a ``faceflow gt`` dataset that its manifest names, and the manifest itself.
+
+    Parameters
+    ----------
+    dst : path-like
+
+    Returns
+    -------
+    list of pathlib.Path
+        What a command reading the dataset must not write over.
+    """
+    df = read_manifest(dst, absolute=True)
+    listed = df[list(PATH_COLUMNS)].to_numpy().ravel()
+    return [Path(dst) / MANIFEST, *(Path(p) for p in listed if p)]
 
 
 def is_complete(dst, **opts) -> bool:

@@ -131,10 +131,10 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     bool
         Also True for two hard links of one existing file.
     """
-    pa, pb = Path(a), Path(b)
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
     if pa.exists() and pb.exists():
         return os.path.samefile(pa, pb)
-    return pa.expanduser().resolve() == pb.expanduser().resolve()
+    return pa.resolve() == pb.resolve()
 
 
 def refuse_output_over_input(output: str | os.PathLike | None, inputs: Iterable, what: str = "output") -> None:
@@ -145,7 +145,7 @@ def refuse_output_over_input(output: str | os.PathLike | None, inputs: Iterable,
     output : path-like or None
         The file a command is about to write (None: nothing to check).
     inputs : iterable of path-like or None
-        The files it reads (None entries are skipped).
+        The files it reads (None entries are skipped); may be long (every file of a dataset).
     what : str
         How the output is named in the message, e.g. ``"--png"``.
 
@@ -156,6 +156,17 @@ def refuse_output_over_input(output: str | os.PathLike | None, inputs: Iterable,
     """
     if output is None:
         return
-    for src in inputs:
-        if src is not None and same_file(output, src):
-            raise OutputOverInputError(f"{what} {output} is the input {src}; refusing to overwrite an input")
+    out = Path(output).expanduser().resolve()  # "sub/../a" is "a" once the writer makes "sub"
+    if out.exists():  # an existing output can only be an existing input: compare the files
+        key = (out.stat().st_dev, out.stat().st_ino)
+        hits = (s for s in inputs if s is not None and os.path.exists(s) and _file_key(s) == key)
+    else:  # a new file can only be an input that does not exist yet either
+        hits = (s for s in inputs if s is not None and not os.path.exists(s) and Path(s).expanduser().resolve() == out)
+    src = next(hits, None)
+    if src is not None:
+        raise OutputOverInputError(f"{what} {output} is the input {src}; refusing to overwrite an input")
+
+
+def _file_key(path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
