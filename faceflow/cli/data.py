@@ -65,7 +65,7 @@ def _registry(args: argparse.Namespace) -> int:
 
     sources = args.sources or datasets.resolve_root(args.data_root) / "SOURCES.csv"
     refuse_output_over_input(fetch.REGISTRY, [sources], "the registry")
-    samples = fetch.write_registry(sources)
+    samples = fetch.write_registry(sources, fetch.REGISTRY)
     print(f"{fetch.REGISTRY}: {len(samples)} files from {sources}")
     return 0
 

@@ -94,6 +94,11 @@ def _flow(args) -> int:
     if args.png and same_file(args.png, args.output):
         raise ValueError(f"--png {args.png} and -o {args.output} are the same file; give two names")
     a, b = read_image(args.img1), read_image(args.img2)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{args.img1} is {a.shape[1]}x{a.shape[0]} px but {args.img2} is {b.shape[1]}x{b.shape[0]}; "
+            "the two frames must have one size"
+        )
     if not args.quiet:
         print(f"{args.method}: flow of a {a.shape[1]}x{a.shape[0]} pair ...", file=sys.stderr, flush=True)
     flow, secs = timed_flow(args.method, a, b)

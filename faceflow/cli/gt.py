@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from faceflow.cli.options import add_quiet, nonnegative_float, nonnegative_int, positive_int, unit_float
+from faceflow.cli.options import (
+    MAX_SIDE,
+    MIN_SIDE,
+    add_quiet,
+    nonnegative_float,
+    nonnegative_int,
+    positive_int,
+    unit_float,
+)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -12,6 +20,8 @@ def _size(text: str) -> tuple[int, int]:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must be HxW (e.g. 384x512), got {text!r}") from None
+    if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
+        raise argparse.ArgumentTypeError(f"size sides must be {MIN_SIDE} to {MAX_SIDE} px (e.g. 384x512), got {text!r}")
     return h, w
 
 

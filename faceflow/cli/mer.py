@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from faceflow.cli.options import add_data_root, add_quiet, nonnegative_int, positive_float, positive_int
+from faceflow.cli.options import add_data_root, add_quiet, image_side, nonnegative_int, positive_float, positive_int
 
 
 def _cfg(args):
@@ -183,7 +183,7 @@ def add_cli(sub) -> None:
     _train_args(c)
     c.add_argument("--methods", nargs="+", help="flow methods (default: every registered one but zero)")
     c.add_argument("--per-class", type=positive_int, default=2, help="clips per identity and class")
-    c.add_argument("--size", type=positive_int, default=112, help="face crop size in pixels")
+    c.add_argument("--size", type=image_side, default=112, help="face crop size in pixels")
     c.add_argument("--identities", type=positive_int, default=None, help="at most this many identities")
     c.add_argument("--data-seed", type=nonnegative_int, default=0, help="seed of the generated clips")
     c.set_defaults(func=_generated)

@@ -19,6 +19,7 @@ from faceflow.cli.options import (
     add_output_dir,
     add_profile,
     add_quiet,
+    image_side,
     positive_float,
     positive_int,
 )
@@ -192,7 +193,7 @@ def add_cli(sub) -> None:
         help="paper text (default) or the authors'-code differences",
     )
     p.add_argument("--steps", type=positive_int, default=None)
-    p.add_argument("--resolution", type=positive_int, nargs=2, metavar=("H", "W"), default=None)
+    p.add_argument("--resolution", type=image_side, nargs=2, metavar=("H", "W"), default=None)
     p.add_argument("--width", type=positive_float, default=None, help="channel multiplier (1 = full FlowNetS)")
     p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--lr-multiplier", type=positive_float, default=None)

@@ -87,7 +87,14 @@ from faceflow.io.arrays import load_npy
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from faceflow.io.datasets import FlowPairRef, corpus_clips, find_dataset
 from faceflow.io.flo import FLOW_FORMATS
-from faceflow.io.images import VIDEO_EXTS, iter_video_frames, list_images, read_image, video_frame_count
+from faceflow.io.images import (
+    VIDEO_EXTS,
+    check_same_size,
+    iter_video_frames,
+    list_images,
+    read_image,
+    video_frame_count,
+)
 from faceflow.io.paths import inside_root
 
 MANIFEST = "manifest.csv"
@@ -123,6 +130,8 @@ REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "stat
 #: Columns holding paths relative to the dataset folder: checked to stay inside it when read.
 PATH_COLUMNS = ("img1", "img2", "flow")
 LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder", "faces")
+#: Largest side of the stored images (px): one 4096 x 4096 pair with its flow is about 200 MB.
+MAX_SIZE = 4096
 #: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
 #: pair), from both frames' landmarks ("pair") or the first frame's only ("first", the authors'
 #: released code, facialof_train.py 1009-1016, 1033).
@@ -385,12 +394,13 @@ class GTOptions:
         Raises
         ------
         ValueError
-            Unknown mode or crop, a size below 8 px, ``step < 1``, ``max_frames < 2`` or ``segment < 1``.
+            Unknown mode or crop, a size side below 8 or above :data:`MAX_SIZE` px, ``step < 1``,
+            ``max_frames < 2`` or ``segment < 1``.
         """
         if self.mode not in gt.MODES:
             raise ValueError(f"mode must be one of {gt.MODES}, got {self.mode!r}")
-        if len(self.size) != 2 or min(self.size) < 8:
-            raise ValueError(f"size must be (H, W) >= 8, got {self.size}")
+        if len(self.size) != 2 or min(self.size) < 8 or max(self.size) > MAX_SIZE:
+            raise ValueError(f"size must be (H, W) with sides 8 to {MAX_SIZE} px, got {self.size}")
         if self.step < 1 or (self.max_frames is not None and self.max_frames < 2):
             raise ValueError("step must be >= 1 and max_frames >= 2")
         if self.crop not in CROPS:
@@ -913,8 +923,10 @@ def generate(
     opts.validate()
     dst = Path(dst)
     seqs = discover(src, layout, landmarks)
-    for seq in seqs:
-        check_landmark_frames(seq)  # before anything is written
+    for seq in seqs:  # before anything is written
+        check_landmark_frames(seq)
+        if seq.frames is not None:
+            check_same_size(seq.frames[::step][:max_frames])
     if only is not None:
         unknown = sorted(set(only) - {s.name for s in seqs})
         if unknown:

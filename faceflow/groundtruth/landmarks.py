@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceflow.io.images import to_gray
+from faceflow.io.images import natural_key, to_gray
 
 N_LANDMARKS = 68
 
@@ -576,7 +576,7 @@ def read_ckplus_sequence(folder, frames: list | None = None) -> np.ndarray:
         A malformed landmark file.
     """
     folder = Path(folder)
-    files = sorted(folder.glob("*_landmarks.txt"))
+    files = sorted(folder.glob("*_landmarks.txt"), key=natural_key)
     if not files:
         raise FileNotFoundError(f"{folder}: no *_landmarks.txt files")
     if frames is None:

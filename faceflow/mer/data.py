@@ -133,7 +133,8 @@ class MESample:
         a = self.onset if isinstance(self.onset, np.ndarray) else read_image(self.onset)
         b = self.apex if isinstance(self.apex, np.ndarray) else read_image(self.apex)
         if a.shape != b.shape:
-            raise ValueError(f"{self.name}: onset {a.shape} and apex {b.shape} differ in size")
+            where = "" if isinstance(self.onset, np.ndarray) else f" ({self.onset}, {self.apex})"
+            raise ValueError(f"{self.name}: onset {a.shape} and apex {b.shape} differ in size{where}")
         if self.crop:
             l, t, r, bt = face_box(a, self.margin)
             a, b = a[t:bt, l:r], b[t:bt, l:r]
