@@ -14,8 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from faceflow.cli.main import main
-
 
 class _Payload:
     """Pickles to a call of os.system creating ``marker``: what a hostile cache file carries."""
@@ -59,36 +57,20 @@ def one_line(message: str, *fragments) -> None:
         assert str(f) in message, (f, message)
 
 
-def run_cli(argv, capsys):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def cli_error(argv, capsys, *fragments):
-    rc, _out, err = run_cli(argv, capsys)
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
-    one_line(lines[0], *fragments)
-
-
 # ----------------------------------------------------------------------------- torch files
-def test_train_refuses_a_planted_last_pt(tmp_path, marker, tiny_cfg, capsys):
+def test_train_refuses_a_planted_last_pt(tmp_path, marker, tiny_cfg, cli_refuses):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps(tiny_cfg().to_dict()))
     ckpt = plant_torch(tmp_path / "run" / "last.pt", marker)
-    cli_error(["train", cfg, "--run-dir", tmp_path / "run", "--quiet", "--device", "cpu"], capsys, ckpt)
+    cli_refuses(["train", cfg, "--run-dir", tmp_path / "run", "--quiet", "--device", "cpu"], ckpt)
 
 
-def test_eval_refuses_a_planted_last_pt(tmp_path, marker, capsys):
+def test_eval_refuses_a_planted_last_pt(tmp_path, marker, cli_refuses):
     ckpt = plant_torch(tmp_path / "run" / "last.pt", marker)
-    cli_error(["eval", ckpt, "--on", "shapes", "--quiet", "--device", "cpu"], capsys, ckpt, "not a faceflow checkpoint")
+    cli_refuses(["eval", ckpt, "--on", "shapes", "--quiet", "--device", "cpu"], ckpt, "not a faceflow checkpoint")
 
 
-def test_flow_refuses_a_planted_run_checkpoint(tmp_path, marker, capsys, translated):
+def test_flow_refuses_a_planted_run_checkpoint(tmp_path, marker, cli_refuses, translated):
     from faceflow.io.images import write_image
 
     a, b = translated(1.0, 0.0, 64, 64)
@@ -105,7 +87,7 @@ def test_flow_refuses_a_planted_run_checkpoint(tmp_path, marker, capsys, transla
         "--runs",
         tmp_path / "runs",
     ]
-    cli_error([*argv, "--quiet"], capsys, ckpt)
+    cli_refuses([*argv, "--quiet"], ckpt)
     assert not (tmp_path / "o.flo").exists()
 
 
@@ -129,7 +111,7 @@ def test_loso_refuses_a_planted_resume_state(tmp_path, marker, toy_mer_set):
 
 
 # ----------------------------------------------------------------------------- NumPy files
-def test_gt_resume_refuses_planted_landmarks(tmp_path, marker, capsys, translated):
+def test_gt_resume_refuses_planted_landmarks(tmp_path, marker, cli, translated):
     """``<dst>/<sequence>/landmarks.npy`` is reused on a rerun: a pickle in it fails the sequence."""
     from faceflow.io.images import write_image
 
@@ -139,21 +121,21 @@ def test_gt_resume_refuses_planted_landmarks(tmp_path, marker, capsys, translate
     dst = tmp_path / "out"
     lm = plant_npy(dst / "seq" / "landmarks.npy", marker)
     (dst / "seq" / "meta.json").write_text(json.dumps({"shape": [48, 64], "n_frames": 3}))
-    rc, out, _err = run_cli(["gt", src, dst, "--quiet", "--size", "32x32"], capsys)
+    rc, out, _err = cli(["gt", src, dst, "--quiet", "--size", "32x32"])
     assert rc == 1
     failed = [x for x in out.splitlines() if "FAILED" in x]
     assert len(failed) == 1, out
     one_line(failed[0], lm, "pickled Python objects")
 
 
-def test_gt_refuses_a_planted_landmarks_option(tmp_path, marker, capsys, translated):
+def test_gt_refuses_a_planted_landmarks_option(tmp_path, marker, cli_refuses, translated):
     from faceflow.io.images import write_image
 
     src = tmp_path / "seq"
     for i in range(3):
         write_image(src / f"{i:03d}.png", translated(float(i), 0.0, 48, 64)[0])
     lm = plant_npy(tmp_path / "lm.npy", marker)
-    cli_error(["gt", src, tmp_path / "out", "--landmarks", lm, "--quiet"], capsys, lm, "pickled Python objects")
+    cli_refuses(["gt", src, tmp_path / "out", "--landmarks", lm, "--quiet"], lm, "pickled Python objects")
 
 
 def test_flow_archives_are_never_unpickled(tmp_path, marker):

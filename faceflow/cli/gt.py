@@ -50,6 +50,7 @@ def _gt(args: argparse.Namespace) -> int:
         flow_format=args.flow_format,
         scheduler=args.scheduler,
         flow_units=args.flow_units,
+        verify_every=args.verify_every,
     )
     print(f"manifest: {args.dst}/manifest.csv")
     failed = int((df["status"] == "failed").sum())
@@ -60,7 +61,7 @@ def _gt(args: argparse.Namespace) -> int:
 
 
 def add_cli(sub) -> None:
-    from faceflow.groundtruth.dataset import LAYOUTS
+    from faceflow.groundtruth.dataset import LAYOUTS, VERIFY_EVERY
 
     p = sub.add_parser(
         "gt",
@@ -143,6 +144,14 @@ def add_cli(sub) -> None:
         type=nonnegative_int,
         default=50,
         help="pairs per crop box with --crop sequence (0: the whole sequence)",
+    )
+    p.add_argument(
+        "--verify-every",
+        type=nonnegative_int,
+        default=VERIFY_EVERY,
+        metavar="N",
+        help=f"check every N frames that the tracked face is still there and the same person; pairs of "
+        f"frames that fail are marked suspect (default {VERIFY_EVERY}; 0: no checks)",
     )
     add_quiet(p)
     p.set_defaults(func=_gt)

@@ -22,7 +22,9 @@ columns
 * ``crop_x0, crop_y0, crop_x1, crop_y1``: the crop box in the source frame (exclusive ends),
   ``mode``;
 * ``suspect``, ``check``, ``photo_gt``, ``photo_zero``, ``lm_jump``: the per-pair consistency
-  check against tracker drift (:mod:`faceflow.groundtruth.checks`); ``read_manifest(...,
+  check against tracker drift (:mod:`faceflow.groundtruth.checks`), and the periodic check that
+  the tracked face is still there and still the same person (``verify_every``; the frames that
+  fail are ``lost_frames`` in the sequence's ``meta.json``); ``read_manifest(...,
   usable_only=True)``, which training and evaluation use, leaves suspect pairs out.
 
 A pair fails (``failed``, with the reason) when a frame does not decode (a truncated JPEG or
@@ -83,6 +85,7 @@ import numpy as np
 
 from faceflow.flow.fields import flow_stats, resize_flow
 from faceflow.groundtruth import mesh as gt
+from faceflow.groundtruth.checks import flag_lost_frames
 from faceflow.io.arrays import load_npy
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from faceflow.io.datasets import FlowPairRef, corpus_clips, find_dataset
@@ -130,6 +133,9 @@ REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "stat
 #: Columns holding paths relative to the dataset folder: checked to stay inside it when read.
 PATH_COLUMNS = ("img1", "img2", "flow")
 LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder", "faces")
+#: Frames between two checks that the tracked face is still the face the sequence started with
+#: (:class:`faceflow.groundtruth.landmarks.FaceVerifier`; pairs of frames that fail are suspect).
+VERIFY_EVERY = 10
 #: Largest side of the stored images (px): one 4096 x 4096 pair with its flow is about 200 MB.
 MAX_SIZE = 4096
 #: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
@@ -387,6 +393,7 @@ class GTOptions:
     segment: int | None = 50
     flow_format: str = "flo"
     flow_units: str = "crop"
+    verify_every: int = VERIFY_EVERY
 
     def validate(self) -> None:
         """Check the options.
@@ -411,6 +418,8 @@ class GTOptions:
             raise ValueError(f"flow_format must be one of {sorted(FLOW_FORMATS)}, got {self.flow_format!r}")
         if self.flow_units not in FLOW_UNITS:
             raise ValueError(f"flow_units must be one of {FLOW_UNITS}, got {self.flow_units!r}")
+        if self.verify_every < 0:
+            raise ValueError(f"verify_every must be >= 0 frames (0: no checks), got {self.verify_every}")
 
     def segment_of(self, k: int) -> int:
         """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment).
@@ -455,6 +464,8 @@ class GTOptions:
             del d["flow_format"]
         if self.flow_units == "crop":  # datasets written before this option stay valid
             del d["flow_units"]
+        if self.verify_every == VERIFY_EVERY:  # likewise (they were written without the checks)
+            del d["verify_every"]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
 
 
@@ -509,6 +520,7 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
     info: dict = {"reused": False}
     errors: dict[int, str] = {}
     shapes: list[tuple[int, int]] = []
+    lost: dict[int, str] = {}
 
     def seen(frames):  # the first decoded frame's shape, as the frames stream past
         for f in frames:
@@ -532,9 +544,12 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
         source = ["file" if np.isfinite(p).all() else "none" for p in lm]
     else:
         frames = seen(seq.iter_frames(opts.max_frames, opts.step, errors))
-        tr, lm = lmk.track_and_stabilize(frames, opts.backend, opts.stabilize, alpha=opts.stabilize_alpha)
+        tr, lm = lmk.track_and_stabilize(
+            frames, opts.backend, opts.stabilize, alpha=opts.stabilize_alpha, verify_every=opts.verify_every
+        )
         source = tr.source
         info.update(n_detect=tr.n_detect, seconds_detect=tr.seconds_detect, seconds_track=tr.seconds_track)
+        lost = tr.lost
     if not shapes:
         raise ValueError(f"{seq.name}: no frame could be decoded" + (f" ({errors[min(errors)]})" if errors else ""))
     lines = ["frame,source"] + [f"{i},{s}" for i, s in enumerate(source)]
@@ -543,6 +558,8 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
     if errors:
         meta["bad_frames"] = {str(k): why for k, why in sorted(errors.items())}
         meta["expected_frames"] = max(int(len(lm)), max(errors) + 1)
+    if lost:  # the tracked face was lost there: the pairs of these frames are suspect
+        meta["lost_frames"] = {str(k): why for k, why in sorted(lost.items())}
     atomic_write_text(seq_dir / "meta.json", json.dumps(meta, sort_keys=True) + "\n")
     with atomic_write(path) as fh:
         np.save(fh, np.asarray(lm, np.float64))
@@ -632,6 +649,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
             except SEQUENCE_ERRORS as exc:  # e.g. a full disk: the reason names the file
                 row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         rows.append(row)
+    flag_lost_frames(rows, {int(k): why for k, why in meta.get("lost_frames", {}).items()})
     # frames a truncated video declares but does not decode: their pairs fail, with the reason
     for k in range(max(n - 1, 0), int(meta.get("expected_frames", n)) - 1):
         why = bad.get(k + 1) or bad.get(k) or "frame missing"
@@ -851,6 +869,7 @@ def generate(
     scheduler: str | None = None,
     flow_units: str = "crop",
     only: list[str] | None = None,
+    verify_every: int = VERIFY_EVERY,
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
@@ -888,6 +907,10 @@ def generate(
         Flow in pixels of the stored images, or scaled by the full frame (the released code).
     only : list of str, optional
         Keep these sequence names of ``src`` (the manifest then lists only them).
+    verify_every : int
+        Check every this many frames that the tracked face is still there and still the same
+        person (:class:`faceflow.groundtruth.landmarks.FaceVerifier`); the pairs of frames that
+        fail are marked suspect. 0: no checks. Landmarks from a file are not checked.
 
     Returns
     -------
@@ -919,6 +942,7 @@ def generate(
         None if segment is None else int(segment),
         flow_format,
         flow_units,
+        int(verify_every),
     )
     opts.validate()
     dst = Path(dst)

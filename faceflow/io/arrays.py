@@ -41,13 +41,7 @@ def load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
         One line ``<path>: not a <what> (...)``: an object (pickled) array, a truncated or
         foreign file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such {what}")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except _LOAD_ERRORS as exc:
-        raise ValueError(f"{path}: not a {what} ({_why(exc)})") from None
+    arr = _load(path, what)
     if not isinstance(arr, np.ndarray):
         raise ValueError(f"{path}: not a {what} (an .npz archive, not one array)")
     return arr
@@ -75,18 +69,23 @@ def load_npz(path: str | os.PathLike, what: str) -> dict[str, np.ndarray]:
         One line ``<path>: not a <what> (...)``: not an archive, truncated, or an entry holding
         pickled objects.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such {what}")
-    try:
-        z = np.load(path, allow_pickle=False)
-    except _LOAD_ERRORS as exc:
-        raise ValueError(f"{path}: not a {what} ({_why(exc)})") from None
+    z = _load(path, what)
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: not a {what} (one array, not an .npz archive)")
     try:
         with z:
             return {k: z[k] for k in z.files}
+    except _LOAD_ERRORS as exc:
+        raise ValueError(f"{path}: not a {what} ({_why(exc)})") from None
+
+
+def _load(path, what: str):
+    """``np.load(path, allow_pickle=False)`` with the one-line errors of this module."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such {what}")
+    try:
+        return np.load(path, allow_pickle=False)
     except _LOAD_ERRORS as exc:
         raise ValueError(f"{path}: not a {what} ({_why(exc)})") from None
 

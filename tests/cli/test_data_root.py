@@ -16,8 +16,6 @@ import pandas as pd
 import pytest
 import torch
 
-from faceflow.cli.main import main
-
 #: Clips of the project's subject table the tiny corpus is named after: two per split.
 _SPLITS = ("train", "val", "test", "cross")
 
@@ -91,12 +89,9 @@ def tiny_root(tmp_path, monkeypatch):
     return root.resolve()
 
 
-def run(argv, capsys) -> tuple[int, str]:
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
+def _rc_text(result) -> tuple[int, str]:
+    """``(rc, stdout + stderr)`` of a ``cli(...)`` result."""
+    rc, out, err = result
     return rc, out + err
 
 
@@ -114,57 +109,57 @@ def _fake_corpus_gt(out_dir, fake_gt):
     return dst
 
 
-def test_every_command_reads_the_root_of_faceflow_data(tiny_root, tmp_path, capsys, fake_gt, monkeypatch):
+def test_every_command_reads_the_root_of_faceflow_data(tiny_root, tmp_path, cli, fake_gt, monkeypatch):
     from faceflow.io import fetch
 
     root = str(tiny_root)
     # faceflow data: the root and its face corpus
-    rc, out = run(["data"], capsys)
+    rc, out = _rc_text(cli(["data"]))
     assert rc == 0 and f"data root: {root}" in out and "ok: 8 videos" in out, out
     # faceflow data fetch: every registry file already there
     registry = tmp_path / "samples.csv"
     fetch.write_registry(tiny_root / "SOURCES.csv", registry)
-    rc, out = run(["data", "fetch", "--registry", registry, "--quiet"], capsys)
+    rc, out = _rc_text(cli(["data", "fetch", "--registry", registry, "--quiet"]))
     assert rc == 0 and f"data root {root}: 0 files downloaded, 1 already there" in out, out
     # faceflow data registry: from the root's SOURCES.csv (into a registry path of this test)
     regenerated, write = tmp_path / "regenerated.csv", fetch.write_registry
     monkeypatch.setattr(fetch, "REGISTRY", regenerated)  # never the project's samples.csv
     monkeypatch.setattr(fetch, "write_registry", lambda sources, dest=None: write(sources, regenerated))
-    rc, out = run(["data", "registry"], capsys)
+    rc, out = _rc_text(cli(["data", "registry"]))
     assert rc == 0 and f"1 files from {root}/SOURCES.csv" in out, out
     # faceflow weights / flow / compare: the pretrained weights are looked for under the root
-    rc, out = run(["weights"], capsys)
+    rc, out = _rc_text(cli(["weights"]))
     assert rc == 0 and f"data root: {root}" in out and f"{root}/weights/raft" in out, out
     a, b = tiny_root / "sintel/alley_1/clean/frame_0001.png", tiny_root / "sintel/alley_1/clean/frame_0002.png"
-    rc, out = run(["flow", "raft-small", a, b, "-o", tmp_path / "o.flo", "--quiet"], capsys)
+    rc, out = _rc_text(cli(["flow", "raft-small", a, b, "-o", tmp_path / "o.flo", "--quiet"]))
     assert rc == 2 and f"{root}/weights/raft" in out, out
     face = _fake_corpus_gt(tmp_path / "out", fake_gt)
-    rc, out = run(["compare", "--face-dir", face, "--methods", "raft-small", "--quiet"], capsys)
+    rc, out = _rc_text(cli(["compare", "--face-dir", face, "--methods", "raft-small", "--quiet"]))
     assert rc == 2 and f"{root}/weights/raft" in out, out
     # faceflow train / eval: the face corpus of the root (its ground truth already made), Sintel, chairs
     common = ["--profile", "smoke", "--output-dir", tmp_path / "out", "--quiet", "--device", "cpu"]
-    rc, out = run(["train", "Exp1", "--train-set", "faces", "--steps", "1", *common], capsys)
+    rc, out = _rc_text(cli(["train", "Exp1", "--train-set", "faces", "--steps", "1", *common]))
     assert rc == 0 and "finished=True" in out, out
     ckpt = tmp_path / "out" / "runs" / "faces" / "Exp1" / "last.pt"
-    rc, out = run(["eval", ckpt, "--on", "faces", "--split", "train", *common], capsys)
+    rc, out = _rc_text(cli(["eval", ckpt, "--on", "faces", "--split", "train", *common]))
     assert rc == 0 and "eval: " in out, out
     for on, n in (("chairs", 1), ("sintel", 1)):
-        rc, out = run(["eval", ckpt, "--on", on, "--out", tmp_path / f"{on}.csv", *common], capsys)
+        rc, out = _rc_text(cli(["eval", ckpt, "--on", on, "--out", tmp_path / f"{on}.csv", *common]))
         assert rc == 0 and f"eval: {n} pairs" in out, out
-    rc, out = run(["train", "Exp1", "--train-set", "sintel", "--steps", "1", *common], capsys)
+    rc, out = _rc_text(cli(["train", "Exp1", "--train-set", "sintel", "--steps", "1", *common]))
     assert rc == 0 and "finished=True" in out, out
     # faceflow mer: the STSTNet images and weights of the root
-    rc, out = run(["mer", "published", "--quiet"], capsys)
+    rc, out = _rc_text(cli(["mer", "published", "--quiet"]))
     assert rc == 0 and "6 predictions" in out, out
     loso = ["--epochs", "1", "--max-folds", "1", "--quiet", "--out", tmp_path / "mer"]
-    rc, out = run(["mer", "loso", "--protocol", "SAMM", *loso], capsys)
+    rc, out = _rc_text(cli(["mer", "loso", "--protocol", "SAMM", *loso]))
     assert rc == 0 and str(tmp_path / "mer" / "tvl1_real") in out, out
-    rc, out = run(["mer", "clips", "--quiet"], capsys)
+    rc, out = _rc_text(cli(["mer", "clips", "--quiet"]))
     assert rc == 1 and "micro-expression clips" in out and "STSTNet" not in out, out  # images and weights found
-    rc, out = run(["mer", "generated", "--methods", "zero", "--identities", "2", "--size", "32", *loso], capsys)
+    rc, out = _rc_text(cli(["mer", "generated", "--methods", "zero", "--identities", "2", "--size", "32", *loso]))
     assert rc == 0 and "generated set:" in out, out
     # faceflow faces subjects: the corpus clips of the root (not decodable here: measured as such)
-    rc, out = run(["faces", "subjects", "--out", tmp_path / "subjects.csv", "--quiet"], capsys)
+    rc, out = _rc_text(cli(["faces", "subjects", "--out", tmp_path / "subjects.csv", "--quiet"]))
     assert "8 clips" in out, out
     assert len(pd.read_csv(tmp_path / "subjects.csv")) == 8
     assert json.loads(json.dumps(root))  # the root has a space in its name: quoting is not needed anywhere

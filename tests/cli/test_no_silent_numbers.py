@@ -12,26 +12,10 @@ import pytest
 from faceflow.cli.main import main
 
 
-def run(argv, capsys):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_line(rc, err, want_rc, *fragments):
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert rc == want_rc and len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert str(f) in lines[0], (f, lines[0])
-
-
 @pytest.mark.parametrize("mode", [[], ["--no-execute"], ["--accept", "--no-execute"]])
-def test_tables_only_an_unknown_chapter_is_refused(capsys, mode):
-    rc, _out, err = run(["tables", "--only", "02_flownet", *mode], capsys)
-    one_line(rc, err, 2, "--only 02_flownet: no such chapter", "02_flownets")
+def test_tables_only_an_unknown_chapter_is_refused(cli, one_line_error, mode):
+    rc, _out, err = cli(["tables", "--only", "02_flownet", *mode])
+    one_line_error(rc, err, 2, "--only 02_flownet: no such chapter", "02_flownets")
 
 
 @pytest.fixture
@@ -45,16 +29,16 @@ def images(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_images_too_small_for_a_method_are_refused(images, capsys):
-    rc, _out, err = run(["flow", "dis", "t1.png", "t2.png", "-o", "o.flo", "--quiet"], capsys)
-    one_line(rc, err, 2, "dis: images of 8x8 px are too small", "at least 12 px")
+def test_images_too_small_for_a_method_are_refused(images, cli, one_line_error):
+    rc, _out, err = cli(["flow", "dis", "t1.png", "t2.png", "-o", "o.flo", "--quiet"])
+    one_line_error(rc, err, 2, "dis: images of 8x8 px are too small", "at least 12 px")
     assert not (images / "o.flo").exists()
     assert main(["flow", "farneback", "t1.png", "t2.png", "-o", "o.flo", "--quiet"]) == 0  # any size
 
 
-def test_frames_of_two_sizes_name_both_files(images, capsys):
-    rc, _out, err = run(["flow", "farneback", "a.png", "b.png", "-o", "o.flo", "--quiet"], capsys)
-    one_line(rc, err, 2, "a.png is 64x48 px but b.png is 64x40")
+def test_frames_of_two_sizes_name_both_files(images, cli, one_line_error):
+    rc, _out, err = cli(["flow", "farneback", "a.png", "b.png", "-o", "o.flo", "--quiet"])
+    one_line_error(rc, err, 2, "a.png is 64x48 px but b.png is 64x40")
 
 
 @pytest.mark.data
@@ -102,13 +86,13 @@ def test_a_trained_flownets_refuses_images_below_64_px(tmp_path, tiny_cfg):
         "mer generated --size 2",
     ],
 )
-def test_absurd_sizes_are_refused(capsys, argv):
-    rc, _out, err = run(argv.split(), capsys)
-    one_line(rc, err, 2, "image side in pixels, 8 to 4096")
+def test_absurd_sizes_are_refused(cli, one_line_error, argv):
+    rc, _out, err = cli(argv.split())
+    one_line_error(rc, err, 2, "image side in pixels, 8 to 4096")
 
 
 # ----------------------------------------------------------------------------- Ctrl-C
-def test_ctrl_c_is_one_line_and_rc_130(monkeypatch, capsys):
+def test_ctrl_c_is_one_line_and_rc_130(monkeypatch, cli, one_line_error):
     from faceflow.cli import weights
 
     def interrupted(_args):
@@ -116,13 +100,13 @@ def test_ctrl_c_is_one_line_and_rc_130(monkeypatch, capsys):
 
     monkeypatch.setattr(weights, "_weights", interrupted)
     try:
-        rc, _out, err = run(["weights"], capsys)
+        rc, _out, err = cli(["weights"])
     except KeyboardInterrupt:  # escaped main(): what a user sees as a traceback
         pytest.fail("Ctrl-C escaped faceflow's main() as a KeyboardInterrupt traceback")
-    one_line(rc, err, 130, "faceflow weights: interrupted")
+    one_line_error(rc, err, 130, "faceflow weights: interrupted")
 
 
-def test_ctrl_c_in_a_real_run_leaves_only_whole_files_and_a_rerun_finishes(tmp_path):
+def test_ctrl_c_in_a_real_run_leaves_only_whole_files_and_a_rerun_finishes(tmp_path, one_line_error):
     """SIGINT to `python -m faceflow.cli gt` while it writes pairs: rc 130, one stderr line, no
     temporary or partial file, no manifest (the dataset is not complete); the same command then
     finishes it, reusing the pairs already written."""
@@ -156,7 +140,7 @@ def test_ctrl_c_in_a_real_run_leaves_only_whole_files_and_a_rerun_finishes(tmp_p
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    one_line(proc.returncode, err, 130, "faceflow gt: interrupted")
+    one_line_error(proc.returncode, err, 130, "faceflow gt: interrupted")
     assert not list(dst.rglob("*.tmp")) and not (dst / "manifest.csv").exists()
     written = sorted(flows.glob("*.flo"))
     assert 3 <= len(written) < 79

@@ -14,23 +14,6 @@ import pytest
 from faceflow.cli.main import main
 
 
-def run_cli(argv, capsys):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def refused(argv, capsys, *fragments):
-    rc, _out, err = run_cli(argv, capsys)
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert str(f) in lines[0], (f, lines[0])
-
-
 def snapshot(folder):
     return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -48,24 +31,22 @@ def pair(tmp_path, translated, monkeypatch):
 
 
 @pytest.mark.parametrize("out", ["a.png", "./a.png", "link.png", "sub/../b.png", "{t}/b.png"])
-def test_flow_output_over_an_input_image_is_refused(pair, capsys, out):
+def test_flow_output_over_an_input_image_is_refused(pair, cli_refuses, out):
     before = snapshot(pair)
     out = out.format(t=pair)
-    refused(
-        ["flow", "farneback", "a.png", "b.png", "-o", out, "--quiet"], capsys, "-o", "refusing to overwrite an input"
-    )
-    refused(["flow", "farneback", "a.png", "b.png", "-o", "x.flo", "--png", out, "--quiet"], capsys, "--png")
+    cli_refuses(["flow", "farneback", "a.png", "b.png", "-o", out, "--quiet"], "-o", "refusing to overwrite an input")
+    cli_refuses(["flow", "farneback", "a.png", "b.png", "-o", "x.flo", "--png", out, "--quiet"], "--png")
     assert snapshot(pair) == before
 
 
-def test_flow_png_and_flo_on_one_file_are_refused(pair, capsys):
-    refused(["flow", "farneback", "a.png", "b.png", "-o", "o.png", "--png", "./o.png", "--quiet"], capsys, "same file")
+def test_flow_png_and_flo_on_one_file_are_refused(pair, cli_refuses):
+    cli_refuses(["flow", "farneback", "a.png", "b.png", "-o", "o.png", "--png", "./o.png", "--quiet"], "same file")
     assert main(["flow", "farneback", "a.png", "b.png", "-o", "o.flo", "--png", "o.png", "--quiet"]) == 0
 
 
-def test_mer_features_output_over_an_input_is_refused(pair, capsys):
+def test_mer_features_output_over_an_input_is_refused(pair, cli_refuses):
     before = snapshot(pair)
-    refused(["mer", "features", "--onset", "a.png", "--apex", "b.png", "--no-crop", "./b.png"], capsys, "b.png")
+    cli_refuses(["mer", "features", "--onset", "a.png", "--apex", "b.png", "--no-crop", "./b.png"], "b.png")
     assert snapshot(pair) == before
 
 
@@ -79,26 +60,25 @@ def trained(tmp_path, fake_gt):
     return face, run / "last.pt", common
 
 
-def test_eval_out_over_its_checkpoint_or_a_data_file_is_refused(trained, capsys):
+def test_eval_out_over_its_checkpoint_or_a_data_file_is_refused(trained, cli_refuses):
     face, ckpt, common = trained
     before = snapshot(face.parent)
-    refused(["eval", ckpt, "--on", "faces", "--out", ckpt, *common], capsys, "--out", "refusing to overwrite")
-    refused(["eval", ckpt, "--on", "faces", "--out", face / "manifest.csv", *common], capsys, "manifest.csv")
+    cli_refuses(["eval", ckpt, "--on", "faces", "--out", ckpt, *common], "--out", "refusing to overwrite")
+    cli_refuses(["eval", ckpt, "--on", "faces", "--out", face / "manifest.csv", *common], "manifest.csv")
     img = pd.read_csv(face / "manifest.csv")["img1"].iloc[0]
-    refused(["eval", ckpt, "--on", "faces", "--split", "train", "--out", face / img, *common], capsys, img)
+    cli_refuses(["eval", ckpt, "--on", "faces", "--split", "train", "--out", face / img, *common], img)
     # the histogram goes beside the CSV with the suffix .png: that name is checked too
-    refused(
+    cli_refuses(
         ["eval", ckpt, "--on", "faces", "--split", "train", "--out", (face / img).with_suffix(".csv"), *common],
-        capsys,
         "histogram",
     )
     assert snapshot(face.parent) == before
 
 
-def test_compare_out_over_the_manifest_is_refused(trained, capsys):
+def test_compare_out_over_the_manifest_is_refused(trained, cli_refuses):
     face, _ckpt, _common = trained
     before = snapshot(face)
-    refused(["compare", "--face-dir", face, "--methods", "zero", "--out", face / "manifest.csv", "--quiet"], capsys)
+    cli_refuses(["compare", "--face-dir", face, "--methods", "zero", "--out", face / "manifest.csv", "--quiet"])
     assert snapshot(face) == before
 
 
@@ -121,20 +101,20 @@ def frames(tmp_path, translated):
     ],
     ids=["no-options", "foreign-csv"],
 )
-def test_gt_into_a_folder_with_an_unrelated_manifest_is_refused(frames, tmp_path, capsys, content, options, why):
+def test_gt_into_a_folder_with_an_unrelated_manifest_is_refused(frames, tmp_path, cli_refuses, content, options, why):
     dst = tmp_path / "mine"
     dst.mkdir()
     (dst / "manifest.csv").write_text(content)
     if options:
         (dst / "gt_options.json").write_text("{}\n")
     before = snapshot(dst)
-    refused(["gt", frames, dst, "--quiet"], capsys, dst, why)
+    cli_refuses(["gt", frames, dst, "--quiet"], dst, why)
     assert snapshot(dst) == before
 
 
-def test_gt_into_its_own_source_is_refused(frames, capsys):
+def test_gt_into_its_own_source_is_refused(frames, cli_refuses):
     before = snapshot(frames)
-    refused(["gt", frames, f"{frames}/../{frames.name}", "--quiet"], capsys, "DST")
+    cli_refuses(["gt", frames, f"{frames}/../{frames.name}", "--quiet"], "DST")
     assert snapshot(frames) == before
 
 
@@ -153,25 +133,25 @@ def _cfg(path, tiny_cfg, **kw):
     ],
     ids=["experiment", "width", "config"],
 )
-def test_train_over_another_run_is_refused_unless_replace(tmp_path, tiny_cfg, capsys, change, named):
+def test_train_over_another_run_is_refused_unless_replace(tmp_path, tiny_cfg, cli_refuses, change, named):
     run = tmp_path / "run"
     common = ["--run-dir", run, "--quiet", "--device", "cpu"]
     assert main([str(a) for a in ["train", _cfg(tmp_path / "a.json", tiny_cfg), *common]]) == 0
     before = snapshot(run)
     assert {p.name for p in before} >= {"last.pt", "history.csv", "config.json"}
     other = _cfg(tmp_path / "b.json", tiny_cfg, **change)
-    refused(["train", other, *common], capsys, run, named, "--replace")
+    cli_refuses(["train", other, *common], run, named, "--replace")
     assert snapshot(run) == before
     assert main([str(a) for a in ["train", other, *common, "--replace"]]) == 0
     assert json.loads((run / "config.json").read_text()) == json.loads(other.read_text())
 
 
-def test_a_config_json_of_another_run_without_checkpoint_is_refused(tmp_path, tiny_cfg, capsys):
+def test_a_config_json_of_another_run_without_checkpoint_is_refused(tmp_path, tiny_cfg, cli_refuses):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps(tiny_cfg(experiment="Exp3I").to_dict()))
     before = snapshot(run)
-    refused(["train", _cfg(tmp_path / "a.json", tiny_cfg), "--run-dir", run, "--quiet"], capsys, "config.json")
+    cli_refuses(["train", _cfg(tmp_path / "a.json", tiny_cfg), "--run-dir", run, "--quiet"], "config.json")
     assert snapshot(run) == before
 
 

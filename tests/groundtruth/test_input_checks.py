@@ -11,26 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from faceflow.cli.main import main
 from faceflow.groundtruth import dataset as gtdataset
 
 from .conftest import grid_landmarks, texture
-
-
-def run(argv, capsys):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_line_rc2(rc, err, *fragments):
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert str(f) in lines[0], (f, lines[0])
 
 
 # ----------------------------------------------------------------------------- the manifest
@@ -71,15 +54,15 @@ DAMAGE = [
 
 
 @pytest.mark.parametrize(("how", "message"), DAMAGE, ids=[d[0] for d in DAMAGE])
-def test_a_damaged_manifest_is_one_line_naming_file_and_row(tmp_path, fake_gt, capsys, how, message):
+def test_a_damaged_manifest_is_one_line_naming_file_and_row(tmp_path, fake_gt, cli, one_line_error, how, message):
     face = fake_gt(tmp_path / "gt", {"a": ("s1", 3), "b": ("s2", 3)}, failed=0)
     _damage(face / "manifest.csv", how)
     with pytest.raises(ValueError) as exc:
         gtdataset.read_manifest(face, usable_only=True, absolute=True)
     msg = str(exc.value)
     assert msg.startswith(str(face / "manifest.csv")) and message in msg and "\n" not in msg, msg
-    rc, _out, err = run(["compare", "--face-dir", face, "--methods", "zero", "--quiet"], capsys)
-    one_line_rc2(rc, err, face / "manifest.csv", message)
+    rc, _out, err = cli(["compare", "--face-dir", face, "--methods", "zero", "--quiet"])
+    one_line_error(rc, err, 2, face / "manifest.csv", message)
 
 
 def test_an_intact_manifest_reads_as_before(tmp_path, fake_gt):
@@ -101,12 +84,12 @@ def _frames(folder, n, shape=(120, 160), names="{k:03d}.png", seed=0):
 
 
 @pytest.mark.parametrize("rows", [5, 7])
-def test_landmarks_for_a_frame_more_or_less_are_refused(tmp_path, capsys, rows):
+def test_landmarks_for_a_frame_more_or_less_are_refused(tmp_path, cli, one_line_error, rows):
     lm = _frames(tmp_path / "seq", 6)
     extra = np.concatenate([lm, lm[-1:] + [1.0, 0.0]])
     np.save(tmp_path / "lm.npy", extra[:rows])
-    rc, _out, err = run(["gt", tmp_path / "seq", tmp_path / "out", "--landmarks", tmp_path / "lm.npy"], capsys)
-    one_line_rc2(rc, err, tmp_path / "lm.npy", f"landmarks for {rows} frames", "has 6 frames")
+    rc, _out, err = cli(["gt", tmp_path / "seq", tmp_path / "out", "--landmarks", tmp_path / "lm.npy"])
+    one_line_error(rc, err, 2, tmp_path / "lm.npy", f"landmarks for {rows} frames", "has 6 frames")
     assert not (tmp_path / "out").exists()
 
 
@@ -120,14 +103,14 @@ def test_landmarks_for_every_frame_are_used(tmp_path):
 
 
 # ----------------------------------------------------------------------------- frame folders
-def test_frames_of_several_sizes_are_refused_before_anything_is_written(tmp_path, capsys):
+def test_frames_of_several_sizes_are_refused_before_anything_is_written(tmp_path, cli, one_line_error):
     import cv2
 
     _frames(tmp_path / "seq", 5)
     odd = tmp_path / "seq" / "004.png"
     cv2.imwrite(str(odd), np.zeros((100, 160, 3), np.uint8))
-    rc, _out, err = run(["gt", tmp_path / "seq", tmp_path / "out", "--quiet"], capsys)
-    one_line_rc2(rc, err, odd, "160x100 px", "one size")
+    rc, _out, err = cli(["gt", tmp_path / "seq", tmp_path / "out", "--quiet"])
+    one_line_error(rc, err, 2, odd, "160x100 px", "one size")
     assert not (tmp_path / "out").exists()
 
 
@@ -138,10 +121,10 @@ def test_unpadded_frame_numbers_are_taken_in_natural_order(tmp_path):
 
 
 @pytest.mark.parametrize("size", ["100000x100000", "0x512", "384x5000", "4x4"])
-def test_absurd_sizes_are_refused(tmp_path, capsys, size):
+def test_absurd_sizes_are_refused(tmp_path, cli, one_line_error, size):
     _frames(tmp_path / "seq", 2)
-    rc, _out, err = run(["gt", tmp_path / "seq", tmp_path / "out", "--size", size], capsys)
-    one_line_rc2(rc, err, "--size", size)
+    rc, _out, err = cli(["gt", tmp_path / "seq", tmp_path / "out", "--size", size])
+    one_line_error(rc, err, 2, "--size", size)
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="sides 8 to 4096"):
         gtdataset.GTOptions(size=tuple(int(v) for v in size.split("x"))).validate()
