@@ -69,9 +69,8 @@ def overfit_check(
     cfg = experiments.for_profile("Exp1", "faces", profile, data=data, **over)
     ds, _ = datasets.face_datasets(face.face_dir, cfg.resolution, face.split)
     few = datasets.PairDataset(evenly_spaced(ds["train"].items, p.overfit_pairs), cfg.resolution)
-    path = ensure_trained(
-        cfg, outputs.runs("faces") / "overfit", train_data=few, val_data=few, device=device, progress=False
-    )
+    run_dir = outputs.runs("faces") / "overfit"  # the profile's own run cache: a stale run is replaced
+    path = ensure_trained(cfg, run_dir, train_data=few, val_data=few, device=device, progress=False, replace=True)
     from faceflow.training.checkpoints import history
 
     _, val = history(path)
