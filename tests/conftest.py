@@ -257,3 +257,45 @@ def _tiny_cfg(**kw):
 def tiny_cfg():
     """``tiny_cfg(**overrides)``: a TrainConfig small enough to train in a second on 64x64 pairs."""
     return _tiny_cfg
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(argv) -> (rc, stdout, stderr)``: ``faceflow *argv`` run in this process (argparse's exits caught)."""
+    from faceflow.cli.main import main
+
+    def run(argv):
+        try:
+            rc = main([str(a) for a in argv])
+        except SystemExit as exc:
+            rc = exc.code
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run
+
+
+@pytest.fixture
+def one_line_error():
+    """``check(rc, err, want_rc, *fragments)``: exit status ``want_rc``, one stderr line holding every
+    fragment, no traceback."""
+
+    def check(rc, err, want_rc, *fragments):
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert rc == want_rc and len(lines) == 1 and "Traceback" not in err, (rc, err)
+        for f in fragments:
+            assert str(f) in lines[0], (f, lines[0])
+        return lines[0]
+
+    return check
+
+
+@pytest.fixture
+def cli_refuses(cli, one_line_error):
+    """``cli_refuses(argv, *fragments)``: ``faceflow *argv`` answers one line holding the fragments, rc 2."""
+
+    def check(argv, *fragments):
+        rc, _out, err = cli(argv)
+        return one_line_error(rc, err, 2, *fragments)
+
+    return check

@@ -237,6 +237,26 @@ def stage_dir(profile: str, root: Path | None = None) -> Path:
     return (root or project_root()) / "_build" / profile
 
 
+def check_chapters(only, sources: list[Path]) -> None:
+    """Refuse (one line) chapter names in ``only`` that are not chapters of the book.
+
+    Parameters
+    ----------
+    only : list of str or None
+        Chapter stems given to ``--only`` (e.g. ``02_flownets``).
+    sources : list of pathlib.Path
+        The chapters (:func:`notebook_sources`).
+
+    Raises
+    ------
+    ValueError
+        ``--only <names>: no such chapter; chapters: ...``.
+    """
+    unknown = sorted(set(only or ()) - {s.stem for s in sources})
+    if unknown:
+        raise ValueError(f"--only {' '.join(unknown)}: no such chapter; chapters: {', '.join(s.stem for s in sources)}")
+
+
 def build_book(
     profile: str = "default",
     only: list[str] | None = None,
@@ -282,9 +302,7 @@ def build_book(
     root = project_root()
     stage = Path(stage) if stage else stage_dir(profile, root)
     sources = notebook_sources(root)
-    unknown = sorted(set(only or ()) - {s.stem for s in sources})
-    if unknown:
-        raise ValueError(f"--only {' '.join(unknown)}: no such chapter; chapters: {', '.join(s.stem for s in sources)}")
+    check_chapters(only, sources)
     run = [s for s in sources if execute and (only is None or s.stem in only)]
     params = default_parameters(profile, root)
     injected = check_parameters(extra_parameters or {}, run or sources)

@@ -61,9 +61,11 @@ def _fetch(args: argparse.Namespace) -> int:
 
 def _registry(args: argparse.Namespace) -> int:
     from faceflow.io import datasets, fetch
+    from faceflow.io.paths import refuse_output_over_input
 
     sources = args.sources or datasets.resolve_root(args.data_root) / "SOURCES.csv"
-    samples = fetch.write_registry(sources)
+    refuse_output_over_input(fetch.REGISTRY, [sources], "the registry")
+    samples = fetch.write_registry(sources, fetch.REGISTRY)
     print(f"{fetch.REGISTRY}: {len(samples)} files from {sources}")
     return 0
 

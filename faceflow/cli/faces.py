@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from faceflow.cli.options import add_data_root, add_quiet
+from faceflow.io.atomic import atomic_write
 
 #: The columns that decide the splits; ``--check`` compares these.
 _DECISIVE = ["clip", "subject", "split", "exclude"]
@@ -22,7 +23,8 @@ def _subjects(args: argparse.Namespace) -> int:
         print(f"unreviewed: one descriptor cluster joins {c['keys']}: {c['clips']}")
     if args.sheet:
         fig = contact_sheet(table, result.chips)
-        fig.savefig(args.sheet, dpi=150)
+        with atomic_write(args.sheet) as fh:
+            fig.savefig(fh, format=Path(args.sheet).suffix.lstrip(".") or "png", dpi=150)
         print(f"contact sheet: {args.sheet}")
     people = table[table["exclude"] == ""].drop_duplicates("subject")["split"].value_counts().to_dict()
     print(f"{len(table)} clips, {table['subject'].nunique()} subjects; people per split: {people}")

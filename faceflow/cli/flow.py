@@ -79,6 +79,7 @@ def _flow(args) -> int:
     from faceflow.io.atomic import atomic_write_bytes
     from faceflow.io.flo import write_flo
     from faceflow.io.images import IMAGE_EXTS, encode_image, read_image
+    from faceflow.io.paths import refuse_output_over_input, same_file
     from faceflow.methods import timed_flow
 
     if args.list:
@@ -88,7 +89,16 @@ def _flow(args) -> int:
     _check_methods([args.method], _unavailable(args, _register(args)))
     if args.png and Path(args.png).suffix.lower() not in IMAGE_EXTS:
         raise ValueError(f"{args.png}: --png must end in one of {', '.join(IMAGE_EXTS)}")
+    refuse_output_over_input(args.output, [args.img1, args.img2], "-o")
+    refuse_output_over_input(args.png, [args.img1, args.img2], "--png")
+    if args.png and same_file(args.png, args.output):
+        raise ValueError(f"--png {args.png} and -o {args.output} are the same file; give two names")
     a, b = read_image(args.img1), read_image(args.img2)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{args.img1} is {a.shape[1]}x{a.shape[0]} px but {args.img2} is {b.shape[1]}x{b.shape[0]}; "
+            "the two frames must have one size"
+        )
     if not args.quiet:
         print(f"{args.method}: flow of a {a.shape[1]}x{a.shape[0]} pair ...", file=sys.stderr, flush=True)
     flow, secs = timed_flow(args.method, a, b)
@@ -109,8 +119,10 @@ def _compare(args) -> int:
     from faceflow.evaluation.baselines import table3_order
     from faceflow.evaluation.evaluate import evaluate
     from faceflow.evaluation.testsets import face_test_sets, split_options
+    from faceflow.groundtruth.dataset import manifest_files
     from faceflow.groundtruth.splits import SplitOptions
     from faceflow.io.atomic import atomic_write_text
+    from faceflow.io.paths import refuse_output_over_input
     from faceflow.methods import available_methods
     from faceflow.methods.registry import methods_of_kind
 
@@ -121,6 +133,7 @@ def _compare(args) -> int:
     if args.exclude is not None:
         split = SplitOptions(tuple(args.exclude), split.fractions, split.seed)
     sets, note = face_test_sets(args.face_dir, split, args.max_pairs, progress=not args.quiet)
+    refuse_output_over_input(args.out, manifest_files(args.face_dir) if args.out else [], "--out")
     print(f"split: {note}")
     methods = args.methods or available_methods()
     rows = [evaluate(methods, pairs, name, progress=not args.quiet) for name, pairs in sets.items()]

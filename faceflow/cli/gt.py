@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from faceflow.cli.options import add_quiet, nonnegative_float, nonnegative_int, positive_int, unit_float
+from faceflow.cli.options import (
+    MAX_SIDE,
+    MIN_SIDE,
+    add_quiet,
+    nonnegative_float,
+    nonnegative_int,
+    positive_int,
+    unit_float,
+)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -12,6 +20,8 @@ def _size(text: str) -> tuple[int, int]:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must be HxW (e.g. 384x512), got {text!r}") from None
+    if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
+        raise argparse.ArgumentTypeError(f"size sides must be {MIN_SIDE} to {MAX_SIDE} px (e.g. 384x512), got {text!r}")
     return h, w
 
 
@@ -50,6 +60,7 @@ def _gt(args: argparse.Namespace) -> int:
         flow_format=args.flow_format,
         scheduler=args.scheduler,
         flow_units=args.flow_units,
+        verify_every=args.verify_every,
     )
     print(f"manifest: {args.dst}/manifest.csv")
     failed = int((df["status"] == "failed").sum())
@@ -60,7 +71,7 @@ def _gt(args: argparse.Namespace) -> int:
 
 
 def add_cli(sub) -> None:
-    from faceflow.groundtruth.dataset import LAYOUTS
+    from faceflow.groundtruth.dataset import LAYOUTS, VERIFY_EVERY
 
     p = sub.add_parser(
         "gt",
@@ -150,6 +161,14 @@ def add_cli(sub) -> None:
         type=nonnegative_int,
         default=50,
         help="pairs per crop box with --crop sequence (0: the whole sequence)",
+    )
+    p.add_argument(
+        "--verify-every",
+        type=nonnegative_int,
+        default=VERIFY_EVERY,
+        metavar="N",
+        help=f"check every N frames that the tracked face is still there and the same person; pairs of "
+        f"frames that fail are marked suspect (default {VERIFY_EVERY}; 0: no checks)",
     )
     add_quiet(p)
     p.set_defaults(func=_gt)

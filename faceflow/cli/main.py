@@ -6,6 +6,7 @@ function that adds its parser and sets ``func``; :data:`COMMANDS` lists them in 
 A user mistake (a bad path, name, file or parameter) never shows a Python traceback: the one
 error path here prints a single line ``faceflow <command>: error: ...`` on stderr and exits 2,
 both for argparse's own errors and for the errors the commands raise (:data:`USER_ERRORS`).
+Ctrl-C prints one line and exits 130 (:data:`INTERRUPTED_RC`).
 ``faceflow --traceback <command> ...`` shows the traceback instead (for bug reports).
 """
 
@@ -27,6 +28,8 @@ USER_ERRORS = (OSError, ValueError, KeyError, RuntimeError)
 
 #: Exit status of a user error (argparse's own).
 USER_ERROR_RC = 2
+#: Exit status after Ctrl-C (128 + SIGINT, what shells report for a process killed by it).
+INTERRUPTED_RC = 130
 
 
 class Parser(argparse.ArgumentParser):
@@ -114,6 +117,25 @@ def _close_progress_bars() -> None:
             bar.close()
 
 
+def resolve_data_root(args: argparse.Namespace) -> None:
+    """One data root for every command: a command given no ``--data-root`` / ``--root`` gets the
+    root of ``$FACEFLOW_DATA`` (or ``./data``) as an explicit path when that folder exists.
+
+    The library reads ``data_root=None`` as "no data root" in places (a chapter run without
+    data); the CLI's "not given" means the environment's root, so it is resolved here, once.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments; ``args.data_root`` is set when the command has the option and it was
+        not given.
+    """
+    if hasattr(args, "data_root") and args.data_root in (None, ""):
+        from faceflow.io.datasets import root_or_none
+
+        args.data_root = root_or_none(None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a user error prints ``faceflow <command>: error: ...`` and returns 2."""
     parser = build_parser()
@@ -121,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if extra:
         _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        resolve_data_root(args)
         rc = args.func(args)
     except USER_ERRORS as exc:
         if args.traceback:
@@ -128,6 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         _close_progress_bars()
         print(f"{_command_parser(parser, args).prog}: error: {one_line(exc)}", file=sys.stderr)
         return USER_ERROR_RC
+    except KeyboardInterrupt:  # every file is written atomically: what was finished stays, nothing is half-written
+        if args.traceback:
+            raise
+        _close_progress_bars()
+        print(
+            f"{_command_parser(parser, args).prog}: interrupted; finished files are kept, rerun to resume",
+            file=sys.stderr,
+        )
+        return INTERRUPTED_RC
     return int(rc or 0)
 
 

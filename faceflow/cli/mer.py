@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from faceflow.cli.options import add_data_root, add_quiet, nonnegative_int, positive_float, positive_int
+from faceflow.cli.options import add_data_root, add_quiet, image_side, nonnegative_int, positive_float, positive_int
 
 
 def _cfg(args):
@@ -39,9 +39,15 @@ def _print_summary(summary) -> None:
 def _published(args) -> int:
     from faceflow import paper
     from faceflow.io.atomic import atomic_write_text
+    from faceflow.io.datasets import find_dataset, stst_samples
+    from faceflow.io.paths import refuse_output_over_input
     from faceflow.mer.metrics import pooled_metrics
     from faceflow.mer.stst import published_predictions
 
+    if args.out:
+        samples = stst_samples(args.data_root)
+        labels = find_dataset("stst_images", args.data_root) / "labels.csv"
+        refuse_output_over_input(args.out, [labels, *samples["path"]], "--out")
     df = published_predictions(args.data_root, progress=not args.quiet)
     pooled = pooled_metrics(df["label"], df["pred"])
     print(f"{pooled['n']} predictions with the published per-subject weights")
@@ -93,9 +99,11 @@ def _generated(args) -> int:
 def _features(args) -> int:
     from faceflow.flow.strain import stst_image
     from faceflow.io.images import write_image
+    from faceflow.io.paths import refuse_output_over_input
     from faceflow.mer.data import MESample, read_onset_apex_gif
     from faceflow.methods import estimate_flow
 
+    refuse_output_over_input(args.output, [args.gif, args.onset, args.apex], "output")
     if args.gif:
         a, b = read_onset_apex_gif(args.gif)
     elif args.onset and args.apex:
@@ -175,7 +183,7 @@ def add_cli(sub) -> None:
     _train_args(c)
     c.add_argument("--methods", nargs="+", help="flow methods (default: every registered one but zero)")
     c.add_argument("--per-class", type=positive_int, default=2, help="clips per identity and class")
-    c.add_argument("--size", type=positive_int, default=112, help="face crop size in pixels")
+    c.add_argument("--size", type=image_side, default=112, help="face crop size in pixels")
     c.add_argument("--identities", type=positive_int, default=None, help="at most this many identities")
     c.add_argument("--data-seed", type=nonnegative_int, default=0, help="seed of the generated clips")
     c.set_defaults(func=_generated)

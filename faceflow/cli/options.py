@@ -32,6 +32,19 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bars")
 
 
+#: Image sides (px) a ``--size`` / ``--resolution`` may ask for: below, nothing of a face is left;
+#: above, one frame alone needs gigabytes (the paper works at 384 x 512).
+MIN_SIDE, MAX_SIDE = 8, 4096
+
+
+def image_side(text: str) -> int:
+    """argparse ``type``: an image side in pixels, an integer in [:data:`MIN_SIDE`, :data:`MAX_SIDE`]."""
+    value = _bounded(text, int, MIN_SIDE, f"an image side in pixels, {MIN_SIDE} to {MAX_SIDE}")
+    if value > MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"expected an image side in pixels, {MIN_SIDE} to {MAX_SIDE}, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse ``type``: an integer >= 1 (counts, steps, sizes)."""
     return _bounded(text, int, 1, "an integer >= 1")

@@ -9,9 +9,10 @@ from faceflow.profiles import PROFILES
 
 def _tables(args: argparse.Namespace) -> int:
     from faceflow.book import tables
-    from faceflow.book.build import build_book, project_root, stage_dir
+    from faceflow.book.build import build_book, check_chapters, notebook_sources, project_root, stage_dir
 
     root = project_root()
+    check_chapters(args.only, notebook_sources(root))  # before anything runs or is compared
     stage = stage_dir(args.profile, root)
     if not args.no_execute:
         build_book(args.profile, only=args.only, html=False)

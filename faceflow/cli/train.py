@@ -9,6 +9,7 @@ training is idempotent (finished runs are reused, partial ones resumed).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from faceflow.cli.options import (
     add_output_dir,
     add_profile,
     add_quiet,
+    image_side,
     positive_float,
     positive_int,
 )
@@ -99,19 +101,32 @@ def _train(args: argparse.Namespace) -> int:
     )
     face_dir = _face_dir(args) if cfg.train_set == "faces" else None  # made above: reused
     path = ensure_trained(
-        cfg, run_dir, data_root=args.data_root, face_dir=face_dir, device=args.device, progress=not args.quiet
+        cfg,
+        run_dir,
+        data_root=args.data_root,
+        face_dir=face_dir,
+        device=args.device,
+        progress=not args.quiet,
+        replace=args.replace,
     )
     st = checkpoint_status(path)
     print(f"train: {path} (step {st['step']}/{cfg.steps}, finished={st['finished']})")
     return 0
 
 
+def _data_files(ds) -> list:
+    """The image and flow files a dataset of pairs reads (none for generated pairs)."""
+    refs = (getattr(r, k, None) for r in getattr(ds, "items", []) for k in ("img1", "img2", "flow"))
+    return [p for p in refs if isinstance(p, Path)]
+
+
 def _eval(args: argparse.Namespace) -> int:
     from faceflow.evaluation.evaluate import evaluate
     from faceflow.evaluation.figures import error_histograms
-    from faceflow.groundtruth.dataset import manifest_refs, read_manifest
+    from faceflow.groundtruth.dataset import manifest_files, manifest_refs, read_manifest
     from faceflow.groundtruth.splits import SplitOptions
-    from faceflow.io.atomic import atomic_write_text
+    from faceflow.io.atomic import atomic_write_bytes, atomic_write_text
+    from faceflow.io.paths import refuse_output_over_input
     from faceflow.training import datasets
     from faceflow.training.checkpoints import checkpoint_flow_fn, load_checkpoint
 
@@ -134,13 +149,20 @@ def _eval(args: argparse.Namespace) -> int:
         ds.items = ds.items[: args.max_pairs]
     name = cfg["experiment"]
     paper = args.convention == "paper"
+    out = Path(args.out or Path(args.checkpoint).with_name(f"eval_{args.on}.csv"))
+    hist = out.with_suffix(".png")
+    inputs = [args.checkpoint, *_data_files(ds)]
+    if args.on == "faces":  # every file of the dataset, not only the pairs evaluated
+        inputs += manifest_files(_face_dir(args))
+    for what, path in (("--out", out), ("its histogram", hist)):
+        refuse_output_over_input(path, inputs, what)
     fn = checkpoint_flow_fn(args.checkpoint, args.device, largest=paper)
     df = evaluate({name: fn}, ds, args.on, progress=not args.quiet, convention=args.convention)
-    out = Path(args.out or Path(args.checkpoint).with_name(f"eval_{args.on}.csv"))
     atomic_write_text(out, df.to_csv(index=False))
     fig = error_histograms({f"{name} on {args.on}": df})
-    hist = out.with_suffix(".png")
-    fig.savefig(hist, dpi=100)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    atomic_write_bytes(hist, buf.getvalue())
     where = "k=1 grid (the paper's convention)" if paper else "ground truth's resolution"
     print(f"eval: {len(df)} pairs  EPE {df['epe'].mean():.4f}  AAE {df['aae'].mean():.4f} rad, on the {where}")
     print(f"eval: per-pair errors {out}; histograms {hist}")
@@ -171,7 +193,7 @@ def add_cli(sub) -> None:
         help="paper text (default) or the authors'-code differences",
     )
     p.add_argument("--steps", type=positive_int, default=None)
-    p.add_argument("--resolution", type=positive_int, nargs=2, metavar=("H", "W"), default=None)
+    p.add_argument("--resolution", type=image_side, nargs=2, metavar=("H", "W"), default=None)
     p.add_argument("--width", type=positive_float, default=None, help="channel multiplier (1 = full FlowNetS)")
     p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--lr-multiplier", type=positive_float, default=None)
@@ -179,6 +201,11 @@ def add_cli(sub) -> None:
         "--exclude", nargs="*", default=["multi_face"], help="with --face-dir: sequences held out of the splits"
     )
     p.add_argument("--run-dir", default=None)
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="train over a run of another experiment or config in the run folder (default: refuse)",
+    )
     p.set_defaults(func=_train)
 
     e = sub.add_parser("eval", parents=[common], help="per-pair EPE/AAE of a trained checkpoint")

@@ -28,6 +28,7 @@ import pandas as pd
 from faceflow.evaluation import tables
 from faceflow.evaluation.evaluate import cached_evaluate, runtime_ms
 from faceflow.evaluation.testsets import TestSets
+from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair, chairs_pairs, locate, sintel_pairs
 from faceflow.methods import cnn
 from faceflow.methods.pretrained import PRETRAINED, register_pretrained
@@ -185,7 +186,9 @@ def train_missing_runs(
         if (runs_dir / exp / "last.pt").is_file():
             continue
         cfg = experiments.for_profile(exp, "faces", profile, data={"exclude": list(exclude)})
-        ensure_trained(cfg, runs_dir / exp, data_root=data_root, face_dir=face_dir, device=device, progress=False)
+        ensure_trained(
+            cfg, runs_dir / exp, data_root=data_root, face_dir=face_dir, device=device, progress=False, replace=True
+        )
         trained.append(exp)
     return trained
 
@@ -404,8 +407,8 @@ def table3(
     shown = grouped(tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS)), methods)
     shown.columns = pd.MultiIndex.from_tuples([(test_sets.label(a), b) for a, b in shown.columns])
     if out_dir is not None:
-        per_pair.to_csv(Path(out_dir) / "per_pair.csv", index=False)
-        table.to_csv(Path(out_dir) / "table3.csv")
+        atomic_write_text(Path(out_dir) / "per_pair.csv", per_pair.to_csv(index=False))
+        atomic_write_text(Path(out_dir) / "table3.csv", table.to_csv())
     return Table3Result(table, shown, per_pair, best.get(PAPER_VIEW, {}), best.get(VERDICT_VIEW, {}), floor)
 
 
@@ -571,7 +574,7 @@ def runtime_table(
     runtime["network input (HxW)"] = [sizes.get(m, "384x512") for m in runtime.index]
     runtime.index = [tables.display_name(m) for m in runtime.index]
     if out_dir is not None:
-        runtime.to_csv(Path(out_dir) / "runtime.csv")
+        atomic_write_text(Path(out_dir) / "runtime.csv", runtime.to_csv())
     note = f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; pair {pair.name}"
     return RuntimeResult(runtime, note)
 
@@ -643,7 +646,7 @@ def away_from_faces(
     per_pair = pd.concat(frames, ignore_index=True)
     table = tables.averages(per_pair).rename(index=tables.display_name)
     if out_dir is not None:
-        table.to_csv(Path(out_dir) / "away_from_faces.csv")
+        atomic_write_text(Path(out_dir) / "away_from_faces.csv", table.to_csv())
     shown = grouped(tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS), digits=3), methods)
     return AwayResult(table, shown, per_pair, missing)
 

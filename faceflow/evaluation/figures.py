@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from faceflow.evaluation.tables import display_name
 from faceflow.flow.affine import motion_shares
 from faceflow.flow.viz import Panel, panel_grid
+from faceflow.io.atomic import atomic_write
 from faceflow.methods.registry import estimate_flow
 
 
@@ -202,7 +204,8 @@ def fig4_on_set(
     fig = fig4(pairs, rows, methods)
     fig.suptitle(title, y=1.0)
     if path is not None:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        with atomic_write(path) as fh:
+            fig.savefig(fh, format=Path(path).suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     counts = ", ".join(f"{k}: {v}" for k, v in motion["kind"].value_counts().items())
     return Fig4Result(fig, rows, counts)

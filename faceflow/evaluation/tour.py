@@ -14,6 +14,7 @@ import pandas as pd
 from faceflow.evaluation.evaluate import evaluate
 from faceflow.flow import synthetic
 from faceflow.io import datasets
+from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair
 
 #: The flow sources of the tour, in display order: (dataset key, label, reader).
@@ -198,7 +199,7 @@ def classical_methods(
     chosen = list(pairs) if all_pairs else list(pairs[:1]) + list(pairs[-1:])
     per_pair = evaluate(list(methods), chosen)
     if csv_path is not None:
-        per_pair.to_csv(csv_path, index=False)
+        atomic_write_text(csv_path, per_pair.to_csv(index=False))
     mean_epe = per_pair.groupby("method")["epe"].mean()
     others = mean_epe.drop("zero")
     best = str(others.idxmin()) if len(others) else "zero"

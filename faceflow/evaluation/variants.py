@@ -265,8 +265,16 @@ def compare_variants(
         info = {}
         for n, c in cfgs.items():
             owner = next(m for m, pc in pool.items() if _identity(pc) == _identity(c))
-            path = ensure_trained(
-                pool[owner], root / owner, data_root, face_dir, train_data, val_data, device=device, progress=progress
+            path = ensure_trained(  # the book's own run cache: a stale run is replaced
+                pool[owner],
+                root / owner,
+                data_root,
+                face_dir,
+                train_data,
+                val_data,
+                device=device,
+                progress=progress,
+                replace=True,
             )
             runs[(n, variant)] = path
             _, _, extra = load_checkpoint(path)

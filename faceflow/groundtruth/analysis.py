@@ -27,6 +27,7 @@ from faceflow.flow.warp import photometric_error
 from faceflow.groundtruth import landmarks as lmk
 from faceflow.groundtruth import mesh as gt
 from faceflow.io import datasets
+from faceflow.io.atomic import atomic_write_text
 from faceflow.io.images import list_images, read_image, read_video_frames
 
 #: Width of the band along the mesh boundary left out of the "interior" EPE (erosion kernel, px).
@@ -242,7 +243,7 @@ def photometric_check(demo: DemoSequence, csv_path: str | Path | None = None) ->
     table = pd.DataFrame(rows).set_index("pair")
     table["lower"] = table["ground truth"] < table["zero flow"]
     if csv_path is not None:
-        table.to_csv(csv_path)
+        atomic_write_text(csv_path, table.to_csv())
     raw = [
         o
         for o in gt.sequence_flows(demo.track.landmarks, demo.shape, "exact", simplices=demo.simplices)
@@ -385,7 +386,7 @@ def compare_modes(
             timing.append((video.name, parts[-1][1], parts[-1][2]))
     per_pair = pd.concat([p[0] for p in parts], ignore_index=True)
     if csv_path is not None:
-        per_pair.to_csv(csv_path, index=False)
+        atomic_write_text(csv_path, per_pair.to_csv(index=False))
     grouped = per_pair.groupby("sequence")
     table = grouped[["EPE face", "EPE interior", "mean |u| face"]].mean()
     table["pairs"] = grouped.size()

@@ -12,6 +12,11 @@ skip suspect pairs by default (:func:`faceflow.groundtruth.dataset.read_manifest
   frame 1 (on the face) by more than :data:`MAX_PHOTO_RATIO` times, and by :data:`MIN_PHOTO_GAP`
   grey levels more than, frame 2 not warped at all (zero flow).
 
+A third sign comes from the landmark stage: :class:`faceflow.groundtruth.landmarks.FaceVerifier`
+re-detects the face every few frames (and at every sudden change) and compares it with the
+first one; :func:`flag_lost_frames` marks the pairs of the frames where the face was not there
+or was another person (blank frames, the face leaving the frame, a cut to someone else).
+
 The thresholds are loose: on the OpenFace sample sequence the ground truth's warp error is at
 most 1.25 times zero flow's (small motions, noise-level errors); a flow of the wrong sign or onto
 another face roughly doubles it or more.
@@ -151,3 +156,21 @@ def check_pair(p1: np.ndarray, p2: np.ndarray, img1: np.ndarray, img2: np.ndarra
     if photo_gt > MAX_PHOTO_RATIO * photo_zero and photo_gt - photo_zero > MIN_PHOTO_GAP:
         reasons.append(f"ground-truth warp error {photo_gt:.1f} > zero flow's {photo_zero:.1f} grey levels")
     return PairCheck(jump, scale, photo_gt, photo_zero, "; ".join(reasons))
+
+
+def flag_lost_frames(rows: list[dict], lost: dict[int, str]) -> None:
+    """Mark suspect the ``ok`` pairs one of whose frames lost the tracked face (in place).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Manifest rows of one sequence (``frame1``, ``frame2``, ``status``, ``suspect``, ``check``).
+    lost : dict
+        Frame -> why the tracked face was lost there (:attr:`TrackResult.lost`).
+    """
+    for row in rows:
+        why = next((f"frame {f}: {lost[f]}" for f in (row.get("frame1"), row.get("frame2")) if f in lost), None)
+        if why is None or row.get("status") != "ok":
+            continue
+        row["suspect"] = True
+        row["check"] = "; ".join(r for r in (row.get("check") or "", why) if r)

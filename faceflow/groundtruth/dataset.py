@@ -22,7 +22,9 @@ columns
 * ``crop_x0, crop_y0, crop_x1, crop_y1``: the crop box in the source frame (exclusive ends),
   ``mode``;
 * ``suspect``, ``check``, ``photo_gt``, ``photo_zero``, ``lm_jump``: the per-pair consistency
-  check against tracker drift (:mod:`faceflow.groundtruth.checks`); ``read_manifest(...,
+  check against tracker drift (:mod:`faceflow.groundtruth.checks`), and the periodic check that
+  the tracked face is still there and still the same person (``verify_every``; the frames that
+  fail are ``lost_frames`` in the sequence's ``meta.json``); ``read_manifest(...,
   usable_only=True)``, which training and evaluation use, leaves suspect pairs out;
 * ``mask``: path of the pair's **valid mask** (``<sequence>/mask/<k:06d>.png``, a one-bit PNG of
   the stored flow's size, :mod:`faceflow.io.masks`): the pixels where the ground truth is
@@ -88,11 +90,21 @@ import numpy as np
 
 from faceflow.flow.fields import flow_stats, resize_flow, resize_mask
 from faceflow.groundtruth import mesh as gt
+from faceflow.groundtruth.checks import flag_lost_frames
+from faceflow.io.arrays import load_npy
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from faceflow.io.datasets import FlowPairRef, corpus_clips, find_dataset
 from faceflow.io.flo import FLOW_FORMATS
-from faceflow.io.images import VIDEO_EXTS, iter_video_frames, list_images, read_image, video_frame_count
+from faceflow.io.images import (
+    VIDEO_EXTS,
+    check_same_size,
+    iter_video_frames,
+    list_images,
+    read_image,
+    video_frame_count,
+)
 from faceflow.io.masks import encode_mask, read_mask
+from faceflow.io.paths import inside_root
 
 MANIFEST = "manifest.csv"
 OPTIONS = "gt_options.json"
@@ -126,7 +138,14 @@ COLUMNS = [
 ]
 #: Columns every reader of the manifest needs.
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
+#: Columns holding paths relative to the dataset folder: checked to stay inside it when read.
+PATH_COLUMNS = ("img1", "img2", "flow", "mask")
 LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder", "faces")
+#: Frames between two checks that the tracked face is still the face the sequence started with
+#: (:class:`faceflow.groundtruth.landmarks.FaceVerifier`; pairs of frames that fail are suspect).
+VERIFY_EVERY = 10
+#: Largest side of the stored images (px): one 4096 x 4096 pair with its flow is about 200 MB.
+MAX_SIZE = 4096
 #: Crop boxes: one per segment of a sequence (frames stored once) or one per pair (two images per
 #: pair), from both frames' landmarks ("pair") or the first frame's only ("first", the authors'
 #: released code, facialof_train.py 1009-1016, 1033).
@@ -310,6 +329,39 @@ def discover(src, layout: str = "auto", landmarks=None) -> list[SequenceSource]:
     return seqs
 
 
+def check_landmark_frames(seq: SequenceSource) -> None:
+    """Refuse a precomputed landmark file (``.npy``, OpenFace ``.csv``) that does not list one
+    face per frame of its sequence: a frame more or less would silently pair landmarks with the
+    wrong frames.
+
+    Parameters
+    ----------
+    seq : SequenceSource
+        A sequence; nothing is checked without a landmark file (or with a CK+ folder, whose files
+        are matched to the frames by name).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, its frame count and the sequence's, or why the file is unreadable.
+    """
+    from faceflow.groundtruth import landmarks as lmk
+    from faceflow.io.images import count_video_frames
+
+    path = seq.landmarks
+    if path is None or path.is_dir() or path.suffix.lower() not in (".npy", ".csv"):
+        return
+    n_lm = len(lmk.read_landmarks(path))
+    if seq.frames is not None:
+        n_src, where = len(seq.frames), seq.frames[0].parent
+    else:  # the count the video declares (a truncated file's missing frames fail their pairs), or decodes
+        n_src, where = video_frame_count(seq.video), seq.video
+        if n_lm != n_src:
+            n_src = count_video_frames(seq.video)
+    if n_lm != n_src:
+        raise ValueError(f"{path}: landmarks for {n_lm} frames, but {where} has {n_src} frames; give one row per frame")
+
+
 def _guess_layout(src: Path) -> str:
     if src.name == "cohn-kanade-images" or (src / "cohn-kanade-images").is_dir():
         return "ckplus"
@@ -349,6 +401,7 @@ class GTOptions:
     segment: int | None = 50
     flow_format: str = "flo"
     flow_units: str = "crop"
+    verify_every: int = VERIFY_EVERY
 
     def validate(self) -> None:
         """Check the options.
@@ -356,12 +409,13 @@ class GTOptions:
         Raises
         ------
         ValueError
-            Unknown mode or crop, a size below 8 px, ``step < 1``, ``max_frames < 2`` or ``segment < 1``.
+            Unknown mode or crop, a size side below 8 or above :data:`MAX_SIZE` px, ``step < 1``,
+            ``max_frames < 2`` or ``segment < 1``.
         """
         if self.mode not in gt.MODES:
             raise ValueError(f"mode must be one of {gt.MODES}, got {self.mode!r}")
-        if len(self.size) != 2 or min(self.size) < 8:
-            raise ValueError(f"size must be (H, W) >= 8, got {self.size}")
+        if len(self.size) != 2 or min(self.size) < 8 or max(self.size) > MAX_SIZE:
+            raise ValueError(f"size must be (H, W) with sides 8 to {MAX_SIZE} px, got {self.size}")
         if self.step < 1 or (self.max_frames is not None and self.max_frames < 2):
             raise ValueError("step must be >= 1 and max_frames >= 2")
         if self.crop not in CROPS:
@@ -372,6 +426,8 @@ class GTOptions:
             raise ValueError(f"flow_format must be one of {sorted(FLOW_FORMATS)}, got {self.flow_format!r}")
         if self.flow_units not in FLOW_UNITS:
             raise ValueError(f"flow_units must be one of {FLOW_UNITS}, got {self.flow_units!r}")
+        if self.verify_every < 0:
+            raise ValueError(f"verify_every must be >= 0 frames (0: no checks), got {self.verify_every}")
 
     def segment_of(self, k: int) -> int:
         """Crop segment of pair ``k`` (0 with ``crop="pair"`` or a whole-sequence segment).
@@ -448,6 +504,8 @@ class GTOptions:
             del d["flow_format"]
         if self.flow_units == "crop":  # datasets written before this option stay valid
             del d["flow_units"]
+        if self.verify_every == VERIFY_EVERY:  # likewise (they were written without the checks)
+            del d["verify_every"]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
 
 
@@ -498,10 +556,11 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
     meta_path = seq_dir / "meta.json"
     # reused unless frames failed to decode last time: the input may have been repaired since
     if path.is_file() and meta_path.is_file() and "bad_frames" not in json.loads(meta_path.read_text()):
-        return np.load(path), {"reused": True}
+        return load_npy(path, "landmarks file").astype(np.float64, copy=False), {"reused": True}
     info: dict = {"reused": False}
     errors: dict[int, str] = {}
     shapes: list[tuple[int, int]] = []
+    lost: dict[int, str] = {}
 
     def seen(frames):  # the first decoded frame's shape, as the frames stream past
         for f in frames:
@@ -525,9 +584,12 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
         source = ["file" if np.isfinite(p).all() else "none" for p in lm]
     else:
         frames = seen(seq.iter_frames(opts.max_frames, opts.step, errors))
-        tr, lm = lmk.track_and_stabilize(frames, opts.backend, opts.stabilize, alpha=opts.stabilize_alpha)
+        tr, lm = lmk.track_and_stabilize(
+            frames, opts.backend, opts.stabilize, alpha=opts.stabilize_alpha, verify_every=opts.verify_every
+        )
         source = tr.source
         info.update(n_detect=tr.n_detect, seconds_detect=tr.seconds_detect, seconds_track=tr.seconds_track)
+        lost = tr.lost
     if not shapes:
         raise ValueError(f"{seq.name}: no frame could be decoded" + (f" ({errors[min(errors)]})" if errors else ""))
     lines = ["frame,source"] + [f"{i},{s}" for i, s in enumerate(source)]
@@ -536,6 +598,8 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
     if errors:
         meta["bad_frames"] = {str(k): why for k, why in sorted(errors.items())}
         meta["expected_frames"] = max(int(len(lm)), max(errors) + 1)
+    if lost:  # the tracked face was lost there: the pairs of these frames are suspect
+        meta["lost_frames"] = {str(k): why for k, why in sorted(lost.items())}
     atomic_write_text(seq_dir / "meta.json", json.dumps(meta, sort_keys=True) + "\n")
     with atomic_write(path) as fh:
         np.save(fh, np.asarray(lm, np.float64))
@@ -627,6 +691,7 @@ def process_sequence(seq: SequenceSource, dst, opts: GTOptions, progress: bool =
             except SEQUENCE_ERRORS as exc:  # e.g. a full disk: the reason names the file
                 row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         rows.append(row)
+    flag_lost_frames(rows, {int(k): why for k, why in meta.get("lost_frames", {}).items()})
     # frames a truncated video declares but does not decode: their pairs fail, with the reason
     for k in range(max(n - 1, 0), int(meta.get("expected_frames", n)) - 1):
         why = bad.get(k + 1) or bad.get(k) or "frame missing"
@@ -985,6 +1050,7 @@ def generate(
     scheduler: str | None = None,
     flow_units: str = "crop",
     only: list[str] | None = None,
+    verify_every: int = VERIFY_EVERY,
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
@@ -1022,6 +1088,10 @@ def generate(
         Flow in pixels of the stored images, or scaled by the full frame (the released code).
     only : list of str, optional
         Keep these sequence names of ``src`` (the manifest then lists only them).
+    verify_every : int
+        Check every this many frames that the tracked face is still there and still the same
+        person (:class:`faceflow.groundtruth.landmarks.FaceVerifier`); the pairs of frames that
+        fail are marked suspect. 0: no checks. Landmarks from a file are not checked.
 
     Returns
     -------
@@ -1031,7 +1101,9 @@ def generate(
     Raises
     ------
     ValueError
-        Invalid options, or ``dst`` holds a dataset generated with other options.
+        Invalid options, ``dst`` holds a dataset generated with other options or a manifest this
+        writer did not make (:func:`refuse_foreign_destination`), or a landmark file that does
+        not list one face per frame (:func:`check_landmark_frames`).
     """
     import pandas as pd
 
@@ -1051,15 +1123,21 @@ def generate(
         None if segment is None else int(segment),
         flow_format,
         flow_units,
+        int(verify_every),
     )
     opts.validate()
     dst = Path(dst)
     seqs = discover(src, layout, landmarks)
+    for seq in seqs:  # before anything is written
+        check_landmark_frames(seq)
+        if seq.frames is not None:
+            check_same_size(seq.frames[::step][:max_frames])
     if only is not None:
         unknown = sorted(set(only) - {s.name for s in seqs})
         if unknown:
             raise ValueError(f"{src}: no sequence named {', '.join(unknown[:5])}")
         seqs = [s for s in seqs if s.name in set(only)]
+    refuse_foreign_destination(src, dst, landmarks)
     dst.mkdir(parents=True, exist_ok=True)
     _clean_tmp(dst)
     opt_path = dst / OPTIONS
@@ -1126,7 +1204,7 @@ def add_masks(dst, progress: bool = False):
     ok = df["status"] == "ok"
     for seq in tqdm(list(dict.fromkeys(df.loc[ok, "sequence"])), desc="masks", disable=not progress):
         seq_dir = dst / seq
-        lm = np.load(seq_dir / "landmarks.npy")
+        lm = load_npy(seq_dir / "landmarks.npy")
         shape = tuple(json.loads((seq_dir / "meta.json").read_text())["shape"])
         idx = df.index[ok & (df["sequence"] == seq)]
         ks = [int(df.at[i, "pair"]) for i in idx]
@@ -1140,6 +1218,44 @@ def add_masks(dst, progress: bool = False):
     df = df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
     atomic_write_text(dst / MANIFEST, df.to_csv(index=False, float_format="%.6g"))
     return df
+
+
+def refuse_foreign_destination(src, dst, landmarks=None) -> None:
+    """Refuse (one line) a destination that is an input, or that holds a ``manifest.csv`` this
+    writer did not make (no ``gt_options.json`` beside it, or a CSV without the manifest columns),
+    which a run would overwrite.
+
+    Parameters
+    ----------
+    src, dst : path-like
+        As :func:`generate`.
+    landmarks : path-like, optional
+        The precomputed landmark file, another input.
+
+    Raises
+    ------
+    ValueError
+        Naming ``dst`` and the reason; nothing has been written.
+    """
+    from faceflow.io.paths import refuse_output_over_input
+
+    dst = Path(dst)
+    refuse_output_over_input(dst, [src, landmarks], "DST")
+    manifest = dst / MANIFEST
+    if not manifest.is_file():
+        return
+    with open(manifest, "rb") as fh:
+        header = fh.readline().decode("utf-8", errors="replace").strip().split(",")
+    if not (dst / OPTIONS).is_file():
+        why = f"no {OPTIONS} beside it"
+    elif set(REQUIRED_COLUMNS) - set(header):
+        why = f"its header lacks {', '.join(sorted(set(REQUIRED_COLUMNS) - set(header)))}"
+    else:
+        return
+    raise ValueError(
+        f"{dst} holds a {MANIFEST} that faceflow gt did not write ({why}); refusing to replace it: "
+        "choose an empty folder or one `faceflow gt` made"
+    )
 
 
 def summary(df) -> str:
@@ -1195,7 +1311,10 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     FileNotFoundError
         No manifest in ``dst``.
     ValueError
-        A required column is missing.
+        One line naming the file (and the row and value): a required column is missing, the file
+        is cut short or garbled (not CSV, a value of the wrong kind, an ``ok`` row without its
+        files), or a path column leaves ``dst`` (absolute or with ``..``: refused before any of
+        its files is read, :func:`faceflow.io.paths.inside_root`).
     """
     import pandas as pd
 
@@ -1204,13 +1323,17 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no manifest; generate the dataset with `faceflow gt SRC {dst}`")
     text_cols = ["sequence", "subject", "img1", "img2", "flow", "mask", "reason", "status", "mode", "check"]
-    df = pd.read_csv(path, dtype={c: str for c in text_cols})
+    try:
+        df = pd.read_csv(path, dtype={c: str for c in text_cols})
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{path}: not a readable manifest CSV ({' '.join(str(exc).split())})") from None
     missing = set(REQUIRED_COLUMNS) - set(df.columns)
     if missing:
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
     for c in text_cols:
         if c in df.columns:
             df[c] = df[c].fillna("")
+    check_manifest(df, path)
     df["pair"] = df["pair"].astype(int)
     if "suspect" in df.columns:
         df["suspect"] = df["suspect"].astype(str).str.lower() == "true"
@@ -1224,6 +1347,63 @@ def read_manifest(dst, usable_only: bool = False, absolute: bool = False):
                 df[c] = [str(dst / p) if p else "" for p in df[c]]
     df.attrs["path"] = str(path)
     return df
+
+
+#: Manifest columns that must hold whole numbers in every row, and numbers (or nothing) where present.
+_INT_COLUMNS = ("pair",)
+_NUMBER_COLUMNS = ("frame1", "frame2", "n_degenerate", "n_flipped", "mean_mag", "max_mag", "photo_gt", "photo_zero")
+_STATUSES = ("ok", "skipped", "failed")
+
+
+def check_manifest(df, path: Path) -> None:
+    """Refuse a manifest that is cut short, garbled, or whose paths leave its folder (one line each).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The manifest as read (text columns as strings, missing values empty).
+    path : pathlib.Path
+        The ``manifest.csv`` (its folder is the root of the path columns).
+
+    Raises
+    ------
+    ValueError
+        ``<path>: row <n>: ...`` naming the row (the file's line) and the value.
+    """
+    import pandas as pd
+
+    raw = path.read_bytes()
+    if raw and not raw.endswith(b"\n"):
+        raise ValueError(f"{path}: cut short (the last line, row {len(df) + 1}, has no line end)")
+    for c in _INT_COLUMNS + _NUMBER_COLUMNS:
+        if c not in df.columns:
+            continue
+        values = pd.to_numeric(df[c], errors="coerce")
+        bad = values.isna() & (df[c].notna() if c not in _INT_COLUMNS else True)
+        if c in _INT_COLUMNS:
+            bad = bad | (values != values.round())
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(f"{path}: row {i + 2}: {c} {df[c].iloc[i]!r} is not a number (cut short or garbled?)")
+    bad_status = ~df["status"].isin(_STATUSES)
+    if bad_status.any():
+        i = int(np.flatnonzero(bad_status.to_numpy())[0])
+        raise ValueError(
+            f"{path}: row {i + 2}: status {df['status'].iloc[i]!r} is not one of {', '.join(_STATUSES)} "
+            "(cut short or garbled?)"
+        )
+    for c in PATH_COLUMNS:
+        if c not in df.columns:  # a dataset older than its valid masks: require_masks names the fix
+            continue
+        col = df[c]
+        missing = (df["status"] == "ok") & (col == "")
+        if c != "mask" and missing.any():
+            i = int(np.flatnonzero(missing.to_numpy())[0])
+            raise ValueError(f"{path}: row {i + 2}: an ok pair without its {c} path (cut short or garbled?)")
+        # only names that could leave the folder go through the full check (manifests are long)
+        odd = col.str.contains(r"\.\.|^[/\\]|:|\x00", regex=True) | ((col != "") & (col.str.strip() == ""))
+        for i in np.flatnonzero(odd.to_numpy()):
+            inside_root(path.parent, col.iloc[i], f"{path}: row {i + 2}, column {c}")
 
 
 #: The command that adds valid masks to a dataset written before they existed.
@@ -1300,6 +1480,23 @@ def manifest_refs(df) -> list[FlowPairRef]:
         FlowPairRef(f"{r.sequence}/{r.pair}", Path(r.img1), Path(r.img2), Path(r.flow), "faces", Path(r.mask))
         for r in df.itertuples()
     ]
+
+
+def manifest_files(dst) -> list[Path]:
+    """Every file of a ``faceflow gt`` dataset that its manifest names, and the manifest itself.
+
+    Parameters
+    ----------
+    dst : path-like
+
+    Returns
+    -------
+    list of pathlib.Path
+        What a command reading the dataset must not write over.
+    """
+    df = read_manifest(dst, absolute=True)
+    listed = df[[c for c in PATH_COLUMNS if c in df.columns]].to_numpy().ravel()
+    return [Path(dst) / MANIFEST, *(Path(p) for p in listed if p)]
 
 
 def is_complete(dst, **opts) -> bool:

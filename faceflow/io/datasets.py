@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from faceflow.io.images import VIDEO_EXTS, list_images, read_image
+from faceflow.io.paths import inside_root, safe_name
 
 ENV_VAR = "FACEFLOW_DATA"
 
@@ -506,7 +507,9 @@ def stst_samples(root: str | os.PathLike | None = None):
     DataNotFoundError
         No folder, no ``labels.csv``, or listed images that are missing.
     ValueError
-        A missing column or a bad value; the message names the file, the line and the value.
+        A missing column, a bad value, a file listed twice, or a file or subject name that would
+        leave the folder (refused before anything is read); the message names the file, the line
+        and the value.
     """
     import pandas as pd
 
@@ -518,6 +521,8 @@ def stst_samples(root: str | os.PathLike | None = None):
     missing_cols = {"file", "dataset", "subject", "label"} - set(df.columns)
     if missing_cols:
         raise ValueError(f"{labels}: missing columns {sorted(missing_cols)}")
+    first_line: dict[str, int] = {}
+    paths = []
     for i, row in enumerate(df.itertuples(index=False)):
         line = i + 2  # the header is line 1
         for col in ("file", "dataset", "subject"):
@@ -527,8 +532,15 @@ def stst_samples(root: str | os.PathLike | None = None):
             raise ValueError(
                 f"{labels}: line {line}: label {row.label!r} of {row.file} is not one of {', '.join(STST_LABELS)}"
             )
+        if row.file in first_line:
+            raise ValueError(
+                f"{labels}: line {line}: {row.file} is listed twice (first on line {first_line[row.file]})"
+            )
+        first_line[row.file] = line
+        paths.append(inside_root(folder, row.file, f"{labels}: line {line}, column file"))
+        safe_name(row.subject, f"{labels}: line {line}", "subject")  # it names the subject's weights and caches
     df["label"] = df["label"].astype(int)
-    df["path"] = [folder / f for f in df["file"]]
+    df["path"] = paths
     absent = [str(p) for p in df["path"] if not p.is_file()]
     if absent:
         raise DataNotFoundError(f"{labels} lists {len(absent)} images that are missing, e.g. {absent[0]}")

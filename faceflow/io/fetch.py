@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from faceflow.io.atomic import atomic_write_text
+from faceflow.io.paths import inside_root
 
 #: The committed registry of sample files.
 REGISTRY = Path(__file__).with_name("samples.csv")
@@ -36,6 +37,8 @@ RAW_URL = "https://raw.githubusercontent.com"
 MEDIA_URL = "https://media.githubusercontent.com/media"
 #: Environment variable overriding the base address (tests serve a local copy).
 URL_ENV = "FACEFLOW_DATA_URL"
+#: How messages name the root of the registry's ``file`` column before the data root is known.
+DATA_ROOT_LABEL = "the data root"
 #: Folder of partial downloads under the data root.
 PARTIAL_DIR = ".fetch"
 REGISTRY_FIELDS = ("file", "repo", "commit", "path", "sha256", "bytes", "derive")
@@ -129,7 +132,8 @@ def read_registry(path: str | os.PathLike = REGISTRY) -> list[Sample]:
     Raises
     ------
     ValueError
-        A row lacks a column or has an unknown ``derive`` name.
+        A row lacks a column, has an unknown ``derive`` name, or a ``file`` that would leave the
+        data root (absolute or with ``..``; :func:`faceflow.io.paths.inside_root`).
     """
     samples = []
     with open(path, newline="", encoding="utf-8") as fh:
@@ -140,6 +144,7 @@ def read_registry(path: str | os.PathLike = REGISTRY) -> list[Sample]:
                 raise ValueError(f"{path}:{n}: bad registry row ({exc})") from exc
             if s.derive and s.derive not in DERIVATIONS:
                 raise ValueError(f"{path}:{n}: unknown derivation {s.derive!r} for {s.file}")
+            inside_root(DATA_ROOT_LABEL, s.file, f"{path}:{n}: file")
             samples.append(s)
     return samples
 
@@ -161,7 +166,8 @@ def write_registry(sources: str | os.PathLike, dest: str | os.PathLike = REGISTR
     Raises
     ------
     ValueError
-        A row of ``sources`` lacks a repository, commit, path or sha256.
+        A row of ``sources`` lacks a repository, commit, path or sha256, or names a file outside
+        the data root (absolute or with ``..``); nothing is written then.
     """
     samples = []
     with open(sources, newline="", encoding="utf-8") as fh:
@@ -169,6 +175,7 @@ def write_registry(sources: str | os.PathLike, dest: str | os.PathLike = REGISTR
             missing = [k for k in ("file", "repo", "commit", "path", "sha256", "bytes") if not row.get(k)]
             if missing:
                 raise ValueError(f"{sources}:{n}: {row.get('file')!r} lacks {', '.join(missing)}")
+            inside_root(Path(sources).parent, row["file"], f"{sources}:{n}: file")
             samples.append(
                 Sample(
                     row["file"],
@@ -345,8 +352,8 @@ def fetch(
     samples = select(read_registry(registry), only)
     report = FetchReport()
     todo = []
-    for s in samples:
-        target = root / s.file
+    for s in samples:  # read_registry refused names leaving the root; checked again where they are joined
+        target = inside_root(root, s.file, f"{registry}: file")
         if target.is_file() and target.stat().st_size == s.bytes and sha256_of(target) == s.sha256:
             report.present.append(s.file)
         else:

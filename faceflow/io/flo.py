@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceflow.io.arrays import load_npz
 from faceflow.io.atomic import atomic_write_bytes
 
 MAGIC = 202021.25
@@ -257,8 +258,6 @@ def read_flow(path: str | os.PathLike) -> np.ndarray:
     >>> bool(np.array_equal(exact, flow)), bool(np.abs(compact - flow).max() < 1e-3)
     (True, True)
     """
-    import zipfile
-
     path = Path(path)
     if path.suffix.lower() == ".flo":
         return read_flo(path)
@@ -267,10 +266,9 @@ def read_flow(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such flow file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            flow = z["flow"] if "flow" in z.files else None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise FloFormatError(f"{path}: not a readable flow archive ({exc})") from None
+        flow = load_npz(path, "readable flow archive").get("flow")
+    except ValueError as exc:
+        raise FloFormatError(str(exc)) from None
     if flow is None or flow.ndim != 3 or flow.shape[2] != 2:
         raise FloFormatError(f"{path}: no (H, W, 2) 'flow' entry")
     return flow.astype(np.float32)

@@ -6,6 +6,7 @@ Frames are RGB ``uint8`` arrays of shape (H, W, 3) everywhere in faceflow.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,8 +164,31 @@ def to_gray(img: np.ndarray) -> np.ndarray:
     raise ValueError(f"image must be (H, W) or (H, W, 3), got shape {img.shape}")
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(path: str | os.PathLike) -> tuple:
+    """Sort key of a file name in natural order: ``frame2`` before ``frame10``.
+
+    Runs of digits compare as numbers, the rest as text; names equal as numbers (``f01``,
+    ``f1``) fall back to the plain name, so the order is total and stable.
+
+    Parameters
+    ----------
+    path : path-like
+        The file name (or path: only its name counts).
+
+    Returns
+    -------
+    tuple
+    """
+    name = Path(path).name
+    parts = _DIGITS.split(name)
+    return tuple(int(t) if i % 2 else t for i, t in enumerate(parts)), name
+
+
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files in ``folder``, sorted by name.
+    """Image files in ``folder``, in natural order of their names (``frame2`` before ``frame10``).
 
     Parameters
     ----------
@@ -183,7 +207,58 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of frames")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS), key=natural_key)
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(width, height)`` of an image file from its header (nothing decoded), None when unreadable.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    (int, int) or None
+        None for a file Pillow cannot identify (the decode check reports it later).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except (UnidentifiedImageError, OSError):
+        return None
+
+
+def check_same_size(paths: list) -> None:
+    """Refuse (one line) a folder of frames whose images differ in size.
+
+    Frames of one sequence are cropped with boxes computed on the first frame's grid, so a frame
+    of another size would be cut in the wrong place without any error.
+
+    Parameters
+    ----------
+    paths : list of path-like
+        The frames, in order.
+
+    Raises
+    ------
+    ValueError
+        ``<frame>: WxH, but <first frame> is WxH; the frames of a sequence must have one size``.
+    """
+    first = None
+    for p in paths:
+        size = image_size(p)
+        if size is None:
+            continue
+        if first is None:
+            first = (p, size)
+        elif size != first[1]:
+            raise ValueError(
+                f"{p}: {size[0]}x{size[1]} px, but {first[0]} is {first[1][0]}x{first[1][1]}; "
+                "the frames of a sequence must have one size"
+            )
 
 
 def iter_video_frames(
@@ -262,6 +337,45 @@ def read_video_frames(
     if not frames:
         raise ValueError(f"{path}: no frame could be decoded")
     return frames
+
+
+def count_video_frames(path: str | os.PathLike) -> int:
+    """The number of frames a video actually decodes (read with ``grab``, none converted).
+
+    Unlike :func:`video_frame_count` (what the container declares, an estimate for WMV/AVI and
+    too many for a truncated file), this walks the stream.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    int
+        0 when nothing decodes.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        OpenCV cannot open the file.
+    """
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such video file")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: OpenCV cannot open this video")
+    n = 0
+    try:
+        while cap.grab():
+            n += 1
+    finally:
+        cap.release()
+    return n
 
 
 def video_frame_count(path: str | os.PathLike) -> int | None:

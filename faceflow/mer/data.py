@@ -40,6 +40,7 @@ from faceflow.flow.warp import warp_forward
 from faceflow.groundtruth.landmarks import dlib_detect_faces
 from faceflow.io.datasets import DATASETS, DataNotFoundError, find_dataset, locate
 from faceflow.io.images import IMAGE_EXTS, read_image
+from faceflow.io.paths import inside_root, safe_name
 
 #: MEGC 2019 composite three-class mapping of each dataset's emotion labels (lower case).
 MEGC2019 = {
@@ -132,7 +133,8 @@ class MESample:
         a = self.onset if isinstance(self.onset, np.ndarray) else read_image(self.onset)
         b = self.apex if isinstance(self.apex, np.ndarray) else read_image(self.apex)
         if a.shape != b.shape:
-            raise ValueError(f"{self.name}: onset {a.shape} and apex {b.shape} differ in size")
+            where = "" if isinstance(self.onset, np.ndarray) else f" ({self.onset}, {self.apex})"
+            raise ValueError(f"{self.name}: onset {a.shape} and apex {b.shape} differ in size{where}")
         if self.crop:
             l, t, r, bt = face_box(a, self.margin)
             a, b = a[t:bt, l:r], b[t:bt, l:r]
@@ -211,6 +213,13 @@ def _int_or_none(v) -> int | None:
         return None
 
 
+def _clip_folder(base: Path, subject: str, filename, source: str) -> Path:
+    """``base/<subject>/<filename>`` of a workbook row; names that would leave ``base`` are refused
+    (before anything is read, with the same message whether or not such a folder exists)."""
+    subject = safe_name(subject, source, "subject")
+    return inside_root(base / subject, str(filename).strip(), f"{source}, column filename")
+
+
 def _clip_sample(
     dataset: str, subj: str, clip: Path, onset: int, apex: int, label: int, emotion, crop: bool
 ) -> MESample | None:
@@ -248,15 +257,14 @@ def read_samm(root=None, crop: bool = True) -> list[MESample]:
         raise DataNotFoundError(f"no SAMM metadata workbook in {base}. {DATASETS['samm'].hint}")
     df = read_metadata_table(meta, ["subject", "filename", "onsetframe", "apexframe", "estimatedemotion"])
     out = []
-    for _, r in df.iterrows():
+    for i, r in df.iterrows():
         label = megc2019_label("samm", r["estimatedemotion"])
         onset, apex = _int_or_none(r["onsetframe"]), _int_or_none(r["apexframe"])
         if label is None or onset is None or apex is None:
             continue
         subj = f"{_int_or_none(r['subject']):03d}" if _int_or_none(r["subject"]) is not None else str(r["subject"])
-        s = _clip_sample(
-            "samm", subj, base / subj / str(r["filename"]).strip(), onset, apex, label, r["estimatedemotion"], crop
-        )
+        clip = _clip_folder(base, subj, r["filename"], f"{meta}: data row {i + 1}")
+        s = _clip_sample("samm", subj, clip, onset, apex, label, r["estimatedemotion"], crop)
         if s is not None:
             out.append(s)
     if not out:
@@ -290,7 +298,7 @@ def read_casme2(root=None, crop: bool = True) -> list[MESample]:
     df = read_metadata_table(meta, ["subject", "filename", "onsetframe", "apexframe", "estimatedemotion"])
     img_root = base / "CASME2-RAW" if (base / "CASME2-RAW").is_dir() else base
     out = []
-    for _, r in df.iterrows():
+    for i, r in df.iterrows():
         label = megc2019_label("casme2", r["estimatedemotion"])
         onset, apex = _int_or_none(r["onsetframe"]), _int_or_none(r["apexframe"])
         if apex is None and onset is not None and _int_or_none(r.get("offsetframe")) is not None:
@@ -301,7 +309,7 @@ def read_casme2(root=None, crop: bool = True) -> list[MESample]:
         s = _clip_sample(
             "casme2",
             subj,
-            img_root / subj / str(r["filename"]).strip(),
+            _clip_folder(img_root, subj, r["filename"], f"{meta}: data row {i + 1}"),
             onset,
             apex,
             label,

@@ -158,19 +158,26 @@ class MERSet:
         Returns
         -------
         MERSet
+
+        Raises
+        ------
+        ValueError
+            Not a feature set written by :meth:`save` (pickled objects are never loaded).
         """
-        with np.load(path, allow_pickle=False) as z:
+        from faceflow.io.arrays import load_npz
+
+        z = load_npz(path, "MER feature set")
+        need = ("info", "images", "labels", "subjects", "datasets", "names")
+        if set(need) - set(z):
+            raise ValueError(f"{path}: not a MER feature set (entries {', '.join(need)})")
+        try:
             info = json.loads(str(z["info"]))
-            return cls(
-                z["images"],
-                z["labels"],
-                z["subjects"],
-                z["datasets"],
-                z["names"],
-                info["method"],
-                info["kind"],
-                info.get("meta", {}),
-            )
+            method, kind = info["method"], info["kind"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a MER feature set (bad info entry: {exc})") from None
+        return cls(
+            z["images"], z["labels"], z["subjects"], z["datasets"], z["names"], method, kind, info.get("meta", {})
+        )
 
 
 def from_stst_images(root: str | os.PathLike | None = None) -> MERSet:

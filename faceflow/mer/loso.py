@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from faceflow.io.atomic import atomic_write_text
+from faceflow.io.paths import safe_name
 from faceflow.mer.features import MERSet, from_stst_images, generated_features, slug
 from faceflow.mer.metrics import summarize
 
@@ -179,7 +180,8 @@ def run_loso(
     ------
     ValueError
         ``epochs`` < 1, an unknown engine (or ``"batched"`` off the CPU), a subject name in two
-        datasets, or unknown ``subjects``.
+        datasets, unknown ``subjects``, or (with ``out_dir``) a subject that is not a plain file
+        name, or a resume state that is not one (:func:`read_resume_state`).
     """
     import pandas as pd
     from tqdm import tqdm
@@ -200,6 +202,8 @@ def run_loso(
     key = cache_key(ds, cfg)
     folder = Path(out_dir) if out_dir is not None else None
     if folder is not None:
+        for s in todo:  # each names a cache file <folder>/<subject>.csv: refused before anything is written
+            safe_name(s, f"the {ds.method} samples", "subject")
         folder.mkdir(parents=True, exist_ok=True)
         if not _cache_ok(folder, key):
             for old in folder.glob("*.csv"):
@@ -339,8 +343,8 @@ def _batched_share(args) -> dict:
         state_file = Path(folder) / f"batched_state_{index}.pt" if folder is not None else None
         tag = {"key": key, "jobs": list(jobs)}
         if state_file is not None and state_file.is_file():
-            saved = torch.load(state_file, weights_only=False)
-            if saved.get("tag") == tag and saved["state"]["epoch"] <= cfg.epochs:
+            saved = read_resume_state(state_file)
+            if saved["tag"] == tag and saved["state"]["epoch"] <= cfg.epochs:
                 model.load_state(saved["state"])
         bar = tqdm(
             total=cfg.epochs, initial=model.epoch, desc=f"{desc} ({len(jobs)} folds)", disable=not progress, leave=False
@@ -356,6 +360,37 @@ def _batched_share(args) -> dict:
         return dict(zip(jobs, model.predict()))
     finally:
         torch.set_num_threads(old)
+
+
+def read_resume_state(path: Path) -> dict:
+    """A batched LOSO share's resume state (``batched_state_<share>.pt``), read weights-only.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    dict
+        ``tag`` (cache key and held-out subjects) and ``state`` (:meth:`BatchedSTST.state`).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: not a torch file, one holding objects the safe loader refuses
+        (no code in it runs), or not a resume state; delete it to start the share afresh.
+    """
+    from faceflow.runtime import load_weights_file
+
+    what = "LOSO resume state"
+    try:
+        saved = load_weights_file(path, what)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; delete it to train this share from the start") from None
+    state = saved.get("state") if isinstance(saved, dict) else None
+    if not isinstance(state, dict) or not isinstance(saved.get("tag"), dict) or not isinstance(state.get("epoch"), int):
+        raise ValueError(f"{path}: not a {what} (tag and state); delete it to train this share from the start")
+    return saved
 
 
 _POOLS: dict = {}

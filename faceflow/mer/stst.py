@@ -39,6 +39,7 @@ from torch import nn
 
 from faceflow.io.datasets import DATASETS, DataNotFoundError, find_dataset, stst_samples
 from faceflow.io.images import read_image
+from faceflow.io.paths import safe_name
 from faceflow.runtime import load_weights_file
 
 #: Class names of the MEGC 2019 three-class task, by label index.
@@ -263,7 +264,7 @@ def load_published(subject: str, root: str | os.PathLike | None = None, device: 
     faceflow.io.datasets.DataNotFoundError
         No weight file for ``subject``.
     """
-    path = weights_dir(root) / f"{subject}.pth"
+    path = weights_dir(root) / f"{safe_name(subject, 'STSTNet weights', 'subject')}.pth"
     if not path.is_file():
         raise DataNotFoundError(
             f"{path}: no published weights for subject {subject!r}. {DATASETS['stst_weights'].hint}"

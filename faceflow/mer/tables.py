@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from faceflow import paper
+from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import DATASETS, locate
 from faceflow.mer import data as merdata
 from faceflow.mer import features, loso, metrics
@@ -379,7 +380,7 @@ def tvl1_rows(
     )
     wall = time.perf_counter() - t0
     if out_dir is not None:
-        preds.to_csv(Path(out_dir) / "tvl1_real_predictions.csv", index=False)
+        atomic_write_text(Path(out_dir) / "tvl1_real_predictions.csv", preds.to_csv(index=False))
     mean, std = metrics.mean_std(summary)
     label = f"ours ({run.epochs} epochs, {len(run.seeds)} seed(s))"
     ref = paper_rows("TVL1")
@@ -542,7 +543,7 @@ def other_method_rows(
         shown = {"SAMM / SMIC onset-apex frames": reasons + " The other rows use the generated micro-expression set."}
     seconds = time.perf_counter() - t0
     if out_dir is not None:
-        preds.to_csv(Path(out_dir) / f"{kind}_method_predictions.csv", index=False)
+        atomic_write_text(Path(out_dir) / f"{kind}_method_predictions.csv", preds.to_csv(index=False))
     g = summary[list(metrics.METRICS)].groupby(level=["protocol", "method"], sort=False)
     mean, std = g.mean(), g.std(ddof=1)
     return OtherMethodRows(

@@ -129,7 +129,10 @@ def zero(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
     return np.zeros(np.shape(img1)[:2] + (2,), np.float32)
 
 
+#: OpenCV's DIS refuses smaller images ("must have either width or height >= 12").
+DIS_MIN_SIZE = 12
+
 register("zero", zero, "zero flow (no-motion reference)")
 register("farneback", farneback, "Gunnar-Farneback, authors' parameters")
 register("tvl1", tvl1, "Dual TV-L1 (OpenCV optflow)")
-register("dis", dis, "DIS, medium preset (OpenCV)")
+register("dis", dis, "DIS, medium preset (OpenCV)", min_size=DIS_MIN_SIZE)

@@ -858,7 +858,13 @@ def register_cnn_baselines(
     statuses = cnn_status(weights_folder)
     for st in statuses:
         if st.available:
+            arch = ARCHITECTURES.get(st.name)  # smaller images would be stretched to its size multiple
             register(
-                st.name, flow_fn_for(st, device), f"{st.name} ({st.route}: {st.path})", kind="cnn", replace=replace
+                st.name,
+                flow_fn_for(st, device),
+                f"{st.name} ({st.route}: {st.path})",
+                kind="cnn",
+                replace=replace,
+                min_size=arch.size_multiple if arch is not None else 1,
             )
     return statuses

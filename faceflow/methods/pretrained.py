@@ -37,13 +37,23 @@ class PretrainedNet:
         Its files in :data:`faceflow.methods.weights.WEIGHTS`.
     description : str
         What it is and what it was trained on.
+    min_size : int
+        Smallest image side it runs on without padding or stretching the images past recognition.
     """
 
     name: str
     label: str
     weights: tuple[str, ...]
     description: str
+    min_size: int = 1
 
+
+#: Smallest sides (px): RAFT-small pads smaller images (replicating their border) up to
+#: :data:`faceflow.methods.raft.MIN_SIZE` (1/8-resolution features, four correlation levels);
+#: SPyNet stretches them to its :data:`~faceflow.methods.spynet.SIZE_MULTIPLE`. Below these the
+#: flow describes the padding or the stretch, not the images (kept here: no torch import).
+RAFT_MIN_SIZE = 64
+SPYNET_MIN_SIZE = 32
 
 PRETRAINED: dict[str, PretrainedNet] = {
     n.name: n
@@ -53,18 +63,21 @@ PRETRAINED: dict[str, PretrainedNet] = {
             "SPyNet (Chairs)",
             tuple(spynet_file_names("chairs")),
             "SPyNet (Ranjan & Black 2017), published weights trained on FlyingChairs",
+            SPYNET_MIN_SIZE,
         ),
         PretrainedNet(
             "spynet-sintel",
             "SPyNet (Sintel)",
             tuple(spynet_file_names("sintel")),
             "SPyNet (Ranjan & Black 2017), published weights fine-tuned on Sintel final",
+            SPYNET_MIN_SIZE,
         ),
         PretrainedNet(
             "raft-small",
             "RAFT-small (C+T)",
             ("raft-small",),
             "RAFT-small (Teed & Deng 2020), official weights trained on FlyingChairs + FlyingThings, 12 iterations",
+            RAFT_MIN_SIZE,
         ),
     ]
 }
@@ -189,7 +202,8 @@ def register_pretrained(
     for st in statuses:
         net = PRETRAINED[st.name]
         if st.available:
-            register(net.name, flow_function(net.name, root, device), net.description, "pretrained", replace)
+            fn = flow_function(net.name, root, device)
+            register(net.name, fn, net.description, "pretrained", replace, min_size=net.min_size)
         elif net.name in methods_of_kind("pretrained"):
             unregister(net.name)  # registered earlier from another root: not runnable from this one
     return statuses

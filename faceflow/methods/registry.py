@@ -33,18 +33,24 @@ class Method:
         How it runs here (shown by ``faceflow flow --list`` and the chapters).
     kind : str
         ``classical``, ``ours``, ``cnn``, ``pretrained`` (or any label a caller uses).
+    min_size : int
+        Smallest image side (px) the method gives a meaningful flow for; smaller images are refused
+        (a network would otherwise pad or stretch them into a number that looks real).
     """
 
     name: str
     fn: FlowFn
     description: str = ""
     kind: str = "classical"
+    min_size: int = 1
 
 
 _REGISTRY: dict[str, Method] = {}
 
 
-def register(name: str, fn: FlowFn, description: str = "", kind: str = "classical", replace: bool = False) -> None:
+def register(
+    name: str, fn: FlowFn, description: str = "", kind: str = "classical", replace: bool = False, min_size: int = 1
+) -> None:
     """Register ``fn(img1, img2, **params) -> (H, W, 2)`` under ``name``.
 
     Parameters
@@ -59,6 +65,8 @@ def register(name: str, fn: FlowFn, description: str = "", kind: str = "classica
         The method's kind (see :class:`Method`).
     replace : bool
         Replace a method already registered under ``name``.
+    min_size : int
+        Smallest image side the method accepts (see :class:`Method`).
 
     Raises
     ------
@@ -67,7 +75,7 @@ def register(name: str, fn: FlowFn, description: str = "", kind: str = "classica
     """
     if name in _REGISTRY and not replace:
         raise ValueError(f"flow method {name!r} is already registered")
-    _REGISTRY[name] = Method(name, fn, description, kind)
+    _REGISTRY[name] = Method(name, fn, description, kind, int(min_size))
 
 
 def unregister(name: str) -> None:
@@ -160,6 +168,8 @@ def estimate_flow(method: str, img1: np.ndarray, img2: np.ndarray, **params) -> 
     ------
     KeyError
         ``method`` is not registered.
+    ValueError
+        The images are smaller than the method's ``min_size``, or differ in shape.
     RuntimeError
         The method returned a flow of the wrong shape.
 
@@ -181,6 +191,10 @@ def estimate_flow(method: str, img1: np.ndarray, img2: np.ndarray, **params) -> 
     [2.0, 0.0]
     """
     m = get_method(method)
+    check_pair(img1, img2)
+    h, w = np.shape(img1)[:2]
+    if min(h, w) < m.min_size:
+        raise ValueError(f"{method}: images of {w}x{h} px are too small; it needs at least {m.min_size} px per side")
     flow = np.asarray(m.fn(img1, img2, **params), dtype=np.float32)
     if flow.shape != np.shape(img1)[:2] + (2,):
         raise RuntimeError(f"method {method!r} returned shape {flow.shape}, expected {np.shape(img1)[:2] + (2,)}")

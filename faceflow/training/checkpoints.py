@@ -24,6 +24,9 @@ from faceflow.runtime import load_weights_file, resolve_device
 from faceflow.training.experiments import NAMES, TrainConfig
 
 CHECKPOINT = "last.pt"
+#: Smallest image side a trained FlowNetS is run on: its six stride-2 convolutions bring 64 px to
+#: one cell (smaller images are stretched to the training resolution past recognition).
+FLOWNETS_MIN_SIZE = 64
 FORMAT_VERSION = 1
 _KEYS = ("model", "optimizer", "step", "config", "extra")
 
@@ -153,8 +156,9 @@ def register_checkpoints(
     for exp in experiments:
         ckpt = runs_dir / exp / filename
         if ckpt.is_file():
+            what = f"FlowNetS {exp} ({_shown(ckpt)})"
             register(
-                exp, checkpoint_flow_fn(ckpt, device), f"FlowNetS {exp} ({_shown(ckpt)})", kind="ours", replace=replace
+                exp, checkpoint_flow_fn(ckpt, device), what, kind="ours", replace=replace, min_size=FLOWNETS_MIN_SIZE
             )
             done.append(exp)
     return done

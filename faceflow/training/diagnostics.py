@@ -81,8 +81,9 @@ def overfit_check(
     cfg = experiments.for_profile("Exp1", "faces", profile, data=data, **over)
     ds, _ = datasets.face_datasets(face.face_dir, cfg.resolution, face.split)
     few = datasets.PairDataset(evenly_spaced(ds["train"].items, p.overfit_pairs), cfg.resolution)
+    # the profile's own run cache: a stale run is replaced
     run = outputs.runs("faces") / ("overfit-masked" if masked else "overfit")
-    path = ensure_trained(cfg, run, train_data=few, val_data=few, device=device, progress=False)
+    path = ensure_trained(cfg, run, train_data=few, val_data=few, device=device, progress=False, replace=True)
     from faceflow.training.checkpoints import history
 
     _, val = history(path)

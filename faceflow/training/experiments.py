@@ -49,6 +49,8 @@ from faceflow.training.losses import LossConfig, released_scale_weights
 NAMES = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II")
 TRAIN_SETS = ("faces", "chairs", "sintel")
 VARIANTS = ("text", "code")
+#: Largest training resolution side (px): a FlowNetS batch at 4096 x 4096 needs tens of GB.
+MAX_RESOLUTION = 4096
 
 #: Text values: (lambda1, lambda2, lambda3), third loss, learning rate by train set, schedule, init.
 _TEXT = {
@@ -165,6 +167,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'flownet' or 'constant', got {self.schedule!r}")
         if self.resolution[0] % 64 or self.resolution[1] % 64:
             raise ValueError(f"resolution {self.resolution} must be divisible by 64")
+        if not (min(self.resolution) >= 64 and max(self.resolution) <= MAX_RESOLUTION):
+            raise ValueError(f"resolution {self.resolution} must have sides 64 to {MAX_RESOLUTION} px")
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError("steps and batch_size must be >= 1")
 

@@ -30,7 +30,7 @@ import torch
 
 from faceflow.groundtruth.splits import SplitOptions
 from faceflow.io.atomic import atomic_write_bytes, atomic_write_text
-from faceflow.methods.pretrained import FINETUNED_NAME
+from faceflow.methods.pretrained import FINETUNED_NAME, RAFT_MIN_SIZE
 from faceflow.methods.raft import RAFTSmall, load_raft_small, load_raft_state, raft_flow
 from faceflow.methods.registry import FlowFn, register
 from faceflow.runtime import load_weights_file, resolve_device
@@ -370,5 +370,5 @@ def register_finetuned(path: str | os.PathLike, device: str = "cpu", name: str =
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such fine-tuning checkpoint")
     what = f"RAFT-small fine-tuned on face ground truth ({path})"
-    register(name, finetuned_flow_fn(path, device), what, "finetuned", replace=True)
+    register(name, finetuned_flow_fn(path, device), what, "finetuned", replace=True, min_size=RAFT_MIN_SIZE)
     return name

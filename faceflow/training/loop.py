@@ -259,14 +259,22 @@ def ensure_trained(
     val_data=None,
     device: str = "auto",
     progress: bool = True,
+    replace: bool = False,
 ) -> Path:
     """Return ``run_dir/last.pt`` of a finished run of ``config``; train or resume as needed.
 
     Idempotent: a finished checkpoint with the same config is returned untouched; a partial one
-    is resumed; one with a different config is replaced by a fresh run. An unreadable (truncated,
-    corrupt, foreign) ``last.pt`` is an error: it is neither resumed nor silently overwritten. Exp3 configs
-    (``init_config`` set) first ensure their Exp2I run in ``run_dir/../<init_from>`` and start
-    from its final weights. Datasets come from ``train_data``/``val_data`` or :func:`build_data`.
+    is resumed. A run of another config in ``run_dir`` (its ``last.pt``, or its ``config.json``
+    without one) is refused with one line naming the folder and what differs, unless ``replace``
+    is set. An unreadable (truncated, corrupt, foreign) ``last.pt`` is an error: it is neither
+    resumed nor silently overwritten. Exp3 configs (``init_config`` set) first ensure their Exp2I
+    run in ``run_dir/../<init_from>`` (with the same ``replace``) and start from its final
+    weights. Datasets come from ``train_data``/``val_data`` or :func:`build_data`.
+
+    ``replace`` says who owns ``run_dir``: the package's own caches (the book's
+    ``outputs/<profile>/runs/...``, where a changed chapter parameter makes the cached run stale)
+    pass True and get a fresh run; a folder a user names (``faceflow train --run-dir``) keeps
+    what it holds unless the user asks (``--replace``).
     """
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     run_dir = Path(run_dir)
@@ -279,13 +287,82 @@ def ensure_trained(
             raise ValueError(f"{exc}; cannot resume it: move it away to start a fresh run") from None
     if st is not None and st["finished"] and st["config"] == cfg.to_dict():
         return ckpt
+    if not replace:
+        refuse_other_run(run_dir, st["config"] if st is not None else None, cfg)
     init_weights = None
     if cfg.init_config is not None:
         parent = TrainConfig.from_dict(cfg.init_config)
         pdir = run_dir.parent / (cfg.init_from or parent.experiment)
-        pckpt = ensure_trained(parent, pdir, data_root, face_dir, train_data, val_data, device, progress)
+        pckpt = ensure_trained(parent, pdir, data_root, face_dir, train_data, val_data, device, progress, replace)
         init_weights = read_checkpoint(pckpt)["model"]
     if train_data is None:
         train_data, val_data, _ = build_data(cfg, data_root, face_dir)
     resume = st is not None and st["config"] == cfg.to_dict()
     return train(cfg, train_data, val_data, run_dir, device, progress, resume=resume, init_weights=init_weights)
+
+
+def _flat(d, prefix: str = "") -> dict:
+    """A nested dict as ``{"model.width": 0.5, ...}``."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_differences(old: dict, new: dict, limit: int = 4) -> str:
+    """What differs between two configs, e.g. ``experiment 'Exp1' -> 'Exp2I', model.width 0.5 -> 1``.
+
+    Parameters
+    ----------
+    old, new : dict
+        Configs (``TrainConfig.to_dict()``); nested dicts are compared key by key.
+    limit : int
+        Name at most this many differences (the rest are counted).
+
+    Returns
+    -------
+    str
+    """
+    a, b = _flat(old), _flat(new)
+    keys = sorted(set(a) | set(b), key=lambda k: (k not in ("experiment", "train_set", "model.width"), k))
+    diffs = [f"{k} {a.get(k, '(none)')!r} -> {b.get(k, '(none)')!r}" for k in keys if a.get(k) != b.get(k)]
+    more = f" and {len(diffs) - limit} more" if len(diffs) > limit else ""
+    return ", ".join(diffs[:limit]) + more
+
+
+def refuse_other_run(run_dir: Path, checkpoint_config: dict | None, cfg: TrainConfig) -> None:
+    """Refuse (one line) a run folder that holds a run of another config than ``cfg``.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+    checkpoint_config : dict or None
+        The config of the readable ``last.pt`` in ``run_dir`` (None: no checkpoint).
+    cfg : TrainConfig
+        The config about to be trained there.
+
+    Raises
+    ------
+    ValueError
+        ``<run_dir> holds a run of another config (<differences>); pass --replace ...``: its
+        ``last.pt`` has another config, or (without a checkpoint) its ``config.json`` does.
+    """
+    old = checkpoint_config
+    what = f"a checkpoint ({CHECKPOINT})"
+    if old is None and (run_dir / "config.json").is_file():
+        what = "a config.json"
+        try:
+            old = json.loads((run_dir / "config.json").read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            old = {"config.json": "unreadable"}
+        if not isinstance(old, dict):
+            old = {"config.json": "not a config"}
+    if old is None or old == cfg.to_dict():
+        return
+    raise ValueError(
+        f"{run_dir} holds {what} of another run ({config_differences(old, cfg.to_dict())}); "
+        "nothing was replaced: pass --replace to train over it, or choose another --run-dir"
+    )

@@ -312,8 +312,8 @@ def train_runs(setup: Setup, data_root=None, device: str = "cpu", progress: bool
         for cfg, run_dir in entries:
             t0 = time.perf_counter()
             face_dir = setup.face.face_dir
-            path = ensure_trained(
-                cfg, run_dir, data_root=data_root, face_dir=face_dir, device=device, progress=progress
+            path = ensure_trained(  # the book's own run cache: a stale run is replaced
+                cfg, run_dir, data_root=data_root, face_dir=face_dir, device=device, progress=progress, replace=True
             )
             done.append(path)
             name = label if len(entries) == 1 else f"{label} (seed {cfg.seed})"

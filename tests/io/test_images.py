@@ -59,3 +59,28 @@ def test_no_unchecked_image_writes_in_the_package():
             if re.search(r"\bcv2\.imwrite\(|\bimageio\.\w*write\(|\bImage\.\w+\.save\(", line):
                 unchecked.append(f"{path.relative_to(PACKAGE.parent)}:{n}: {line.strip()}")
     assert not unchecked, "use faceflow.io.images.write_image:\n" + "\n".join(unchecked)
+
+
+def test_frames_are_listed_in_natural_order(tmp_path):
+    """Issue 23: ``frame2`` before ``frame10`` (a plain sort puts frame10 second)."""
+    from faceflow.io.images import list_images, natural_key
+
+    names = [f"frame{i}.png" for i in (10, 2, 1, 11, 3)] + ["frame02.png", "notes.txt"]
+    for n in names:
+        (tmp_path / n).write_bytes(b"x")
+    got = [p.name for p in list_images(tmp_path)]
+    assert got == ["frame1.png", "frame02.png", "frame2.png", "frame3.png", "frame10.png", "frame11.png"]
+    # zero-padded names keep the order a plain sort gives them
+    padded = [f"{i:06d}.jpg" for i in (7, 12, 100, 3)]
+    assert sorted(padded, key=natural_key) == sorted(padded)
+
+
+def test_frames_of_another_size_are_named(tmp_path):
+    from faceflow.io.images import check_same_size
+
+    write_image(tmp_path / "f1.png", np.zeros((8, 10, 3), np.uint8))
+    write_image(tmp_path / "f2.png", np.zeros((8, 10, 3), np.uint8))
+    write_image(tmp_path / "f10.png", np.zeros((9, 10, 3), np.uint8))
+    check_same_size([tmp_path / "f1.png", tmp_path / "f2.png"])
+    with pytest.raises(ValueError, match=r"f10.png: 10x9 px, but .*f1.png is 10x8"):
+        check_same_size([tmp_path / n for n in ("f1.png", "f2.png", "f10.png")])

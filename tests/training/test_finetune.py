@@ -61,8 +61,8 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, fake_gt, data_root):
     from faceflow.methods import registry
 
     try:
-        img = np.zeros((40, 50, 3), np.uint8)
-        assert registry.estimate_flow(name, img, img).shape == (40, 50, 2)
+        img = np.zeros((64, 80, 3), np.uint8)  # RAFT-small works on 64 px and up
+        assert registry.estimate_flow(name, img, img).shape == (64, 80, 2)
     finally:
         registry.unregister(name)
     with pytest.raises(ValueError, match="not a fine-tuning checkpoint"):
