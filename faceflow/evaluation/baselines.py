@@ -287,6 +287,8 @@ class Table3Result:
         The jitter floor that split still and moving pairs.
     missing : dict of str to str
         Nothing is missing from a computed table; kept for :meth:`Chapter.report`.
+    ours : list of str
+        Our networks (registry names).
     """
 
     table: pd.DataFrame
@@ -296,6 +298,7 @@ class Table3Result:
     best_face: dict[str, str] = field(default_factory=dict)
     floor: float | None = None
     missing: dict[str, str] = field(default_factory=dict)
+    ours: list[str] = field(default_factory=list)
 
     @property
     def best_text(self) -> str:
@@ -308,6 +311,36 @@ class Table3Result:
             face = self.best_face.get(s)
             parts.append(f"{tables.display_name(face)} on the face and {whole}" if face else whole)
         return "; ".join(parts)
+
+    def claim(self, test_set: str = "faces test", view: str = "face@moving") -> str:
+        """The paper's Sec. 5.2 claim on ``test_set`` in ``view``: our best network beats every other method.
+
+        Parameters
+        ----------
+        test_set : str
+        view : str
+            A key of :data:`faceflow.evaluation.regions.VIEWS`.
+
+        Returns
+        -------
+        str
+            ``holds``, ``does not hold`` (naming the methods it does not beat) or ``not testable
+            here``; single runs, so "beats" is a lower mean (:func:`~faceflow.evaluation.regions.beats`).
+        """
+        from faceflow.evaluation.regions import beats, view_column
+
+        best = (self.best_face if view != "whole" else self.best).get(test_set)
+        rows = self.per_pair[self.per_pair["test_set"] == test_set]
+        if best is None or rows.empty:
+            return "not testable here: no trained network or no face test pairs"
+        means = rows.groupby("method")[view_column("epe", view)].mean()
+        ours = set(self.ours) | set(self.best.values()) | set(self.best_face.values())
+        others = [m for m in means.index if m not in ours and m != "zero"]
+        others += ["zero"] if "zero" in means.index else []
+        lost = [tables.display_name(m) for m in others if not beats(means[m] - means[best])]
+        if not lost:
+            return f"holds: {tables.display_name(best)} beats every other method here ({len(others)})"
+        return f"does not hold: {tables.display_name(best)} does not beat {', '.join(lost)}"
 
     def by_region(self, test_set: str, metric: str = "epe") -> pd.DataFrame:
         """Every method's mean ``metric`` on ``test_set`` in every view, as strings.
@@ -409,7 +442,8 @@ def table3(
     if out_dir is not None:
         atomic_write_text(Path(out_dir) / "per_pair.csv", per_pair.to_csv(index=False))
         atomic_write_text(Path(out_dir) / "table3.csv", table.to_csv())
-    return Table3Result(table, shown, per_pair, best.get(PAPER_VIEW, {}), best.get(VERDICT_VIEW, {}), floor)
+    best_whole, best_face = best.get(PAPER_VIEW, {}), best.get(VERDICT_VIEW, {})
+    return Table3Result(table, shown, per_pair, best_whole, best_face, floor, ours=list(methods.ours))
 
 
 @dataclass

@@ -173,6 +173,35 @@ def beats(margin: float, range_a: float = 0.0, range_b: float = 0.0) -> bool:
     return bool(margin > 0 and margin > max(range_a, range_b))
 
 
+def verdict(a: str, b: str, mean_a: float | None, mean_b: float | None, range_a: float = 0.0, range_b: float = 0.0):
+    """A verdict sentence on "``a`` beats ``b``" by :func:`beats` (lower mean error).
+
+    Parameters
+    ----------
+    a, b : str
+        The names printed.
+    mean_a, mean_b : float or None
+        Mean errors (None or NaN: not measured here).
+    range_a, range_b : float
+        Seed ranges.
+
+    Returns
+    -------
+    str
+        Starting with ``holds``, ``does not hold`` or ``not testable here``.
+
+    Examples
+    --------
+    >>> verdict("Exp2II", "Exp1", 0.25, 0.29)
+    'holds: Exp2II 0.2500 px against Exp1 0.2900 px'
+    """
+    if mean_a is None or mean_b is None or np.isnan(mean_a) or np.isnan(mean_b):
+        return f"not testable here: {a if mean_a is None or np.isnan(mean_a) else b} was not measured"
+    word = "holds" if beats(mean_b - mean_a, range_a, range_b) else "does not hold"
+    spread = f" (seed ranges {range_a:.4f}, {range_b:.4f})" if range_a or range_b else ""
+    return f"{word}: {a} {mean_a:.4f} px against {b} {mean_b:.4f} px{spread}"
+
+
 @dataclass
 class GroundTruthQuality:
     """The landmark ground truth against an independent method, by region and by pair motion.

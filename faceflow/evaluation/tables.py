@@ -297,6 +297,32 @@ class TableResult:
         col = self.values[(test_set, metric)].dropna()
         return [str(n) for n, v in col.items() if beats(zero - v, self.seed_range(str(n), test_set, metric))]
 
+    def verdict(self, a: str, b: str, test_set: str, metric: str = "epe") -> str:
+        """Does row ``a`` beat row ``b`` (or ``"zero flow"``) on ``test_set`` in ``metric``, by the book's rule?
+
+        Parameters
+        ----------
+        a, b : str
+            Row labels (``"zero flow"`` for the zero-flow reference).
+        test_set : str
+        metric : str
+            A view column (``"epe"``: the whole crop; ``"epe_face@moving"``: the face's moving pairs).
+
+        Returns
+        -------
+        str
+            :func:`faceflow.evaluation.regions.verdict`.
+        """
+        from faceflow.evaluation.regions import verdict
+
+        def get(row):
+            if row == "zero flow":
+                return self.zero_value(test_set, metric), 0.0
+            return self.value(row, test_set, metric), self.seed_range(row, test_set, metric)
+
+        (ma, ra), (mb, rb) = get(a), get(b)
+        return verdict(a, b, ma, mb, ra, rb)
+
     def by_region(self, test_set: str, metric: str = "epe") -> pd.DataFrame:
         """Every row's ``metric`` on ``test_set`` in every view (:data:`faceflow.evaluation.regions.VIEWS`).
 

@@ -200,3 +200,37 @@ def bp4d_cost(cost: GenerationCost, processes: int = 4) -> pd.DataFrame:
         }
     )
     return pd.DataFrame(out).set_index("")
+
+
+def bp4d_summary(cost: GenerationCost, mode: str = "paper", flow_format: str = "flo") -> dict[str, str]:
+    """The paper's cost of generating BP4D's ground truth against ours, with a verdict, for a page.
+
+    Parameters
+    ----------
+    cost : GenerationCost
+    mode, flow_format : str
+        The run compared (the paper's construction, ``.flo`` files, by default).
+
+    Returns
+    -------
+    dict
+        ``ours`` and ``paper`` (CPU-hours), ``times`` (paper / ours) and ``verdict``.
+    """
+    table = bp4d_cost(cost)
+    row = f"faceflow gt, {mode} mode, {flow_format}"
+    paper_hours = float(table["CPU-hours"].iloc[-1])
+    if row not in table.index or not np.isfinite(table.loc[row, "CPU-hours"]):
+        return {"ours": "not measured", "paper": f"{paper_hours:.0f}", "times": "", "verdict": "not testable here"}
+    ours = float(table.loc[row, "CPU-hours"])
+    verdict = (
+        f"holds: the same construction needs {ours:.1f} CPU-hours here for BP4D's frames, "
+        f"{paper_hours / ours:.0f} times fewer than the paper's {paper_hours:.0f}"
+        if ours <= paper_hours
+        else f"does not hold: {ours:.1f} CPU-hours here against the paper's {paper_hours:.0f}"
+    )
+    return {
+        "ours": f"{ours:.1f}",
+        "paper": f"{paper_hours:.0f}",
+        "times": f"{paper_hours / ours:.0f}",
+        "verdict": verdict,
+    }

@@ -767,7 +767,23 @@ class GroundTruthError:
             "times_paper": f"{self.times_paper_best():.1f}",
             "motion": f"{self.usable[self.usable.part == 'zero flow']['mean |u|'].mean():.2f}",
             "suspect": f"{self.suspect_share():.0%}",
+            "verdict": self.verdict(),
         }
+
+    def verdict(self) -> str:
+        """Is the landmark ground truth closer to the true motion than zero flow, on the face?
+
+        Returns
+        -------
+        str
+            Starting with ``holds`` or ``does not hold``.
+        """
+        pipe, zero = self.epe("whole pipeline"), self.epe("zero flow")
+        word = "holds" if pipe < zero else "does not hold"
+        return (
+            f"{word}: on known motions the landmark ground truth is {pipe:.2f} px from the true motion on the "
+            f"face, zero flow {zero:.2f} px (k = 1 grid)"
+        )
 
     def times_paper_best(self) -> float:
         """The whole pipeline's face EPE divided by the best network EPE of the paper's Table 2 (BP4D).
