@@ -847,26 +847,47 @@ def ground_truth_error(known: KnownMotionSet) -> GroundTruthError:
     )
 
 
-def clip_length_study(
-    data_root, n_sources: int, lengths: tuple, clip_frames: int = 60, seed: int = 0, cache_dir=None
-) -> pd.DataFrame:
+def profile_known_motion(profile: str, data_root, outputs, n_frames: int | None = None, seed: int = 0):
+    """The known-motion set with ``profile``'s settings, cached under ``outputs/datasets``.
+
+    Parameters
+    ----------
+    profile : str
+        ``groundtruth.error_photos`` sources of ``groundtruth.error_frames`` frames.
+    data_root : path-like or None
+    outputs : faceflow.profiles.OutputLayout
+    n_frames : int, optional
+        Another clip length (default: the profile's).
+    seed : int
+
+    Returns
+    -------
+    KnownMotionSet
+        The same set (one cache file) for every chapter that asks with the same settings.
+    """
+    from faceflow import profiles
+
+    gt = profiles.get(profile).groundtruth
+    n = n_frames or gt.error_frames
+    cache = outputs.root / "datasets" / f"known-motion-{gt.error_photos}x{n}-seed{seed}.npz"
+    return known_motion_set(data_root, gt.error_photos, n, gt.error_clip_frames, seed, cache)
+
+
+def clip_length_study(profile: str, data_root, outputs, lengths: tuple, seed: int = 0) -> pd.DataFrame:
     """The ground truth's error on known motions of the same photos in clips of different lengths.
 
     The expression reaches its apex at the last frame whatever the length, so a short clip packs
     it into a few frames (far faster non-rigid motion than real video shows) and gives the
-    tracker little history. This is the measurement behind :data:`faceflow.profiles`'s
-    ``error_frames``.
+    tracker little history. This is the measurement behind the profiles' ``error_frames``.
 
     Parameters
     ----------
+    profile : str
     data_root : path-like or None
-    n_sources : int
+    outputs : faceflow.profiles.OutputLayout
     lengths : tuple of int
-        Frames per clip, one row each.
-    clip_frames, seed
-        As :func:`known_motion_set`.
-    cache_dir : path-like, optional
-        Where each length's set is cached (``known-motion-<n>.npz``).
+        Frames per clip, one row each (sets cached as :func:`profile_known_motion` caches them).
+    seed : int
 
     Returns
     -------
@@ -874,12 +895,9 @@ def clip_length_study(
         Index ``frames per clip``; columns: pairs, the whole pipeline's and zero flow's face EPE
         (k = 1 grid, usable pairs), their ratio and the share of suspect pairs.
     """
-    from pathlib import Path
-
     rows = []
     for n in lengths:
-        cache = Path(cache_dir) / f"known-motion-{n}.npz" if cache_dir is not None else None
-        err = ground_truth_error(known_motion_set(data_root, n_sources, n, clip_frames, seed, cache))
+        err = ground_truth_error(profile_known_motion(profile, data_root, outputs, n, seed))
         usable = err.usable.drop_duplicates(["sequence", "pair"])
         pipe, zero = err.epe("whole pipeline"), err.epe("zero flow")
         rows.append(
