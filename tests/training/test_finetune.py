@@ -88,7 +88,9 @@ def test_config_checks_its_values():
     # the plain run's config is what it was before the masked option (its runs are reused)
     assert "masked" not in finetune.FinetuneConfig(steps=1).to_dict()
     masked = finetune.FinetuneConfig(steps=1, masked=True).to_dict()
-    assert masked["masked"] is True and finetune.FinetuneConfig(**masked) == finetune.FinetuneConfig(steps=1, masked=True)
+    assert masked["masked"] is True and finetune.FinetuneConfig(**masked) == finetune.FinetuneConfig(
+        steps=1, masked=True
+    )
     with pytest.raises(ValueError, match="multiples of 8"):
         finetune.FinetuneConfig(steps=1, crop=(60, 64))
     with pytest.raises(ValueError, match=">= 1"):
