@@ -1,4 +1,5 @@
-"""``faceflow flow``: one flow by any registered method; ``faceflow compare``: Table 3 on a face set.
+"""``faceflow flow``: one flow by any registered method; ``faceflow compare``: Table 3 on a face set and
+every method by region (:mod:`faceflow.cli.region_report`).
 
 Examples::
 
@@ -15,7 +16,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from faceflow.cli.options import add_data_root, add_quiet, positive_int
+from faceflow.cli.options import add_convention, add_data_root, add_output_dir, add_profile, add_quiet, positive_int
+from faceflow.cli.region_report import add_jitter_floor, jitter_floor, print_by_region, units
 
 
 def _register(args) -> list:
@@ -129,6 +131,7 @@ def _compare(args) -> int:
     statuses = _register(args)
     if args.methods:
         _check_methods(args.methods, _unavailable(args, statuses))
+    floor, source = jitter_floor(args)
     split = (split_options(args.runs) if args.runs else None) or SplitOptions()
     if args.exclude is not None:
         split = SplitOptions(tuple(args.exclude), split.fractions, split.seed)
@@ -136,9 +139,12 @@ def _compare(args) -> int:
     refuse_output_over_input(args.out, manifest_files(args.face_dir) if args.out else [], "--out")
     print(f"split: {note}")
     methods = args.methods or available_methods()
-    rows = [evaluate(methods, pairs, name, progress=not args.quiet) for name, pairs in sets.items()]
-    avg = tables.averages(pd.concat(rows, ignore_index=True))
     ours = [m for m in methods_of_kind("ours") if m in methods]
+    fns = _compare_functions(methods, ours, args)
+    rows = [evaluate(fns, pairs, name, not args.quiet, convention=args.convention) for name, pairs in sets.items()]
+    per_pair = pd.concat(rows, ignore_index=True)
+    avg = tables.averages(per_pair)
+    print(f"\nTable 3, whole crop (the paper's layout): {units(args.convention)}")
     if ours:
         tab, best = tables.table3(avg, ours, order=table3_order())
         print(f"best of our networks: {best}")
@@ -150,10 +156,29 @@ def _compare(args) -> int:
         print(tables.format_table(tab, {k: "weights not available" for k in missing}))
     for k, why in missing.items():
         print(f"{k}: {why}")
+    print("\nBy region:")
+    by_region = print_by_region(per_pair, floor, source, args.convention, "compare")
     if args.out:
-        atomic_write_text(args.out, tab.to_csv())
-        print(f"table: {args.out}")
+        atomic_write_text(args.out, by_region.to_csv())
+        print(f"by region: {args.out}")
     return 0
+
+
+def _compare_functions(methods, ours, args) -> dict:
+    """``{name: fn(img1, img2)}``: our networks' largest (k = 1) prediction in the paper's convention,
+    as Tables 1-2 score them; every other method through the registry."""
+    from functools import partial
+
+    from faceflow.methods.registry import estimate_flow
+    from faceflow.training.checkpoints import checkpoint_flow_fn
+
+    paper = args.convention == "paper"
+    return {
+        m: checkpoint_flow_fn(Path(args.runs) / m / "last.pt", largest=True)
+        if paper and m in ours
+        else partial(estimate_flow, m)
+        for m in methods
+    }
 
 
 def add_cli(sub) -> None:
@@ -169,14 +194,27 @@ def add_cli(sub) -> None:
     add_data_root(p)
     add_quiet(p)
     p.set_defaults(func=_flow)
-    c = sub.add_parser("compare", help="Table 3: every method on the face test set and the held-out face source")
+    c = sub.add_parser(
+        "compare",
+        help="Table 3: every method on the face test set and the held-out face source, "
+        "and every method by region (face on moving / still pairs, outside the face, whole crop)",
+    )
     c.add_argument("--face-dir", required=True, help="a `faceflow gt` output folder (manifest.csv)")
     c.add_argument("--runs", help="runs folder of trained experiments; their split options are re-used")
     c.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
     c.add_argument("--exclude", nargs="*", help="held-out sequences (default: those the networks were trained without)")
     c.add_argument("--methods", nargs="+", help="methods to compare (default: all registered)")
     c.add_argument("--max-pairs", type=positive_int, default=None, help="evenly spaced pairs per test set")
-    c.add_argument("--out", help="write the table as CSV")
+    add_convention(c)
+    add_jitter_floor(c)
+    c.add_argument(
+        "--out",
+        help="write the mean EPE and AAE by region as CSV: one row per method and test set, columns "
+        "pairs_<view>, epe_<view>, aae_<view> (views face@moving, face@still, face, outside; epe and aae "
+        "are the whole crop), convention, jitter_floor",
+    )
+    add_profile(c)
+    add_output_dir(c)
     add_data_root(c)
     add_quiet(c)
     c.set_defaults(func=_compare)

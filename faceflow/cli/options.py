@@ -27,6 +27,17 @@ def add_device(p: argparse.ArgumentParser, default: str = "auto") -> None:
     p.add_argument("--device", default=default, choices=["auto", "cpu", "cuda"])
 
 
+def add_convention(p: argparse.ArgumentParser) -> None:
+    """``--convention``: where errors are measured (:func:`faceflow.evaluation.evaluate.evaluate`)."""
+    p.add_argument(
+        "--convention",
+        default="paper",
+        choices=["paper", "native"],
+        help="paper (default): the largest prediction against the ground truth averaged to its grid "
+        "(Sec. 5.1); native: the prediction upsampled to the ground truth's resolution",
+    )
+
+
 def add_quiet(p: argparse.ArgumentParser) -> None:
     """``--quiet`` / ``--no-progress`` (the same switch, ``args.quiet``): no progress bars."""
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bars")

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from faceflow.cli.options import (
+    add_convention,
     add_data_root,
     add_device,
     add_output_dir,
@@ -23,6 +24,7 @@ from faceflow.cli.options import (
     positive_float,
     positive_int,
 )
+from faceflow.cli.region_report import add_jitter_floor, jitter_floor, print_by_region
 
 
 def _face_data(args):
@@ -63,9 +65,14 @@ def _read_config(path: Path, overrides: dict):
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     if set(data) - fields:
         raise ValueError(f"{path}: unknown config keys {sorted(set(data) - fields)}; known: {sorted(fields)}")
+    merged = {**data, **overrides}
+    for key in ("loss", "model"):  # an option changes one setting of these, not the file's others
+        if key in overrides and isinstance(data.get(key), dict):
+            merged[key] = {**data[key], **overrides[key]}
     try:
-        cfg = TrainConfig.from_dict({**data, **overrides})
-    except TypeError as exc:  # a value of the wrong type in the file, e.g. "steps": "x"
+        cfg = TrainConfig.from_dict(merged)
+        cfg.loss_config()  # unknown loss settings: said here, not after the face data is made
+    except (TypeError, ValueError) as exc:  # a bad value in the file, e.g. "steps": "x"
         raise ValueError(f"{path}: bad config value ({exc})") from None
     return cfg
 
@@ -87,17 +94,23 @@ def _train(args: argparse.Namespace) -> int:
         overrides["lr_multiplier"] = args.lr_multiplier
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
+    if args.masked_loss:
+        overrides["loss"] = {"masked": True}
     if Path(args.config).suffix == ".json":
         cfg = _read_config(Path(args.config), overrides)
+        _check_masked(args.masked_loss, cfg.train_set)
     else:
         if args.config not in experiments.NAMES:  # before the face data is made (minutes)
             raise ValueError(f"unknown experiment {args.config!r}; choose from {experiments.NAMES}")
+        _check_masked(args.masked_loss, args.train_set)
         data = _face_data(args)[1] if args.train_set == "faces" else {}
         cfg = experiments.for_profile(args.config, args.train_set, args.profile, args.variant, data=data, **overrides)
+    # a masked run never replaces the paper-loss run of the same experiment (nor the reverse)
+    name = cfg.experiment + ("-masked" if cfg.loss_config().masked else "")
     run_dir = (
         Path(args.run_dir)
         if args.run_dir
-        else (profiles.outputs(args.profile, args.output_dir).runs(cfg.train_set, cfg.variant) / cfg.experiment)
+        else (profiles.outputs(args.profile, args.output_dir).runs(cfg.train_set, cfg.variant) / name)
     )
     face_dir = _face_dir(args) if cfg.train_set == "faces" else None  # made above: reused
     path = ensure_trained(
@@ -120,6 +133,15 @@ def _data_files(ds) -> list:
     return [p for p in refs if isinstance(p, Path)]
 
 
+def _check_masked(masked: bool, train_set: str) -> None:
+    """``--masked-loss`` needs ground truth with a valid mask: the face sets."""
+    if masked and train_set != "faces":
+        raise ValueError(
+            f"--masked-loss needs ground truth with a valid mask (the faces); {train_set}'s is defined "
+            "everywhere, so the masked loss would equal the paper's"
+        )
+
+
 def _eval(args: argparse.Namespace) -> int:
     from faceflow.evaluation.evaluate import evaluate
     from faceflow.evaluation.figures import error_histograms
@@ -131,6 +153,7 @@ def _eval(args: argparse.Namespace) -> int:
     from faceflow.training.checkpoints import checkpoint_flow_fn, load_checkpoint
 
     _, cfg, _ = load_checkpoint(args.checkpoint)
+    floor, source = jitter_floor(args) if args.on == "faces" else (None, "")  # a bad floor file: before the work
     size = None  # datasets at native size; the net runs at its training resolution
     if args.on == "faces":
         face_dir = _face_dir(args)
@@ -163,10 +186,15 @@ def _eval(args: argparse.Namespace) -> int:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     atomic_write_bytes(hist, buf.getvalue())
-    where = "k=1 grid (the paper's convention)" if paper else "ground truth's resolution"
-    print(f"eval: {len(df)} pairs  EPE {df['epe'].mean():.4f}  AAE {df['aae'].mean():.4f} rad, on the {where}")
-    print(f"eval: per-pair errors {out}; histograms {hist}")
+    print(f"eval: {len(df)} pairs of {args.on}, {name}" + (" (masked loss)" if _masked(cfg) else ""))
+    print_by_region(df, floor, source, args.convention, "eval")
+    print(f"\neval: per-pair errors {out}; histograms {hist}")
     return 0
+
+
+def _masked(cfg: dict) -> bool:
+    """Whether a run's config trains with the masked loss (beyond the paper)."""
+    return bool((cfg.get("loss") or {}).get("masked"))
 
 
 def add_cli(sub) -> None:
@@ -200,6 +228,13 @@ def add_cli(sub) -> None:
     p.add_argument(
         "--exclude", nargs="*", default=["multi_face"], help="with --face-dir: sequences held out of the splits"
     )
+    p.add_argument(
+        "--masked-loss",
+        action="store_true",
+        help="beyond the paper: average every loss term over the ground truth's valid mask (the face) "
+        "instead of the whole crop (faces only; the run goes to <runs>/<Exp>-masked unless --run-dir; "
+        "Exp3's initialisation run keeps the paper's loss)",
+    )
     p.add_argument("--run-dir", default=None)
     p.add_argument(
         "--replace",
@@ -208,19 +243,18 @@ def add_cli(sub) -> None:
     )
     p.set_defaults(func=_train)
 
-    e = sub.add_parser("eval", parents=[common], help="per-pair EPE/AAE of a trained checkpoint")
+    e = sub.add_parser(
+        "eval",
+        parents=[common],
+        help="per-pair EPE/AAE of a trained checkpoint, summarised by region (face / outside / whole crop)",
+    )
     e.add_argument("checkpoint", help="a last.pt written by `faceflow train`")
     e.add_argument("--on", default="faces", choices=["faces", "chairs", "sintel", "shapes"])
     e.add_argument("--split", default="test", choices=["train", "val", "test"], help="face split")
     e.add_argument("--sequences", nargs="*", default=None, help="evaluate these face sequences instead")
     e.add_argument("--sintel-pass", default="clean", choices=["clean", "final"])
     e.add_argument("--max-pairs", type=positive_int, default=None)
-    e.add_argument(
-        "--convention",
-        default="paper",
-        choices=["paper", "native"],
-        help="paper (default): the largest prediction against the ground truth averaged to its grid "
-        "(Sec. 5.1); native: the prediction upsampled to the ground truth's resolution",
-    )
+    add_convention(e)
     e.add_argument("--out", default=None, help="CSV of per-pair errors (default: beside the checkpoint)")
+    add_jitter_floor(e)
     e.set_defaults(func=_eval)

@@ -148,6 +148,122 @@ def with_views(per_pair: pd.DataFrame, floor: float | None) -> pd.DataFrame:
     return out
 
 
+def view_means(per_pair: pd.DataFrame, floor: float | None, by: Sequence[str] = ("method", "test_set")) -> pd.DataFrame:
+    """Mean EPE and AAE in every view of :data:`VIEWS` per group, and the pairs behind each mean.
+
+    Parameters
+    ----------
+    per_pair : pandas.DataFrame
+        Rows of :func:`faceflow.evaluation.evaluate.evaluate`.
+    floor : float or None
+        The jitter floor, in the units of the rows' ``gt_mag_face``; None: every pair with a face
+        region counts as moving.
+    by : sequence of str
+        Columns that make a group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``by`` (first-seen order); columns ``pairs_<view>`` (pairs with a value in that view:
+        0 for the face views of a ground truth without a valid mask, and for the still pairs when
+        no floor is known) followed by :func:`view_columns` (``epe_face@moving``, ..., ``epe``,
+        ``aae_face@moving``, ..., ``aae``; ``epe``/``aae`` are the whole crop).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"method": "m", "test_set": "t", "epe": [1.0, 3.0], "aae": 0.0,
+    ...     "epe_face": [0.5, 1.5], "aae_face": 0.0, "epe_outside": [2.0, 4.0], "aae_outside": 0.0,
+    ...     "gt_mag_face": [0.1, 2.0]})
+    >>> m = view_means(rows, floor=0.3)
+    >>> m.loc[("m", "t"), ["pairs_face@still", "epe_face@still", "epe_face@moving", "epe"]].tolist()
+    [1.0, 0.5, 1.5, 2.0]
+    """
+    views = with_views(per_pair, floor)
+    groups = views.groupby(list(by), sort=False)
+    counts = groups[[view_column("epe", v) for v, _ in VIEWS]].count()
+    counts.columns = [f"pairs_{v}" for v, _ in VIEWS]
+    return pd.concat([counts, groups[view_columns()].mean()], axis=1)
+
+
+def views_display(means: pd.DataFrame, test_set: str, still: bool = True, digits: int = 4) -> pd.DataFrame:
+    """One test set of a :func:`view_means` table as strings, the way ``faceflow eval`` and
+    ``faceflow compare`` print it.
+
+    Parameters
+    ----------
+    means : pandas.DataFrame
+        A :func:`view_means` table grouped by ``("method", "test_set")``.
+    test_set : str
+        The set to show.
+    still : bool
+        Whether the pairs were split at a jitter floor: the still pairs' column is shown (empty
+        when there are none). Without a floor every pair counts as moving and it is left out.
+    digits : int
+        Decimals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``(method, "EPE" | "AAE")``, columns the views, each
+        labelled with its number of pairs, e.g. ``"face, moving pairs (9)"``. Where the ground
+        truth has no valid mask (defined everywhere) only the whole crop is shown.
+
+    Raises
+    ------
+    KeyError
+        ``test_set`` is not in ``means``.
+    """
+    part = means.xs(test_set, level="test_set")
+    faces = bool(part["pairs_face"].max())
+    columns = {}
+    for view, label in VIEWS:
+        pairs = int(part[f"pairs_{view}"].max())
+        if (faces or view == "whole") and (still or view != "face@still"):
+            columns[f"{label} ({pairs})"] = [
+                "" if pd.isna(v) else f"{v:.{digits}f}"
+                for m in part.index
+                for v in (part.loc[m, view_column("epe", view)], part.loc[m, view_column("aae", view)])
+            ]
+    index = pd.MultiIndex.from_tuples(
+        [(m, metric) for m in part.index for metric in ("EPE", "AAE")], names=["method", ""]
+    )
+    return pd.DataFrame(columns, index=index)
+
+
+def floor_from_file(path) -> float:
+    """The jitter floor kept in a :func:`faceflow.groundtruth.jitter.profile_floor` cache file.
+
+    Parameters
+    ----------
+    path : path-like
+        ``outputs/<profile>/datasets/jitter-floor.json``.
+
+    Returns
+    -------
+    float
+        The floor, px of the k = 1 grid.
+
+    Raises
+    ------
+    ValueError
+        The file is not a jitter-floor measurement (one line naming it).
+    """
+    import json
+    from pathlib import Path
+
+    from faceflow.groundtruth.jitter import JitterFloor
+
+    path = Path(path)
+    try:
+        measured = JitterFloor.from_json(path.read_text())
+        floor = measured.floor if len(measured.per_pair) else float("nan")
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a jitter-floor measurement ({type(exc).__name__}: {exc})") from None
+    if not np.isfinite(floor) or floor < 0:
+        raise ValueError(f"{path}: not a jitter-floor measurement (floor {floor})")
+    return floor
+
+
 def beats(margin: float, range_a: float = 0.0, range_b: float = 0.0) -> bool:
     """The book's one rule for "A beats B": A's mean error is below B's by more than the seed
     range of either.

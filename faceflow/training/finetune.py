@@ -9,6 +9,13 @@ profile: random crops (and horizontal flips), the sequence loss over all recurre
 clipping at 1. The split is the one the FlowNetS networks were trained with, so the test pairs
 (subject-disjoint) are those of Table 3.
 
+**Masked loss (beyond the paper and RAFT, ``FinetuneConfig.masked``).** The landmark ground truth
+is defined only inside the face mesh (:mod:`faceflow.io.masks`). With ``masked=True`` each
+update's L1 error is averaged over the valid pixels of the batch's crops (both flow components)
+instead of every pixel (:func:`faceflow.training.losses.masked_mean`, as the FlowNetS masked loss
+does), so a pixel outside the face has no gradient; the crops carry the mask through the same
+crop and flip as the frames and the flow. The plain loss stays the default.
+
 :func:`ensure_finetuned` is idempotent and resumable like :func:`faceflow.training.loop.ensure_trained`:
 a finished run of the same config is reused, a partial one resumed. Checkpoints hold tensors,
 numbers and strings only and are read with ``torch.load(weights_only=True)``.
@@ -35,6 +42,7 @@ from faceflow.methods.raft import RAFTSmall, load_raft_small, load_raft_state, r
 from faceflow.methods.registry import FlowFn, register
 from faceflow.runtime import load_weights_file, resolve_device
 from faceflow.training.loop import batch_indices
+from faceflow.training.losses import masked_mean
 
 #: File of a fine-tuning run.
 CHECKPOINT = "last.pt"
@@ -73,6 +81,10 @@ class FinetuneConfig:
         test pairs were held out of.
     seed : int
         Seed of the crops, flips and batch order.
+    masked : bool
+        Beyond the paper: the sequence loss over the ground truth's valid mask only (module
+        docstring). Recorded in :meth:`to_dict` only when set, so the plain runs made before this
+        option are still found.
     """
 
     steps: int
@@ -87,6 +99,7 @@ class FinetuneConfig:
     train_pairs: int | None = None
     split: dict = field(default_factory=dict)
     seed: int = 0
+    masked: bool = False
 
     def __post_init__(self) -> None:
         self.crop = tuple(int(c) for c in self.crop)
@@ -104,10 +117,45 @@ class FinetuneConfig:
         """
         d = asdict(self)
         d["crop"] = list(self.crop)
+        if not self.masked:
+            del d["masked"]
         return d
 
+    @classmethod
+    def from_settings(cls, settings, split: dict, seed: int = 0, masked: bool = False) -> FinetuneConfig:
+        """The run of a profile's fine-tuning settings.
 
-def sequence_loss(preds: list[torch.Tensor], gt: torch.Tensor, gamma: float = 0.8) -> torch.Tensor:
+        Parameters
+        ----------
+        settings : faceflow.profiles.FinetuneProfile
+            Steps, batch, crop, updates, learning rate, training pairs.
+        split : dict
+            The face split (:meth:`SplitOptions.to_data`).
+        seed : int
+            Seed of the crops, flips and batch order.
+        masked : bool
+            The masked loss (beyond the paper).
+
+        Returns
+        -------
+        FinetuneConfig
+        """
+        return cls(
+            steps=settings.steps,
+            batch_size=settings.batch_size,
+            crop=settings.crop,
+            iters=settings.iters,
+            lr=settings.lr,
+            train_pairs=settings.train_pairs,
+            split=split,
+            seed=seed,
+            masked=masked,
+        )
+
+
+def sequence_loss(
+    preds: list[torch.Tensor], gt: torch.Tensor, gamma: float = 0.8, mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """RAFT's loss: the L1 error of every update, weighted ``gamma^(N-1-i)`` (the last weighs 1).
 
     Parameters
@@ -118,6 +166,10 @@ def sequence_loss(preds: list[torch.Tensor], gt: torch.Tensor, gamma: float = 0.
         ``(B, 2, H, W)`` ground truth.
     gamma : float
         Decay per update towards the first.
+    mask : torch.Tensor, optional
+        ``(B, 1, H, W)`` valid mask (1 where the ground truth is defined): each update's error is
+        then the mean over the valid entries of the batch (the masked loss, beyond the paper);
+        None: over every entry.
 
     Returns
     -------
@@ -127,15 +179,17 @@ def sequence_loss(preds: list[torch.Tensor], gt: torch.Tensor, gamma: float = 0.
     Raises
     ------
     ValueError
-        No predictions, or a shape differs from the ground truth's.
+        No predictions, or a shape differs from the ground truth's (or the mask's from ``(B, 1, H, W)``).
     """
     if not preds:
         raise ValueError("no predictions")
     for p in preds:
         if p.shape != gt.shape:
             raise ValueError(f"prediction {tuple(p.shape)} vs ground truth {tuple(gt.shape)}")
+    if mask is not None and mask.shape != (gt.shape[0], 1, *gt.shape[2:]):
+        raise ValueError(f"mask {tuple(mask.shape)} vs ground truth {tuple(gt.shape)}")
     n = len(preds)
-    return sum(gamma ** (n - 1 - i) * (p - gt).abs().mean() for i, p in enumerate(preds))
+    return sum(gamma ** (n - 1 - i) * masked_mean((p - gt).abs(), mask) for i, p in enumerate(preds))
 
 
 def crop_sample(sample: dict, crop: tuple[int, int], rng: np.random.Generator, flip: bool) -> dict:
@@ -144,7 +198,8 @@ def crop_sample(sample: dict, crop: tuple[int, int], rng: np.random.Generator, f
     Parameters
     ----------
     sample : dict
-        ``img1``, ``img2`` (3, H, W) and ``flow`` (2, H, W) tensors.
+        ``img1``, ``img2`` (3, H, W) and ``flow`` (2, H, W) tensors, and ``mask`` (1, H, W) when
+        the sample has one (:func:`faceflow.training.datasets.pair_to_sample`).
     crop : (int, int)
         (h, w) of the crop; the sample must be at least that large.
     rng : numpy.random.Generator
@@ -155,7 +210,8 @@ def crop_sample(sample: dict, crop: tuple[int, int], rng: np.random.Generator, f
     Returns
     -------
     dict
-        The cropped ``img1``, ``img2`` and ``flow``.
+        The cropped ``img1``, ``img2``, ``flow`` (and ``mask``): the same crop and flip for each;
+        the draws do not depend on whether there is a mask.
 
     Raises
     ------
@@ -167,7 +223,7 @@ def crop_sample(sample: dict, crop: tuple[int, int], rng: np.random.Generator, f
     if h < ch or w < cw:
         raise ValueError(f"sample {sample.get('name', '')} is {h}x{w}, smaller than the {ch}x{cw} crop")
     y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-    out = {k: sample[k][:, y : y + ch, x : x + cw] for k in ("img1", "img2", "flow")}
+    out = {k: sample[k][:, y : y + ch, x : x + cw] for k in ("img1", "img2", "flow", "mask") if k in sample}
     if flip and rng.random() < 0.5:
         out = {k: v.flip(-1) for k, v in out.items()}
         out["flow"] = out["flow"] * torch.tensor([-1.0, 1.0]).view(2, 1, 1)
@@ -296,9 +352,11 @@ def finetune_raft(
         rng = np.random.default_rng([cfg.seed, step])
         idx = batch_indices(len(train), cfg.batch_size, step, cfg.seed)
         samples = [crop_sample(train[i], cfg.crop, rng, cfg.flip) for i in idx]
-        img1, img2, gt = (torch.stack([s[k] for s in samples]).to(device) for k in ("img1", "img2", "flow"))
+        img1, img2, gt, mask = (
+            torch.stack([s[k] for s in samples]).to(device) for k in ("img1", "img2", "flow", "mask")
+        )
         preds = model(img1 * 255.0, img2 * 255.0, iters=cfg.iters, all_iters=True)
-        loss = sequence_loss(preds, gt, cfg.gamma)
+        loss = sequence_loss(preds, gt, cfg.gamma, mask if cfg.masked else None)
         if not math.isfinite(float(loss.detach())):
             raise RuntimeError(f"fine-tuning RAFT-small: non-finite loss at step {step}")
         opt.zero_grad(set_to_none=True)
@@ -307,8 +365,10 @@ def finetune_raft(
         opt.step()
         sched.step()
         step += 1
-        epe = float(torch.linalg.vector_norm(preds[-1].detach() - gt, dim=1).mean())
-        extra["history"].append({"step": step, "loss": float(loss.detach()), "epe": epe, "lr": sched.get_last_lr()[0]})
+        err = torch.linalg.vector_norm(preds[-1].detach() - gt, dim=1)
+        epe, epe_valid = float(err.mean()), float(masked_mean(err, mask))  # the crops' whole / valid mask
+        row = {"step": step, "loss": float(loss.detach()), "epe": epe, "epe_valid": epe_valid}
+        extra["history"].append({**row, "lr": sched.get_last_lr()[0]})
         bar.update(1)
         if step == end or step % 10 == 0:
             extra["finished"] = step >= cfg.steps

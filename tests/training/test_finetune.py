@@ -18,6 +18,52 @@ def test_sequence_loss_by_hand():
         finetune.sequence_loss([torch.zeros(1, 2, 4, 5)], gt)
 
 
+def test_masked_sequence_loss_ignores_pixels_outside_the_mask():
+    gt = torch.zeros(1, 2, 2, 2)
+    mask = torch.tensor([[[[1.0, 0.0], [1.0, 1.0]]]])
+    # the three valid pixels are off by 1 in u and 0 in v; the invalid one by 5 in both
+    first = torch.tensor([[[[1.0, 5.0], [1.0, 1.0]], [[0.0, 5.0], [0.0, 0.0]]]], requires_grad=True)
+    last = (2 * first).detach().requires_grad_(True)
+    loss = finetune.sequence_loss([first, last], gt, gamma=0.5, mask=mask)
+    # each update: mean over the 6 valid entries (3 pixels x 2 components): 3 / 6 and 6 / 6
+    assert float(loss.detach()) == pytest.approx(0.5 * 0.5 + 1.0)
+    loss.backward()
+    for p in (first, last):
+        assert torch.all(p.grad[0, :, 0, 1] == 0)  # outside the mask: no gradient at all
+        assert torch.all(p.grad[0, 0][mask[0, 0] > 0] > 0)  # inside: pulls u towards the ground truth
+    assert float(finetune.sequence_loss([first, last], gt, gamma=0.5).detach()) > float(loss.detach())  # sees the 5s
+    with pytest.raises(ValueError, match="mask"):
+        finetune.sequence_loss([first], gt, mask=torch.ones(1, 2, 2, 2))
+
+
+def test_masked_sequence_loss_with_a_mask_of_ones_is_the_plain_loss():
+    g = torch.Generator().manual_seed(0)
+    gt = torch.randn(3, 2, 8, 12, generator=g)
+    preds = [torch.randn(3, 2, 8, 12, generator=g).requires_grad_(True) for _ in range(4)]
+    plain = finetune.sequence_loss(preds, gt)
+    plain_grads = torch.autograd.grad(plain, preds)
+    masked = finetune.sequence_loss(preds, gt, mask=torch.ones(3, 1, 8, 12))
+    masked_grads = torch.autograd.grad(masked, preds)
+    assert float(masked) == pytest.approx(float(plain), rel=1e-6)
+    assert all(torch.allclose(a, b, rtol=1e-5, atol=1e-9) for a, b in zip(plain_grads, masked_grads))
+
+
+def test_crop_carries_the_mask_with_the_flow():
+    # every pixel's flow v is its own index; the mask marks the indices divisible by 3
+    h, w = 8, 10
+    index = torch.arange(h * w, dtype=torch.float32).view(1, h, w)
+    flow = torch.cat([torch.full((1, h, w), 2.0), index])
+    sample = {"img1": index.expand(3, h, w), "img2": index.expand(3, h, w), "flow": flow, "name": "p"}
+    with_mask = {**sample, "mask": (index % 3 == 0).float()}
+    for seed in range(20):
+        out = finetune.crop_sample(with_mask, (4, 6), np.random.default_rng(seed), flip=True)
+        plain = finetune.crop_sample(sample, (4, 6), np.random.default_rng(seed), flip=True)
+        assert torch.equal(out["flow"], plain["flow"]) and torch.equal(out["img1"], plain["img1"])  # same draws
+        assert out["mask"].shape == (1, 4, 6)
+        assert torch.equal(out["mask"], (out["flow"][1:] % 3 == 0).float())  # same crop and flip as the flow
+    assert "mask" not in plain
+
+
 def test_flipped_crop_negates_u_and_mirrors():
     img = torch.arange(2 * 8 * 10, dtype=torch.float32).view(2, 8, 10)[:1].expand(3, 8, 10)
     flow = torch.stack([torch.full((8, 10), 2.0), torch.full((8, 10), -1.0)])
@@ -39,6 +85,12 @@ def test_flipped_crop_negates_u_and_mirrors():
 
 def test_config_checks_its_values():
     assert finetune.FinetuneConfig(steps=1, crop=[64, 128]).to_dict()["crop"] == [64, 128]
+    # the plain run's config is what it was before the masked option (its runs are reused)
+    assert "masked" not in finetune.FinetuneConfig(steps=1).to_dict()
+    masked = finetune.FinetuneConfig(steps=1, masked=True).to_dict()
+    assert masked["masked"] is True and finetune.FinetuneConfig(**masked) == finetune.FinetuneConfig(
+        steps=1, masked=True
+    )
     with pytest.raises(ValueError, match="multiples of 8"):
         finetune.FinetuneConfig(steps=1, crop=(60, 64))
     with pytest.raises(ValueError, match=">= 1"):
@@ -67,3 +119,26 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, fake_gt, data_root):
         registry.unregister(name)
     with pytest.raises(ValueError, match="not a fine-tuning checkpoint"):
         finetune.read_finetuned(face_dir / "manifest.csv")
+
+
+@pytest.mark.data
+def test_masked_run_records_its_loss_and_never_reuses_the_plain_run(tmp_path, fake_gt, data_root):
+    from faceflow import profiles
+
+    # crops of the whole frame, so each holds the masks' 4 invalid columns
+    face_dir = fake_gt(tmp_path / "gt", {f"seq{i}": (f"s{i}", 3) for i in range(4)}, size=(64, 64))
+    settings = profiles.FinetuneProfile(steps=2, batch_size=1, crop=(64, 64), iters=2, lr=1e-4, train_pairs=2)
+    plain = finetune.FinetuneConfig.from_settings(settings, {}, seed=3)
+    masked = finetune.FinetuneConfig.from_settings(settings, {}, seed=3, masked=True)
+    assert plain.steps == 2 and plain.seed == 3 and not plain.masked and masked.masked
+    run = tmp_path / "run"
+    finetune.finetune_raft(plain, face_dir, run, data_root, device="cpu")
+    before = finetune.read_finetuned(run / "last.pt")
+    finetune.finetune_raft(masked, face_dir, run, data_root, device="cpu")
+    after = finetune.read_finetuned(run / "last.pt")
+    assert before["config"] == plain.to_dict() and after["config"] == masked.to_dict()
+    assert not all(torch.equal(before["model"][k], after["model"][k]) for k in before["model"])
+    # the same first prediction (same weights and crops), scored over the valid mask or the whole crop
+    first_plain, first_masked = before["extra"]["history"][0], after["extra"]["history"][0]
+    assert first_masked["epe"] == first_plain["epe"] and first_masked["epe_valid"] == first_plain["epe_valid"]
+    assert first_masked["epe_valid"] != first_masked["epe"] and first_masked["loss"] != first_plain["loss"]
