@@ -799,16 +799,7 @@ def finetune_on_faces(
     if "raft-small" not in methods.pretrained:
         why = methods.pretrained_missing.get("raft-small", "RAFT-small is not among this profile's networks.")
         return FinetuneResult(None, missing={what: why})
-    cfg = FinetuneConfig(
-        steps=settings.steps,
-        batch_size=settings.batch_size,
-        crop=settings.crop,
-        iters=settings.iters,
-        lr=settings.lr,
-        train_pairs=settings.train_pairs,
-        split=test_sets.split.to_data(),
-        seed=seed,
-    )
+    cfg = FinetuneConfig.from_settings(settings, test_sets.split.to_data(), seed)
     run_dir = Path(run_dir)
     ckpt = finetune_raft(cfg, test_sets.face_dir, run_dir, data_root=data_root, device=device)
     register_finetuned(ckpt, device)
