@@ -1204,7 +1204,7 @@ def add_masks(dst, progress: bool = False):
     ok = df["status"] == "ok"
     for seq in tqdm(list(dict.fromkeys(df.loc[ok, "sequence"])), desc="masks", disable=not progress):
         seq_dir = dst / seq
-        lm = load_npy(seq_dir / "landmarks.npy")
+        lm = load_npy(seq_dir / "landmarks.npy", "landmarks file").astype(np.float64, copy=False)
         shape = tuple(json.loads((seq_dir / "meta.json").read_text())["shape"])
         idx = df.index[ok & (df["sequence"] == seq)]
         ks = [int(df.at[i, "pair"]) for i in idx]
