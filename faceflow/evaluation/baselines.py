@@ -342,33 +342,23 @@ class Table3Result:
             return f"holds: {tables.display_name(best)} beats every other method here ({len(others)})"
         return f"does not hold: {tables.display_name(best)} does not beat {', '.join(lost)}"
 
-    def by_region(self, test_set: str, metric: str = "epe") -> pd.DataFrame:
-        """Every method's mean ``metric`` on ``test_set`` in every view, as strings.
+    def by_region(self, test_set: str) -> pd.DataFrame:
+        """Every method's mean EPE and AAE on ``test_set`` in every view, as strings.
 
         Parameters
         ----------
         test_set : str
-        metric : {"epe", "aae"}
 
         Returns
         -------
         pandas.DataFrame
-            Rows the methods (display names), columns the views with their pair counts.
+            :func:`faceflow.evaluation.regions.views_display`: rows ``(method, EPE | AAE)``
+            (display names), columns the views with their pair counts.
         """
-        from faceflow.evaluation.regions import VIEWS, view_column
+        from faceflow.evaluation.regions import view_means, views_display
 
-        rows = self.per_pair[self.per_pair["test_set"] == test_set]
-        means = rows.groupby("method", sort=False)[[view_column(metric, v) for v, _ in VIEWS]].mean()
-        first = rows[rows["method"] == rows["method"].iloc[0]] if len(rows) else rows
-        counts = {
-            "face@moving": int((first["motion"] == "moving").sum()),
-            "face@still": int((first["motion"] == "still").sum()),
-        }
-        out = pd.DataFrame(index=pd.Index([tables.display_name(m) for m in means.index], name="method"))
-        for view, label in VIEWS:
-            col = means[view_column(metric, view)]
-            out[f"{label} ({counts.get(view, len(first))})"] = ["" if pd.isna(v) else f"{v:.4f}" for v in col]
-        return out
+        rows = self.per_pair.assign(method=[tables.display_name(m) for m in self.per_pair["method"]])
+        return views_display(view_means(rows, self.floor), test_set, still=self.floor is not None)
 
 
 def table3(
