@@ -477,6 +477,41 @@ class Reconciliation:
     table: pd.DataFrame
     values: dict
 
+    def summary_values(self, real: str = "faces test") -> dict[str, str]:
+        """Formatted numbers for a page: on the known motions the ground truth's and the
+        reference's error against the truth (``gt_truth``, ``ref_truth``), their disagreement
+        (``gt_ref_known``) and the motion (``motion_known``); on the real set ``real`` the
+        disagreement (``gt_ref_real``) and the motion (``motion_real``); and each disagreement as
+        a share of its motion (``share_known``, ``share_real``).
+
+        Returns
+        -------
+        dict
+            ``"not available"`` for what was not measured.
+        """
+        known = self.table.index[0]
+        cols = list(self.table.columns[1:])
+
+        def get(row, k):
+            v = self.values.get((row, cols[k]))
+            return None if v is None or np.isnan(v) else v
+
+        out = {}
+        for key, row, k in (
+            ("gt_truth", known, 0),
+            ("ref_truth", known, 1),
+            ("gt_ref_known", known, 2),
+            ("motion_known", known, 3),
+            ("gt_ref_real", real, 2),
+            ("motion_real", real, 3),
+        ):
+            v = get(row, k)
+            out[key] = "not available" if v is None else f"{v:.2f}"
+        for key, row in (("share_known", known), ("share_real", real)):
+            d, m = get(row, 2), get(row, 3)
+            out[key] = "not available" if d is None or not m else f"{d / m:.0%}"
+        return out
+
 
 #: Text of a cell that real clips cannot give.
 UNKNOWN = "unknown (no true motion)"
