@@ -59,7 +59,9 @@ def test_sequence_figure_scale_is_the_largest_shown_vector(demo):
     shown = np.linspace(0, len(demo.exact) - 1, 3).astype(int)
     expect = max(float(np.linalg.norm(demo.exact[i].result.flow, axis=2).max()) for i in shown)
     assert res.values["max_radius"] == pytest.approx(expect)
-    assert len(res.figure.axes) == 6
+    assert len(res.figure.axes) == 7  # 2 x 3 panels and the colour key, at the shared radius
+    key = next(ax for ax in res.figure.axes if ax.get_title() == "flow colour key")
+    assert f"rim = {expect:.3g} px" in key.get_xlabel()
 
 
 def test_warp_figure_without_chairs(demo, tmp_path):
@@ -67,7 +69,7 @@ def test_warp_figure_without_chairs(demo, tmp_path):
     res = figures.warp_figure(demo, photo, tmp_path / "absent")
     assert set(res.missing) == {"FlyingChairs"}
     assert res.values["pair"] == photo.best_pair
-    assert len(res.figure.axes) == 4
+    assert len(res.figure.axes) == 5  # four panels and the colour key
 
 
 def test_magnitude_figure_empty_and_full(tmp_path, fake_gt):
