@@ -151,12 +151,21 @@ def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch):
 def test_fig4_on_set_saves_the_figure(tmp_path):
     pairs = synthetic.generated_face_pairs(3, size=(48, 64), seed=0)
     out = figures.fig4_on_set(
-        pairs, ["zero", "dis"], "title", per_kind=1, min_energy_quantile=0.0, path=tmp_path / "fig4.png"
+        pairs,
+        {"a": ["zero", "dis"], "b": []},
+        "title",
+        per_kind=1,
+        min_energy_quantile=0.0,
+        path=tmp_path / "fig4.png",
+        labels={"a": "group A"},
+        absent={"b": "no weights"},
     )
-    assert (tmp_path / "fig4.png").is_file()
+    assert list(out.figures) == ["pairs", "a", "b"]
+    assert all((tmp_path / f"fig4-{k}.png").is_file() for k in out.figures)
     assert len(out.rows) == 3 and list(out.row_table().columns)[:2] == ["pair", "row_type"]
     assert sum(int(c.split(": ")[1]) for c in out.counts.split(", ")) == 3
-    assert out.figure._suptitle.get_text() == "title"
+    assert out.figures["a"]._suptitle.get_text() == "title: group A"
+    assert "b: no weights" in out.figures["b"].axes[0].texts[0].get_text()
 
 
 def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path, monkeypatch):
@@ -271,9 +280,13 @@ def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_pat
     sets = _generated_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     out = baselines.fig4(sets, methods, per_kind=1, path=tmp_path / "fig4.png")
-    assert out.figure._suptitle.get_text().startswith("generated faces (GENERATED): ground truth")
-    titles = {ax.get_title().split("\n")[0] for ax in out.figure.axes}
-    assert {"Farneback", "DIS"} <= titles and (tmp_path / "fig4.png").is_file()
+    assert list(out.figures) == ["pairs", *baselines.FIG4_PIECES]
+    classical = out.figures["classical"]
+    assert classical._suptitle.get_text() == "generated faces (GENERATED): classical methods"
+    titles = {ax.get_title().split("\n")[0] for ax in classical.axes}
+    assert {"Farneback", "DIS"} <= titles and (tmp_path / "fig4-classical.png").is_file()
+    # no network here: that piece says why, naming the CNNs without weights
+    assert "PWC-Net" in out.figures["networks"].axes[0].texts[0].get_text()
 
 
 def test_face_source_prefers_the_readers_folder_then_the_corpus_then_openface(tmp_path):

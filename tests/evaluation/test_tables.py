@@ -138,10 +138,29 @@ def test_select_rows_covers_every_motion_type():
     assert list(rows["row_type"]) == ["global", "local", "both"]
     assert list(rows["kind"]) == ["global", "local", "both"]
     assert rows["index"].is_unique
-    # when a kind is absent the closest candidates fill in, and the true kind is reported
+    assert list(rows["label"]) == ["global", "local", "both"]
+    # when a kind is absent the closest candidates fill in, labelled by the kind they really have
     only_global = mt[mt["kind"] == "global"]
     rows = figures.select_rows(only_global, per_kind=1, min_energy_quantile=0.0)
     assert list(rows["row_type"]) == ["global", "local", "both"] and (rows["kind"] == "global").all()
+    assert list(rows["label"]) == ["global", "global, for local", "global, for both"]
+
+
+def test_select_rows_takes_a_kind_s_own_pairs_even_with_little_motion():
+    # the smoke build's test set: the one local pair and the "both" pairs move less than the
+    # median pair; they are still the rows of their kind, and no row is labelled by a kind it lacks
+    motion = pd.DataFrame(
+        {
+            "index": range(6),
+            "pair": [f"p{i}" for i in range(6)],
+            "global_share": [0.827, 0.601, 0.916, 0.20, 0.50, 0.45],
+            "energy": [22.9, 0.387, 3.47, 0.10, 0.20, 0.30],
+            "kind": ["global", "both", "global", "local", "both", "both"],
+        }
+    ).assign(local_share=lambda d: 1 - d["global_share"])
+    rows = figures.select_rows(motion, per_kind=1)
+    assert list(rows["pair"]) == ["p0", "p3", "p1"]
+    assert list(rows["row_type"]) == list(rows["kind"]) == list(rows["label"]) == ["global", "local", "both"]
 
 
 def test_fig4_grid_and_formatting():
@@ -154,6 +173,11 @@ def test_fig4_grid_and_formatting():
     axes = [ax for ax in fig.axes if ax.get_title()]
     assert any("EPE" in ax.get_title() and "AAE" in ax.get_title() for ax in axes)
     plt.close(fig)
+    # more methods than a block holds wrap into blocks of rows: never more than 6 panels wide
+    wide = figures.fig4(pairs, rows, ["zero", "farneback", "dis", "zero", "dis", "farneback", "dis"], max_methods=5)
+    grid = wide.axes[0].get_subplotspec().get_gridspec().get_geometry()
+    assert grid == (2 * len(rows), 4 + 1 + 1)  # blocks of 4 and 3 methods after the ground truth; the key
+    plt.close(wide)
     avg = _paper_averages().iloc[:2]
     tab, _ = tables.table3(avg, ["Exp1", "Exp2II"])
     shown = tables.format_table(tab, {"PWC-Net": "weights not available"})
