@@ -15,7 +15,7 @@ import pandas as pd
 
 from faceflow.evaluation.tables import display_name
 from faceflow.flow.affine import motion_shares
-from faceflow.flow.viz import Panel, panel_grid
+from faceflow.flow.viz import Panel, histogram_grid, panel_grid
 from faceflow.io.atomic import atomic_write
 from faceflow.methods.registry import estimate_flow
 
@@ -304,8 +304,12 @@ def fig4_on_set(
     return Fig4Result(figures, rows, counts)
 
 
+#: The per-pair errors drawn by :func:`error_histograms`: column and axis label.
+ERROR_METRICS = (("epe", "EPE (px)"), ("aae", "AAE (rad)"))
+
+
 def error_histograms(results: dict, bins: int = 30):
-    """A figure with EPE and AAE histograms, one step curve per entry of ``{label: per-pair df}``.
+    """Small multiples of the per-pair EPE and AAE: one row per entry of ``{label: per-pair df}``.
 
     Parameters
     ----------
@@ -317,21 +321,17 @@ def error_histograms(results: dict, bins: int = 30):
     Returns
     -------
     matplotlib.figure.Figure
+        Columns EPE and AAE, each shared by its panels (:func:`faceflow.flow.viz.histogram_grid`).
     """
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for label, df in results.items():
-        if df is None or len(df) == 0:
-            continue
-        for ax, col in zip(axes, ("epe", "aae")):
-            ax.hist(df[col], bins=bins, histtype="step", label=label)
-    axes[0].set_xlabel("EPE (px)")
-    axes[1].set_xlabel("AAE (rad)")
-    axes[0].set_ylabel("pairs")
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    cells = {
+        (label, name): df[col]
+        for label, df in results.items()
+        if df is not None and len(df)
+        for col, name in ERROR_METRICS
+    }
+    if not cells:
+        return not_available("no results")
+    return histogram_grid(cells, bins=bins)
 
 
 # ----------------------------------------------------------------------------- Chapters 02-03
@@ -353,11 +353,36 @@ def not_available(text: str = "not available"):
 
 
 def per_pair_histograms(per_pair: pd.DataFrame, by: Sequence[str], sep: str = " -> ", bins: int = 20):
-    """:func:`error_histograms` of per-pair rows grouped by the columns ``by`` (labels joined by ``sep``)."""
+    """Small multiples of per-pair EPE and AAE: one row per value of ``by[0]`` (e.g. the method),
+    one column per metric and value of the other columns of ``by`` (e.g. the test set).
+
+    Parameters
+    ----------
+    per_pair : pandas.DataFrame
+        Per-pair rows with ``epe``, ``aae`` and the columns ``by``.
+    by : sequence of str
+        The grouping columns: the first gives the rows, the others (joined by ``sep``) the columns.
+    sep : str
+        Joins the values of ``by[1:]`` in a column title.
+    bins : int
+        Histogram bins.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Panels of a column share their axes (:func:`faceflow.flow.viz.histogram_grid`); a
+        figure saying "no results" when ``per_pair`` is empty.
+    """
     if per_pair is None or per_pair.empty:
         return not_available("no results")
-    groups = {sep.join(map(str, k)): g for k, g in per_pair.groupby(list(by), sort=False)}
-    return error_histograms(groups, bins=bins)
+    by = list(by)
+    cells = {}
+    for key, g in per_pair.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        where = sep.join(map(str, key[1:]))
+        for col, name in ERROR_METRICS:
+            cells[(str(key[0]), f"{where}\n{name}" if where else name)] = g[col]
+    return histogram_grid(cells, bins=bins)
 
 
 def learning_curves(

@@ -7,7 +7,8 @@ largest vector, which is what the paper's Fig. 4 does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -264,5 +265,89 @@ def panel_grid(rows: Sequence[Sequence[Panel | None]], cell_size: float = 2.4, f
         draw_key(axes[0][ncols], radii, fontsize)
         for r in range(1, nrows):
             axes[r][ncols].remove()
+    fig.tight_layout()
+    return fig
+
+
+def histogram_grid(
+    cells: Mapping[tuple[str, str], Sequence[float]],
+    bins: int = 20,
+    cell_size: tuple[float, float] = (2.0, 1.25),
+    fontsize: int = 8,
+    ylabel: str = "pairs",
+):
+    """Small multiples: one histogram per ``(row, column)`` series instead of overlaid curves.
+
+    The panels of a column share their bins, x range and y range, so a column reads top to
+    bottom (e.g. one metric on one test set, method by method); each panel marks its mean with a
+    dashed line and states it. Non-finite values are left out.
+
+    Parameters
+    ----------
+    cells : mapping of (str, str) to sequence of float
+        ``{(row label, column label): values}``; rows and columns in order of first appearance.
+        A missing combination leaves its panel empty.
+    bins : int
+        Bins per column.
+    cell_size : (float, float)
+        Inches per panel (width, height).
+    fontsize : int
+        Label font size.
+    ylabel : str
+        What the bars count (left of the row labels).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        ``cells`` is empty.
+    """
+    import matplotlib.pyplot as plt
+
+    if not cells:
+        raise ValueError("histogram_grid needs at least one series")
+    rows = list(dict.fromkeys(r for r, _ in cells))
+    cols = list(dict.fromkeys(c for _, c in cells))
+    values = {k: np.asarray(v, dtype=np.float64) for k, v in cells.items()}
+    values = {k: v[np.isfinite(v)] for k, v in values.items()}
+    fig, axes = plt.subplots(
+        len(rows), len(cols), figsize=(cell_size[0] * len(cols), cell_size[1] * len(rows)), squeeze=False
+    )
+    for j, col in enumerate(cols):
+        column = [values.get((r, col), np.empty(0)) for r in rows]
+        pooled = np.concatenate(column)
+        lo, hi = (float(pooled.min()), float(pooled.max())) if pooled.size else (0.0, 1.0)
+        edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+        top = max((np.histogram(v, edges)[0].max() for v in column if v.size), default=1)
+        for i, row in enumerate(rows):
+            ax = axes[i][j]
+            v = column[i]
+            if (row, col) not in values:
+                ax.axis("off")
+                continue
+            ax.hist(v, bins=edges, color="C0")
+            if v.size:
+                ax.axvline(v.mean(), color="black", ls="--", lw=0.8)
+                ax.text(
+                    0.98,
+                    0.92,
+                    f"mean {v.mean():.3g}",
+                    transform=ax.transAxes,
+                    ha="right",
+                    va="top",
+                    fontsize=fontsize - 1,
+                )
+            ax.set_xlim(edges[0], edges[-1])
+            ax.set_ylim(0, top * 1.25)
+            ax.tick_params(labelsize=fontsize - 1)
+            if i == 0:
+                ax.set_title(col, fontsize=fontsize)
+            if j == 0:
+                label = textwrap.fill(row, 16)
+                ax.set_ylabel(label, fontsize=fontsize, rotation=0, ha="right", va="center")
+    fig.supylabel(ylabel, fontsize=fontsize)
     fig.tight_layout()
     return fig

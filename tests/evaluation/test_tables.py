@@ -289,3 +289,34 @@ def test_face_comparison_checks_the_claim_against_the_seed_range():
     one = tables.face_comparison({"Faces": _constant_net(2, 0), "Sintel": _constant_net(0, 0)}, pairs, classical=())
     assert one.holds and one.verdict().startswith("holds")
     assert one.holds_in("whole") and one.verdict("whole").startswith("holds")
+
+
+def test_per_pair_histograms_are_small_multiples_with_shared_axes():
+    import matplotlib.pyplot as plt
+
+    rows = [
+        dict(method=m, test_set=s, epe=e, aae=0.1 * e)
+        for m, base in (("Exp1", 1.0), ("zero flow", 3.0))
+        for s, n in (("faces", 4), ("chairs", 3))
+        for e in base + np.arange(n, dtype=float)
+    ]
+    fig = figures.per_pair_histograms(pd.DataFrame(rows), ["method", "test_set"])
+    axes = fig.axes
+    assert axes[0].get_subplotspec().get_gridspec().get_geometry() == (2, 4)  # methods x (set, metric)
+    assert [ax.get_title() for ax in axes[:4]] == [
+        "faces\nEPE (px)",
+        "faces\nAAE (rad)",
+        "chairs\nEPE (px)",
+        "chairs\nAAE (rad)",
+    ]
+    assert not any(ax.get_legend() for ax in axes)  # one series per panel: nothing overlaid
+    for j, n in enumerate((4, 4, 3, 3)):
+        top, bottom = axes[j], axes[4 + j]
+        assert top.get_xlim() == bottom.get_xlim() and top.get_ylim() == bottom.get_ylim()
+        assert sum(p.get_height() for p in top.patches) == n == sum(p.get_height() for p in bottom.patches)
+    # the dashed line marks each series' mean: Exp1 on faces, EPE 1, 2, 3, 4
+    assert axes[0].lines[0].get_xdata()[0] == pytest.approx(2.5)
+    plt.close(fig)
+    single = figures.error_histograms({"Exp1 on faces": pd.DataFrame({"epe": [1.0, 2.0], "aae": [0.1, 0.2]})})
+    assert len(single.axes) == 2 and not any(ax.get_legend() for ax in single.axes)
+    plt.close(single)

@@ -80,4 +80,17 @@ def test_magnitude_figure_empty_and_full(tmp_path, fake_gt):
     fake_gt(tmp_path, {"s1": ("a", 2)}, failed=0)
     mags = analysis.flow_magnitudes(analysis.FaceDataset(tmp_path, read_manifest(tmp_path)))
     fig = figures.magnitude_figure(mags)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 2  # one sequence, the pixel histogram
+
+
+def test_magnitude_figure_draws_one_panel_per_sequence_on_shared_bins():
+    per_pair = analysis.pd.DataFrame(
+        {"sequence": ["a"] * 3 + ["b"] * 2 + ["c"] * 4 + ["d", "e"], "mean_mag": [0.1, 0.2, 0.3, 5.0, 6.0] + [1.0] * 6}
+    )
+    mags = analysis.FlowMagnitudes(per_pair, np.array([0.5, 1.0, 2.0]), 3)
+    fig = figures.magnitude_figure(mags, columns=4)
+    panels = {ax.get_title().split(":")[0]: ax for ax in fig.axes if ax.get_title() and "pixel" not in ax.get_title()}
+    assert set(panels) == {"a", "b", "c", "d", "e"}  # small multiples, not overlaid curves
+    assert len({ax.get_xlim() for ax in panels.values()}) == 1 and len({ax.get_ylim() for ax in panels.values()}) == 1
+    for seq, n in (("a", 3), ("b", 2), ("c", 4)):
+        assert sum(p.get_height() for p in panels[seq].patches) == n  # every pair of the sequence in its panel
