@@ -2,7 +2,10 @@
 
 Hue encodes direction and saturation encodes magnitude relative to ``max_radius``. Panels that
 should be comparable share one ``max_radius``; by default each panel is normalised by its own
-largest vector, which is what the paper's Fig. 4 does.
+largest vector, which is what the paper's Fig. 4 does. :func:`panel_grid` draws the colour key
+(:func:`wheel_image`) beside any grid of flow panels, saying which length its rim stands for.
+:func:`histogram_grid` draws small multiples of per-pair values (one panel per series, shared axes)
+where overlaid histograms would hide each other.
 """
 
 from __future__ import annotations
