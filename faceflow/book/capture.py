@@ -14,6 +14,9 @@ from __future__ import annotations
 
 #: Metadata key of a captured table in an output's ``text/html`` metadata.
 KEY = "faceflow_table"
+#: How a missing value (NaN, None, pd.NA) is written in the CSV: as the page shows it, not as an
+#: empty cell, so that :func:`faceflow.book.tables.unreadable_cells` finds it.
+MISSING = "NaN"
 
 
 def table_payload(frame, namespace: dict | None = None) -> dict:
@@ -29,11 +32,12 @@ def table_payload(frame, namespace: dict | None = None) -> dict:
     Returns
     -------
     dict
-        ``{"csv", "index_levels", "column_levels", "profile", "seed"}``.
+        ``{"csv", "index_levels", "column_levels", "profile", "seed"}``; missing values are
+        written :data:`MISSING` in the CSV.
     """
     ns = namespace or {}
     return {
-        "csv": frame.to_csv(),
+        "csv": frame.to_csv(na_rep=MISSING),
         "index_levels": int(frame.index.nlevels),
         "column_levels": int(frame.columns.nlevels),
         "profile": str(ns.get("profile", "")),

@@ -140,6 +140,71 @@ def collect(notebook: Path) -> list[Table]:
     return tables
 
 
+#: Cells that show a missing value as pandas renders it (NaN, None, pd.NA) instead of words.
+MISSING_VALUE_CELLS = frozenset({"nan", "NaN", "None", "<NA>", "NaT"})
+#: Most significant digits a number in a displayed table may show (more is a raw float repr).
+MAX_SIGNIFICANT_DIGITS = 6
+_DECIMAL = re.compile(r"(?<![\w.])[-+]?(\d*)\.(\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+_LIST_REPR = re.compile(r"\[.*\]")
+_NAN_WORD = re.compile(r"(?<![A-Za-z])(?:nan|NaN)(?![A-Za-z])")
+
+
+def significant_digits(number: str) -> int:
+    """Significant digits of a number written with a decimal point (``'0.0050'`` -> 2, ``'8.999999'`` -> 7).
+
+    Parameters
+    ----------
+    number : str
+        Digits with one decimal point, optional sign and exponent.
+
+    Returns
+    -------
+    int
+        Digits from the first non-zero one to the last shown one; 0 for a zero.
+    """
+    mantissa = re.split(r"[eE]", number.lstrip("+-"))[0]
+    digits = mantissa.replace(".", "").lstrip("0")
+    return len(digits)
+
+
+def unreadable_cells(frame) -> list[tuple[str, str, str, str]]:
+    """Cells (index labels included) of a displayed table that a reader should not see.
+
+    A missing value shown as pandas renders it (:data:`MISSING_VALUE_CELLS`, or ``nan`` within a
+    cell such as ``'nan %'``), a Python list repr (``'[0]'``), or a decimal number with more than
+    :data:`MAX_SIGNIFICANT_DIGITS` significant digits (a raw float such as ``'0.7166687021458219'`` or ``'8.999999'``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table, cells as strings (:func:`read_table`).
+
+    Returns
+    -------
+    list of (row, column, cell, why)
+        Empty when every cell reads.
+    """
+    found = []
+
+    def check(row: str, column: str, cell: str) -> None:
+        text = cell.strip()
+        if text in MISSING_VALUE_CELLS or _NAN_WORD.search(text):
+            found.append((row, column, cell, "a missing value shown as pandas renders it"))
+        elif _LIST_REPR.fullmatch(text):
+            found.append((row, column, cell, "a Python list repr"))
+        elif any(significant_digits(m.group(0)) > MAX_SIGNIFICANT_DIGITS for m in _DECIMAL.finditer(text)):
+            found.append((row, column, cell, f"a number with more than {MAX_SIGNIFICANT_DIGITS} significant digits"))
+
+    rows = _row_keys(frame)
+    for level, name in enumerate(frame.index.names):
+        for row, label in zip(rows, frame.index.get_level_values(level)):
+            check(row, f"(index {name})", str(label))
+    for column in frame.columns:
+        for row, cell in zip(rows, frame[column]):
+            check(row, str(column), str(cell))
+    return found
+
+
 def write_table(table: Table, folder: Path, commit: str) -> Path:
     """Write ``table`` to ``<folder>/<chapter>/<name>.csv`` with its header lines; returns the path."""
     path = Path(folder) / table.chapter / f"{table.name}.csv"

@@ -44,6 +44,13 @@ TIMED_CLASSICAL = ("farneback", "tvl1", "dis")
 #: Text of a Table 3 row whose CNN has no weights here.
 NO_WEIGHTS = "weights not available"
 
+#: The pieces of Fig. 4 after the pairs themselves, by method group, and their titles.
+FIG4_PIECES = {
+    "ours": "our FlowNetS networks",
+    "classical": "classical methods",
+    "networks": "networks with published weights (the paper's CNNs, pretrained substitutes)",
+}
+
 #: Row groups of the displayed Table 3, by method kind.
 GROUPS = {
     "ours": "ours (FlowNetS)",
@@ -126,7 +133,14 @@ class MethodSet:
 
     def fig4_methods(self) -> list[str]:
         """The columns of Fig. 4: our networks, the classical methods but the zero field, the CNNs."""
-        return self.ours + [m for m in self.classical if m != "zero"] + self.cnn + self.pretrained
+        return [m for group in self.fig4_groups().values() for m in group]
+
+    def fig4_groups(self) -> dict[str, list[str]]:
+        """The pieces of Fig. 4 (:data:`FIG4_PIECES`): our networks, the classical methods but
+        the zero field, the networks with published weights (the paper's CNNs, then the
+        pretrained substitutes)."""
+        classical = [m for m in self.classical if m != "zero"]
+        return {"ours": list(self.ours), "classical": classical, "networks": self.cnn + self.pretrained}
 
     def cache_tags(self) -> dict[str, str]:
         """Cache key of each method: its description, plus the checkpoint's mtime for our networks."""
@@ -827,7 +841,7 @@ def finetune_on_faces(
 
 
 def fig4(test_sets: TestSets, methods: MethodSet, per_kind: int, path: str | os.PathLike | None = None):
-    """Fig. 4 on the first face test set with every method of Fig. 4 (:meth:`MethodSet.fig4_methods`).
+    """Fig. 4 on the first face test set, one piece per group of methods (:meth:`MethodSet.fig4_groups`).
 
     Parameters
     ----------
@@ -838,14 +852,28 @@ def fig4(test_sets: TestSets, methods: MethodSet, per_kind: int, path: str | os.
     per_kind : int
         Rows per motion type.
     path : path-like, optional
-        Where the PNG goes.
+        Where the PNGs go (one per piece, ``fig4-<piece>.png`` for ``fig4.png``).
 
     Returns
     -------
     faceflow.evaluation.figures.Fig4Result
+        Its ``figures``: the pairs, then one piece per key of :data:`FIG4_PIECES`.
     """
     from faceflow.evaluation.figures import fig4_on_set
 
     name, pairs = next(iter(test_sets.sets.items()))
-    title = f"{test_sets.label(name)}: ground truth, our networks, baselines, pretrained substitutes"
-    return fig4_on_set(pairs, methods.fig4_methods(), title, per_kind=per_kind, path=path)
+    missing = ", ".join(tables.display_name(m) for m in methods.missing_cnn)
+    absent = {
+        "ours": "no trained network here",
+        "classical": "no classical method here",
+        "networks": f"none runs here ({missing}: weights not available)" if missing else "none asked for",
+    }
+    return fig4_on_set(
+        pairs,
+        methods.fig4_groups(),
+        test_sets.label(name),
+        per_kind=per_kind,
+        path=path,
+        labels=FIG4_PIECES,
+        absent=absent,
+    )

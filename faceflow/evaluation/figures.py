@@ -7,7 +7,7 @@ Fig. 4's rows are chosen from the global/local motion shares of each pair's grou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from faceflow.evaluation.tables import display_name
 from faceflow.flow.affine import motion_shares
-from faceflow.flow.viz import Panel, panel_grid
+from faceflow.flow.viz import Panel, histogram_grid, panel_grid
 from faceflow.io.atomic import atomic_write
 from faceflow.methods.registry import estimate_flow
 
@@ -51,14 +51,18 @@ def motion_table(pairs: Sequence, hi: float = 0.7, lo: float = 0.3) -> pd.DataFr
     return pd.DataFrame(rows, columns=["index", "pair", "global_share", "local_share", "energy", "kind"])
 
 
+#: The motion kinds of Fig. 4's rows, in order.
+ROW_KINDS = ("global", "local", "both")
+
+
 def select_rows(motion: pd.DataFrame, per_kind: int = 2, min_energy_quantile: float = 0.5) -> pd.DataFrame:
     """Pick Fig. 4 rows: ``per_kind`` pairs each of global, local and both kinds of motion.
 
-    Only pairs with visible motion are candidates (energy at or above the
-    ``min_energy_quantile`` of all pairs). Within a kind the pairs with the most motion are taken.
-    When a kind has too few members, the candidates closest to it by global share fill in
-    (highest share for global, lowest for local, nearest 0.5 for both), so the figure always has
-    rows of each type, the ``kind`` column saying what each really is.
+    Within a kind the pairs with the most motion energy are taken, whatever their energy. When a
+    kind has too few pairs, pairs of other kinds with visible motion (energy at or above the
+    ``min_energy_quantile`` of all moving pairs) fill in, the closest to it by global share
+    first (highest share for global, lowest for local, nearest 0.5 for both). A row is labelled
+    by the kind it really has: a fill-in row reads e.g. ``"both, for local"``, never ``"local"``.
 
     Parameters
     ----------
@@ -67,44 +71,75 @@ def select_rows(motion: pd.DataFrame, per_kind: int = 2, min_energy_quantile: fl
     per_kind : int
         Rows per motion type.
     min_energy_quantile : float
-        Candidates have at least this quantile of the energy.
+        Fill-in rows have at least this quantile of the energy.
 
     Returns
     -------
     pandas.DataFrame
-        The chosen rows of ``motion`` with a ``row_type`` column, global rows first.
+        The chosen rows of ``motion`` with columns ``row_type`` (the kind the row stands for)
+        and ``label`` (what it is: its ``kind``, and for a fill-in which kind it stands in for),
+        global rows first.
     """
     if motion.empty:
-        return motion.assign(row_type=[])
-    cand = motion[motion["kind"] != "none"]
-    thr = cand["energy"].quantile(min_energy_quantile) if len(cand) else 0.0
-    cand = cand[cand["energy"] >= thr]
-    chosen, types = [], []
+        return motion.assign(row_type=[], label=[])
+    moving = motion[motion["kind"] != "none"]
+    thr = moving["energy"].quantile(min_energy_quantile) if len(moving) else 0.0
     score = {
         "global": lambda d: -d["global_share"],
         "local": lambda d: d["global_share"],
         "both": lambda d: (d["global_share"] - 0.5).abs(),
     }
-    for kind in ("global", "local", "both"):
-        pool = cand[~cand["index"].isin(chosen)]
-        same = pool[pool["kind"] == kind].sort_values("energy", ascending=False)
-        picks = list(same["index"][:per_kind])
-        if len(picks) < per_kind:
-            rest = pool[~pool["index"].isin(picks)]
-            rest = rest.assign(_s=score[kind](rest)).sort_values("_s")
-            picks += list(rest["index"][: per_kind - len(picks)])
+    chosen, types = [], []
+    for kind in ROW_KINDS:
+        same = moving[(moving["kind"] == kind) & ~moving["index"].isin(chosen)]
+        picks = list(same.sort_values("energy", ascending=False)["index"][:per_kind])
         chosen += picks
         types += [kind] * len(picks)
-    out = motion.set_index("index").loc[chosen].reset_index()
-    out.insert(1, "row_type", types)
+    for kind in ROW_KINDS:
+        short = per_kind - types.count(kind)
+        if short <= 0:
+            continue
+        rest = moving[~moving["index"].isin(chosen) & (moving["energy"] >= thr)]
+        picks = list(rest.assign(_s=score[kind](rest)).sort_values("_s")["index"][:short])
+        chosen += picks
+        types += [kind] * len(picks)
+    order = sorted(range(len(chosen)), key=lambda i: ROW_KINDS.index(types[i]))
+    out = motion.set_index("index").loc[[chosen[i] for i in order]].reset_index()
+    out.insert(1, "row_type", [types[i] for i in order])
+    out.insert(
+        2,
+        "label",
+        [k if k == t else f"{k}, for {t}" for k, t in zip(out["kind"], out["row_type"])],
+    )
     return out
 
 
-def fig4(pairs: Sequence, rows: pd.DataFrame, methods: Sequence[str], cell_size: float = 1.9, fontsize: int = 6):
-    """Fig. 4: one row per selected pair, columns frame 1, ground truth, then each method.
+def _row_title(pair, row) -> str:
+    return f"{pair.name}\n{row.label} ({row.global_share:.0%} global)"
+
+
+def _chunks(items: Sequence[str], size: int) -> list[list[str]]:
+    """``items`` in as few blocks of at most ``size`` as possible, of nearly equal lengths."""
+    items = list(items)
+    n = max(1, -(-len(items) // size))
+    step = -(-len(items) // n)
+    return [items[i : i + step] for i in range(0, len(items), step)] or [[]]
+
+
+def fig4(
+    pairs: Sequence,
+    rows: pd.DataFrame,
+    methods: Sequence[str],
+    cell_size: float = 1.7,
+    fontsize: int = 8,
+    max_methods: int = 5,
+):
+    """One piece of Fig. 4: one row per selected pair, columns the ground truth then each method.
 
     Flow panels use the Middlebury colours, each normalised by its own largest vector (as the
-    paper does) and titled with EPE and AAE (radians) against the ground truth.
+    paper does) and titled with EPE and AAE (radians) against the ground truth. More than
+    ``max_methods`` methods wrap into blocks of rows, so that a piece is at most
+    ``max_methods + 1`` panels wide (and the colour key).
 
     Parameters
     ----------
@@ -118,42 +153,79 @@ def fig4(pairs: Sequence, rows: pd.DataFrame, methods: Sequence[str], cell_size:
         Inches per panel.
     fontsize : int
         Title font size.
+    max_methods : int
+        Most method columns in one block.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    grid = []
+    for block in _chunks(methods, max_methods):
+        for r in rows.itertuples():
+            p = pairs[int(r.index)]
+            line = [Panel(f"ground truth\n{_row_title(p, r)}", flow=p.flow)]
+            for m in block:
+                line.append(Panel(display_name(m), flow=estimate_flow(m, p.img1, p.img2), gt=p.flow))
+            grid.append(line)
+    return panel_grid(grid, cell_size=cell_size, fontsize=fontsize)
 
+
+def fig4_pairs(pairs: Sequence, rows: pd.DataFrame, cell_size: float = 2.0, fontsize: int = 8):
+    """The rows of Fig. 4: frame 1, frame 2 and the ground truth of each selected pair.
+
+    Parameters
+    ----------
+    pairs : sequence of FlowPair
+        The test set.
+    rows : pandas.DataFrame
+        From :func:`select_rows`.
+    cell_size : float
+        Inches per panel.
+    fontsize : int
+        Title font size.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     grid = []
     for r in rows.itertuples():
         p = pairs[int(r.index)]
-        line = [
-            Panel(f"{p.name}\n{r.row_type} (global {r.global_share:.2f})", image=p.img1),
-            Panel("ground truth", flow=p.flow),
-        ]
-        for m in methods:
-            line.append(Panel(display_name(m), flow=estimate_flow(m, p.img1, p.img2), gt=p.flow))
-        grid.append(line)
+        grid.append(
+            [
+                Panel(f"frame 1\n{_row_title(p, r)}", image=p.img1),
+                Panel("frame 2", image=p.img2),
+                Panel("ground truth", flow=p.flow),
+            ]
+        )
     return panel_grid(grid, cell_size=cell_size, fontsize=fontsize)
+
+
+#: The piece of Fig. 4 that shows the selected pairs themselves (:func:`fig4_pairs`).
+PAIRS_PIECE = "pairs"
 
 
 @dataclass
 class Fig4Result:
-    """Fig. 4 and how its rows were chosen.
+    """Fig. 4 in pieces a page can hold, and how its rows were chosen.
 
     Attributes
     ----------
-    figure : matplotlib.figure.Figure
-        The grid: frame 1, ground truth, then one flow panel per method.
+    figures : dict of str to matplotlib.figure.Figure
+        :data:`PAIRS_PIECE` (frame 1, frame 2 and ground truth of each row), then one piece per
+        group of methods (the ground truth, then each method of the group), in the order of
+        the groups given; a group without methods is a figure saying why.
     rows : pandas.DataFrame
         The selected pairs (:func:`select_rows`).
     counts : str
-        How many test pairs have each kind of motion, e.g. ``"global: 10, local: 3"``.
+        How many test pairs have each kind of motion, e.g. ``"global: 10, local: 3, both: 0"``
+        (and ``no motion: n`` when some have none).
     missing : dict of str to str
         Always empty; kept for :meth:`Chapter.report`.
     """
 
-    figure: object
+    figures: dict
     rows: pd.DataFrame
     counts: str
     missing: dict[str, str] = field(default_factory=dict)
@@ -164,34 +236,43 @@ class Fig4Result:
         Returns
         -------
         pandas.DataFrame
+            Columns ``pair``, ``row_type`` (the kind the row stands for), ``kind`` (the kind it
+            has), the global and local shares and the energy.
         """
         return self.rows[["pair", "row_type", "kind", "global_share", "local_share", "energy"]].round(3)
 
 
 def fig4_on_set(
     pairs: Sequence,
-    methods: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
     title: str,
     per_kind: int = 2,
     min_energy_quantile: float = 0.5,
     path=None,
+    labels: Mapping[str, str] | None = None,
+    absent: Mapping[str, str] | None = None,
 ) -> Fig4Result:
-    """Fig. 4 on one test set: rows picked by motion type, one column per method.
+    """Fig. 4 on one test set: rows picked by motion type, one piece per group of methods.
 
     Parameters
     ----------
     pairs : sequence of FlowPair
         The test set (with ground truth).
-    methods : sequence of str
-        Registered methods, one column each.
+    groups : mapping of str to sequence of str
+        ``{piece name: registered methods}``, one column each in that piece.
     title : str
-        The figure's title.
+        The figures' title; each piece adds its group's label.
     per_kind : int
         Rows per motion type (:func:`select_rows`).
     min_energy_quantile : float
-        Only pairs with at least this quantile of motion energy are candidates.
+        Pairs standing in for a missing kind have at least this quantile of motion energy.
     path : path-like, optional
-        When given, the figure is saved there (PNG, 110 dpi).
+        When given, each piece is saved beside it as ``<stem>-<piece><suffix>`` (PNG, 110 dpi).
+    labels : mapping of str to str, optional
+        The title of each group's piece (default its name).
+    absent : mapping of str to str, optional
+        What a group's piece says when it has no method (default ``"no method of this group
+        runs here"``).
 
     Returns
     -------
@@ -201,18 +282,34 @@ def fig4_on_set(
 
     motion = motion_table(pairs)
     rows = select_rows(motion, per_kind=per_kind, min_energy_quantile=min_energy_quantile)
-    fig = fig4(pairs, rows, methods)
-    fig.suptitle(title, y=1.0)
-    if path is not None:
-        with atomic_write(path) as fh:
-            fig.savefig(fh, format=Path(path).suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    counts = ", ".join(f"{k}: {v}" for k, v in motion["kind"].value_counts().items())
-    return Fig4Result(fig, rows, counts)
+    figures = {PAIRS_PIECE: fig4_pairs(pairs, rows)}
+    figures[PAIRS_PIECE].suptitle(f"{title}: the pairs of each row")
+    for name, methods in groups.items():
+        label = (labels or {}).get(name, name)
+        if not methods:
+            figures[name] = not_available(f"{label}: {(absent or {}).get(name, 'no method of this group runs here')}")
+            continue
+        figures[name] = fig4(pairs, rows, methods)
+        figures[name].suptitle(f"{title}: {label}")
+    for name, fig in figures.items():
+        fig.tight_layout()
+        if path is not None:
+            out = Path(path).with_name(f"{Path(path).stem}-{name}{Path(path).suffix}")
+            with atomic_write(out) as fh:
+                fig.savefig(fh, format=out.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+    counts = ", ".join(f"{k}: {int((motion['kind'] == k).sum())}" for k in ROW_KINDS)
+    if (motion["kind"] == "none").any():
+        counts += f", no motion: {int((motion['kind'] == 'none').sum())}"
+    return Fig4Result(figures, rows, counts)
+
+
+#: The per-pair errors drawn by :func:`error_histograms`: column and axis label.
+ERROR_METRICS = (("epe", "EPE (px)"), ("aae", "AAE (rad)"))
 
 
 def error_histograms(results: dict, bins: int = 30):
-    """A figure with EPE and AAE histograms, one step curve per entry of ``{label: per-pair df}``.
+    """Small multiples of the per-pair EPE and AAE: one row per entry of ``{label: per-pair df}``.
 
     Parameters
     ----------
@@ -224,21 +321,17 @@ def error_histograms(results: dict, bins: int = 30):
     Returns
     -------
     matplotlib.figure.Figure
+        Columns EPE and AAE, each shared by its panels (:func:`faceflow.flow.viz.histogram_grid`).
     """
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for label, df in results.items():
-        if df is None or len(df) == 0:
-            continue
-        for ax, col in zip(axes, ("epe", "aae")):
-            ax.hist(df[col], bins=bins, histtype="step", label=label)
-    axes[0].set_xlabel("EPE (px)")
-    axes[1].set_xlabel("AAE (rad)")
-    axes[0].set_ylabel("pairs")
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    cells = {
+        (label, name): df[col]
+        for label, df in results.items()
+        if df is not None and len(df)
+        for col, name in ERROR_METRICS
+    }
+    if not cells:
+        return not_available("no results")
+    return histogram_grid(cells, bins=bins)
 
 
 # ----------------------------------------------------------------------------- Chapters 02-03
@@ -249,20 +342,47 @@ def _seeds(v) -> list:
 
 def not_available(text: str = "not available"):
     """A small figure that says ``text`` (for a figure whose data is absent)."""
+    import textwrap
+
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(4, 2))
-    ax.text(0.5, 0.5, text, ha="center")
+    fig, ax = plt.subplots(figsize=(6, 1.5))
+    ax.text(0.5, 0.5, textwrap.fill(text, 80), ha="center", va="center")
     ax.axis("off")
     return fig
 
 
 def per_pair_histograms(per_pair: pd.DataFrame, by: Sequence[str], sep: str = " -> ", bins: int = 20):
-    """:func:`error_histograms` of per-pair rows grouped by the columns ``by`` (labels joined by ``sep``)."""
+    """Small multiples of per-pair EPE and AAE: one row per value of ``by[0]`` (e.g. the method),
+    one column per metric and value of the other columns of ``by`` (e.g. the test set).
+
+    Parameters
+    ----------
+    per_pair : pandas.DataFrame
+        Per-pair rows with ``epe``, ``aae`` and the columns ``by``.
+    by : sequence of str
+        The grouping columns: the first gives the rows, the others (joined by ``sep``) the columns.
+    sep : str
+        Joins the values of ``by[1:]`` in a column title.
+    bins : int
+        Histogram bins.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Panels of a column share their axes (:func:`faceflow.flow.viz.histogram_grid`); a
+        figure saying "no results" when ``per_pair`` is empty.
+    """
     if per_pair is None or per_pair.empty:
         return not_available("no results")
-    groups = {sep.join(map(str, k)): g for k, g in per_pair.groupby(list(by), sort=False)}
-    return error_histograms(groups, bins=bins)
+    by = list(by)
+    cells = {}
+    for key, g in per_pair.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        where = sep.join(map(str, key[1:]))
+        for col, name in ERROR_METRICS:
+            cells[(str(key[0]), f"{where}\n{name}" if where else name)] = g[col]
+    return histogram_grid(cells, bins=bins)
 
 
 def learning_curves(

@@ -347,12 +347,14 @@ class GroundTruthQuality:
         Returns
         -------
         pandas.DataFrame
-            Index ``(pairs, region)``.
+            Index ``(pairs, region)``; a subset without pairs has no rows.
         """
         ref = self.reference_label
         rows = []
         for subset in SUBSETS:
             part = subset_rows(self.per_pair, subset, self.floor)
+            if part.empty:  # no pair of this kind: no row of NaN
+                continue
             for region in REGIONS:
                 share = {
                     "face": part["face_share"].mean(),

@@ -176,7 +176,8 @@ def table3(
 
 def format_table(df: pd.DataFrame, missing: dict[str, str] | None = None, digits: int = 4) -> pd.DataFrame:
     """Strings for display: numbers rounded (``impr. %`` with 2 decimals), and one row per
-    method in ``missing`` whose every cell says why it has no numbers (never invented values).
+    method in ``missing`` whose first cell says why it has no numbers, the others empty (never
+    invented values).
 
     Parameters
     ----------
@@ -198,7 +199,7 @@ def format_table(df: pd.DataFrame, missing: dict[str, str] | None = None, digits
         fmt = "{:.2f}" if "%" in str(name) else f"{{:.{digits}f}}"
         out[col] = [("" if pd.isna(v) else fmt.format(v)) for v in df[col]]
     for m, why in (missing or {}).items():
-        out.loc[display_name(m)] = [why] * len(out.columns)
+        out.loc[display_name(m)] = [why] + [""] * (len(out.columns) - 1)
     return out
 
 
@@ -574,8 +575,9 @@ class FaceComparison:
     :func:`~faceflow.evaluation.evaluate.evaluate` rows with their views; ``checks``: per view
     (the verdict's, the face on moving pairs, and the paper's whole crop) one row per comparison
     the claim needs (the face network against zero flow and the networks trained on the other
-    sets), with the margin, the seed range and whether the face network beats the other
-    (:func:`~faceflow.evaluation.regions.beats`); ``holds``: all checks of the verdict's view pass.
+    sets), with the margin and the seed range (4 decimals, as the page shows them) and whether
+    the face network beats the other (:func:`~faceflow.evaluation.regions.beats`, decided on the
+    unrounded numbers); ``holds``: all checks of the verdict's view pass.
     """
 
     display: pd.DataFrame
@@ -708,7 +710,7 @@ def face_comparison(
                     holds = beats(margin, spread, values.loc[other, f"{col}_range"])
                     checks.append((net, view, f"{net} vs {other}", other, margin, spread, holds))
     columns = ["network", "view", "comparison", "against", "EPE margin", "seed range", "holds"]
-    checks = pd.DataFrame(checks, columns=columns)
+    checks = pd.DataFrame(checks, columns=columns).round({"EPE margin": 4, "seed range": 4})  # as shown
     names = [display_name(m) for m in classical if display_name(m) in values.index]
     verdict_col = view_column("epe", VERDICT_VIEW)
     best = min(names, key=lambda m: values.loc[m, verdict_col]) if names else None

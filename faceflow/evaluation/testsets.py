@@ -146,7 +146,7 @@ class TestSets:
         return f"{name} (GENERATED)" if self.generated else name
 
     def summary(self) -> pd.DataFrame:
-        """One row per set: pairs, image size (WxH) and mean ground-truth magnitude (px).
+        """One row per set: pairs, image size (WxH) and mean ground-truth magnitude (px, 4 decimals).
 
         Returns
         -------
@@ -158,7 +158,7 @@ class TestSets:
                 name,
                 len(pairs),
                 f"{pairs[0].img1.shape[1]}x{pairs[0].img1.shape[0]}",
-                float(np.mean([np.linalg.norm(p.flow, axis=-1).mean() for p in pairs])),
+                round(float(np.mean([np.linalg.norm(p.flow, axis=-1).mean() for p in pairs])), 4),
             )
             for name, pairs in self.sets.items()
         ]

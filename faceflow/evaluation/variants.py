@@ -37,7 +37,8 @@ class HuberZones:
     """Result of :func:`huber_zones`.
 
     table : one row per penalty and input: threshold, share of the values at or above it (the
-        linear zone; at ``d`` itself both branches of Eq. 5 meet), median and 90th percentile.
+        linear zone; at ``d`` itself both branches of Eq. 5 meet; 4 decimals), median and 90th
+        percentile (4 significant digits).
     values : the measured values by row name (grey levels for the cyclic rows, px/px for the
         gradient row), for further plots.
     figure : the histograms against the thresholds (None when nothing could be measured).
@@ -141,6 +142,9 @@ def huber_zones(
         )
     )
     table = pd.DataFrame(rows, columns=["values", "unit", "d", LINEAR_SHARE, "median", "90th pct"])
+    table[LINEAR_SHARE] = table[LINEAR_SHARE].round(4)
+    for col in ("median", "90th pct"):  # 4 significant digits: float32 quantiles such as 1.9999998 read 2
+        table[col] = [float(f"{v:.4g}") for v in table[col]]
     table.attrs["n_pairs"] = int(len(idx))
     return HuberZones(table.set_index("values"), values, _zones_figure(values, cyclic_d, smooth_d, charbonnier_eps))
 
@@ -194,8 +198,8 @@ class VariantComparison:
 
     table : one row per (experiment, variant): its loss weights, whether the k = 1 EPE term is
         in, the learning rate used, initialisation, steps, the run it is (when shared), the
-        training time, then mean EPE and AAE per test set; a last row per variant-free
-        reference (zero flow).
+        training time, then mean EPE and AAE per test set (4 decimals); a last row per
+        variant-free reference (zero flow), its training cells empty.
     per_pair : the per-pair errors behind the table.
     runs : checkpoint of each (experiment, variant).
     missing : what could not be computed, and why.
@@ -300,10 +304,16 @@ def compare_variants(
             rows.append(row)
         per_pair.append(t.per_pair.assign(variant=variant))
         zero = t.zero
-    ref = {"experiment": "zero flow (reference)", "variant": ""}
+    ref = {k: "" for k in rows[0]} | {"experiment": "zero flow (reference)"}  # no training settings
     for set_name in test_sets:
         for metric in ("EPE", "AAE"):
-            ref[f"{set_name} {metric}"] = float(zero.loc[set_name, metric.lower()]) if set_name in zero.index else None
+            ref[f"{set_name} {metric}"] = (
+                float(zero.loc[set_name, metric.lower()]) if set_name in zero.index else tables.NOT_AVAILABLE
+            )
+    for row in rows + [ref]:  # errors with 4 decimals, as every table of the book shows them
+        for key, value in row.items():
+            if key.endswith((" EPE", " AAE")) and isinstance(value, float):
+                row[key] = round(value, 4)
     table = pd.DataFrame(rows + [ref]).set_index(["experiment", "variant"])
     return VariantComparison(table, pd.concat(per_pair, ignore_index=True), runs)
 

@@ -2,12 +2,16 @@
 
 Hue encodes direction and saturation encodes magnitude relative to ``max_radius``. Panels that
 should be comparable share one ``max_radius``; by default each panel is normalised by its own
-largest vector, which is what the paper's Fig. 4 does.
+largest vector, which is what the paper's Fig. 4 does. :func:`panel_grid` draws the colour key
+(:func:`wheel_image`) beside any grid of flow panels, saying which length its rim stands for.
+:func:`histogram_grid` draws small multiples of per-pair values (one panel per series, shared axes)
+where overlaid histograms would hide each other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,8 +137,86 @@ def panel_label(panel: Panel) -> str:
     return panel.title
 
 
+def wheel_image(size: int = 101) -> np.ndarray:
+    """The colour key of :func:`flow_to_rgb`: each pixel coloured as the vector from the centre to it.
+
+    The rim is a vector of length ``max_radius`` (fully saturated); outside the disk is white.
+    Rows grow downwards as in an image, so the pixel below the centre is the colour of a
+    downward vector (``v > 0``) and the one right of it that of a rightward vector (``u > 0``).
+
+    Parameters
+    ----------
+    size : int
+        Side in pixels (odd, so that the centre is a pixel).
+
+    Returns
+    -------
+    ndarray, shape (size, size, 3), uint8
+
+    Raises
+    ------
+    ValueError
+        ``size`` is not an odd number of at least 3.
+    """
+    if size < 3 or size % 2 == 0:
+        raise ValueError(f"size must be odd and >= 3, got {size}")
+    c = size // 2
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    flow = np.stack([(xs - c) / c, (ys - c) / c], axis=-1)
+    img = flow_to_rgb(flow, max_radius=1.0)
+    img[np.hypot(*np.moveaxis(flow, -1, 0)) > 1.0] = 255
+    return img
+
+
+def radius_text(radii: Sequence[float | None]) -> str:
+    """What the rim of the colour key stands for, given the ``max_radius`` of each flow panel.
+
+    Parameters
+    ----------
+    radii : sequence of float or None
+        One per flow panel; None: that panel is scaled to its own largest vector.
+
+    Returns
+    -------
+    str
+        ``"rim = 2.5 px"`` for one shared radius, ``"rim = each panel's largest vector"`` when
+        every panel has its own, both when they are mixed.
+    """
+    shared = sorted({float(r) for r in radii if r is not None})
+    own = any(r is None for r in radii)
+    parts = [f"{r:.3g} px" for r in shared] + (["each panel's largest vector"] if own or not shared else [])
+    return "rim = " + " or ".join(parts)
+
+
+def draw_key(ax, radii: Sequence[float | None], fontsize: int = 8) -> None:
+    """Draw the colour key (:func:`wheel_image`) in ``ax`` with what its rim stands for.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    radii : sequence of float or None
+        The ``max_radius`` of each flow panel (:func:`radius_text`).
+    fontsize : int
+    """
+    img = wheel_image()
+    c = img.shape[0] // 2
+    ax.imshow(img)
+    ax.plot([c, 2 * c], [c, c], color="black", lw=0.8)  # a rightward vector of length rim
+    ax.set_title("flow colour key", fontsize=fontsize)
+    rim = radius_text(radii).replace(" largest vector", "\nlargest vector")
+    ax.set_xlabel(f"colour of a vector\nfrom the centre;\n{rim}", fontsize=fontsize)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
 def panel_grid(rows: Sequence[Sequence[Panel | None]], cell_size: float = 2.4, fontsize: int = 8):
     """Draw a grid of image and flow panels; returns the matplotlib figure.
+
+    When any panel is a flow, a colour key (:func:`draw_key`) stands right of the first row,
+    saying which vector length the rim of the wheel is (each panel's own largest vector, or the
+    shared ``max_radius``).
 
     Parameters
     ----------
@@ -160,7 +242,15 @@ def panel_grid(rows: Sequence[Sequence[Panel | None]], cell_size: float = 2.4, f
     ncols = max((len(r) for r in rows), default=0)
     if nrows == 0 or ncols == 0:
         raise ValueError("panel_grid needs at least one panel")
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell_size * ncols, cell_size * 0.85 * nrows), squeeze=False)
+    radii = [p.max_radius for row in rows for p in row if p is not None and p.flow is not None]
+    key = 0.7 if radii else 0.0
+    fig, axes = plt.subplots(
+        nrows,
+        ncols + (1 if radii else 0),
+        figsize=(cell_size * (ncols + key), cell_size * 0.85 * nrows),
+        squeeze=False,
+        width_ratios=[1.0] * ncols + ([key] if radii else []),
+    )
     for r, row in enumerate(rows):
         for c in range(ncols):
             ax = axes[r][c]
@@ -174,5 +264,93 @@ def panel_grid(rows: Sequence[Sequence[Panel | None]], cell_size: float = 2.4, f
                 img = panel.image
                 ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
             ax.set_title(panel_label(panel), fontsize=fontsize)
+    if radii:
+        draw_key(axes[0][ncols], radii, fontsize)
+        for r in range(1, nrows):
+            axes[r][ncols].remove()
+    fig.tight_layout()
+    return fig
+
+
+def histogram_grid(
+    cells: Mapping[tuple[str, str], Sequence[float]],
+    bins: int = 20,
+    cell_size: tuple[float, float] = (2.0, 1.25),
+    fontsize: int = 8,
+    ylabel: str = "pairs",
+):
+    """Small multiples: one histogram per ``(row, column)`` series instead of overlaid curves.
+
+    The panels of a column share their bins, x range and y range, so a column reads top to
+    bottom (e.g. one metric on one test set, method by method); each panel marks its mean with a
+    dashed line and states it. Non-finite values are left out.
+
+    Parameters
+    ----------
+    cells : mapping of (str, str) to sequence of float
+        ``{(row label, column label): values}``; rows and columns in order of first appearance.
+        A missing combination leaves its panel empty.
+    bins : int
+        Bins per column.
+    cell_size : (float, float)
+        Inches per panel (width, height).
+    fontsize : int
+        Label font size.
+    ylabel : str
+        What the bars count (left of the row labels).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        ``cells`` is empty.
+    """
+    import matplotlib.pyplot as plt
+
+    if not cells:
+        raise ValueError("histogram_grid needs at least one series")
+    rows = list(dict.fromkeys(r for r, _ in cells))
+    cols = list(dict.fromkeys(c for _, c in cells))
+    values = {k: np.asarray(v, dtype=np.float64) for k, v in cells.items()}
+    values = {k: v[np.isfinite(v)] for k, v in values.items()}
+    fig, axes = plt.subplots(
+        len(rows), len(cols), figsize=(cell_size[0] * len(cols), cell_size[1] * len(rows)), squeeze=False
+    )
+    for j, col in enumerate(cols):
+        column = [values.get((r, col), np.empty(0)) for r in rows]
+        pooled = np.concatenate(column)
+        lo, hi = (float(pooled.min()), float(pooled.max())) if pooled.size else (0.0, 1.0)
+        edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+        top = max((np.histogram(v, edges)[0].max() for v in column if v.size), default=1)
+        for i, row in enumerate(rows):
+            ax = axes[i][j]
+            v = column[i]
+            if (row, col) not in values:
+                ax.axis("off")
+                continue
+            ax.hist(v, bins=edges, color="C0")
+            if v.size:
+                ax.axvline(v.mean(), color="black", ls="--", lw=0.8)
+                ax.text(
+                    0.98,
+                    0.92,
+                    f"mean {v.mean():.3g}",
+                    transform=ax.transAxes,
+                    ha="right",
+                    va="top",
+                    fontsize=fontsize - 1,
+                )
+            ax.set_xlim(edges[0], edges[-1])
+            ax.set_ylim(0, top * 1.25)
+            ax.tick_params(labelsize=fontsize - 1)
+            if i == 0:
+                ax.set_title(col, fontsize=fontsize)
+            if j == 0:
+                label = textwrap.fill(row, 16)
+                ax.set_ylabel(label, fontsize=fontsize, rotation=0, ha="right", va="center")
+    fig.supylabel(ylabel, fontsize=fontsize)
     fig.tight_layout()
     return fig

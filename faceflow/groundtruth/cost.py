@@ -63,11 +63,14 @@ class GenerationCost:
         Returns
         -------
         pandas.DataFrame
-            Index: flow format; columns: ``frames kB/pair``, ``flow kB/pair``, ``total kB/pair``,
-            ``flow EPE vs .flo (px)``.
+            Index: flow format; columns: ``frames kB/pair``, ``flow kB/pair``, ``total kB/pair``
+            (1 decimal), ``flow EPE vs .flo (px)`` (4 decimals; ``not measured`` when no pair had
+            a face to compare).
         """
-        t = self.runs.groupby("flow format")[["frames kB/pair", "flow kB/pair", "total kB/pair"]].mean()
-        t["flow EPE vs .flo (px)"] = [0.0 if f == "flo" else self.f16_error["mean"] for f in t.index]
+        t = self.runs.groupby("flow format")[["frames kB/pair", "flow kB/pair", "total kB/pair"]].mean().round(1)
+        f16 = self.f16_error["mean"]
+        f16 = "not measured" if np.isnan(f16) else round(float(f16), 4)
+        t["flow EPE vs .flo (px)"] = [0.0 if f == "flo" else f16 for f in t.index]
         return t.reindex([f for f in FORMATS if f in t.index])
 
 
@@ -161,6 +164,10 @@ def measure_generation(data_root, n_frames: int = 30, size: tuple[int, int] = BP
     return GenerationCost(pd.DataFrame(rows), f16, f"{label}, {len(frames)} frames at {size[1]}x{size[0]}", missing)
 
 
+#: The paper's disk use for BP4D, which it does not state.
+PAPER_DISK = "not stated"
+
+
 def bp4d_cost(cost: GenerationCost, processes: int = 4) -> pd.DataFrame:
     """CPU-hours and disk for BP4D-Spontaneous (325,720 frames) from measured per-frame costs.
 
@@ -174,7 +181,8 @@ def bp4d_cost(cost: GenerationCost, processes: int = 4) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per (mode, flow format) and the paper's row: ``CPU-hours``, ``days on
-        <processes> processes``, ``disk (GB)`` (the paper does not give its disk use).
+        <processes> processes``, ``disk (GB)``, each with 1 decimal (the paper does not give its
+        disk use: its cell says so).
     """
     from faceflow import paper
 
@@ -196,10 +204,13 @@ def bp4d_cost(cost: GenerationCost, processes: int = 4) -> pd.DataFrame:
             "": "paper (Sec. 3): 5 days on 4 processes",
             "CPU-hours": paper_hours,
             f"days on {processes} processes": paper_hours / processes / 24,
-            "disk (GB)": np.nan,
+            "disk (GB)": PAPER_DISK,
         }
     )
-    return pd.DataFrame(out).set_index("")
+    table = pd.DataFrame(out).set_index("")
+    for col in table.columns:
+        table[col] = [round(v, 1) if isinstance(v, float) else v for v in table[col]]
+    return table
 
 
 def bp4d_summary(cost: GenerationCost, mode: str = "paper", flow_format: str = "flo") -> dict[str, str]:
@@ -216,10 +227,10 @@ def bp4d_summary(cost: GenerationCost, mode: str = "paper", flow_format: str = "
     dict
         ``ours`` and ``paper`` (CPU-hours), ``times`` (paper / ours) and ``verdict``.
     """
-    table = bp4d_cost(cost)
+    table = bp4d_cost(cost)  # CPU-hours to 0.1, as the page shows them
     row = f"faceflow gt, {mode} mode, {flow_format}"
     paper_hours = float(table["CPU-hours"].iloc[-1])
-    if row not in table.index or not np.isfinite(table.loc[row, "CPU-hours"]):
+    if row not in table.index or not np.isfinite(table.loc[row, "CPU-hours"]) or table.loc[row, "CPU-hours"] <= 0:
         return {"ours": "not measured", "paper": f"{paper_hours:.0f}", "times": "", "verdict": "not testable here"}
     ours = float(table.loc[row, "CPU-hours"])
     verdict = (

@@ -283,12 +283,15 @@ def warp_figure(demo: DemoSequence, photometric: PhotometricCheck, data_root: st
     return FigureResult(_closed(panel_grid(rows, cell_size=2.8)), {"pair": kk}, missing)
 
 
-def magnitude_figure(mags: FlowMagnitudes):
-    """Histograms of the per-pair mean magnitude (per sequence) and of the face pixels' magnitudes.
+def magnitude_figure(mags: FlowMagnitudes, columns: int = 4):
+    """Small multiples of the per-pair mean magnitude (one panel per sequence, shared bins and
+    axes), and the histogram of the face pixels' magnitudes below them.
 
     Parameters
     ----------
     mags : FlowMagnitudes
+    columns : int
+        Sequence panels per row.
 
     Returns
     -------
@@ -299,15 +302,31 @@ def magnitude_figure(mags: FlowMagnitudes):
 
     if mags.n_pairs == 0:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    for seq, g in mags.per_pair.groupby("sequence"):
-        axes[0].hist(g["mean_mag"], bins=30, histtype="step", label=seq)
-    axes[0].set_xlabel("mean |u| over the stored 384x512 flow (px)")
-    axes[0].set_ylabel("pairs")
-    axes[0].legend(fontsize=7)
-    axes[0].set_title("per-pair mean flow magnitude")
-    axes[1].hist(mags.pixels, bins=60, log=True, color="tab:gray")
-    axes[1].set_xlabel("|u| of face pixels (px)")
-    axes[1].set_title(f"pixel magnitudes, {mags.n_sampled} pairs")
+    groups = list(mags.per_pair.groupby("sequence", sort=False)["mean_mag"])
+    ncols = min(columns, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig = plt.figure(figsize=(11, 1.5 * nrows + 3.2))
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[1.0] * nrows + [2.0])
+    values = mags.per_pair["mean_mag"].to_numpy(dtype=np.float64)
+    edges = np.linspace(values.min(), max(values.max(), values.min() + 1e-6), 31)
+    top = max(np.histogram(g, edges)[0].max() for _, g in groups)
+    for k, (seq, g) in enumerate(groups):
+        ax = fig.add_subplot(grid[k // ncols, k % ncols])
+        ax.hist(g, bins=edges, color="C0")
+        ax.axvline(g.mean(), color="black", ls="--", lw=0.8)
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_ylim(0, top * 1.2)
+        ax.set_title(f"{seq}: {len(g)} pairs, mean {g.mean():.2f} px", fontsize=8)
+        ax.tick_params(labelsize=7)
+        if k % ncols == 0:
+            ax.set_ylabel("pairs", fontsize=8)
+        if k // ncols == nrows - 1 or k + ncols >= len(groups):
+            ax.set_xlabel("per-pair mean |u| (px)", fontsize=8)
+    fig.suptitle("per-pair mean flow magnitude over the stored 384x512 flow, by sequence", fontsize=10)
+    ax = fig.add_subplot(grid[nrows, :])
+    ax.hist(mags.pixels, bins=60, log=True, color="tab:gray")
+    ax.set_xlabel("|u| of face pixels (px)")
+    ax.set_ylabel("pixels")
+    ax.set_title(f"pixel magnitudes, {mags.n_sampled} pairs")
     fig.tight_layout()
     return _closed(fig)

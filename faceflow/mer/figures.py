@@ -63,7 +63,9 @@ def features_figure(onset: np.ndarray, apex: np.ndarray, methods: Sequence[str],
     Returns
     -------
     matplotlib.figure.Figure
-        ``len(methods) + 1`` rows of 4 panels (closed, ready to glue or save).
+        ``len(methods) + 1`` rows of 4 panels (closed, ready to glue or save): the frames, then
+        one row per method (named on its left) under column titles, laid out so that the
+        title clears them.
 
     Raises
     ------
@@ -76,27 +78,31 @@ def features_figure(onset: np.ndarray, apex: np.ndarray, methods: Sequence[str],
         raise ValueError(f"onset {onset.shape} and apex {apex.shape} differ in shape")
     if not methods:
         raise ValueError("no flow method given")
-    fig, axes = plt.subplots(len(methods) + 1, 4, figsize=(8, 2.1 * (len(methods) + 1)))
+    fig, axes = plt.subplots(
+        len(methods) + 1, 4, figsize=(8, 2.1 * (len(methods) + 1)), layout="constrained", squeeze=False
+    )
     axes[0, 0].imshow(onset)
-    axes[0, 0].set_title("onset")
+    axes[0, 0].set_title("onset", fontsize=8)
     axes[0, 1].imshow(apex)
-    axes[0, 1].set_title("apex")
+    axes[0, 1].set_title("apex", fontsize=8)
     axes[0, 2].imshow(np.abs(onset.astype(int) - apex).mean(2), cmap="gray")
-    axes[0, 2].set_title("|apex - onset|")
+    axes[0, 2].set_title("|apex - onset|", fontsize=8)
     axes[0, 3].axis("off")
+    columns = ("u (min-max scaled)", "v (min-max scaled)", "strain magnitude", "28x28 input (RGB = u, v, strain)")
     for r, m in enumerate(methods, start=1):
         flow = estimate_flow(m, onset, apex)
         chans = [flow[..., 0], flow[..., 1], strain.strain_magnitude(flow)]
-        for c, (name, img) in enumerate(zip(("u", "v", "strain"), chans)):
+        for c, img in enumerate(chans):
             axes[r, c].imshow(strain.minmax(img), cmap="gray")
-            axes[r, c].set_title(f"{m}: {name}", fontsize=8)
         axes[r, 3].imshow(strain.stst_image(flow))
-        axes[r, 3].set_title("28x28 input (RGB)", fontsize=8)
+        axes[r, 0].set_ylabel(m, fontsize=9)
+        if r == 1:
+            for c, name in enumerate(columns):
+                axes[r, c].set_title(name, fontsize=8)
     for a in axes.ravel():
         a.set_xticks([])
         a.set_yticks([])
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
     plt.close(fig)
     return fig
 

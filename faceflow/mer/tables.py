@@ -82,26 +82,35 @@ class MerPlan:
         )
 
     def table(self) -> pd.DataFrame:
-        """The settings as a one-column table (for the page).
+        """The settings as a table for the page: each value as a reader writes it, and what it means.
 
         Returns
         -------
         pandas.DataFrame
-            One row per setting, column ``setting`` (values as text).
+            One row per setting (the profile's names), columns ``setting`` (the value as text:
+            lists joined by commas, ``all`` for no limit) and ``meaning``.
         """
-        names = (
-            "epochs",
-            "seeds",
-            "max_folds",
-            "gen_identities",
-            "gen_per_class",
-            "gen_size",
-            "gen_seeds",
-            "max_clips",
-        )
-        rows = {k: str(getattr(self, k)) for k in names}
-        rows["engine"] = self.config.engine
-        return pd.DataFrame({"setting": list(rows.values())}, index=list(rows))
+
+        def text(value) -> str:
+            if value is None:
+                return "all"
+            if isinstance(value, (list, tuple)):
+                return ", ".join(str(v) for v in value)
+            return str(value)
+
+        meanings = {
+            "epochs": f"training epochs per LOSO fold (paper: {paper.STSTNET_EPOCHS})",
+            "seeds": "training seeds of the real TV-L1 rows",
+            "max_folds": "held-out subjects trained per protocol",
+            "gen_identities": "identities of the generated set",
+            "gen_per_class": "generated clips per class and identity",
+            "gen_size": "generated frame size (px)",
+            "gen_seeds": "training seeds on the generated set",
+            "max_clips": "real onset-to-offset clips of the feature check",
+        }
+        rows = {k: (text(getattr(self, k)), why) for k, why in meanings.items()}
+        rows["engine"] = (self.config.engine, "LOSO training engine")
+        return pd.DataFrame(list(rows.values()), columns=["setting", "meaning"], index=list(rows))
 
 
 def plan(settings: MerProfile, seed: int = 0, workers: int | None = None) -> MerPlan:

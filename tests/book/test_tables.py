@@ -190,3 +190,45 @@ def test_project_tolerances_accept_the_noise_of_another_cpu(repo_root, table, co
 def test_project_tolerances_still_catch_real_changes(repo_root, table, column, old, new):
     rules = tables.read_tolerances(repo_root / tables.TOLERANCES)
     assert not tables.cells_match(old, new, tables.tolerance_for(rules, table, column))
+
+
+def test_significant_digits_count_from_the_first_non_zero_digit():
+    assert tables.significant_digits("0.0050") == 2
+    assert tables.significant_digits("8.999999") == 7
+    assert tables.significant_digits("-0.7166687021458219") == 16
+    assert tables.significant_digits("1536.0117") == 8
+    assert tables.significant_digits("2.50e-05") == 3
+    assert tables.significant_digits("0.0") == 0
+
+
+def test_unreadable_cells_name_missing_values_list_reprs_and_raw_floats():
+    frame = pd.DataFrame(
+        {
+            "EPE": ["0.7167", "0.7166687021458219", "NaN", "1.2 (nan %)"],
+            "setting": ["[0]", "None", "<NA>", "[0, 1] - mean"],
+            "share": ["0.5", "8.999999", "480.0", "325,720 frames"],
+        },
+        index=pd.Index(["Exp1", "Exp2I", "seeds [0]", "zero"], name="method"),
+    )
+    found = {(row, col): why for row, col, _, why in tables.unreadable_cells(frame)}
+    assert set(found) == {
+        ("Exp2I", "EPE"),
+        ("seeds [0]", "EPE"),
+        ("zero", "EPE"),
+        ("Exp1", "setting"),
+        ("Exp2I", "setting"),
+        ("seeds [0]", "setting"),
+        ("Exp2I", "share"),
+    }
+    assert "list repr" in found[("Exp1", "setting")] and "significant digits" in found[("Exp2I", "share")]
+    index_only = pd.DataFrame({"v": ["1"]}, index=pd.Index(["[0]"], name="seeds"))
+    assert [(c, cell) for _, c, cell, _ in tables.unreadable_cells(index_only)] == [("(index seeds)", "[0]")]
+    assert tables.unreadable_cells(pd.DataFrame({"a": ["0.7167", "12", "", "weights not available"]})) == []
+
+
+def test_capture_writes_missing_values_as_the_page_shows_them_not_as_empty_cells():
+    frame = pd.DataFrame({"disk (GB)": [606.2, float("nan")], "run": ["Exp2I", None]}, index=["a", "b"])
+    csv_text = capture.table_payload(frame)["csv"]
+    back = pd.read_csv(io.StringIO(csv_text), index_col=0, dtype=str, keep_default_na=False)
+    assert back.loc["b", "disk (GB)"] == "NaN" and back.loc["b", "run"] == "NaN"
+    assert [(r, c) for r, c, _, _ in tables.unreadable_cells(back)] == [("b", "disk (GB)"), ("b", "run")]

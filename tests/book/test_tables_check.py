@@ -49,6 +49,19 @@ def test_smoke_tables_match_the_references(smoke_book, repo_root):
     )
 
 
+def test_no_displayed_table_shows_nan_none_list_reprs_or_raw_floats(smoke_book, repo_root):
+    folder = stage_dir("smoke", repo_root) / "tables"
+    paths = sorted(folder.glob("*/*.csv"))
+    assert paths, f"no table exported under {folder}"
+    bad = []
+    for path in paths:
+        _, frame = tables.read_table(path)
+        key = path.relative_to(folder).with_suffix("").as_posix()
+        for row, col, cell, why in tables.unreadable_cells(frame):
+            bad.append(f"{key} | row {row} | column {col} | {cell!r}: {why}")
+    assert not bad, f"{len(bad)} table cells a reader should not see:\n" + "\n".join(bad)
+
+
 #: The edit that changes one loss weight of the text's Exp1: a cyclic term (lambda2 0 -> 0.5).
 EXP1_TEXT = '_TEXT = {\n    "Exp1": dict(\n        lambdas=(1.0, 0.0, 0.0),'
 EXP1_CHANGED = '_TEXT = {\n    "Exp1": dict(\n        lambdas=(0.5, 0.5, 0.0),'

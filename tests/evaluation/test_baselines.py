@@ -47,7 +47,8 @@ def test_load_test_sets_falls_back_to_generated_pairs_and_says_why(tmp_path):
     summary = sets.summary()
     assert list(summary.columns) == ["pairs", "size (WxH)", "mean GT magnitude (px)"]
     assert summary.loc["generated faces", "pairs"] == 3
-    assert summary.loc["generated faces", "mean GT magnitude (px)"] > 0
+    mag = np.mean([np.linalg.norm(p.flow, axis=-1).mean() for p in sets.sets["generated faces"]])
+    assert summary.loc["generated faces", "mean GT magnitude (px)"] == round(float(mag), 4) > 0  # as shown
 
 
 def test_load_test_sets_reads_the_real_split(tmp_path, fake_gt):
@@ -89,7 +90,8 @@ def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatc
     # generated pairs have exact ground truth everywhere: the whole crop only
     assert list(t3.table.columns) == [("generated faces", "EPE (whole crop)"), ("generated faces", "AAE (whole crop)")]
     assert list(t3.shown.columns.get_level_values(0).unique()) == ["generated faces (GENERATED)"]
-    assert t3.shown.loc[("the paper's CNNs", "PWC-Net")].eq(baselines.NO_WEIGHTS).all()
+    # the reason once per method (its first cell), not in every cell
+    assert list(t3.shown.loc[("the paper's CNNs", "PWC-Net")]) == [baselines.NO_WEIGHTS, ""]
     assert list(t3.shown.index.get_level_values("group").unique()) == ["classical", "the paper's CNNs"]
     # the zero field's EPE is the mean ground-truth magnitude, by definition
     gt_mag = np.mean([np.linalg.norm(p.flow, axis=-1).mean() for p in sets.sets["generated faces"]])
@@ -142,19 +144,28 @@ def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch):
     away = baselines.away_from_faces(methods, tmp_path / "root", None, tmp_path / "cache", tmp_path)
     assert set(away.missing) == {"Sintel"}
     assert list(away.table.columns) == [("FlyingChairs", "EPE"), ("FlyingChairs", "AAE")]
-    assert away.shown.xs("LiteFlowNet", level="method").eq(baselines.NO_WEIGHTS).all(axis=None)
+    assert away.shown.xs("LiteFlowNet", level="method").iloc[0].tolist() == [baselines.NO_WEIGHTS, ""]
     assert (tmp_path / "away_from_faces.csv").is_file()
 
 
 def test_fig4_on_set_saves_the_figure(tmp_path):
     pairs = synthetic.generated_face_pairs(3, size=(48, 64), seed=0)
     out = figures.fig4_on_set(
-        pairs, ["zero", "dis"], "title", per_kind=1, min_energy_quantile=0.0, path=tmp_path / "fig4.png"
+        pairs,
+        {"a": ["zero", "dis"], "b": []},
+        "title",
+        per_kind=1,
+        min_energy_quantile=0.0,
+        path=tmp_path / "fig4.png",
+        labels={"a": "group A"},
+        absent={"b": "no weights"},
     )
-    assert (tmp_path / "fig4.png").is_file()
+    assert list(out.figures) == ["pairs", "a", "b"]
+    assert all((tmp_path / f"fig4-{k}.png").is_file() for k in out.figures)
     assert len(out.rows) == 3 and list(out.row_table().columns)[:2] == ["pair", "row_type"]
     assert sum(int(c.split(": ")[1]) for c in out.counts.split(", ")) == 3
-    assert out.figure._suptitle.get_text() == "title"
+    assert out.figures["a"]._suptitle.get_text() == "title: group A"
+    assert "b: no weights" in out.figures["b"].axes[0].texts[0].get_text()
 
 
 def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path, monkeypatch):
@@ -171,7 +182,8 @@ def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_fro
     t3 = baselines.table3(sets, methods, tmp_path / "cache")
     rows = t3.shown.xs("pretrained substitutes for the paper's CNNs", level="group")
     assert list(rows.index) == ["SPyNet (Sintel)", "RAFT-small (C+T)"]
-    assert rows.eq(baselines.NO_WEIGHTS).all(axis=None)
+    assert (rows.iloc[:, 0] == baselines.NO_WEIGHTS).all() and rows.iloc[:, 1:].eq("").all(axis=None)
+    assert (t3.shown == baselines.NO_WEIGHTS).sum(axis=None) == len(methods.missing_cnn)  # once per method
 
 
 def test_table3_order_puts_the_substitutes_after_the_paper_cnns():
@@ -268,9 +280,13 @@ def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_pat
     sets = _generated_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     out = baselines.fig4(sets, methods, per_kind=1, path=tmp_path / "fig4.png")
-    assert out.figure._suptitle.get_text().startswith("generated faces (GENERATED): ground truth")
-    titles = {ax.get_title().split("\n")[0] for ax in out.figure.axes}
-    assert {"Farneback", "DIS"} <= titles and (tmp_path / "fig4.png").is_file()
+    assert list(out.figures) == ["pairs", *baselines.FIG4_PIECES]
+    classical = out.figures["classical"]
+    assert classical._suptitle.get_text() == "generated faces (GENERATED): classical methods"
+    titles = {ax.get_title().split("\n")[0] for ax in classical.axes}
+    assert {"Farneback", "DIS"} <= titles and (tmp_path / "fig4-classical.png").is_file()
+    # no network here: that piece says why, naming the CNNs without weights
+    assert "PWC-Net" in out.figures["networks"].axes[0].texts[0].get_text()
 
 
 def test_face_source_prefers_the_readers_folder_then_the_corpus_then_openface(tmp_path):

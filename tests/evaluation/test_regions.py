@@ -47,6 +47,10 @@ def test_ground_truth_quality_against_zero_flow_is_the_motion_itself():
     t = q.table()
     assert t.loc[("still pairs (1)", "face"), "mean |ground truth|"] == pytest.approx(0.025)
     assert q.share_outside() == pytest.approx(1 - 8 / 24)
+    # every pair is moving above a floor of 0.01: no row for the empty still subset (no NaN row)
+    t = regions.ground_truth_quality(_pairs([1.0, 2.0]), floor=0.01, reference="zero", test_set="t").table()
+    assert list(dict.fromkeys(t.index.get_level_values(0))) == ["all pairs (2)", "moving pairs (2)"]
+    assert not t.isna().any(axis=None)
 
 
 def test_view_means_by_hand():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from faceflow import profiles
+from faceflow.book import tables as book_tables
 from faceflow.evaluation import tables, variants
 from faceflow.training import datasets
 
@@ -30,6 +31,9 @@ def test_huber_zones_by_hand():
     assert t.loc["(released code: Charbonnier eps)", variants.LINEAR_SHARE] == 0.0
     assert res.figure is not None and not res.missing and res.share("cyclic, zero flow") == 1.0
     assert res.share_text("cyclic, zero flow") == "100 %" and res.share_text("no such row") == tables.NOT_AVAILABLE
+    # shown as a reader reads them: no float32 tail (9.9999995 grey levels reads 10)
+    quantiles = t[["median", "90th pct"]].to_numpy().ravel()
+    assert all(book_tables.significant_digits(repr(float(v))) <= 4 for v in quantiles)
     below = variants.huber_zones([_sample(0.5, 0.0)], cyclic_d=1.0).table
     assert below.loc["cyclic, zero flow", variants.LINEAR_SHARE] == 0.0
 
@@ -81,6 +85,10 @@ def test_compare_variants_trains_each_run_once(tmp_path):
     assert t.loc[("Exp3I", "code"), "k=1 EPE term"] == "no" and t.loc[("Exp3I", "text"), "k=1 EPE term"] == "yes"
     assert t.loc[("Exp3I", "code"), "lambda1/2/3"] == "0.3 / 0.4 / 0.3"
     assert not (tmp_path / "runs" / "faces-code" / "Exp1").exists()
+    # the reference row has no training settings: empty cells, not NaN; errors with 4 decimals
+    assert not t.isna().any(axis=None)
+    assert (t.loc[("zero flow (reference)", ""), ["lambda1/2/3", "steps", "run"]] == "").all()
+    assert all(t[c].map(lambda v: round(v, 4) == v).all() for c in ("shapes EPE", "shapes AAE"))
     gap = variants.variant_gap(res, "shapes")
     assert set(gap) == {"Exp1", "Exp3I"}
     assert gap["Exp1"] == pytest.approx(t.loc[("Exp1", "code"), "shapes EPE"] - t.loc[("Exp1", "text"), "shapes EPE"])

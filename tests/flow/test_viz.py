@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from faceflow.flow.viz import Panel, color_wheel, flow_to_rgb, panel_grid, panel_label
+from faceflow.flow.viz import Panel, color_wheel, flow_to_rgb, panel_grid, panel_label, radius_text, wheel_image
 
 
 def test_wheel_has_55_hues_in_range():
@@ -67,8 +67,39 @@ def test_panel_grid_draws_every_cell():
     img = np.zeros((4, 5, 3), np.uint8)
     flow = np.ones((4, 5, 2))
     fig = panel_grid([[Panel("a", image=img), Panel("b", flow=flow)], [None, Panel("c", flow=flow, gt=flow)]])
-    axes = fig.get_axes()
-    assert len(axes) == 4
-    assert axes[3].get_title().startswith("c\nEPE 0.000")
+    titles = {ax.get_title().split("\n")[0]: ax for ax in fig.get_axes()}
+    assert len(fig.get_axes()) == 5  # four cells and the colour key
+    assert titles["c"].get_title().startswith("c\nEPE 0.000")
+    key = titles["flow colour key"].get_xlabel()
+    assert "each panel's" in key and "largest vector" in key
     with pytest.raises(ValueError):
         panel_grid([])
+
+
+def test_the_key_says_the_shared_radius_and_images_alone_get_no_key():
+    flow = np.ones((4, 5, 2))
+    fig = panel_grid([[Panel("a", flow=flow, max_radius=2.5)], [Panel("b", flow=flow, max_radius=2.5)]])
+    keys = [ax.get_xlabel() for ax in fig.get_axes() if ax.get_title() == "flow colour key"]
+    assert len(fig.get_axes()) == 3 and len(keys) == 1
+    assert "2.5 px" in keys[0] and "largest" not in keys[0]
+    only_images = panel_grid([[Panel("a", image=np.zeros((4, 5, 3), np.uint8))]])
+    assert len(only_images.get_axes()) == 1
+    assert radius_text([None, None]) == "rim = each panel's largest vector"
+    assert radius_text([1.0, None]) == "rim = 1 px or each panel's largest vector"
+
+
+def test_wheel_pixels_are_the_colours_of_the_vectors_they_stand_for():
+    img = wheel_image(21)
+    c = 10
+    assert (img[c, c] == 255).all()  # zero vector: white
+    unit = np.zeros((1, 4, 2))
+    unit[0] = [(1, 0), (-1, 0), (0, 1), (0, -1)]  # right, left, down, up at the rim
+    expected = flow_to_rgb(unit, max_radius=1.0)[0]
+    for (row, col), colour in zip([(c, 20), (c, 0), (20, c), (0, c)], expected):
+        np.testing.assert_array_equal(img[row, col], colour)
+    half = np.zeros((1, 1, 2))
+    half[0, 0] = (0.5, 0.0)
+    np.testing.assert_array_equal(img[c, 15], flow_to_rgb(half, max_radius=1.0)[0, 0])
+    assert (img[0, 0] == 255).all()  # the corner lies outside the disk
+    with pytest.raises(ValueError, match="odd"):
+        wheel_image(20)

@@ -59,7 +59,9 @@ def test_sequence_figure_scale_is_the_largest_shown_vector(demo):
     shown = np.linspace(0, len(demo.exact) - 1, 3).astype(int)
     expect = max(float(np.linalg.norm(demo.exact[i].result.flow, axis=2).max()) for i in shown)
     assert res.values["max_radius"] == pytest.approx(expect)
-    assert len(res.figure.axes) == 6
+    assert len(res.figure.axes) == 7  # 2 x 3 panels and the colour key, at the shared radius
+    key = next(ax for ax in res.figure.axes if ax.get_title() == "flow colour key")
+    assert f"rim = {expect:.3g} px" in key.get_xlabel()
 
 
 def test_warp_figure_without_chairs(demo, tmp_path):
@@ -67,7 +69,7 @@ def test_warp_figure_without_chairs(demo, tmp_path):
     res = figures.warp_figure(demo, photo, tmp_path / "absent")
     assert set(res.missing) == {"FlyingChairs"}
     assert res.values["pair"] == photo.best_pair
-    assert len(res.figure.axes) == 4
+    assert len(res.figure.axes) == 5  # four panels and the colour key
 
 
 def test_magnitude_figure_empty_and_full(tmp_path, fake_gt):
@@ -78,4 +80,17 @@ def test_magnitude_figure_empty_and_full(tmp_path, fake_gt):
     fake_gt(tmp_path, {"s1": ("a", 2)}, failed=0)
     mags = analysis.flow_magnitudes(analysis.FaceDataset(tmp_path, read_manifest(tmp_path)))
     fig = figures.magnitude_figure(mags)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 2  # one sequence, the pixel histogram
+
+
+def test_magnitude_figure_draws_one_panel_per_sequence_on_shared_bins():
+    per_pair = analysis.pd.DataFrame(
+        {"sequence": ["a"] * 3 + ["b"] * 2 + ["c"] * 4 + ["d", "e"], "mean_mag": [0.1, 0.2, 0.3, 5.0, 6.0] + [1.0] * 6}
+    )
+    mags = analysis.FlowMagnitudes(per_pair, np.array([0.5, 1.0, 2.0]), 3)
+    fig = figures.magnitude_figure(mags, columns=4)
+    panels = {ax.get_title().split(":")[0]: ax for ax in fig.axes if ax.get_title() and "pixel" not in ax.get_title()}
+    assert set(panels) == {"a", "b", "c", "d", "e"}  # small multiples, not overlaid curves
+    assert len({ax.get_xlim() for ax in panels.values()}) == 1 and len({ax.get_ylim() for ax in panels.values()}) == 1
+    for seq, n in (("a", 3), ("b", 2), ("c", 4)):
+        assert sum(p.get_height() for p in panels[seq].patches) == n  # every pair of the sequence in its panel

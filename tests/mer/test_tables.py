@@ -25,7 +25,11 @@ def test_plan_from_profile():
     run = tables.plan(_cfg(), seed=3)
     assert run.seeds == [3, 4] and run.gen_seeds == [3] and run.config.epochs == 2
     assert run.config.seed == 3 and run.config.workers == 1 and run.config.threads == 1
-    assert run.table().loc["seeds", "setting"] == "[3, 4]"
+    shown = run.table()
+    assert shown.loc["seeds", "setting"] == "3, 4" and shown.loc["gen_seeds", "setting"] == "3"  # no list repr
+    assert shown.loc["max_clips", "setting"] == "all"  # None: no limit
+    every_fold = tables.plan(profiles.MerProfile(**{**_cfg().__dict__, "max_folds": None})).table()
+    assert every_fold.loc["max_folds", "setting"] == "all"
     assert run.config.engine == "batched" and run.table().loc["engine", "setting"] == "batched"
 
 
