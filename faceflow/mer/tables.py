@@ -49,6 +49,8 @@ class MerPlan:
     gen_seeds: list[int]
     config: loso.LosoConfig
     max_clips: int | None = None
+    loso_methods: tuple[str, ...] | None = None
+    loso_reason: str = ""
 
     @property
     def text(self) -> dict[str, str]:
@@ -97,6 +99,7 @@ class MerPlan:
             "gen_size",
             "gen_seeds",
             "max_clips",
+            "loso_methods",
         )
         rows = {k: str(getattr(self, k)) for k in names}
         rows["engine"] = self.config.engine
@@ -142,7 +145,75 @@ def plan(settings: MerProfile, seed: int = 0, workers: int | None = None) -> Mer
         gen_seeds=[int(seed) + k for k in range(settings.gen_n_seeds)],
         config=cfg,
         max_clips=settings.max_clips,
+        loso_methods=settings.loso_methods,
+        loso_reason=settings.loso_reason,
     )
+
+
+def _listed(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    names = list(names)
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+@dataclass
+class MethodChoice:
+    """Which registered flow methods get LOSO rows on onset/apex pairs (:func:`choose_methods`).
+
+    ``rows``: the methods trained, in the profile's order; ``others``: registered methods this
+    profile leaves to the ``full`` one; ``absent``: methods the profile names that are not
+    registered here (a network not trained, weights missing); ``reason``: the profile's.
+    """
+
+    rows: list[str]
+    others: list[str]
+    absent: list[str]
+    reason: str
+    every: bool
+
+    @property
+    def text(self) -> str:
+        """The choice as prose for the chapter: which methods, why, and what the full profile adds.
+
+        Returns
+        -------
+        str
+        """
+        if self.every:
+            return f"This profile trains a LOSO row for every registered flow method ({_listed(self.rows)})."
+        out = (
+            f"This profile trains LOSO rows for {_listed(self.rows) or 'no method'}: {self.reason}. "
+            f"The full profile trains a row for every registered flow method"
+        )
+        out += f", here also {_listed(self.others)}." if self.others else "."
+        if self.absent:
+            verb = "is" if len(self.absent) == 1 else "are"
+            out += f" {_listed(self.absent)} {verb} not registered in this build, so {verb} not among the rows."
+        return out
+
+
+def choose_methods(available: Sequence[str], run: MerPlan) -> MethodChoice:
+    """The flow methods that get LOSO rows under ``run``'s profile.
+
+    Parameters
+    ----------
+    available : sequence of str
+        Registered flow methods (:func:`faceflow.mer.features.register_flow_methods`).
+    run : MerPlan
+        ``loso_methods`` None: every available method; else those of its names that are
+        available, in its order.
+
+    Returns
+    -------
+    MethodChoice
+    """
+    available = list(available)
+    if run.loso_methods is None:
+        return MethodChoice(available, [], [], run.loso_reason, every=True)
+    rows = [m for m in run.loso_methods if m in available]
+    absent = [m for m in run.loso_methods if m not in available]
+    others = [m for m in available if m not in rows]
+    return MethodChoice(rows, others, absent, run.loso_reason, every=False)
 
 
 def _absent(keys: Sequence[str], root) -> dict[str, str]:
