@@ -160,13 +160,21 @@ class MerProfile:
     engine (:data:`faceflow.mer.loso.ENGINES`: ``"batched"`` trains the folds of a protocol and
     seed together, shared out between ``workers`` processes, with the results of ``"loop"``).
 
-    ``default`` is sized to a chapter-05 budget of a few minutes on two cores. Measured here
-    (shared machine): the TV-L1 rows' three protocols (88 folds), 20 epochs, one seed took 34 s
-    batched against 85 s for the loop on two workers (``faceflow mer loso --epochs 20 --workers 2
-    --engine batched|loop``); 200 epochs and one seed (about 3-6 minutes, plus the other methods'
-    rows) is what fits, the paper's 500 epochs over five seeds (about 40-70 minutes) do not.
-    The chapter states the epochs and seeds it ran and the extrapolated time of the full
-    protocol, both computed.
+    ``loso_methods``: the registered flow methods that get LOSO rows on onset/apex pairs (None:
+    every one), ``loso_reason`` why, shown by the chapter.
+
+    ``default`` is sized to chapter 05's budget (``_DEFAULT_BUDGETS``). Measured on the shared
+    2-core machine (CPU seconds, so that the load of other work counts less): with the batched
+    engine one epoch of the TV-L1 rows' three protocols (88 folds over 297 SAMM and SMIC images)
+    costs about 3.5 CPU s (SAMM 0.6, SMIC 0.5, SAMM+SMIC 2.5) and one epoch of a generated-set row
+    (20 folds over 120 clips) about 0.5 CPU s, so 200 epochs and one seed cost about 13 CPU
+    minutes for the TV-L1 rows and 2 for each further method, halved in wall time by the two
+    workers. The paper's 500 epochs over five seeds do not fit, and fewer epochs under-train:
+    over SMIC's 16 folds F1_M is 0.38 after 100 epochs and 0.46 after 200, over SAMM's 28 folds
+    0.57 and 0.61. So ``default`` keeps 200 epochs and one seed, and trains three methods' rows
+    on the generated set instead of one per registered method (eight or more with the FlowNetS
+    runs, each one more LOSO training). The chapter states the epochs and seeds it ran, the
+    methods it trained and the extrapolated time of the full protocol, all computed.
     """
 
     epochs: int
@@ -192,7 +200,7 @@ class ChapterBudget:
     """How long one chapter may take from nothing (an empty ``outputs/``), in reference units.
 
     ``units``: the chapter's seconds divided by the seconds of the reference computation
-    (:func:`faceflow.book.budgets.reference_workload`) timed on the same machine just before the
+    (:func:`faceflow.book.budgets.reference_workload`) timed on the same machine just before and after the
     chapter ran, so that one budget holds on slower and faster machines; ``reason``: what the
     chapter computes in that time.
     """
@@ -260,16 +268,17 @@ _MER_LOSO_REASON = (
     "get their rows in the full profile"
 )
 
-#: ``smoke`` budgets, in reference units, from the smoke book built from nothing (``faceflow book
-#: --profile smoke --from-nothing``) on the 2-core machine, with room for a loaded machine: a
-#: chapter that starts to train or evaluate at default sizes goes far over.
+#: ``smoke`` budgets, in reference units: about three times what each chapter took from nothing
+#: (``faceflow book --profile smoke --from-nothing``) on the shared 2-core machine under a load
+#: of 8-10 (00: 50, 01: 104, 02: 235, 03: 241, 04: 88, 05: 85 units), so that a loaded or slow
+#: machine passes while a chapter that starts to train or evaluate at default sizes goes far over.
 _SMOKE_BUDGETS = {
-    "00_data_tour": ChapterBudget(400, "kernel start, imports, first and last pair of each sample set"),
-    "01_ground_truth": ChapterBudget(400, "12 OpenFace frames, 6-frame corpus clips of 2 people per split"),
-    "02_flownets": ChapterBudget(400, "3-step FlowNetS runs at 64x64, 6 test pairs"),
-    "03_ablations": ChapterBudget(400, "3-step ablation runs, 6 test pairs"),
-    "04_baselines": ChapterBudget(400, "6 face pairs, 1 away pair, no pretrained network"),
-    "05_micro_expressions": ChapterBudget(400, "5 epochs, 2 folds per protocol, 12 generated clips"),
+    "00_data_tour": ChapterBudget(200, "kernel start, imports, first and last pair of each sample set"),
+    "01_ground_truth": ChapterBudget(300, "12 OpenFace frames, 6-frame corpus clips of 2 people per split"),
+    "02_flownets": ChapterBudget(600, "3-step FlowNetS runs at 64x64, 6 test pairs"),
+    "03_ablations": ChapterBudget(600, "3-step ablation runs, 6 test pairs"),
+    "04_baselines": ChapterBudget(300, "6 face pairs, 1 away pair, no pretrained network"),
+    "05_micro_expressions": ChapterBudget(300, "5 epochs, 2 folds per protocol, 12 generated clips"),
 }
 
 #: ``default`` budgets: :data:`DEFAULT_BOOK_MINUTES` from nothing on 2 cores, shared out by what

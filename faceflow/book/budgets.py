@@ -2,8 +2,8 @@
 
 A chapter's budget (:attr:`faceflow.profiles.Profile.budgets`) is a number of *reference units*:
 the seconds it may take from nothing (an empty ``outputs/``) divided by the seconds of
-:func:`reference_workload` timed on the same machine just before it ran
-(:func:`time_reference`). A machine twice as fast runs both twice as fast, so the ratio, and the
+:func:`reference_workload` timed on the same machine just before and just after it ran (the mean;
+:func:`time_reference`). A machine twice as fast runs both twice as fast, so the ratio, and the
 check, do not depend on the machine; a load that slows both alike cancels too.
 
 The workload mixes what the chapters spend their time on: a small convolutional network's forward

@@ -301,7 +301,8 @@ def build_book(
     :func:`faceflow.book.tables.export` writes every displayed table as CSV under
     ``<stage>/tables``. Each executed chapter is recorded for the course page
     (:func:`faceflow.book.publish.record_timing`): its wall and CPU seconds, the reference
-    computation timed just before it (:func:`faceflow.book.budgets.time_reference`) and the results
+    computation timed just before and just after it (the mean of the two,
+    :func:`faceflow.book.budgets.time_reference`) and the results
     of earlier builds it read (:mod:`faceflow.book.cachelog`; none: a first run), listed in
     ``<stage>/cache_reads/<chapter>.txt``. A first run over its budget
     (:attr:`faceflow.profiles.Profile.budgets`) is reported on the terminal.
@@ -408,22 +409,24 @@ def _build_book(profile, only, stage, execute, extra_parameters, solutions, html
     for src in run:
         dest = stage / "notebooks" / (src.stem + ".ipynb")
         print(f"[faceflow book] executing {src.name} (profile={profile}) ...", flush=True)
-        reference = budgets.time_reference()
+        before_reference = budgets.time_reference()
         log = stage / "cache_reads" / f"{src.stem}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
         r = execute_notebook(src, dest, {**params, **injected[src]}, cwd=root, read_log=(outs[src], log))
+        # the load of a shared machine changes while a chapter runs: the reference before and after it
+        reference = (before_reference.seconds + budgets.time_reference().seconds) / 2
         reads = cachelog.cached_reads(log, before[outs[src]])
         if cachelog.held_files(before[outs[src]], src.stem) and not any(p.startswith(src.stem + "/") for p in reads):
             reads.append(src.stem + "/")  # its own folder held results of an earlier build
         timing = publish.ChapterTiming(
-            src.stem, r.seconds, r.cpu_seconds, reference.seconds, tuple(reads), checked=log.is_file()
+            src.stem, r.seconds, r.cpu_seconds, reference, tuple(reads), checked=log.is_file()
         )
         atomic_write_text(log.with_suffix(".txt"), "".join(f"{p}\n" for p in reads))
         publish.record_timing(stage, profile, timing, commit)
         print(f"[faceflow book]   done in {r.seconds:.1f} s (CPU {r.cpu_seconds:.1f} s), {timing.cache}", flush=True)
         if timing.cache == publish.FIRST_RUN:
-            check = budgets.BudgetCheck(src.stem, r.seconds, reference.seconds, settings.budget(src.stem))
+            check = budgets.BudgetCheck(src.stem, r.seconds, reference, settings.budget(src.stem))
             print(f"[faceflow book]   {check.describe()}", file=sys.stderr if check.over else sys.stdout, flush=True)
         elif reads:
             print(f"[faceflow book]   read {len(reads)} results of earlier builds ({log.with_suffix('.txt')})")

@@ -39,7 +39,7 @@ TIMINGS_FILE = "chapter_seconds.csv"
 #: The committed snapshot of measured timings, relative to the project root.
 TIMINGS_SNAPSHOT = Path("book") / "timings.csv"
 #: Columns of the records: wall and CPU seconds, the reference computation's seconds timed just
-#: before the chapter (:mod:`faceflow.book.budgets`), whether it was a first run, how many cached
+#: before and after the chapter (:mod:`faceflow.book.budgets`), whether it was a first run, how many cached
 #: results it read (:mod:`faceflow.book.cachelog`), and the machine's 1-minute load average after it.
 TIMING_FIELDS = (
     "profile",
@@ -230,7 +230,7 @@ def timings_path(stage: Path) -> Path:
 @dataclass(frozen=True)
 class ChapterTiming:
     """One chapter execution: wall and CPU ``seconds``, the reference computation's seconds timed just
-    before it (:func:`faceflow.book.budgets.time_reference`), and ``cached``: the results of earlier
+    before and after it (:func:`faceflow.book.budgets.time_reference`), and ``cached``: the results of earlier
     builds it read (:func:`faceflow.book.cachelog.cached_reads`; empty for a first run).
     ``checked``: whether its reads were logged at all (the kernel loaded the read log)."""
 

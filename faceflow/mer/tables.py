@@ -474,17 +474,24 @@ def tvl1_rows(
 # ---------------------------------------------------------------------------- other methods
 
 
-def method_rows(mean: pd.DataFrame, std: pd.DataFrame) -> pd.DataFrame:
+#: The cell of a paper's method that is registered but gets its LOSO row only in the full profile.
+FULL_PROFILE_ONLY = "full profile"
+
+
+def method_rows(mean: pd.DataFrame, std: pd.DataFrame, left_out: Sequence[str] = ()) -> pd.DataFrame:
     """Tables 5-6 layout of per-(protocol, method) results: the paper's methods first.
 
     For each protocol: one row per method of the paper (:data:`faceflow.mer.loso.PAPER_METHODS`),
-    ``mean ± std`` when a registered method provides it and ``not available`` otherwise, then
+    ``mean ± std`` when a registered method provides it, :data:`FULL_PROFILE_ONLY` when it is
+    registered but left to the full profile (``left_out``) and ``not available`` otherwise, then
     every other method as ``<name> (not in paper)``.
 
     Parameters
     ----------
     mean, std : pandas.DataFrame
         Indexed by (protocol, method), columns :data:`faceflow.mer.metrics.METRICS`.
+    left_out : sequence of str
+        Registered methods this profile trains no row for (:attr:`MethodChoice.others`).
 
     Returns
     -------
@@ -495,8 +502,11 @@ def method_rows(mean: pd.DataFrame, std: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for prot in mean.index.get_level_values("protocol").unique():
         for label, name in loso.PAPER_METHODS.items():
-            have = (prot, name) in ours.index
-            rows[(prot, label)] = list(ours.loc[(prot, name)]) if have else ["not available"] * len(metrics.METRICS)
+            if (prot, name) in ours.index:
+                rows[(prot, label)] = list(ours.loc[(prot, name)])
+            else:
+                why = FULL_PROFILE_ONLY if name in left_out else "not available"
+                rows[(prot, label)] = [why] * len(metrics.METRICS)
         for name in mean.loc[prot].index:
             if name not in loso.PAPER_METHODS.values():
                 rows[(prot, f"{name} (not in paper)")] = list(ours.loc[(prot, name)])
@@ -549,6 +559,7 @@ def other_method_rows(
     out_dir: str | os.PathLike | None = None,
     seed: int = 0,
     progress: bool = False,
+    left_out: Sequence[str] = (),
 ) -> OtherMethodRows:
     """The LOSO protocol for every flow method in ``methods``, in the layout of Tables 5-6.
 
@@ -572,6 +583,9 @@ def other_method_rows(
         Seed of the generated clips.
     progress : bool
         Show progress bars.
+    left_out : sequence of str
+        Registered methods this profile trains no row for; a paper's method among them is shown
+        as :data:`FULL_PROFILE_ONLY` instead of ``not available``.
 
     Returns
     -------
@@ -618,7 +632,7 @@ def other_method_rows(
     mean, std = g.mean(), g.std(ddof=1)
     return OtherMethodRows(
         kind=kind,
-        table=method_rows(mean, std),
+        table=method_rows(mean, std, left_out),
         deltas=protocol_deltas(mean),
         summary=summary,
         predictions=preds,

@@ -76,6 +76,11 @@ def test_method_rows_and_protocol_deltas():
     assert t.loc[("p", "PWC-Net"), "G_M"] == "not available"
     assert t.loc[("p", "dis (not in paper)"), "R_M"] == "0.750 ± 0.000"
     assert len(t) == len(tables.loso.PAPER_METHODS) + 1
+    # a paper's method that is registered but left to the full profile is not "not available"
+    left = tables.method_rows(mean, mean * 0, left_out=["Exp2I", "dis"])
+    assert left.loc[("p", "Exp2I"), "P_M"] == tables.FULL_PROFILE_ONLY == "full profile"
+    assert left.loc[("p", "Exp2II"), "P_M"] == "not available"
+    assert left.loc[("p", "dis (not in paper)"), "R_M"] == "0.750 ± 0.000"  # trained rows stay rows
     d = tables.protocol_deltas(mean)
     assert d.loc[("p", "tvl1"), "P_M"] == pytest.approx(0.25) and d.loc[("p", "dis"), "P_M"] == 0
 
