@@ -264,8 +264,7 @@ _MER_LOSO_METHODS = ("tvl1", "farneback", "Exp1")
 _MER_LOSO_REASON = (
     "TV-L1, the flow of the paper's TVL1 rows; Farneback, the classical method of the paper's Tables 5-6; "
     "and Exp1, the face-trained FlowNetS of chapter 02 (the paper's network): the three rows that test the "
-    "paper's claim. Each further method costs one more LOSO training as long as these, so the others "
-    "get their rows in the full profile"
+    "paper's claim, while each further method costs one more LOSO training as long as theirs"
 )
 
 #: ``smoke`` budgets, in reference units: about three times what each chapter took from nothing
