@@ -200,9 +200,9 @@ class ChapterBudget:
     """How long one chapter may take from nothing (an empty ``outputs/``), in reference units.
 
     ``units``: the chapter's seconds divided by the seconds of the reference computation
-    (:func:`faceflow.book.budgets.reference_workload`) timed on the same machine just before and after the
-    chapter ran, so that one budget holds on slower and faster machines; ``reason``: what the
-    chapter computes in that time.
+    (:func:`faceflow.book.budgets.reference_workload`) timed on the same machine just before and
+    after the chapter ran, so that one budget holds on slower and faster machines; ``reason``: what
+    the chapter computes in that time.
     """
 
     units: float
