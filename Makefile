@@ -10,10 +10,11 @@ FACEFLOW_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abs
 export FACEFLOW_DATA
 PROFILE ?= default
 
-.PHONY: venv book book-nosolutions tables test test-unit lint format notebook clean help
+.PHONY: venv book book-from-nothing book-nosolutions tables test test-unit lint format notebook clean help
 
 help:
 	@echo "make book      execute every chapter (PROFILE=$(PROFILE)) and build the HTML book"
+	@echo "make book-from-nothing  the book with a fresh, temporary outputs/ (first-run timings; outputs/ untouched)"
 	@echo "make book-nosolutions   the book, then its student edition without exercise solutions"
 	@echo "make tables    check the smoke-profile tables against reference/tables (faceflow tables --check)"
 	@echo "make test      unit tests + smoke notebooks + book build + browser test"
@@ -40,6 +41,12 @@ book: $(STAMP)
 	@test -d "$(FACEFLOW_DATA)" || echo "note: no data root at $(FACEFLOW_DATA): the chapters fall back to generated data. \
 	Download the real samples with: $(BIN)/faceflow data fetch --root $(FACEFLOW_DATA)"
 	$(BIN)/faceflow book --profile $(PROFILE)
+	@echo "open _build/$(PROFILE)/_build/html/index.html"
+
+# Every chapter from nothing: a new, empty output folder in the temporary folder, removed afterwards;
+# each chapter is timed as a first run (_build/$(PROFILE)/chapter_seconds.csv), outputs/ is untouched.
+book-from-nothing: $(STAMP)
+	$(BIN)/faceflow book --profile $(PROFILE) --from-nothing
 	@echo "open _build/$(PROFILE)/_build/html/index.html"
 
 # The student edition reuses the chapters executed by `make book` (only the HTML is built again).

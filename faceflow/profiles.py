@@ -173,13 +173,21 @@ class MerProfile:
     engine (:data:`faceflow.mer.loso.ENGINES`: ``"batched"`` trains the folds of a protocol and
     seed together, shared out between ``workers`` processes, with the results of ``"loop"``).
 
-    ``default`` is sized to a chapter-05 budget of a few minutes on two cores. Measured here
-    (shared machine): the TV-L1 rows' three protocols (88 folds), 20 epochs, one seed took 34 s
-    batched against 85 s for the loop on two workers (``faceflow mer loso --epochs 20 --workers 2
-    --engine batched|loop``); 200 epochs and one seed (about 3-6 minutes, plus the other methods'
-    rows) is what fits, the paper's 500 epochs over five seeds (about 40-70 minutes) do not.
-    The chapter states the epochs and seeds it ran and the extrapolated time of the full
-    protocol, both computed.
+    ``loso_methods``: the registered flow methods that get LOSO rows on onset/apex pairs (None:
+    every one), ``loso_reason`` why, shown by the chapter.
+
+    ``default`` is sized to chapter 05's budget (``_DEFAULT_BUDGETS``). Measured on the shared
+    2-core machine (CPU seconds, so that the load of other work counts less): with the batched
+    engine one epoch of the TV-L1 rows' three protocols (88 folds over 297 SAMM and SMIC images)
+    costs about 3.5 CPU s (SAMM 0.6, SMIC 0.5, SAMM+SMIC 2.5) and one epoch of a generated-set row
+    (20 folds over 120 clips) about 0.5 CPU s, so 200 epochs and one seed cost about 13 CPU
+    minutes for the TV-L1 rows and 2 for each further method, halved in wall time by the two
+    workers. The paper's 500 epochs over five seeds do not fit, and fewer epochs under-train:
+    over SMIC's 16 folds F1_M is 0.38 after 100 epochs and 0.46 after 200, over SAMM's 28 folds
+    0.57 and 0.61. So ``default`` keeps 200 epochs and one seed, and trains three methods' rows
+    on the generated set instead of one per registered method (eight or more with the FlowNetS
+    runs, each one more LOSO training). The chapter states the epochs and seeds it ran, the
+    methods it trained and the extrapolated time of the full protocol, all computed.
     """
 
     epochs: int
@@ -192,10 +200,51 @@ class MerProfile:
     workers: int
     max_clips: int | None = None
     engine: str = "batched"
+    loso_methods: tuple[str, ...] | None = None
+    loso_reason: str = "the full profile trains a LOSO row for every registered flow method"
 
     def worker_count(self) -> int:
         """Worker processes to use on this machine."""
         return self.workers if self.workers > 0 else max(1, min(2, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class ChapterBudget:
+    """How long one chapter may take from nothing (an empty ``outputs/``), in reference units.
+
+    ``units``: the chapter's seconds divided by the seconds of the reference computation
+    (:func:`faceflow.book.budgets.reference_workload`) timed on the same machine just before and
+    after the chapter ran, so that one budget holds on slower and faster machines; ``reason``: what
+    the chapter computes in that time.
+    """
+
+    units: float
+    reason: str
+
+
+#: Seconds of the reference computation on the 2-core machine the ``default`` budgets were set for
+#: (the median of the reference times recorded by chapter 05's default build; ``benchmarks/book_time.py``
+#: prints them). ``default`` budgets are minutes there: :func:`minutes_budget`.
+REFERENCE_SECONDS_2_CORES = 0.45
+#: What ``make book`` may take from nothing on 2 cores, all chapters together (CONTRIBUTING).
+DEFAULT_BOOK_MINUTES = 30
+
+
+def minutes_budget(minutes: float, reason: str) -> ChapterBudget:
+    """A budget of ``minutes`` on the 2-core machine of :data:`REFERENCE_SECONDS_2_CORES`.
+
+    Parameters
+    ----------
+    minutes : float
+        Minutes from nothing on that machine.
+    reason : str
+        What the chapter computes in that time.
+
+    Returns
+    -------
+    ChapterBudget
+    """
+    return ChapterBudget(round(minutes * 60 / REFERENCE_SECONDS_2_CORES), f"{minutes:g} min on 2 cores: {reason}")
 
 
 @dataclass(frozen=True)
@@ -215,7 +264,45 @@ class Profile:
     training: TrainingProfile
     baselines: BaselinesProfile
     mer: MerProfile
+    budgets: dict = field(default_factory=dict)
 
+    def budget(self, chapter: str) -> ChapterBudget | None:
+        """The chapter's time budget (None: this profile has none for it)."""
+        return self.budgets.get(chapter)
+
+
+#: Chapter 05's LOSO rows on onset/apex pairs in the smoke and default profiles (``full``: every
+#: registered flow method).
+_MER_LOSO_METHODS = ("tvl1", "farneback", "Exp1")
+_MER_LOSO_REASON = (
+    "TV-L1, the flow of the paper's TVL1 rows; Farneback, the classical method of the paper's Tables 5-6; "
+    "and Exp1, the face-trained FlowNetS of chapter 02 (the paper's network): the three rows that test the "
+    "paper's claim, while each further method costs one more LOSO training as long as theirs"
+)
+
+#: ``smoke`` budgets, in reference units: about three times what each chapter took from nothing
+#: (``faceflow book --profile smoke --from-nothing``) on the shared 2-core machine under a load
+#: of 8-10 (00: 50, 01: 104, 02: 235, 03: 241, 04: 88, 05: 85 units), so that a loaded or slow
+#: machine passes while a chapter that starts to train or evaluate at default sizes goes far over.
+_SMOKE_BUDGETS = {
+    "00_data_tour": ChapterBudget(200, "kernel start, imports, first and last pair of each sample set"),
+    "01_ground_truth": ChapterBudget(300, "12 OpenFace frames, 6-frame corpus clips of 2 people per split"),
+    "02_flownets": ChapterBudget(600, "3-step FlowNetS runs at 64x64, 6 test pairs"),
+    "03_ablations": ChapterBudget(600, "3-step ablation runs, 6 test pairs"),
+    "04_baselines": ChapterBudget(300, "6 face pairs, 1 away pair, no pretrained network"),
+    "05_micro_expressions": ChapterBudget(300, "5 epochs, 2 folds per protocol, 12 generated clips"),
+}
+
+#: ``default`` budgets: :data:`DEFAULT_BOOK_MINUTES` from nothing on 2 cores, shared out by what
+#: each chapter must show.
+_DEFAULT_BUDGETS = {
+    "00_data_tour": minutes_budget(2.5, "every real pair of the sample sets with the classical methods"),
+    "01_ground_truth": minutes_budget(3, "the OpenFace sequences' ground truth and its error studies"),
+    "02_flownets": minutes_budget(8, "the face corpus ground truth (about 5 min) and the FlowNetS runs of Table 1"),
+    "03_ablations": minutes_budget(6, "the ablation runs of Table 2"),
+    "04_baselines": minutes_budget(4.5, "Table 3 with the pretrained networks and RAFT-small's face fine-tuning"),
+    "05_micro_expressions": minutes_budget(6, "the TV-L1 rows' three LOSO protocols and three methods' LOSO rows"),
+}
 
 _SETTINGS = {
     "smoke": Profile(
@@ -272,7 +359,10 @@ _SETTINGS = {
             gen_n_seeds=1,
             workers=1,
             max_clips=2,
+            loso_methods=_MER_LOSO_METHODS,
+            loso_reason=_MER_LOSO_REASON,
         ),
+        _SMOKE_BUDGETS,
     ),
     "default": Profile(
         "default",
@@ -321,7 +411,10 @@ _SETTINGS = {
             gen_size=96,
             gen_n_seeds=1,
             workers=0,
+            loso_methods=_MER_LOSO_METHODS,
+            loso_reason=_MER_LOSO_REASON,
         ),
+        _DEFAULT_BUDGETS,
     ),
     "full": Profile(
         "full",
@@ -374,6 +467,7 @@ _SETTINGS = {
             gen_n_seeds=3,
             workers=0,
         ),
+        {},  # the paper's scale on a GPU: hours, no budget
     ),
 }
 

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import ast
 import os
+import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from faceflow.book import publish, tables
-from faceflow.profiles import check_profile
+from faceflow.book import budgets, cachelog, publish, tables
+from faceflow.io.atomic import atomic_write_text
+from faceflow.profiles import check_profile, get
 
 #: Files and folders copied from the project root into the staged book.
 STATIC = ("_config.yml", "_toc.yml", "book")
@@ -77,13 +80,28 @@ class RunResult:
     notebook: str
     seconds: float
     output: Path
+    cpu_seconds: float = 0.0
 
 
-def default_parameters(profile: str, root: Path) -> dict:
-    """Parameters injected into every chapter for a profile."""
+def default_parameters(profile: str, root: Path, output_dir: str | os.PathLike | None = None) -> dict:
+    """Parameters injected into every chapter for a profile.
+
+    Parameters
+    ----------
+    profile : str
+    root : pathlib.Path
+        The project.
+    output_dir : path-like, optional
+        The profile's output folder; default ``outputs/<profile>`` (relative to the project root,
+        the notebooks' working directory).
+
+    Returns
+    -------
+    dict
+        ``profile``, ``output_dir`` and, when ``$FACEFLOW_DATA`` is set, ``data_root``.
+    """
     check_profile(profile)
-    # relative to the project root, which is the notebooks' working directory
-    params = {"profile": profile, "output_dir": f"outputs/{profile}"}
+    params = {"profile": profile, "output_dir": str(output_dir) if output_dir else f"outputs/{profile}"}
     if os.environ.get("FACEFLOW_DATA"):
         params["data_root"] = os.environ["FACEFLOW_DATA"]
     return params
@@ -192,11 +210,16 @@ def check_parameters(extra: dict, sources: list[Path]) -> dict[Path, dict]:
     return out
 
 
-def execute_notebook(src: Path, dest: Path, parameters: dict, cwd: Path | None = None) -> RunResult:
+def execute_notebook(
+    src: Path, dest: Path, parameters: dict, cwd: Path | None = None, read_log: tuple[Path, Path] | None = None
+) -> RunResult:
     """Convert a MyST notebook to ``.ipynb`` and execute it with papermill.
 
     The executed notebook is written to ``dest`` (atomically: a failed run leaves any previous
     ``dest`` untouched and keeps the failed notebook beside it as ``*.failed.ipynb``).
+    ``read_log``: ``(output folder, log file)``: the kernel logs the files it reads under the
+    output folder (:mod:`faceflow.book.cachelog`). ``RunResult.cpu_seconds``: CPU time of the
+    kernel and the processes it waited for.
     """
     import jupytext
     import papermill as pm
@@ -209,7 +232,12 @@ def execute_notebook(src: Path, dest: Path, parameters: dict, cwd: Path | None =
     unexecuted = dest.with_suffix(".input.ipynb")
     jupytext.write(nb, unexecuted, fmt="ipynb")
     tmp = dest.with_suffix(".running.ipynb")
-    t0 = time.perf_counter()
+    env = {cachelog.ROOT_ENV: str(read_log[0]), cachelog.LOG_ENV: str(read_log[1])} if read_log else {}
+    saved = {k: os.environ.get(k) for k in (cachelog.ROOT_ENV, cachelog.LOG_ENV)}
+    os.environ.update(env)  # the kernel inherits the environment
+    for k in saved.keys() - env.keys():
+        os.environ.pop(k, None)
+    t0, c0 = time.perf_counter(), children_cpu_seconds()
     try:
         pm.execute_notebook(
             str(unexecuted),
@@ -220,7 +248,8 @@ def execute_notebook(src: Path, dest: Path, parameters: dict, cwd: Path | None =
             progress_bar=False,
             log_output=False,
             # every displayed DataFrame keeps its data for the table export (faceflow.book.tables)
-            extra_arguments=["--ext=faceflow.book.capture"],
+            # ... and the files it reads from earlier builds' results (faceflow.book.cachelog)
+            extra_arguments=["--ext=faceflow.book.capture", "--ext=faceflow.book.cachelog"],
         )
     except BaseException:
         if tmp.exists():
@@ -228,8 +257,24 @@ def execute_notebook(src: Path, dest: Path, parameters: dict, cwd: Path | None =
         raise
     finally:
         unexecuted.unlink(missing_ok=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     os.replace(tmp, dest)
-    return RunResult(src.stem, time.perf_counter() - t0, dest)
+    return RunResult(src.stem, time.perf_counter() - t0, dest, children_cpu_seconds() - c0)
+
+
+def children_cpu_seconds() -> float:
+    """User and system CPU seconds of this process's finished (waited-for) child processes.
+
+    Returns
+    -------
+    float
+    """
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def stage_dir(profile: str, root: Path | None = None) -> Path:
@@ -265,6 +310,8 @@ def build_book(
     extra_parameters: dict | None = None,
     solutions: bool = True,
     html: bool = True,
+    output_dir: str | os.PathLike | None = None,
+    from_nothing: bool = False,
 ) -> Path:
     """Execute the chapters for ``profile`` and build the HTML book; returns the HTML folder
     (with ``html=False``, the folder of the exported tables).
@@ -272,7 +319,13 @@ def build_book(
     Between execution and Sphinx, :func:`faceflow.book.publish.prepare_stage` removes the
     machine's absolute paths from the executed notebooks and writes the generated pages, and
     :func:`faceflow.book.tables.export` writes every displayed table as CSV under
-    ``<stage>/tables``. Each executed chapter's seconds are recorded for the course page.
+    ``<stage>/tables``. Each executed chapter is recorded for the course page
+    (:func:`faceflow.book.publish.record_timing`): its wall and CPU seconds, the reference
+    computation timed just before and just after it (the mean of the two,
+    :func:`faceflow.book.budgets.time_reference`) and the results
+    of earlier builds it read (:mod:`faceflow.book.cachelog`; none: a first run), listed in
+    ``<stage>/cache_reads/<chapter>.txt``. A first run over its budget
+    (:attr:`faceflow.profiles.Profile.budgets`) is reported on the terminal.
 
     Parameters
     ----------
@@ -290,6 +343,12 @@ def build_book(
         (:func:`faceflow.book.publish.prepare_student_stage`).
     html : bool
         If False, stop after executing the chapters and exporting their tables.
+    output_dir : path-like, optional
+        The profile's output folder (cached results); default ``outputs/<profile>``.
+    from_nothing : bool
+        Execute in a new, empty output folder in the system's temporary folder, removed
+        afterwards: every chapter computes everything (a first run) and ``outputs/`` is neither
+        read nor written.
 
     Raises
     ------
@@ -297,6 +356,44 @@ def build_book(
         Bad parameters, an unknown ``only`` name, or a chapter neither executed now nor before;
         all found before any chapter runs.
     """
+    if (from_nothing or output_dir) and "output_dir" in (extra_parameters or {}):
+        raise ValueError("parameter output_dir is set by the output folder of the build (--from-nothing)")
+    if from_nothing and output_dir:
+        raise ValueError("a build from nothing makes its own empty output folder; give no output_dir")
+    if not (from_nothing and execute):
+        return _build_book(profile, only, stage, execute, extra_parameters, solutions, html, output_dir)
+    temporary = Path(tempfile.mkdtemp(prefix=f"faceflow-{profile}-from-nothing-"))
+    print(f"[faceflow book] from nothing: outputs in {temporary / profile} (removed afterwards)", flush=True)
+    try:
+        return _build_book(profile, only, stage, execute, extra_parameters, solutions, html, temporary / profile)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def output_root(root: Path, profile: str, output_dir: str | os.PathLike | None) -> Path:
+    """The output folder a chapter run from ``root`` with parameter ``output_dir`` writes to.
+
+    As :func:`faceflow.profiles.outputs` resolves it in the chapter, whose working directory is
+    ``root``: ``output_dir``, else ``$FACEFLOW_OUTPUT``, else ``outputs/<profile>``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The project (the chapters' working directory).
+    profile : str
+    output_dir : path-like, optional
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute.
+    """
+    path = Path(output_dir or os.environ.get("FACEFLOW_OUTPUT", "") or Path("outputs") / profile).expanduser()
+    return (path if path.is_absolute() else Path(root) / path).resolve()
+
+
+def _build_book(profile, only, stage, execute, extra_parameters, solutions, html, output_dir) -> Path:
+    """:func:`build_book` in the output folder ``output_dir`` (None: the default)."""
     from faceflow.io.datasets import missing_root_reason
 
     root = project_root()
@@ -304,7 +401,7 @@ def build_book(
     sources = notebook_sources(root)
     check_chapters(only, sources)
     run = [s for s in sources if execute and (only is None or s.stem in only)]
-    params = default_parameters(profile, root)
+    params = default_parameters(profile, root, output_dir)
     injected = check_parameters(extra_parameters or {}, run or sources)
     data_root = next((p["data_root"] for p in injected.values() if "data_root" in p), params.get("data_root"))
     for src in sources:
@@ -324,17 +421,37 @@ def build_book(
             shutil.copy2(src, dst)
     results = []
     commit = publish.git_commit(root)
+    outs = {src: output_root(root, profile, {**params, **injected[src]}.get("output_dir")) for src in run}
+    before = {out: cachelog.snapshot(out) for out in set(outs.values())}  # the results of earlier builds
+    settings = get(profile)
     for src in run:
         dest = stage / "notebooks" / (src.stem + ".ipynb")
         print(f"[faceflow book] executing {src.name} (profile={profile}) ...", flush=True)
-        chapter_params = {**params, **injected[src]}
-        cold = not (root / str(chapter_params.get("output_dir") or params["output_dir"]) / src.stem).exists()
-        r = execute_notebook(src, dest, chapter_params, cwd=root)
-        print(f"[faceflow book]   done in {r.seconds:.1f} s", flush=True)
-        publish.record_timing(root, profile, src.stem, r.seconds, cold, commit)
+        before_reference = budgets.time_reference()
+        log = stage / "cache_reads" / f"{src.stem}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.unlink(missing_ok=True)
+        r = execute_notebook(src, dest, {**params, **injected[src]}, cwd=root, read_log=(outs[src], log))
+        # the load of a shared machine changes while a chapter runs: the reference before and after it
+        reference = (before_reference.seconds + budgets.time_reference().seconds) / 2
+        reads = cachelog.cached_reads(log, before[outs[src]])
+        if cachelog.held_files(before[outs[src]], src.stem) and not any(p.startswith(src.stem + "/") for p in reads):
+            reads.append(src.stem + "/")  # its own folder held results of an earlier build
+        timing = publish.ChapterTiming(
+            src.stem, r.seconds, r.cpu_seconds, reference, tuple(reads), checked=log.is_file()
+        )
+        atomic_write_text(log.with_suffix(".txt"), "".join(f"{p}\n" for p in reads))
+        publish.record_timing(stage, profile, timing, commit)
+        print(f"[faceflow book]   done in {r.seconds:.1f} s (CPU {r.cpu_seconds:.1f} s), {timing.cache}", flush=True)
+        if timing.cache == publish.FIRST_RUN:
+            check = budgets.BudgetCheck(src.stem, r.seconds, reference, settings.budget(src.stem))
+            print(f"[faceflow book]   {check.describe()}", file=sys.stderr if check.over else sys.stdout, flush=True)
+        elif reads:
+            print(f"[faceflow book]   read {len(reads)} results of earlier builds ({log.with_suffix('.txt')})")
         results.append(r)
     chapters = [src.stem for src in sources]
-    publish.prepare_stage(stage, root, profile, chapters, data_root)
+    elsewhere = {str(out): f"outputs/{profile}" for out in set(outs.values()) if not out.is_relative_to(root)}
+    publish.prepare_stage(stage, root, profile, chapters, data_root, elsewhere)
     tables.export(stage, chapters, commit)
     if not html:
         return stage / "tables"

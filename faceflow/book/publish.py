@@ -1,13 +1,15 @@
 """What the build does to the staged book between executing the chapters and running Sphinx.
 
 * :func:`relative_paths`: the executed notebooks name no absolute path of the building machine;
-  the project root becomes relative (``outputs/smoke/...``) and the data root the path the
-  reader would pass (``../shared/data``), in cell sources, outputs and metadata alike.
+  the project root becomes relative (``outputs/smoke/...``), an output folder elsewhere (a build
+  from nothing) ``outputs/<profile>`` and the data root the path the reader would pass
+  (``../shared/data``), in cell sources, outputs and metadata alike.
 * :func:`record_timing` / :func:`timings_markdown`: each build records how long each chapter
-  took (``outputs/<profile>/chapter_seconds.csv``: seconds, first run or rerun from cache,
-  commit, CPU count, date) and the course page shows these measured numbers; profiles not
-  built on this machine fall back to the snapshot committed in ``book/timings.csv``
-  (``faceflow book --record-timings`` writes it).
+  took (``_build/<profile>/chapter_seconds.csv``: wall and CPU seconds, the reference
+  computation's seconds, whether it was a first run or read cached results of an earlier build,
+  commit, CPU count, load, date) and the course page shows these measured numbers, first runs
+  first; what this machine has not measured comes from the snapshot committed in
+  ``book/timings.csv`` (``faceflow book --record-timings`` writes it).
 * :func:`source_markdown`: the intro's "source" paragraph, with the chapters' MyST sources as
   downloads and the repository link when the build knows it.
 * :func:`prepare_student_stage` / :func:`jupyter_book_command`: the teacher edition (solutions
@@ -26,16 +28,34 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from faceflow.io.atomic import atomic_write_text
 from faceflow.profiles import PROFILES
 
-#: Per-chapter timing records of a profile, under ``outputs/<profile>/``.
+#: Per-chapter timing records of a build, in its stage (``_build/<profile>/``).
 TIMINGS_FILE = "chapter_seconds.csv"
 #: The committed snapshot of measured timings, relative to the project root.
 TIMINGS_SNAPSHOT = Path("book") / "timings.csv"
-TIMING_FIELDS = ("profile", "chapter", "seconds", "cache", "commit", "cpus", "date")
+#: Columns of the records: wall and CPU seconds, the reference computation's seconds timed just
+#: before and after the chapter (:mod:`faceflow.book.budgets`), whether it was a first run, how many cached
+#: results it read (:mod:`faceflow.book.cachelog`), and the machine's 1-minute load average after it.
+TIMING_FIELDS = (
+    "profile",
+    "chapter",
+    "seconds",
+    "cpu_seconds",
+    "reference_seconds",
+    "cache",
+    "cached_files",
+    "commit",
+    "cpus",
+    "load",
+    "date",
+)
+#: ``cache`` values: read no result of an earlier build; read some; recorded before reads were logged.
+FIRST_RUN, CACHED, UNCHECKED = "first run", "cached", "unchecked"
 #: Environment variable naming the project's repository (web address) for the book's links.
 REPOSITORY_ENV = "FACEFLOW_REPOSITORY_URL"
 #: Environment variable naming the branch the launch buttons open (default: GitHub Actions' ref,
@@ -51,14 +71,20 @@ BINDERHUB_URL = "https://mybinder.org"
 # --------------------------------------------------------------------------- absolute paths
 
 
-def path_replacements(root: Path, data_root: str | os.PathLike | None) -> list[tuple[str, str]]:
+def path_replacements(
+    root: Path, data_root: str | os.PathLike | None, outputs: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
     """``(absolute path, shown instead)`` pairs, longest first.
 
     The data root is shown relative to the project when it lies in or beside it (``data``,
     ``../shared/data``), else as ``$FACEFLOW_DATA``; both its given and its resolved spelling
-    are replaced. The project root (given and resolved) becomes ``.``.
+    are replaced. The project root (given and resolved) becomes ``.``. ``outputs`` maps output
+    folders outside the project (a build from nothing) to the path shown, ``outputs/<profile>``.
     """
     pairs: dict[str, str] = {}
+    for folder, shown in (outputs or {}).items():
+        for spelling in {str(Path(os.path.abspath(folder))), str(Path(folder).resolve())}:
+            pairs[spelling] = shown
     if data_root:
         given = Path(os.path.abspath(data_root))
         rel = os.path.relpath(given, root)
@@ -150,11 +176,32 @@ def git_commit(root: Path) -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def _read_rows(path: Path) -> list[dict]:
+def read_timings(path: Path) -> list[dict]:
+    """The timing records in ``path`` (none when it is absent), in the current layout.
+
+    Records written before the cache reads were logged have no ``cached_files``: their ``cache``
+    becomes ``unchecked`` (a "first run" then only meant that the chapter's own folder was new,
+    while it may have reused other chapters' results) or ``cached`` (a "rerun").
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A ``chapter_seconds.csv`` or the snapshot ``book/timings.csv``.
+
+    Returns
+    -------
+    list of dict
+        One per record, every field of :data:`TIMING_FIELDS` (empty when not recorded).
+    """
+    path = Path(path)
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        rows = [{k: (row.get(k) or "") for k in TIMING_FIELDS} for row in csv.DictReader(fh)]
+    for row in rows:
+        if row["cached_files"] == "":
+            row["cache"] = UNCHECKED if row["cache"] == FIRST_RUN else CACHED
+    return rows
 
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
@@ -164,27 +211,75 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-def timings_path(root: Path, profile: str) -> Path:
-    """``<root>/outputs/<profile>/chapter_seconds.csv``."""
-    return Path(root) / "outputs" / profile / TIMINGS_FILE
+def timings_path(stage: Path) -> Path:
+    """Where a build records its chapters' times: ``<stage>/chapter_seconds.csv``.
 
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staged book (``_build/<profile>``); kept apart from ``outputs/`` so that a build
+        from nothing leaves the cached results untouched.
 
-def record_timing(root: Path, profile: str, chapter: str, seconds: float, cold: bool, commit: str) -> Path:
-    """Record one chapter execution (replacing the previous record of the same kind).
-
-    ``cold``: the chapter's cached outputs did not exist before it ran (a first run).
+    Returns
+    -------
+    pathlib.Path
     """
-    path = timings_path(root, profile)
-    cache = "first run" if cold else "rerun"
-    rows = [r for r in _read_rows(path) if not (r["chapter"] == chapter and r["cache"] == cache)]
+    return Path(stage) / TIMINGS_FILE
+
+
+@dataclass(frozen=True)
+class ChapterTiming:
+    """One chapter execution: wall and CPU ``seconds``, the reference computation's seconds timed just
+    before and after it (:func:`faceflow.book.budgets.time_reference`), and ``cached``: the results of earlier
+    builds it read (:func:`faceflow.book.cachelog.cached_reads`; empty for a first run).
+    ``checked``: whether its reads were logged at all (the kernel loaded the read log)."""
+
+    chapter: str
+    seconds: float
+    cpu_seconds: float
+    reference_seconds: float
+    cached: tuple[str, ...] = ()
+    checked: bool = True
+
+    @property
+    def cache(self) -> str:
+        """``first run`` when it read no earlier result, ``cached`` when it did, ``unchecked`` without a log."""
+        if not self.checked:
+            return UNCHECKED
+        return CACHED if self.cached else FIRST_RUN
+
+
+def record_timing(stage: Path, profile: str, timing: ChapterTiming, commit: str) -> Path:
+    """Record one chapter execution, replacing the previous record of the same chapter and kind.
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staged book (:func:`timings_path`).
+    profile : str
+    timing : ChapterTiming
+    commit : str
+        :func:`git_commit` of the build.
+
+    Returns
+    -------
+    pathlib.Path
+        The records file.
+    """
+    path = timings_path(stage)
+    rows = [r for r in read_timings(path) if not (r["chapter"] == timing.chapter and r["cache"] == timing.cache)]
     rows.append(
         dict(
             profile=profile,
-            chapter=chapter,
-            seconds=f"{seconds:.1f}",
-            cache=cache,
+            chapter=timing.chapter,
+            seconds=f"{timing.seconds:.1f}",
+            cpu_seconds=f"{timing.cpu_seconds:.1f}",
+            reference_seconds=f"{timing.reference_seconds:.4f}",
+            cache=timing.cache,
+            cached_files=len(timing.cached),
             commit=commit,
             cpus=os.cpu_count() or "",
+            load=f"{os.getloadavg()[0]:.2f}",
             date=datetime.date.today().isoformat(),
         )
     )
@@ -193,49 +288,88 @@ def record_timing(root: Path, profile: str, chapter: str, seconds: float, cold: 
     return path
 
 
-def save_snapshot(root: Path, profile: str) -> Path:
+def save_snapshot(root: Path, profile: str, stage: Path | None = None) -> Path:
     """Copy this machine's records of ``profile`` into the committed ``book/timings.csv``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The project.
+    profile : str
+    stage : pathlib.Path, optional
+        The staged book holding the records; default ``<root>/_build/<profile>``.
+
+    Returns
+    -------
+    pathlib.Path
+        The snapshot.
 
     Raises
     ------
     FileNotFoundError
         No chapter of ``profile`` has been executed on this machine.
     """
-    mine = _read_rows(timings_path(root, profile))
+    records = timings_path(stage or Path(root) / "_build" / profile)
+    mine = read_timings(records)
     if not mine:
-        raise FileNotFoundError(f"{timings_path(root, profile)}: no timings recorded; run faceflow book first")
+        raise FileNotFoundError(f"{records}: no timings recorded; run faceflow book first")
     snapshot = Path(root) / TIMINGS_SNAPSHOT
-    rows = [r for r in _read_rows(snapshot) if r["profile"] != profile] + mine
+    rows = [r for r in read_timings(snapshot) if r["profile"] != profile] + mine
     rows.sort(key=lambda r: (PROFILES.index(r["profile"]), r["chapter"], r["cache"]))
     _write_rows(snapshot, rows)
     return snapshot
 
 
-def timings_markdown(root: Path, chapters: list[str]) -> str:
+#: How the course page marks a time that is not a first run.
+_MARKS = {CACHED: " (reused cached results)", UNCHECKED: " (not checked for cached results)"}
+
+
+def timings_markdown(root: Path, chapters: list[str], stages: dict[str, Path] | None = None) -> str:
     """The course page's table: measured seconds per chapter and profile, and where each came from.
 
-    For each profile the records of this machine (``outputs/<profile>/chapter_seconds.csv``) are
-    used when there are any, else the committed snapshot; a first run is preferred to a rerun
-    from cache, which is marked as such.
+    For each chapter and profile the first choice is a first run (one that read no result of an
+    earlier build: :mod:`faceflow.book.cachelog`) recorded on this machine, then one in the committed
+    snapshot; without any, the time of a run that reused cached results (or whose reads were not
+    checked) is shown, marked as such.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The project (holding the snapshot).
+    chapters : list of str
+    stages : dict, optional
+        Profile -> staged book holding this machine's records; default ``<root>/_build/<profile>``.
+
+    Returns
+    -------
+    str
+        Markdown: the table, then one line per profile saying where its numbers were measured.
     """
-    snapshot = _read_rows(Path(root) / TIMINGS_SNAPSHOT)
+    stages = stages or {}
+    snapshot = read_timings(Path(root) / TIMINGS_SNAPSHOT)
     cells: dict[tuple[str, str], str] = {}
     notes = []
     for profile in PROFILES:
-        rows, where = _read_rows(timings_path(root, profile)), "this build's machine"
-        if not rows:
-            rows, where = [r for r in snapshot if r["profile"] == profile], f"the snapshot `{TIMINGS_SNAPSHOT}`"
-        if not rows:
-            notes.append(f"`{profile}`: not measured yet (no build of this profile on record).")
-            continue
+        here = read_timings(timings_path(stages.get(profile, Path(root) / "_build" / profile)))
+        there = [r for r in snapshot if r["profile"] == profile]
+        used = set()
         for chapter in chapters:
-            mine = {r["cache"]: r for r in rows if r["chapter"] == chapter}
-            if "first run" in mine:
-                cells[(chapter, profile)] = mine["first run"]["seconds"]
-            elif "rerun" in mine:
-                cells[(chapter, profile)] = mine["rerun"]["seconds"] + " (rerun from cache)"
-        sources = sorted({f"commit {r['commit']}, {r['cpus']} CPU cores, {r['date']}" for r in rows})
-        notes.append(f"`{profile}`: measured on {where} ({'; '.join(sources)}).")
+            found = [
+                (r, where)
+                for rows, where in ((here, "this build's machine"), (there, f"the snapshot `{TIMINGS_SNAPSHOT}`"))
+                for r in rows
+                if r["chapter"] == chapter
+            ]
+            best = next((f for f in found if f[0]["cache"] == FIRST_RUN), found[0] if found else None)
+            if best is None:
+                continue
+            row, where = best
+            cells[(chapter, profile)] = row["seconds"] + _MARKS.get(row["cache"], "")
+            used.add(f"{where} (commit {row['commit']}, {row['cpus']} CPU cores, {row['date']})")
+        if used:
+            notes.append(f"`{profile}`: measured on {'; '.join(sorted(used))}.")
+        else:
+            notes.append(f"`{profile}`: not measured yet (no build of this profile on record).")
     head = "| chapter | " + " | ".join(f"{p} (s)" for p in PROFILES) + " |"
     lines = [head, "|---" * (len(PROFILES) + 1) + "|"]
     for chapter in chapters:
@@ -309,8 +443,18 @@ def source_markdown(chapters: list[str], url: str | None) -> str:
 # --------------------------------------------------------------------------- the stage
 
 
-def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], data_root: str | None) -> None:
+def prepare_stage(
+    stage: Path,
+    root: Path,
+    profile: str,
+    chapters: list[str],
+    data_root: str | None,
+    outputs: dict[str, str] | None = None,
+) -> None:
     """Make the staged book publishable: relative paths, the generated includes, the sources.
+
+    ``outputs``: output folders outside the project and how the pages name them
+    (:func:`path_replacements`).
 
     Writes ``<stage>/book/_generated/{timings,source}.md`` (included by the course page and the
     intro), copies the chapters' MyST sources to ``<stage>/source/notebooks/`` and, when the
@@ -321,14 +465,14 @@ def prepare_stage(stage: Path, root: Path, profile: str, chapters: list[str], da
     import yaml
 
     stage, root = Path(stage), Path(root)
-    replacements = path_replacements(root, data_root)
+    replacements = path_replacements(root, data_root, outputs)
     for chapter in chapters:
         nb = stage / "notebooks" / f"{chapter}.ipynb"
         if nb.is_file():
             relative_paths(nb, replacements)
             hide_injected_parameters(nb)
     generated = stage / "book" / "_generated"
-    atomic_write_text(generated / "timings.md", timings_markdown(root, chapters))
+    atomic_write_text(generated / "timings.md", timings_markdown(root, chapters, {profile: stage}))
     url = repository_url(root)
     atomic_write_text(generated / "source.md", source_markdown(chapters, url))
     for chapter in chapters:

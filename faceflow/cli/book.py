@@ -25,6 +25,7 @@ def _book(args: argparse.Namespace) -> int:
             execute=not args.no_execute,
             extra_parameters=extra,
             solutions=not args.no_solutions,
+            from_nothing=args.from_nothing,
         )
     except PapermillExecutionError as exc:
         kept = stage_dir(args.profile) / "notebooks"
@@ -34,7 +35,7 @@ def _book(args: argparse.Namespace) -> int:
         from faceflow.book.build import project_root
         from faceflow.book.publish import save_snapshot
 
-        print(f"timings: {save_snapshot(project_root(), args.profile)}")
+        print(f"timings: {save_snapshot(project_root(), args.profile, stage_dir(args.profile))}")
     return 0
 
 
@@ -52,6 +53,12 @@ def add_cli(sub) -> None:
     )
     p.add_argument(
         "--no-solutions", action="store_true", help="student edition: exercise solutions hidden (<stage>/student)"
+    )
+    p.add_argument(
+        "--from-nothing",
+        action="store_true",
+        help="execute in a new, empty output folder in the temporary folder (removed afterwards): every "
+        "chapter is a first run, timed as such; outputs/ is neither read nor written",
     )
     p.add_argument(
         "--record-timings", action="store_true", help="save this machine's chapter timings to book/timings.csv"

@@ -15,8 +15,8 @@ bias, shared by all models because every fold trains on the same images):
 
 1. Forward, in chunks of a few images: ``Z = P @ W`` for the 16 channels of all ``K`` models at
    once (one GEMM), the held-out subject's block of its own models set to zero, ``R = relu(Z)``,
-   the 3x3/3 max-pool (with its arg-max), ``U = P^T R`` and ``V = P^T [R > 0]`` (``V`` exactly, in
-   int8). Batch norm with a positive scale is increasing, so max-pooling before it selects the same
+   the 3x3/3 max-pool (with its arg-max), ``U = P^T R`` and ``V = P^T [R > 0]`` (``V`` exactly:
+   :func:`active_sums`). Batch norm with a positive scale is increasing, so max-pooling before it selects the same
    values; the batch-norm sums are ``s1 = sum R`` (the bias row of ``U``) and
    ``s2 = sum R^2 = sum R Z = w . U`` per channel.
 2. The rest of the network on the pooled 10x10 maps (batch norm from ``s1, s2``, dropout, 2x2
@@ -26,9 +26,9 @@ bias, shared by all models because every fold trains on the same images):
 3. Backward, in the same chunks: the pooled gradient routed to each window's arg-max
    (max-pool backward) and ``dW = P^T E + g_s1 V + 2 g_s2 U``, the exact convolution gradient.
 
-So per epoch the convolution costs three GEMMs and an int8 GEMM over the ``(images x 900
-positions) x 16K`` maps plus a few memory passes: the work grows with images x models, as in the
-loop, but in a few large matrix products instead of many small operations. Speed:
+So per epoch the convolution costs four GEMMs over the ``(images x 900 positions) x 16K`` maps
+plus a few memory passes: the work grows with images x models, as in the loop, but in a few large
+matrix products instead of many small operations. Speed:
 ``benchmarks/mer_loso_batched.py`` (ratio against the loop, measured in the same run).
 """
 
@@ -154,6 +154,37 @@ def _patches(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([cols, ones], 2).reshape(-1, TAPS + 1).contiguous()
 
 
+#: Rows of one float32 GEMM in :func:`active_sums`: with values of at most 255 every partial sum
+#: stays below 2**24, so float32 adds these integers exactly, in any order.
+EXACT_ROWS = 2**16
+
+
+def active_sums(p: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """``p^T active`` computed exactly: the ``V = P^T [R > 0]`` of the convolution gradient.
+
+    ``p`` holds integers 0..255 (pixel values and the bias's 1) and ``active`` 0 or 1, so each
+    entry is an integer; float32 GEMMs over at most :data:`EXACT_ROWS` rows add them without
+    round-off (an int8 GEMM gives the same numbers but is many times slower on CPUs without
+    int8 dot-product instructions).
+
+    Parameters
+    ----------
+    p : torch.Tensor
+        (rows, 28) float32 patches.
+    active : torch.Tensor
+        (rows, C) float32 of 0 and 1.
+
+    Returns
+    -------
+    torch.Tensor
+        (28, C) float64.
+    """
+    out = torch.zeros(p.shape[1], active.shape[1], dtype=torch.float64)
+    for a in range(0, p.shape[0], EXACT_ROWS):
+        out += torch.mm(p[a : a + EXACT_ROWS].t(), active[a : a + EXACT_ROWS])
+    return out
+
+
 def _pair_sums(t: torch.Tensor) -> torch.Tensor:
     """(n, 10, 10, C) -> (n, 5, 5, C): sums over the 2x2 cells of the average pool."""
     n, c = t.shape[0], t.shape[-1]
@@ -208,10 +239,6 @@ class BatchedSTST:
         self.count = torch.from_numpy(np.repeat(self.n_train * POSITIONS, CHANNELS)).double()  # (16K,)
         self._chunks()
         self.P = _patches(self.x)
-        # exact int8 copy of P for V = P^T [R > 0]: pixel values 0..255 shifted by -128, the ones kept
-        pi = (self.P - 128.0).to(torch.int8)
-        pi[:, TAPS] = 1
-        self.PiT = [pi[a * POSITIONS : b * POSITIONS].t().contiguous() for a, b, _ in self.chunks]
         models = [initial_model(f.fold_seed) for f in self.folds]
         self.rngs = [m.dropout_rng for m in models]
         p = [fused_parameters(m) for m in models]
@@ -282,12 +309,12 @@ class BatchedSTST:
         active = torch.empty(n, 10, 10, width, dtype=torch.bool)  # kept and relu active at the arg-max
         argmax = torch.empty(n, 10, 10, width, dtype=torch.int16)
         u = torch.zeros(TAPS + 1, width, dtype=torch.float64)
-        v = torch.zeros(TAPS + 1, width, dtype=torch.int64)
+        vt = torch.zeros(TAPS + 1, width, dtype=torch.float64)
         # buffers reused by every chunk: fresh multi-MB tensors would cost a page fault per page
         most = max(b - a for a, b, _ in self.chunks)
         buf = torch.empty(most * POSITIONS, width)
-        positive = torch.empty(most * POSITIONS, width, dtype=torch.bool)
-        for (a, b, s), pit in zip(self.chunks, self.PiT):
+        positive = torch.empty(most * POSITIONS, width)
+        for a, b, s in self.chunks:
             z = buf[: (b - a) * POSITIONS]
             p = self.P[a * POSITIONS : b * POSITIONS]
             torch.mm(p, wc, out=z)
@@ -302,11 +329,8 @@ class BatchedSTST:
             kept[a:b] = _pair_sums(keep[a:b].float())
             argmax[a:b] = idx.permute(0, 2, 3, 1)
             u += torch.mm(p.t(), z)
-            nz = positive[: (b - a) * POSITIONS].copy_(z)  # z >= 0: nonzero = relu active
-            v += torch._int_mm(pit, nz.view(torch.int8))
-        # exact sums: V (integers), and the batch-norm sums from U
-        vt = v.double()
-        vt[:TAPS] += 128.0 * v[TAPS].double()
+            vt += active_sums(p, torch.sign(z, out=positive[: (b - a) * POSITIONS]))  # z >= 0: 1 where active
+        # the batch-norm sums from U
         s1 = u[TAPS].clone().requires_grad_()
         s2 = (wc.double() * u).sum(0).requires_grad_()
         # the rest of the network, differentiated by autograd

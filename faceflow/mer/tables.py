@@ -50,6 +50,8 @@ class MerPlan:
     gen_seeds: list[int]
     config: loso.LosoConfig
     max_clips: int | None = None
+    loso_methods: tuple[str, ...] | None = None
+    loso_reason: str = ""
 
     @property
     def text(self) -> dict[str, str]:
@@ -107,6 +109,7 @@ class MerPlan:
             "gen_size": "generated frame size (px)",
             "gen_seeds": "training seeds on the generated set",
             "max_clips": "real onset-to-offset clips of the feature check",
+            "loso_methods": "flow methods with LOSO rows on the generated set",
         }
         rows = {k: (text(getattr(self, k)), why) for k, why in meanings.items()}
         rows["engine"] = (self.config.engine, "LOSO training engine")
@@ -152,7 +155,75 @@ def plan(settings: MerProfile, seed: int = 0, workers: int | None = None) -> Mer
         gen_seeds=[int(seed) + k for k in range(settings.gen_n_seeds)],
         config=cfg,
         max_clips=settings.max_clips,
+        loso_methods=settings.loso_methods,
+        loso_reason=settings.loso_reason,
     )
+
+
+def _listed(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    names = list(names)
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+@dataclass
+class MethodChoice:
+    """Which registered flow methods get LOSO rows on onset/apex pairs (:func:`choose_methods`).
+
+    ``rows``: the methods trained, in the profile's order; ``others``: registered methods this
+    profile leaves to the ``full`` one; ``absent``: methods the profile names that are not
+    registered here (a network not trained, weights missing); ``reason``: the profile's.
+    """
+
+    rows: list[str]
+    others: list[str]
+    absent: list[str]
+    reason: str
+    every: bool
+
+    @property
+    def text(self) -> str:
+        """The choice as prose for the chapter: which methods, why, and what the full profile adds.
+
+        Returns
+        -------
+        str
+        """
+        if self.every:
+            return f"This profile trains a LOSO row for every registered flow method ({_listed(self.rows)})."
+        out = (
+            f"This profile trains LOSO rows for {_listed(self.rows) or 'no method'}: {self.reason}. "
+            f"The full profile trains a row for every registered flow method"
+        )
+        out += f", here also {_listed(self.others)}." if self.others else "."
+        if self.absent:
+            verb = "is" if len(self.absent) == 1 else "are"
+            out += f" {_listed(self.absent)} {verb} not registered in this build, so {verb} not among the rows."
+        return out
+
+
+def choose_methods(available: Sequence[str], run: MerPlan) -> MethodChoice:
+    """The flow methods that get LOSO rows under ``run``'s profile.
+
+    Parameters
+    ----------
+    available : sequence of str
+        Registered flow methods (:func:`faceflow.mer.features.register_flow_methods`).
+    run : MerPlan
+        ``loso_methods`` None: every available method; else those of its names that are
+        available, in its order.
+
+    Returns
+    -------
+    MethodChoice
+    """
+    available = list(available)
+    if run.loso_methods is None:
+        return MethodChoice(available, [], [], run.loso_reason, every=True)
+    rows = [m for m in run.loso_methods if m in available]
+    absent = [m for m in run.loso_methods if m not in available]
+    others = [m for m in available if m not in rows]
+    return MethodChoice(rows, others, absent, run.loso_reason, every=False)
 
 
 def _absent(keys: Sequence[str], root) -> dict[str, str]:
@@ -413,17 +484,24 @@ def tvl1_rows(
 # ---------------------------------------------------------------------------- other methods
 
 
-def method_rows(mean: pd.DataFrame, std: pd.DataFrame) -> pd.DataFrame:
+#: The cell of a paper's method that is registered but gets its LOSO row only in the full profile.
+FULL_PROFILE_ONLY = "full profile"
+
+
+def method_rows(mean: pd.DataFrame, std: pd.DataFrame, left_out: Sequence[str] = ()) -> pd.DataFrame:
     """Tables 5-6 layout of per-(protocol, method) results: the paper's methods first.
 
     For each protocol: one row per method of the paper (:data:`faceflow.mer.loso.PAPER_METHODS`),
-    ``mean ± std`` when a registered method provides it and ``not available`` otherwise, then
+    ``mean ± std`` when a registered method provides it, :data:`FULL_PROFILE_ONLY` when it is
+    registered but left to the full profile (``left_out``) and ``not available`` otherwise, then
     every other method as ``<name> (not in paper)``.
 
     Parameters
     ----------
     mean, std : pandas.DataFrame
         Indexed by (protocol, method), columns :data:`faceflow.mer.metrics.METRICS`.
+    left_out : sequence of str
+        Registered methods this profile trains no row for (:attr:`MethodChoice.others`).
 
     Returns
     -------
@@ -434,8 +512,11 @@ def method_rows(mean: pd.DataFrame, std: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for prot in mean.index.get_level_values("protocol").unique():
         for label, name in loso.PAPER_METHODS.items():
-            have = (prot, name) in ours.index
-            rows[(prot, label)] = list(ours.loc[(prot, name)]) if have else ["not available"] * len(metrics.METRICS)
+            if (prot, name) in ours.index:
+                rows[(prot, label)] = list(ours.loc[(prot, name)])
+            else:
+                why = FULL_PROFILE_ONLY if name in left_out else "not available"
+                rows[(prot, label)] = [why] * len(metrics.METRICS)
         for name in mean.loc[prot].index:
             if name not in loso.PAPER_METHODS.values():
                 rows[(prot, f"{name} (not in paper)")] = list(ours.loc[(prot, name)])
@@ -488,6 +569,7 @@ def other_method_rows(
     out_dir: str | os.PathLike | None = None,
     seed: int = 0,
     progress: bool = False,
+    left_out: Sequence[str] = (),
 ) -> OtherMethodRows:
     """The LOSO protocol for every flow method in ``methods``, in the layout of Tables 5-6.
 
@@ -511,6 +593,9 @@ def other_method_rows(
         Seed of the generated clips.
     progress : bool
         Show progress bars.
+    left_out : sequence of str
+        Registered methods this profile trains no row for; a paper's method among them is shown
+        as :data:`FULL_PROFILE_ONLY` instead of ``not available``.
 
     Returns
     -------
@@ -557,7 +642,7 @@ def other_method_rows(
     mean, std = g.mean(), g.std(ddof=1)
     return OtherMethodRows(
         kind=kind,
-        table=method_rows(mean, std),
+        table=method_rows(mean, std, left_out),
         deltas=protocol_deltas(mean),
         summary=summary,
         predictions=preds,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from faceflow.book import publish
-from faceflow.book.build import build_book
+from faceflow.book.build import build_book, stage_dir
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -24,12 +24,20 @@ TEST_REPOSITORY = "https://github.com/faceflow-book/faceflow"
 
 
 @pytest.fixture(scope="session")
-def smoke_book(repo_root, data_root) -> Path:
-    """The teacher edition of the smoke book: every chapter executed, solutions in dropdowns."""
+def smoke_outputs(tmp_path_factory) -> Path:
+    """The smoke book's output folder: empty before the build (so every chapter is a first run,
+    timed against its budget), kept for the session's tests."""
+    return tmp_path_factory.mktemp("outputs") / "smoke"
+
+
+@pytest.fixture(scope="session")
+def smoke_book(repo_root, data_root, smoke_outputs) -> Path:
+    """The teacher edition of the smoke book: every chapter executed from nothing, solutions in dropdowns."""
     os.environ.setdefault("FACEFLOW_DATA", str(data_root))
     os.environ[publish.REPOSITORY_ENV] = TEST_REPOSITORY
     os.environ[publish.BRANCH_ENV] = "main"
-    html = build_book("smoke")
+    publish.timings_path(stage_dir("smoke", repo_root)).unlink(missing_ok=True)  # only this build's records
+    html = build_book("smoke", output_dir=smoke_outputs)
     assert (html / "index.html").is_file()
     return html
 

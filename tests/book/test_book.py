@@ -443,7 +443,7 @@ def test_course_page_timings_come_from_the_build(smoke_book, repo_root):
     """The course page's smoke column holds the seconds this build recorded, not typed numbers."""
     from faceflow.book.publish import timings_path
 
-    records = timings_path(repo_root, "smoke").read_text()
+    records = timings_path(stage_dir("smoke", repo_root)).read_text()
     course = (smoke_book / "book" / "course.html").read_text()
     for src in notebook_sources(repo_root):
         row = re.search(rf"<td><p>{src.stem}</p></td>\s*<td><p>([^<]+)</p></td>", course)

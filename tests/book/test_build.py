@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+
 import jupytext
 import pytest
 
@@ -168,3 +171,89 @@ def test_build_book_states_a_missing_data_root_on_the_terminal(tmp_path, monkeyp
         build.build_book("smoke", stage=tmp_path / "stage")
     err = capsys.readouterr().err
     assert f"warning: data root {tmp_path / 'absent'}" in err and "does not exist" in err
+
+
+CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# {name}
+
+```{{code-cell}} ipython3
+:tags: [parameters]
+
+profile = "default"
+output_dir = None
+data_root = None
+```
+
+```{{code-cell}} ipython3
+from pathlib import Path
+
+out = Path(output_dir)
+{body}
+```
+"""
+
+#: Chapter a makes a dataset; chapter b reads it (another chapter's result) and writes its own folder.
+MAKES = 'made = out / "datasets" / "x.txt"\nmade.parent.mkdir(parents=True, exist_ok=True)\nmade.write_text("1")'
+READS = '(out / "b").mkdir(exist_ok=True)\n(out / "b" / "y.txt").write_text((out / "datasets" / "x.txt").read_text())'
+
+
+def _tiny_project(root):
+    """Two chapters in a project of their own: a writes ``datasets/x.txt``, b reads it."""
+    (root / "notebooks").mkdir(parents=True)
+    (root / "book").mkdir()
+    toc = "format: jb-book\nroot: intro\nchapters:\n- file: notebooks/a\n- file: notebooks/b\n"
+    (root / "_toc.yml").write_text(toc)
+    (root / "_config.yml").write_text("title: tiny\n")
+    (root / "intro.md").write_text("# tiny\n")
+    (root / "notebooks" / "a.md").write_text(CHAPTER.format(name="a", body=MAKES))
+    (root / "notebooks" / "b.md").write_text(CHAPTER.format(name="b", body=READS))
+    return root
+
+
+@pytest.mark.slow
+def test_a_chapter_reusing_another_chapters_results_is_no_first_run(tmp_path, monkeypatch):
+    """Issue 20: chapter 02 found the corpus ground truth of an earlier build in outputs/ and was
+    recorded as a first run because its own folder was new. Here b reads a's dataset."""
+    from faceflow.book import build, cachelog, publish
+
+    root = _tiny_project(tmp_path / "proj")
+    monkeypatch.setattr(build, "project_root", lambda: root)
+    monkeypatch.delenv("FACEFLOW_DATA", raising=False)
+    monkeypatch.delenv("FACEFLOW_OUTPUT", raising=False)
+    mine = root / "outputs" / "smoke"
+    mine.mkdir(parents=True)
+    (mine / "keep.txt").write_text("the user's")
+    stage = tmp_path / "stage"
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+
+    def records():
+        return {(r["chapter"], r["cache"]): r for r in publish.read_timings(publish.timings_path(stage))}
+
+    # from nothing: both chapters are first runs, and outputs/ is neither read nor written
+    build.build_book("smoke", stage=stage, html=False, from_nothing=True)
+    assert set(records()) == {("a", "first run"), ("b", "first run")}
+    assert cachelog.snapshot(root / "outputs") == {"smoke/keep.txt": cachelog.snapshot(mine)["keep.txt"]}
+    assert not list((tmp_path / "tmp").iterdir())  # the temporary outputs are gone
+    staged = (stage / "notebooks" / "b.ipynb").read_text()
+    assert "from-nothing" not in staged and "outputs/smoke" in staged  # its folder shown as outputs/smoke
+    # b alone, its own folder removed: it reads a's dataset of the earlier build
+    build.build_book("smoke", stage=stage, html=False)
+    shutil.rmtree(mine / "b")
+    build.build_book("smoke", only=["b"], stage=stage, html=False)
+    rec = records()
+    assert rec[("b", "cached")]["cached_files"] == "1"
+    assert (stage / "cache_reads" / "b.txt").read_text() == "datasets/x.txt\n"
+    assert float(rec[("b", "cached")]["reference_seconds"]) > 0
+    assert float(rec[("a", "first run")]["cpu_seconds"]) > 0  # the kernel's CPU time

@@ -58,21 +58,63 @@ def test_relative_paths_rewrites_sources_outputs_and_metadata(tmp_path):
     assert not publish.relative_paths(path, publish.path_replacements(root, data))  # idempotent
 
 
+def _timing(chapter, seconds, cached=(), checked=True):
+    return publish.ChapterTiming(chapter, seconds, 2 * seconds, 0.5, tuple(cached), checked)
+
+
 def test_timings_are_recorded_and_shown_with_where_they_come_from(tmp_path):
-    publish.record_timing(tmp_path, "smoke", "00_a", 12.34, cold=True, commit="abc")
-    publish.record_timing(tmp_path, "smoke", "00_a", 1.0, cold=False, commit="abc")
-    publish.record_timing(tmp_path, "smoke", "01_b", 2.0, cold=False, commit="abc")
-    publish.record_timing(tmp_path, "smoke", "00_a", 11.0, cold=True, commit="def")  # replaces the first run
-    md = publish.timings_markdown(tmp_path, ["00_a", "01_b"])
+    stage = tmp_path / "_build" / "smoke"
+    publish.record_timing(stage, "smoke", _timing("00_a", 12.34), commit="abc")
+    publish.record_timing(stage, "smoke", _timing("00_a", 1.0, ["00_a/x.csv"]), commit="abc")
+    publish.record_timing(stage, "smoke", _timing("01_b", 2.0, ["runs/", "datasets/f/a.flo"]), commit="abc")
+    publish.record_timing(stage, "smoke", _timing("00_a", 11.0), commit="def")  # replaces the first run
+    rows = publish.read_timings(publish.timings_path(stage))
+    assert [(r["chapter"], r["cache"], r["cached_files"]) for r in rows] == [
+        ("00_a", "cached", "1"),
+        ("00_a", "first run", "0"),
+        ("01_b", "cached", "2"),
+    ]
+    assert rows[1]["cpu_seconds"] == "22.0" and rows[1]["reference_seconds"] == "0.5000"
+    md = publish.timings_markdown(tmp_path, ["00_a", "01_b"], {"smoke": stage})
     assert "| 00_a | 11.0 | not measured | not measured |" in md
-    assert "| 01_b | 2.0 (rerun from cache) |" in md
+    assert "| 01_b | 2.0 (reused cached results) |" in md
     assert "`smoke`: measured on this build's machine (commit abc" in md and "commit def" in md
     assert "`full`: not measured yet" in md
-    snap = publish.save_snapshot(tmp_path, "smoke")
+    snap = publish.save_snapshot(tmp_path, "smoke", stage)
     assert snap == tmp_path / "book" / "timings.csv"
-    (tmp_path / "outputs").rename(tmp_path / "old-outputs")  # another machine: only the snapshot
-    md = publish.timings_markdown(tmp_path, ["00_a", "01_b"])
+    other = tmp_path / "elsewhere"  # another machine: only the snapshot
+    md = publish.timings_markdown(tmp_path, ["00_a", "01_b"], {"smoke": other})
     assert "| 00_a | 11.0 |" in md and "the snapshot `book/timings.csv`" in md
+    # this machine's cached run does not hide the snapshot's first run
+    publish.record_timing(other, "smoke", _timing("00_a", 0.5, ["00_a/x.csv"]), commit="ghi")
+    md = publish.timings_markdown(tmp_path, ["00_a", "01_b"], {"smoke": other})
+    assert "| 00_a | 11.0 |" in md and "ghi" not in md
+
+
+def test_records_without_logged_reads_are_not_first_runs(tmp_path):
+    """Records written before the reads were logged: their "first run" only meant a new chapter folder."""
+    old = tmp_path / "book" / "timings.csv"
+    old.parent.mkdir()
+    old.write_text(
+        "profile,chapter,seconds,cache,commit,cpus,date\n"
+        "default,02_flownets,345.1,first run,dd04644,2,2026-11-26\n"
+        "default,03_ablations,40.0,rerun,dd04644,2,2026-11-26\n"
+    )
+    assert [r["cache"] for r in publish.read_timings(old)] == ["unchecked", "cached"]
+    md = publish.timings_markdown(tmp_path, ["02_flownets", "03_ablations"])
+    assert "| 02_flownets | not measured | 345.1 (not checked for cached results) |" in md
+    assert "| 03_ablations | not measured | 40.0 (reused cached results) |" in md
+    # a chapter whose kernel did not log its reads is not a first run either
+    publish.record_timing(tmp_path / "stage", "smoke", _timing("02_flownets", 3.0, checked=False), commit="x")
+    assert publish.read_timings(publish.timings_path(tmp_path / "stage"))[0]["cache"] == "unchecked"
+
+
+def test_an_output_folder_outside_the_project_is_shown_as_outputs(tmp_path):
+    root, out = tmp_path / "proj", tmp_path / "tmp" / "faceflow-smoke-from-nothing-x" / "smoke"
+    reps = publish.path_replacements(root, None, {str(out): "outputs/smoke"})
+    assert publish.replace_paths(f"output={out}/05_micro_expressions {root}/notebooks", reps) == (
+        "output=outputs/smoke/05_micro_expressions notebooks"
+    )
 
 
 PAGE = """# A chapter

@@ -67,8 +67,8 @@ EXP1_TEXT = '_TEXT = {\n    "Exp1": dict(\n        lambdas=(1.0, 0.0, 0.0),'
 EXP1_CHANGED = '_TEXT = {\n    "Exp1": dict(\n        lambdas=(0.5, 0.5, 0.0),'
 
 
-def _copy_project(repo_root: Path, dest: Path) -> Path:
-    """A copy of the project's sources, the smoke stage's executed notebooks and cached outputs."""
+def _copy_project(repo_root: Path, dest: Path, out: Path) -> Path:
+    """A copy of the project's sources, the smoke stage's executed notebooks and cached outputs ``out``."""
     for name in ("faceflow", "notebooks", "book", "reference"):
         shutil.copytree(repo_root / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("_config.yml", "_toc.yml"):
@@ -78,15 +78,14 @@ def _copy_project(repo_root: Path, dest: Path) -> Path:
     for nb in stage.glob("*.ipynb"):
         if nb.name.count(".") == 1:
             shutil.copy2(nb, dest / "_build" / "smoke" / "notebooks" / nb.name)
-    out = repo_root / "outputs" / "smoke"
     (dest / "outputs" / "smoke").mkdir(parents=True)
     (dest / "outputs" / "smoke" / "datasets").symlink_to(out / "datasets")  # read only: the face dataset
     shutil.copytree(out / "runs", dest / "outputs" / "smoke" / "runs")  # unchanged runs are reused
     return dest
 
 
-def test_a_changed_loss_weight_fails_the_check_with_a_readable_diff(smoke_book, repo_root, tmp_path):
-    copy = _copy_project(repo_root, tmp_path / "faceflow")
+def test_a_changed_loss_weight_fails_the_check_with_a_readable_diff(smoke_book, smoke_outputs, repo_root, tmp_path):
+    copy = _copy_project(repo_root, tmp_path / "faceflow", smoke_outputs)
     experiments = copy / "faceflow" / "training" / "experiments.py"
     text = experiments.read_text()
     assert text.count(EXP1_TEXT) == 1, "the text's Exp1 loss weights not found in experiments.py: update this test"

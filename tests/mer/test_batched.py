@@ -143,3 +143,17 @@ def test_seeded_dropout_same_in_fused_and_stream_forward():
     again.load_state_dict(nets[0].state_dict())
     again.dropout_rng = np.random.default_rng(10)  # another generator: other masks
     assert not torch.allclose(again(x), nets[0](x))
+
+
+def test_active_sums_are_exact_beyond_float32s_integer_range():
+    """V = P^T [R > 0] sums integers up to 255 over many rows; one float32 GEMM would round them
+    (its sums pass 2**24), the blocks of active_sums do not."""
+    rng = np.random.default_rng(0)
+    rows = 3 * batched.EXACT_ROWS + 123
+    p = torch.from_numpy(rng.integers(200, 256, (rows, batched.TAPS + 1)).astype(np.float32))
+    p[:, batched.TAPS] = 1.0
+    active = torch.from_numpy((rng.random((rows, 5)) < 0.9).astype(np.float32))
+    exact = p.numpy().astype(np.int64).T @ active.numpy().astype(np.int64)
+    got = batched.active_sums(p, active)
+    assert got.dtype == torch.float64 and exact.max() > 2**24
+    assert np.array_equal(got.numpy(), exact.astype(np.float64))

@@ -80,6 +80,11 @@ def test_method_rows_and_protocol_deltas():
     assert t.loc[("p", "PWC-Net"), "G_M"] == "not available"
     assert t.loc[("p", "dis (not in paper)"), "R_M"] == "0.750 ± 0.000"
     assert len(t) == len(tables.loso.PAPER_METHODS) + 1
+    # a paper's method that is registered but left to the full profile is not "not available"
+    left = tables.method_rows(mean, mean * 0, left_out=["Exp2I", "dis"])
+    assert left.loc[("p", "Exp2I"), "P_M"] == tables.FULL_PROFILE_ONLY == "full profile"
+    assert left.loc[("p", "Exp2II"), "P_M"] == "not available"
+    assert left.loc[("p", "dis (not in paper)"), "R_M"] == "0.750 ± 0.000"  # trained rows stay rows
     d = tables.protocol_deltas(mean)
     assert d.loc[("p", "tvl1"), "P_M"] == pytest.approx(0.25) and d.loc[("p", "dis"), "P_M"] == 0
 
@@ -124,3 +129,29 @@ def test_tvl1_rows_on_a_tiny_layout(tmp_path):
     assert (tmp_path / "out" / "tvl1_real_predictions.csv").is_file()
     assert tv.text["epochs"] == "2" and tv.gap >= abs(tv.gap_signed)
     assert tv.protocol_folds == 2 + 2 + 4 and tv.seeds == 2  # subjects of SAMM, SMIC, SAMM+SMIC
+
+
+def test_the_profile_chooses_the_methods_with_loso_rows():
+    registered = ["dis", "Exp1", "Exp2I", "farneback", "tvl1"]
+    small = tables.plan(
+        profiles.MerProfile(**{**_cfg().__dict__, "loso_methods": ("tvl1", "Exp1"), "loso_reason": "R"})
+    )
+    choice = tables.choose_methods(registered, small)
+    assert choice.rows == ["tvl1", "Exp1"] and choice.others == ["dis", "Exp2I", "farneback"] and not choice.absent
+    assert choice.text == (
+        "This profile trains LOSO rows for tvl1 and Exp1: R. The full profile trains a row for every registered "
+        "flow method, here also dis, Exp2I and farneback."
+    )
+    untrained = tables.choose_methods(["farneback", "tvl1"], small)  # no FlowNetS run registered
+    assert untrained.rows == ["tvl1"] and untrained.absent == ["Exp1"]
+    assert untrained.text.endswith("Exp1 is not registered in this build, so is not among the rows.")
+    full = tables.choose_methods(registered, tables.plan(profiles.get("full").mer))
+    assert full.rows == registered and full.text.startswith("This profile trains a LOSO row for every registered")
+
+
+def test_default_and_smoke_keep_the_papers_reference_methods():
+    for name in ("smoke", "default"):
+        mer = profiles.get(name).mer
+        assert mer.loso_methods[0] == "tvl1" and "Exp1" in mer.loso_methods and mer.loso_reason
+        assert tables.plan(mer).table().loc["loso_methods", "setting"] == ", ".join(mer.loso_methods)
+    assert profiles.get("full").mer.loso_methods is None  # every registered method
