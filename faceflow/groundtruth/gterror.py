@@ -873,7 +873,9 @@ def profile_known_motion(profile: str, data_root, outputs, n_frames: int | None 
     return known_motion_set(data_root, gt.error_photos, n, gt.error_clip_frames, seed, cache)
 
 
-def clip_length_study(profile: str, data_root, outputs, lengths: tuple, seed: int = 0) -> pd.DataFrame:
+def clip_length_study(
+    profile: str, data_root, outputs, lengths: tuple, seed: int = 0, measured: dict | None = None
+) -> pd.DataFrame:
     """The ground truth's error on known motions of the same photos in clips of different lengths.
 
     The expression reaches its apex at the last frame whatever the length, so a short clip packs
@@ -888,6 +890,9 @@ def clip_length_study(profile: str, data_root, outputs, lengths: tuple, seed: in
     lengths : tuple of int
         Frames per clip, one row each (sets cached as :func:`profile_known_motion` caches them).
     seed : int
+    measured : dict, optional
+        :class:`GroundTruthError` already measured on a length's set (frames per clip -> error),
+        used instead of tracking that set again (the landmark tracking is most of the cost).
 
     Returns
     -------
@@ -896,8 +901,12 @@ def clip_length_study(profile: str, data_root, outputs, lengths: tuple, seed: in
         (k = 1 grid, usable pairs), their ratio and the share of suspect pairs.
     """
     rows = []
+    measured = measured or {}
     for n in lengths:
-        err = ground_truth_error(profile_known_motion(profile, data_root, outputs, n, seed))
+        if n in measured:
+            err = measured[n]
+        else:
+            err = ground_truth_error(profile_known_motion(profile, data_root, outputs, n, seed))
         usable = err.usable.drop_duplicates(["sequence", "pair"])
         pipe, zero = err.epe("whole pipeline"), err.epe("zero flow")
         rows.append(
