@@ -155,3 +155,22 @@ def test_default_and_smoke_keep_the_papers_reference_methods():
         assert mer.loso_methods[0] == "tvl1" and "Exp1" in mer.loso_methods and mer.loso_reason
         assert tables.plan(mer).table().loc["loso_methods", "setting"] == ", ".join(mer.loso_methods)
     assert profiles.get("full").mer.loso_methods is None  # every registered method
+
+
+def test_tvl1_verdict_follows_the_gap_to_the_paper():
+    rows = tables.TVL1Rows(table=pd.DataFrame({"x": [1]}), epochs=200, gap=0.02, gap_signed=-0.01, folds=88)
+    assert rows.text["verdict"].startswith("holds: our TVL1 rows are within 0.020")
+    far = tables.TVL1Rows(table=pd.DataFrame({"x": [1]}), epochs=200, gap=0.21, gap_signed=-0.2, folds=88)
+    assert far.text["verdict"] == (
+        "not reproduced at this scale: ours differ from the paper's by 0.210 on average "
+        "(signed -0.200; 200 epochs per fold against the paper's 500)"
+    )
+    assert tables.TVL1Rows().text["verdict"] == tables.NOT_AVAILABLE
+
+
+def test_published_check_verdict_compares_to_four_decimals():
+    published = {k: paper.STSTNET_PUBLISHED[k] for k in ("UF1", "UAR")}
+    same = tables.PublishedCheck(table=pd.DataFrame(), n=442, pooled={k: v + 1e-6 for k, v in published.items()})
+    assert same.text["verdict"].startswith("holds")
+    off = tables.PublishedCheck(table=pd.DataFrame(), n=442, pooled={"UF1": 0.5, "UAR": published["UAR"]})
+    assert off.text["verdict"].startswith("does not hold: UF1 0.5000")
