@@ -38,6 +38,10 @@ NOT_AVAILABLE = "n/a"
 #: seed-to-seed spread of one LOSO metric on SAMM's 28 folds.
 TVL1_AGREEMENT = 0.05
 
+#: Pooled UAR within this distance of chance (1/3 for three balanced-recall classes) counts as
+#: "at chance" on the page (ours: about the spread of UAR over seeds at default scale).
+CHANCE_MARGIN = 0.05
+
 
 @dataclass
 class MerPlan:
@@ -455,6 +459,39 @@ class TVL1Rows:
             verdict=verdict,
         )
 
+    def chance_text(self) -> str:
+        """The pooled UAR of each protocol (mean over seeds) against chance for three classes.
+
+        Returns
+        -------
+        str
+            Each protocol's mean pooled UAR, "at chance" within :data:`CHANCE_MARGIN` of 1/3,
+            else above or below; ``n/a`` without results.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> pooled = pd.DataFrame({"UAR": [0.35, 0.61]}, index=pd.Index(["SAMM", "SMIC"], name="protocol"))
+        >>> TVL1Rows(pooled=pooled).chance_text().split(": ", 1)[1]
+        'SAMM 0.350, at chance (within 0.05); SMIC 0.610, above chance.'
+        """
+        if self.pooled is None or self.pooled.empty:
+            return NOT_AVAILABLE
+        uar = self.pooled["UAR"].groupby(level="protocol", sort=False).mean()
+        chance = 1 / 3
+        parts = []
+        for protocol, value in uar.items():
+            if abs(value - chance) <= CHANCE_MARGIN:
+                where = f"at chance (within {CHANCE_MARGIN:.2f})"
+            else:
+                where = "above chance" if value > chance else "below chance"
+            parts.append(f"{protocol} {value:.3f}, {where}")
+        return (
+            f"Pooled UAR (mean over seeds) against {chance:.3f} for guessing among three classes: "
+            + "; ".join(parts)
+            + "."
+        )
+
 
 def tvl1_rows(
     root: str | os.PathLike | None,
@@ -591,6 +628,63 @@ class OtherMethodRows:
     note: str
     seconds: float
     missing: dict[str, str] = field(default_factory=dict)
+
+    def verdict(self, face_network: str = "Exp1") -> str:
+        """Whether the paper's ranking of flow methods for MER can be tested with these rows.
+
+        Parameters
+        ----------
+        face_network : str
+            The face-trained FlowNetS whose place is stated.
+
+        Returns
+        -------
+        str
+            "not testable here" on the generated set (its rows rank methods on known synthetic
+            motions, not on the paper's data), with the face network's place; the ranking on
+            the real frames otherwise.
+        """
+        if self.summary is None or self.summary.empty:
+            return NOT_AVAILABLE
+        if self.kind == "generated":
+            return (
+                "not testable here: the SAMM and SMIC onset/apex frames are licensed and absent; "
+                "on the generated set, " + self.ranking_text(face_network=face_network)
+            )
+        return "tested on the real SAMM and SMIC frames: " + self.ranking_text(face_network=face_network)
+
+    def ranking_text(self, metric: str = "F1_M", face_network: str = "Exp1") -> str:
+        """The trained methods ranked by ``metric`` (mean over seeds) in each protocol, and
+        where ``face_network`` (the face-trained FlowNetS) ranks.
+
+        Parameters
+        ----------
+        metric : str
+            One of :data:`faceflow.mer.metrics.METRICS`.
+        face_network : str
+            The method whose place is stated.
+
+        Returns
+        -------
+        str
+            ``n/a`` when no method was trained.
+        """
+        if self.summary is None or self.summary.empty:
+            return NOT_AVAILABLE
+        mean = self.summary[metric].groupby(level=["protocol", "method"], sort=False).mean()
+        parts = []
+        for protocol in dict.fromkeys(mean.index.get_level_values("protocol")):
+            ranked = mean.loc[protocol].sort_values(ascending=False)
+            labels = {name: label for label, name in loso.PAPER_METHODS.items()}
+            listed = ", ".join(f"{labels.get(m, m)} {v:.3f}" for m, v in ranked.items())
+            text = f"{protocol} ({self.kind} set), by {metric}: {listed}"
+            if face_network in ranked.index:
+                place = list(ranked.index).index(face_network) + 1
+                n = len(ranked)
+                where = "first" if place == 1 else "last" if place == n else f"{place} of {n}"
+                text += f"; the face-trained FlowNetS ({face_network}) ranks {where}"
+            parts.append(text)
+        return ". ".join(parts) + "."
 
 
 def other_method_rows(

@@ -200,6 +200,23 @@ def test_pages_render_in_chromium(served_book, smoke_book, repo_root, browser):
     assert not problems, "\n".join(problems)
 
 
+def test_findings_page_shows_every_claim_with_a_glued_verdict(served_book, offline_page):
+    # issue 21: the findings page is the first page after the intro; each row a claim, the paper's
+    # value, ours and a verdict pasted from the chapter that computed it (an unresolved glue
+    # leaves the cell empty, which fails here)
+    page = offline_page
+    page.goto(f"{served_book}/book/findings.html", wait_until="load")
+    rows = page.locator("article table tbody tr")
+    assert rows.count() >= 8
+    verdicts = ("holds", "does not hold", "not testable", "not reproduced")
+    for i in range(rows.count()):
+        cells = [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+        assert len(cells) == 4 and all(cells), f"row {i}: an empty cell in {cells}"
+        assert any(v in cells[3] for v in verdicts), f"row {i}: no verdict in {cells[3]!r}"
+        assert "n/a" not in cells[2] and "nan" not in cells[2].lower().split(), f"row {i}: {cells[2]!r}"
+    assert not page.external
+
+
 def _machine_paths(repo_root: Path) -> set[str]:
     """The absolute paths of this machine that must not appear in the book: project and data root."""
     paths = {str(repo_root), str(repo_root.resolve())}

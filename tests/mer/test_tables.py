@@ -174,3 +174,38 @@ def test_published_check_verdict_compares_to_four_decimals():
     assert same.text["verdict"].startswith("holds")
     off = tables.PublishedCheck(table=pd.DataFrame(), n=442, pooled={"UF1": 0.5, "UAR": published["UAR"]})
     assert off.text["verdict"].startswith("does not hold: UF1 0.5000")
+
+
+def test_ranking_names_the_face_networks_place_by_hand():
+    idx = pd.MultiIndex.from_product(
+        [["tvl1", "farneback", "Exp1"], ["generated"], [0, 1]], names=["method", "protocol", "seed"]
+    )
+    f1 = [0.5, 0.7, 0.4, 0.4, 0.1, 0.3]  # means: tvl1 0.6, farneback 0.4, Exp1 0.2
+    summary = pd.DataFrame({m: f1 for m in metrics.METRICS}, index=idx)
+    rows = tables.OtherMethodRows("generated", pd.DataFrame(), pd.DataFrame(), summary, pd.DataFrame(), [], "", 0.0)
+    assert rows.ranking_text() == (
+        "generated (generated set), by F1_M: TVL1 0.600, Farneback 0.400, Exp1 0.200; "
+        "the face-trained FlowNetS (Exp1) ranks last."
+    )
+    assert "ranks first" in rows.ranking_text(face_network="tvl1")
+
+
+def test_chance_text_marks_protocols_near_one_third():
+    pooled = pd.DataFrame(
+        {"UAR": [0.30, 0.40, 0.70, 0.20]},
+        index=pd.MultiIndex.from_tuples(
+            [("SAMM", 0), ("SAMM", 1), ("SMIC", 0), ("SMIC", 1)], names=["protocol", "seed"]
+        ),
+    )
+    text = tables.TVL1Rows(pooled=pooled).chance_text()
+    assert "SAMM 0.350, at chance (within 0.05)" in text and "SMIC 0.450, above chance" in text
+
+
+def test_other_rows_on_the_generated_set_are_not_a_test_of_the_papers_ranking():
+    idx = pd.MultiIndex.from_product([["tvl1", "Exp1"], ["generated"], [0]], names=["method", "protocol", "seed"])
+    summary = pd.DataFrame({m: [0.5, 0.2] for m in metrics.METRICS}, index=idx)
+    generated = tables.OtherMethodRows("generated", pd.DataFrame(), pd.DataFrame(), summary, pd.DataFrame(), [], "", 0)
+    assert generated.verdict().startswith("not testable here: the SAMM and SMIC onset/apex frames are licensed")
+    assert generated.verdict().endswith("ranks last.")
+    real = tables.OtherMethodRows("real", pd.DataFrame(), pd.DataFrame(), summary, pd.DataFrame(), [], "", 0)
+    assert real.verdict().startswith("tested on the real SAMM and SMIC frames")
