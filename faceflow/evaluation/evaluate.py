@@ -224,6 +224,7 @@ def cached_evaluate(
     method_tags: dict[str, str] | None = None,
     progress: bool = False,
     convention: str = "native",
+    functions: Mapping[str, FlowFunction] | None = None,
 ) -> pd.DataFrame:
     """:func:`evaluate` of registered methods with a per-(test set, method) CSV cache under ``cache_dir``.
 
@@ -245,6 +246,12 @@ def cached_evaluate(
         A tag per method; a changed tag recomputes.
     progress : bool
         Show tqdm bars.
+    convention : str
+        As for :func:`evaluate`.
+    functions : mapping of str to callable, optional
+        The flow function to compute a method with when its cache is missing (default: the
+        registered method), e.g. one that keeps its flows for another use; it must compute the
+        registered method, since the cache is stored under that method's name and tag.
 
     Returns
     -------
@@ -274,7 +281,8 @@ def cached_evaluate(
             if len(cached) == len(pairs) and cached[["epe", "aae"]].notna().all().all():
                 frames.append(cached)
                 continue  # else an incomplete cache (a row per pair, every error known): recompute
-        df = evaluate([m], pairs, test_set, progress=progress, convention=convention)
+        how = {m: functions[m]} if functions and m in functions else [m]
+        df = evaluate(how, pairs, test_set, progress=progress, convention=convention)
         atomic_write_text(csv, df.to_csv(index=False))
         atomic_write_text(meta, json.dumps(want))
         frames.append(df)

@@ -232,6 +232,7 @@ def compare_variants(
     val_data=None,
     device: str = "cpu",
     progress: bool = False,
+    trained: Sequence[str] | None = None,
     **overrides,
 ) -> VariantComparison:
     """Train (or reuse) ``names`` in each variant and evaluate them on the same test pairs.
@@ -250,6 +251,9 @@ def compare_variants(
         Experiments and variants to compare.
     train_set, data, data_root, face_dir, train_data, val_data, device, progress
         As for :func:`faceflow.training.loop.ensure_trained`.
+    trained : sequence of str, optional
+        The variants trained and scored (default: all); the others get their settings' rows with
+        :data:`NOT_TRAINED` in place of the scores and of the training columns.
     **overrides
         :class:`~faceflow.training.experiments.TrainConfig` fields (and ``finetune_steps``).
 
@@ -260,8 +264,12 @@ def compare_variants(
     if not test_sets:
         return VariantComparison(pd.DataFrame(), missing={"Variant comparison": "no face test set"})
     rows, per_pair, runs, zero = [], [], {}, None
+    trained = list(variants if trained is None else trained)
     for variant in variants:
         cfgs = {n: experiments.for_profile(n, train_set, profile, variant, data=data, **overrides) for n in names}
+        if variant not in trained:
+            rows += [_untrained_row(n, variant, c, test_sets) for n, c in cfgs.items()]
+            continue
         # runs this variant trains anyway: the requested ones and their initialisations
         pool = {c.init_from: TrainConfig.from_dict(c.init_config) for c in cfgs.values() if c.init_from}
         pool.update({n: c for n, c in cfgs.items() if n not in pool})
@@ -308,14 +316,41 @@ def compare_variants(
     for set_name in test_sets:
         for metric in ("EPE", "AAE"):
             ref[f"{set_name} {metric}"] = (
-                float(zero.loc[set_name, metric.lower()]) if set_name in zero.index else tables.NOT_AVAILABLE
+                float(zero.loc[set_name, metric.lower()])
+                if zero is not None and set_name in zero.index
+                else tables.NOT_AVAILABLE
             )
     for row in rows + [ref]:  # errors with 4 decimals, as every table of the book shows them
         for key, value in row.items():
             if key.endswith((" EPE", " AAE")) and isinstance(value, float):
                 row[key] = round(value, 4)
     table = pd.DataFrame(rows + [ref]).set_index(["experiment", "variant"])
-    return VariantComparison(table, pd.concat(per_pair, ignore_index=True), runs)
+    per_pair = pd.concat(per_pair, ignore_index=True) if per_pair else pd.DataFrame()
+    return VariantComparison(table, per_pair, runs)
+
+
+#: What a variant's row shows in place of scores when the profile does not train it.
+NOT_TRAINED = "full profile"
+
+
+def _untrained_row(name: str, variant: str, cfg: TrainConfig, test_sets) -> dict:
+    """A variant's row from its settings alone (nothing trained)."""
+    lc = cfg.loss_config()
+    row = {
+        "experiment": name,
+        "variant": variant,
+        "lambda1/2/3": f"{lc.lambda1:g} / {lc.lambda2:g} / {lc.lambda3:g}",
+        "k=1 EPE term": "no" if lc.weights()[0] == 0 else "yes",
+        "lr used": f"{cfg.lr * cfg.lr_multiplier:.3g}",
+        "init": cfg.init_from or "scratch",
+        "steps": NOT_TRAINED,
+        "run": "",
+        "train s": NOT_TRAINED,
+    }
+    for set_name in test_sets:
+        for metric in ("EPE", "AAE"):
+            row[f"{set_name} {metric}"] = NOT_TRAINED
+    return row
 
 
 def variant_gap(result: VariantComparison, set_name: str, metric: str = "EPE") -> dict[str, float]:
@@ -325,5 +360,25 @@ def variant_gap(result: VariantComparison, set_name: str, metric: str = "EPE") -
     for name in dict.fromkeys(t.index.get_level_values(0)):
         if (name, "text") in t.index and (name, "code") in t.index:
             col = f"{set_name} {metric}"
-            out[name] = float(t.loc[(name, "code"), col] - t.loc[(name, "text"), col])
+            code, text = t.loc[(name, "code"), col], t.loc[(name, "text"), col]
+            if isinstance(code, float) and isinstance(text, float):
+                out[name] = float(code - text)
     return out
+
+
+def gap_text(result: VariantComparison, set_name: str, metric: str = "EPE") -> str:
+    """:func:`variant_gap` for a page: ``"Exp1 +0.123 px; ..."``, or why there is none.
+
+    Parameters
+    ----------
+    result : VariantComparison
+    set_name, metric : str
+
+    Returns
+    -------
+    str
+    """
+    gap = variant_gap(result, set_name, metric)
+    if gap:
+        return "; ".join(f"{k} {v:+.3f} px" for k, v in gap.items())
+    return f"not measured in this profile (the code variant's rows say '{NOT_TRAINED}')"

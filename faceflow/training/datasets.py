@@ -91,6 +91,25 @@ class PairDataset(Dataset):
         it = self.items[i]
         return it.load() if isinstance(it, FlowPairRef) else it
 
+    def fingerprint(self) -> tuple | None:
+        """What the samples are made of: the size and, per pair, each file's path, size and
+        modification time; None when a pair is held in memory (nothing on disk to compare).
+
+        Two datasets with equal fingerprints give the same samples, so a
+        :class:`TensorBank` made from one serves the other (:func:`bank_for`).
+        """
+        key = [self.size]
+        for it in self.items:
+            if not isinstance(it, FlowPairRef):
+                return None
+            for path in (it.img1, it.img2, it.flow, it.mask):
+                if path is None:
+                    key.append(None)
+                    continue
+                st = os.stat(path)
+                key.append((str(path), st.st_size, st.st_mtime_ns))
+        return tuple(key)
+
     def __getitem__(self, i: int) -> dict:
         # the cache keeps the resized uint8 frames (4x smaller than float tensors)
         if self.cache is not None and i in self.cache:
@@ -206,7 +225,7 @@ class TensorBank:
 
     Frames are kept as uint8 ``(N, 3, H, W)`` (a quarter of the float size) and turned into
     floats in ``[0, 1]`` per batch, exactly as :func:`pair_to_sample` does per sample; flows are
-    float32 ``(N, 2, H, W)``, valid masks bool ``(N, 1, H, W)``. Made once per training run by
+    float32 ``(N, 2, H, W)``, valid masks bool ``(N, 1, H, W)``. Made by
     :func:`faceflow.training.loop.train`.
     """
 
@@ -253,3 +272,34 @@ class TensorBank:
         pixels, the valid mask as float (1 where the ground truth is defined)."""
         idx = torch.as_tensor(list(idx), dtype=torch.long)
         return self.img1[idx].float() / 255.0, self.img2[idx].float() / 255.0, self.flow[idx], self.mask[idx].float()
+
+
+#: The last :class:`TensorBank` made by :func:`bank_for` and the fingerprint of its dataset.
+_LAST_BANK: dict = {}
+
+
+def bank_for(ds) -> TensorBank:
+    """A :class:`TensorBank` of ``ds``, reusing the last one made when ``ds`` has its fingerprint.
+
+    A chapter trains several runs on one training set (seeds, loss variants, Exp2 and Exp3); each
+    run would otherwise decode every pair again. Only the last bank is kept (its memory is the
+    training set's). A dataset without a fingerprint (pairs in memory, generated sets) gets a new
+    bank each time.
+
+    Parameters
+    ----------
+    ds : PairDataset or any dataset with ``pair(i)`` and ``size``
+
+    Returns
+    -------
+    TensorBank
+        Shared with earlier calls: treat it as read-only.
+    """
+    key = ds.fingerprint() if hasattr(ds, "fingerprint") else None
+    if key is not None and _LAST_BANK.get("key") == key:
+        return _LAST_BANK["bank"]
+    _LAST_BANK.clear()  # free the old bank before making the new one
+    bank = TensorBank.from_dataset(ds)
+    if key is not None:
+        _LAST_BANK.update(key=key, bank=bank)
+    return bank

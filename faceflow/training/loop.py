@@ -118,8 +118,9 @@ def train(
         CPU; the same computation).
 
     A training set that fits in :data:`BANK_BYTES` is loaded once into a
-    :class:`~faceflow.training.datasets.TensorBank`, so a batch is one indexing operation; larger
-    sets are read sample by sample. Both give the same batches.
+    :class:`~faceflow.training.datasets.TensorBank` (reused by the next run on the same files,
+    :func:`~faceflow.training.datasets.bank_for`), so a batch is one indexing operation; larger
+    sets are read sample by sample. All give the same batches.
     """
     from tqdm import tqdm
 
@@ -154,7 +155,7 @@ def train(
         total=cfg.steps, initial=step, disable=not progress, desc=f"{cfg.train_set}/{cfg.experiment}", mininterval=2.0
     )
     t0 = time.perf_counter()
-    bank = datasets.TensorBank.from_dataset(train_ds) if step < end and _fits_in_memory(train_ds, cfg) else None
+    bank = datasets.bank_for(train_ds) if step < end and _fits_in_memory(train_ds, cfg) else None
     while step < end:
         lr = cfg.learning_rate(step)
         for g in opt.param_groups:

@@ -93,3 +93,28 @@ def test_compare_variants_trains_each_run_once(tmp_path):
     assert set(gap) == {"Exp1", "Exp3I"}
     assert gap["Exp1"] == pytest.approx(t.loc[("Exp1", "code"), "shapes EPE"] - t.loc[("Exp1", "text"), "shapes EPE"])
     assert variants.compare_variants({}, layout).missing
+
+
+def test_a_variant_left_untrained_shows_its_settings_and_trains_nothing(tmp_path):
+    shapes = datasets.FlyingShapes(4, size=(64, 64), seed=0)
+    over = dict(
+        steps=1, finetune_steps=1, batch_size=2, resolution=(64, 64), val_every=1, val_pairs=2, model={"width": 0.0625}
+    )
+    layout = profiles.OutputLayout(tmp_path)
+    res = variants.compare_variants(
+        {"shapes": datasets.FlyingShapes(2, size=(64, 64), seed=9)},
+        layout,
+        "smoke",
+        train_data=shapes,
+        val_data=shapes,
+        trained=["text"],
+        **over,
+    )
+    t = res.table
+    assert t.loc[("Exp3I", "code"), "lambda1/2/3"] == "0.3 / 0.4 / 0.3"  # the settings, from the config
+    assert (t.loc[("Exp1", "code"), ["steps", "train s", "shapes EPE"]] == variants.NOT_TRAINED).all()
+    assert isinstance(t.loc[("Exp1", "text"), "shapes EPE"], float)
+    assert not (tmp_path / "runs" / "faces-code").exists() and ("Exp1", "code") not in res.runs
+    assert variants.variant_gap(res, "shapes") == {}
+    assert variants.gap_text(res, "shapes").startswith("not measured in this profile")
+    assert not t.isna().any(axis=None)

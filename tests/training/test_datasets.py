@@ -98,3 +98,31 @@ def test_resized_masks_keep_only_cells_drawn_from_valid_pixels(tmp_path, fake_gt
     assert s["mask"].shape == (1, 24, 32)
     # columns 0-3 of the stored grid are invalid: blocks 0 and 1 of the half grid hold them
     assert float(s["mask"][0, :, :2].max()) == 0.0 and float(s["mask"][0, :, 2:].min()) == 1.0
+
+
+def test_bank_for_reuses_a_bank_of_the_same_files_only(tmp_path, fake_gt):
+    import os
+
+    import torch
+
+    fake_gt(tmp_path, {f"s{i}": (f"p{i}", 3) for i in range(3)}, failed=0)
+    first, _ = datasets.face_datasets(tmp_path, size=(32, 48))
+    again, _ = datasets.face_datasets(tmp_path, size=(32, 48))  # another object, the same files
+    bank = datasets.bank_for(first["train"])
+    assert datasets.bank_for(again["train"]) is bank
+    other_size, _ = datasets.face_datasets(tmp_path, size=(16, 24))
+    assert datasets.bank_for(other_size["train"]) is not bank
+    # a pair's flow rewritten on disk: a new bank with the new values, never the stale one
+    bank = datasets.bank_for(first["train"])
+    ref = first["train"].items[0]
+    from faceflow.io.flo import write_flo
+
+    assert ref.flow.suffix == ".flo"
+    write_flo(ref.flow, ref.load().flow + 1.0)
+    st = os.stat(ref.flow)
+    os.utime(ref.flow, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    fresh = datasets.bank_for(again["train"])
+    assert fresh is not bank and not torch.equal(fresh.flow[0], bank.flow[0])
+    # pairs held in memory have no fingerprint: a new bank each time
+    shapes = datasets.FlyingShapes(3, size=(32, 32), seed=1)
+    assert datasets.bank_for(shapes) is not datasets.bank_for(shapes)
