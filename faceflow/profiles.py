@@ -233,10 +233,12 @@ class ChapterBudget:
     reason: str
 
 
-#: Seconds of the reference computation on the 2-core machine the ``default`` budgets were set for
-#: (the median of the reference times recorded by chapter 05's default build; ``benchmarks/book_time.py``
-#: prints them). ``default`` budgets are minutes there: :func:`minutes_budget`.
-REFERENCE_SECONDS_2_CORES = 0.45
+#: Seconds of the reference computation on the 2-core machine the ``default`` budgets were set for:
+#: the median of the references recorded before each chapter of a quiet default build from nothing
+#: (0.110-0.146 s, median 0.139; ``benchmarks/book_time.py`` prints them). The earlier 0.45 s was
+#: measured under a load of 8-10, which inflates the short reference far more than a chapter.
+#: ``default`` budgets are minutes there: :func:`minutes_budget`.
+REFERENCE_SECONDS_2_CORES = 0.14
 #: What ``make book`` may take from nothing on 2 cores, all chapters together (CONTRIBUTING).
 DEFAULT_BOOK_MINUTES = 30
 
@@ -310,14 +312,19 @@ _SMOKE_BUDGETS = {
 }
 
 #: ``default`` budgets: :data:`DEFAULT_BOOK_MINUTES` from nothing on 2 cores, shared out by what
-#: each chapter must show.
+#: each chapter must show. The default profile does not fit them yet (the course page and
+#: ``benchmarks/book_time.py`` give the measured first runs against them): chapter 01 now makes the
+#: corpus's ground truth and measures it, chapters 02-04 score the face by region and on exact
+#: ground truth.
 _DEFAULT_BUDGETS = {
-    "00_data_tour": minutes_budget(2.5, "every real pair of the sample sets with the classical methods"),
-    "01_ground_truth": minutes_budget(3, "the OpenFace sequences' ground truth and its error studies"),
-    "02_flownets": minutes_budget(8, "the face corpus ground truth (about 5 min) and the FlowNetS runs of Table 1"),
-    "03_ablations": minutes_budget(6, "the ablation runs of Table 2"),
-    "04_baselines": minutes_budget(4.5, "Table 3 with the pretrained networks and RAFT-small's face fine-tuning"),
-    "05_micro_expressions": minutes_budget(6, "the TV-L1 rows' three LOSO protocols and three methods' LOSO rows"),
+    "00_data_tour": minutes_budget(1.5, "every real pair of the sample sets with the classical methods"),
+    "01_ground_truth": minutes_budget(
+        7, "the face corpus ground truth (about 4.5 min), known motions, the jitter floor, RAFT-small on the test pairs"
+    ),
+    "02_flownets": minutes_budget(7.5, "the FlowNetS runs of Table 1 (plain and masked loss), the face comparisons"),
+    "03_ablations": minutes_budget(4.5, "the ablation runs of Table 2"),
+    "04_baselines": minutes_budget(5.5, "Table 3 with the pretrained networks, exact ranking, RAFT-small fine-tuning"),
+    "05_micro_expressions": minutes_budget(4, "the TV-L1 rows' three LOSO protocols and three methods' LOSO rows"),
 }
 
 _SETTINGS = {
