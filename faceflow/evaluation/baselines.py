@@ -828,7 +828,7 @@ def finetune_on_faces(
         [[means.loc[(m, s), c] for s in test_sets.sets for _, c in shown] for m in names],
         index=pd.Index([tables.display_name(m) for m in names], name="method"),
         columns=pd.MultiIndex.from_tuples(cols),
-    )
+    ).round(4)  # 4 decimals, as every table of the book shows them
     change = {
         (s, view): float(tables.improvement(means.loc[("raft-small", s), c], means.loc[(FINETUNED_NAME, s), c]) * -1)
         for s in test_sets.sets
