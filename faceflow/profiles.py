@@ -312,8 +312,8 @@ _SMOKE_BUDGETS = {
 }
 
 #: ``default`` budgets: :data:`DEFAULT_BOOK_MINUTES` from nothing on 2 cores, shared out by what
-#: each chapter must show. The default profile does not fit them yet (the course page and
-#: ``benchmarks/book_time.py`` give the measured first runs against them): chapter 01 now makes the
+#: each chapter must show. The default profile does not fit them yet (``faceflow book`` and
+#: ``benchmarks/book_time.py`` print each chapter's first run against them): chapter 01 now makes the
 #: corpus's ground truth and measures it, chapters 02-04 score the face by region and on exact
 #: ground truth.
 _DEFAULT_BUDGETS = {
