@@ -290,14 +290,7 @@ def compare_variants(
             )
             runs[(n, variant)] = path
             _, _, extra = load_checkpoint(path)
-            lc = c.loss_config()
-            info[n] = {
-                "experiment": n,
-                "variant": variant,
-                "lambda1/2/3": f"{lc.lambda1:g} / {lc.lambda2:g} / {lc.lambda3:g}",
-                "k=1 EPE term": "no" if lc.weights()[0] == 0 else "yes",
-                "lr used": f"{c.lr * c.lr_multiplier:.3g}",
-                "init": c.init_from or "scratch",
+            info[n] = _settings_row(n, variant, c) | {
                 "steps": int(extra["step"]),
                 "run": owner if owner != n else "",
                 "train s": round(float(extra.get("seconds", 0.0))),
@@ -333,20 +326,22 @@ def compare_variants(
 NOT_TRAINED = "full profile"
 
 
-def _untrained_row(name: str, variant: str, cfg: TrainConfig, test_sets) -> dict:
-    """A variant's row from its settings alone (nothing trained)."""
+def _settings_row(name: str, variant: str, cfg: TrainConfig) -> dict:
+    """The columns of a variant's row that its settings alone give (loss weights, lr, init)."""
     lc = cfg.loss_config()
-    row = {
+    return {
         "experiment": name,
         "variant": variant,
         "lambda1/2/3": f"{lc.lambda1:g} / {lc.lambda2:g} / {lc.lambda3:g}",
         "k=1 EPE term": "no" if lc.weights()[0] == 0 else "yes",
         "lr used": f"{cfg.lr * cfg.lr_multiplier:.3g}",
         "init": cfg.init_from or "scratch",
-        "steps": NOT_TRAINED,
-        "run": "",
-        "train s": NOT_TRAINED,
     }
+
+
+def _untrained_row(name: str, variant: str, cfg: TrainConfig, test_sets) -> dict:
+    """A variant's row from its settings alone (nothing trained)."""
+    row = _settings_row(name, variant, cfg) | {"steps": NOT_TRAINED, "run": "", "train s": NOT_TRAINED}
     for set_name in test_sets:
         for metric in ("EPE", "AAE"):
             row[f"{set_name} {metric}"] = NOT_TRAINED

@@ -672,10 +672,10 @@ class OtherMethodRows:
         if self.summary is None or self.summary.empty:
             return NOT_AVAILABLE
         mean = self.summary[metric].groupby(level=["protocol", "method"], sort=False).mean()
+        labels = {name: label for label, name in loso.PAPER_METHODS.items()}
         parts = []
         for protocol in dict.fromkeys(mean.index.get_level_values("protocol")):
             ranked = mean.loc[protocol].sort_values(ascending=False)
-            labels = {name: label for label, name in loso.PAPER_METHODS.items()}
             listed = ", ".join(f"{labels.get(m, m)} {v:.3f}" for m, v in ranked.items())
             text = f"{protocol} ({self.kind} set), by {metric}: {listed}"
             if face_network in ranked.index:

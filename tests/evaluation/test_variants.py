@@ -57,20 +57,26 @@ def test_huber_zones_without_pairs_reports_missing():
     assert res.share_text("cyclic, zero flow") == tables.NOT_AVAILABLE
 
 
-def test_compare_variants_trains_each_run_once(tmp_path):
+def _tiny_comparison(tmp_path, **kwargs):
+    """compare_variants with one-step runs on flying shapes (64 x 64, a sixteenth of the width)."""
     shapes = datasets.FlyingShapes(4, size=(64, 64), seed=0)
     over = dict(
         steps=1, finetune_steps=1, batch_size=2, resolution=(64, 64), val_every=1, val_pairs=2, model={"width": 0.0625}
     )
-    layout = profiles.OutputLayout(tmp_path)
-    res = variants.compare_variants(
+    return variants.compare_variants(
         {"shapes": datasets.FlyingShapes(2, size=(64, 64), seed=9)},
-        layout,
+        profiles.OutputLayout(tmp_path),
         "smoke",
         train_data=shapes,
         val_data=shapes,
+        **kwargs,
         **over,
     )
+
+
+def test_compare_variants_trains_each_run_once(tmp_path):
+    layout = profiles.OutputLayout(tmp_path)
+    res = _tiny_comparison(tmp_path)
     t = res.table
     assert list(t.index) == [
         ("Exp1", "text"),
@@ -96,20 +102,7 @@ def test_compare_variants_trains_each_run_once(tmp_path):
 
 
 def test_a_variant_left_untrained_shows_its_settings_and_trains_nothing(tmp_path):
-    shapes = datasets.FlyingShapes(4, size=(64, 64), seed=0)
-    over = dict(
-        steps=1, finetune_steps=1, batch_size=2, resolution=(64, 64), val_every=1, val_pairs=2, model={"width": 0.0625}
-    )
-    layout = profiles.OutputLayout(tmp_path)
-    res = variants.compare_variants(
-        {"shapes": datasets.FlyingShapes(2, size=(64, 64), seed=9)},
-        layout,
-        "smoke",
-        train_data=shapes,
-        val_data=shapes,
-        trained=["text"],
-        **over,
-    )
+    res = _tiny_comparison(tmp_path, trained=["text"])
     t = res.table
     assert t.loc[("Exp3I", "code"), "lambda1/2/3"] == "0.3 / 0.4 / 0.3"  # the settings, from the config
     assert (t.loc[("Exp1", "code"), ["steps", "train s", "shapes EPE"]] == variants.NOT_TRAINED).all()
