@@ -185,7 +185,9 @@ class MerProfile:
     seed together, shared out between ``workers`` processes, with the results of ``"loop"``).
 
     ``loso_methods``: the registered flow methods that get LOSO rows on onset/apex pairs (None:
-    every one), ``loso_reason`` why, shown by the chapter.
+    every one), ``loso_reason`` why, shown by the chapter. ``tvl1_protocols``: the paper's
+    protocols (:data:`faceflow.mer.loso.PROTOCOLS`) of the TVL1 rows (None: all three); the
+    others' rows say "full profile".
 
     ``default`` is sized to chapter 05's budget (``_DEFAULT_BUDGETS``). Measured on the shared
     2-core machine (CPU seconds, so that the load of other work counts less): with the batched
@@ -213,6 +215,7 @@ class MerProfile:
     engine: str = "batched"
     loso_methods: tuple[str, ...] | None = None
     loso_reason: str = "the full profile trains a LOSO row for every registered flow method"
+    tvl1_protocols: tuple[str, ...] | None = None
 
     def worker_count(self) -> int:
         """Worker processes to use on this machine."""
@@ -327,6 +330,16 @@ _DEFAULT_BUDGETS = {
     "05_micro_expressions": minutes_budget(4, "the TV-L1 rows' three LOSO protocols and three methods' LOSO rows"),
 }
 
+#: ``default``: the pretrained networks of Tables 3 and the exact-ground-truth ranking. RAFT-small
+#: only: chapter 01 already runs it as the independent reference on the same pairs (its rows are
+#: reused), while SPyNet runs its 7x7 convolutions at full resolution, about 1.2 s per 384 x 512
+#: pair on 2 cores, some 4 minutes of the default book for each SPyNet; ``full`` runs both SPyNets.
+_DEFAULT_PRETRAINED = ("raft-small",)
+#: ``default``: the classical methods beside the networks on the face test set and on the
+#: known-motion set. TV-L1 (about 1.7 s per 384 x 512 pair on 2 cores, 2 minutes of chapter 02)
+#: runs in ``full``; it is the flow of chapter 05's TVL1 rows, which use the published TV-L1 images.
+_DEFAULT_CLASSICAL = ("farneback", "dis")
+
 _SETTINGS = {
     "smoke": Profile(
         "smoke",
@@ -414,7 +427,7 @@ _SETTINGS = {
             seeds=2,
             overfit_steps=150,
             masked_seeds=2,
-            exact_classical=("farneback", "dis"),
+            classical=_DEFAULT_CLASSICAL,
             variant_runs=False,
         ),
         BaselinesProfile(
@@ -424,8 +437,8 @@ _SETTINGS = {
             away_pairs=None,
             fig4_per_kind=2,
             include_tvl1=False,
-            pretrained=("spynet-sintel", "raft-small"),  # SPyNet (Chairs) in full: ~1.5 s per pair
-            finetune=FinetuneProfile(steps=30, batch_size=2, crop=(192, 256), iters=12, lr=1e-4, train_pairs=None),
+            pretrained=_DEFAULT_PRETRAINED,
+            finetune=FinetuneProfile(steps=0, batch_size=2, crop=(192, 256), iters=12, lr=1e-4, train_pairs=None),
         ),
         MerProfile(
             epochs=200,
@@ -438,6 +451,7 @@ _SETTINGS = {
             workers=0,
             loso_methods=_MER_LOSO_METHODS,
             loso_reason=_MER_LOSO_REASON,
+            tvl1_protocols=("SAMM", "SMIC"),  # SAMM+SMIC: 70% of the TVL1 rows' training, in full
         ),
         _DEFAULT_BUDGETS,
     ),

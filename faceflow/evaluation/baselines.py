@@ -727,7 +727,9 @@ class FinetuneResult:
 
     @property
     def setup_text(self) -> str:
-        """Steps, crop size, training pairs and training time, as a phrase for the page."""
+        """Steps, crop size, training pairs and training time, as a phrase for the page (why not, when not run)."""
+        if not self.config:
+            return "; ".join(self.missing.values()) or "not run"
         crop = "x".join(map(str, self.config.get("crop", ())))
         return (
             f"{len(self.history)} steps of {self.config.get('batch_size')} {crop} crops from "
@@ -797,7 +799,9 @@ def finetune_on_faces(
 
     what = "RAFT-small fine-tuned on faces"
     if settings.steps == 0:
-        return FinetuneResult(None, missing={what: "not run in this profile (0 fine-tuning steps)."})
+        return FinetuneResult(
+            None, missing={what: "not run in this profile (0 fine-tuning steps; the full profile runs it)"}
+        )
     if test_sets.generated:
         return FinetuneResult(None, missing={what: "no real face ground truth to fine-tune on."})
     if "raft-small" not in methods.pretrained:

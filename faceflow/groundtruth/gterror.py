@@ -214,17 +214,41 @@ class KnownMotion:
         return x
 
 
+def _savez_fast(file, **arrays: np.ndarray) -> None:
+    """:func:`numpy.savez_compressed` at zlib level 1: a quarter of the time for float fields.
+
+    The archive is an ordinary ``.npz`` (``numpy.load`` reads it; no pickled objects).
+    """
+    import zipfile
+
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
 def _sample(field: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Bilinear samples (float64) of an (H, W, 2) field at points (..., 2), clamped to the border."""
+    """Bilinear samples (float64) of an (H, W, C) field at points (..., 2), clamped to the border.
+
+    Each channel is gathered from its own contiguous copy by flat index (``take``), about twice
+    as fast as indexing the (H, W, C) array with two index arrays and with the same arithmetic, so
+    the same bits: ``inverse_grid`` calls this some 30 times per frame.
+    """
     h, w = field.shape[:2]
     px = np.clip(x[..., 0], 0, w - 1)
     py = np.clip(x[..., 1], 0, h - 1)
-    x0 = np.minimum(np.floor(px).astype(np.int64), w - 2)
-    y0 = np.minimum(np.floor(py).astype(np.int64), h - 2)
-    fx, fy = (px - x0)[..., None], (py - y0)[..., None]
-    top = field[y0, x0] * (1 - fx) + field[y0, x0 + 1] * fx
-    bottom = field[y0 + 1, x0] * (1 - fx) + field[y0 + 1, x0 + 1] * fx
-    return top * (1 - fy) + bottom * fy
+    x0 = np.minimum(px.astype(np.int64), w - 2)  # px >= 0: truncation is the floor
+    y0 = np.minimum(py.astype(np.int64), h - 2)
+    fx, fy = px - x0, py - y0
+    gx, gy = 1 - fx, 1 - fy
+    i = y0 * w + x0
+    out = np.empty(x.shape[:-1] + field.shape[2:], dtype=np.result_type(field.dtype, np.float64))
+    for c in range(field.shape[2]):
+        f = np.ascontiguousarray(field[..., c]).ravel()
+        top = f.take(i) * gx + f.take(i + 1) * fx
+        bottom = f.take(i + w) * gx + f.take(i + w + 1) * fx
+        out[..., c] = top * gy + bottom * fy
+    return out
 
 
 def tps_field(points: np.ndarray, displacements: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -433,7 +457,7 @@ class KnownMotionSet:
         from faceflow.io.atomic import atomic_write_bytes
 
         buf = io.BytesIO()
-        np.savez_compressed(
+        _savez_fast(
             buf,
             frames=np.stack([np.stack(s.frames) for s in self.sequences]),
             flows=np.stack([np.stack(s.flows) for s in self.sequences]),

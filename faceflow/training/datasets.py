@@ -274,17 +274,21 @@ class TensorBank:
         return self.img1[idx].float() / 255.0, self.img2[idx].float() / 255.0, self.flow[idx], self.mask[idx].float()
 
 
-#: The last :class:`TensorBank` made by :func:`bank_for` and the fingerprint of its dataset.
-_LAST_BANK: dict = {}
+#: The :class:`TensorBank` objects made last by :func:`bank_for`, by the fingerprint of their dataset
+#: (oldest first).
+_BANKS: dict = {}
+#: How many banks :func:`bank_for` keeps: chapter 02 trains on faces, then on flying shapes and
+#: Sintel, then on faces again (the masked loss); three banks keep the face bank through that.
+BANKS_KEPT = 3
 
 
 def bank_for(ds) -> TensorBank:
-    """A :class:`TensorBank` of ``ds``, reusing the last one made when ``ds`` has its fingerprint.
+    """A :class:`TensorBank` of ``ds``, reusing one made earlier when ``ds`` has its fingerprint.
 
     A chapter trains several runs on one training set (seeds, loss variants, Exp2 and Exp3); each
-    run would otherwise decode every pair again. Only the last bank is kept (its memory is the
-    training set's). A dataset without a fingerprint (pairs in memory, generated sets) gets a new
-    bank each time.
+    run would otherwise decode every pair again. The last :data:`BANKS_KEPT` banks are kept (each
+    holds its training set's pairs in memory); the least recently used goes first. A dataset
+    without a fingerprint (pairs in memory, generated sets) gets a new bank each time.
 
     Parameters
     ----------
@@ -296,10 +300,12 @@ def bank_for(ds) -> TensorBank:
         Shared with earlier calls: treat it as read-only.
     """
     key = ds.fingerprint() if hasattr(ds, "fingerprint") else None
-    if key is not None and _LAST_BANK.get("key") == key:
-        return _LAST_BANK["bank"]
-    _LAST_BANK.clear()  # free the old bank before making the new one
+    if key is not None and key in _BANKS:
+        _BANKS[key] = _BANKS.pop(key)  # most recently used last
+        return _BANKS[key]
+    while _BANKS and len(_BANKS) >= BANKS_KEPT:
+        _BANKS.pop(next(iter(_BANKS)))  # free the oldest before making the new one
     bank = TensorBank.from_dataset(ds)
     if key is not None:
-        _LAST_BANK.update(key=key, bank=bank)
+        _BANKS[key] = bank
     return bank

@@ -198,7 +198,8 @@ def test_finetuning_says_why_it_did_not_run(tmp_path):
     off = profiles.get("smoke").baselines.finetune
     result = baselines.finetune_on_faces(sets, methods, None, off, tmp_path)
     assert "0 fine-tuning steps" in result.missing["RAFT-small fine-tuned on faces"]
-    on = profiles.get("default").baselines.finetune
+    assert "0 fine-tuning steps" in result.setup_text  # the page's phrase says why, not "0 steps of None"
+    on = profiles.get("full").baselines.finetune
     result = baselines.finetune_on_faces(sets, methods, None, on, tmp_path)
     assert result.table is None and "no real face ground truth" in result.missing["RAFT-small fine-tuned on faces"]
     assert result.change_text == "not measured here"
@@ -220,7 +221,7 @@ def test_finetuning_trains_on_the_whole_split_of_the_test_sets(tmp_path, monkeyp
 
     monkeypatch.setattr(finetune, "finetune_raft", record)
     methods = baselines.MethodSet([], [], [], [], tmp_path / "runs", pretrained=["raft-small"])
-    on = profiles.get("default").baselines.finetune
+    on = profiles.get("full").baselines.finetune
     splits = [SplitOptions(table="0123456789ab"), SplitOptions(("seqA",), (0.6, 0.2, 0.2), 3)]
     for split in splits:
         sets = testsets.TestSets({"faces test": []}, "", False, tmp_path / "gt", split)

@@ -83,6 +83,28 @@ def test_ground_truth_error_without_data(tmp_path):
     assert versus.index[2].startswith("paper:")
 
 
+def test_bilinear_sample_is_hand_worked_and_bit_identical_to_two_index_gathers():
+    """The known-motion inversion's sampler: a hand-worked case, the border clamp, and the same
+    bits as gathering the (H, W, 2) array with two index arrays (the form it replaced)."""
+    field = np.zeros((3, 4, 2))
+    field[..., 0] = np.arange(12.0).reshape(3, 4)  # f(x, y) = 4y + x: bilinear reproduces it exactly
+    field[..., 1] = 1.0
+    got = gterror._sample(field, np.array([[1.25, 0.5], [-3.0, 9.0], [2.5, 2.0]]))
+    np.testing.assert_allclose(got, [[3.25, 1.0], [8.0, 1.0], [10.5, 1.0]])  # (-3, 9) clamps to (0, 2)
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float64, np.float32):
+        f = rng.normal(size=(20, 30, 2)).astype(dtype)
+        x = rng.uniform(-5, 35, (17, 9, 2))
+        px, py = np.clip(x[..., 0], 0, 29), np.clip(x[..., 1], 0, 19)
+        x0 = np.minimum(np.floor(px).astype(np.int64), 28)
+        y0 = np.minimum(np.floor(py).astype(np.int64), 18)
+        fx, fy = (px - x0)[..., None], (py - y0)[..., None]
+        top = f[y0, x0] * (1 - fx) + f[y0, x0 + 1] * fx
+        bottom = f[y0 + 1, x0] * (1 - fx) + f[y0 + 1, x0 + 1] * fx
+        np.testing.assert_array_equal(gterror._sample(f, x), top * (1 - fy) + bottom * fy)
+
+
 def test_known_motion_set_round_trips_through_its_cache_and_gives_exact_pairs(tmp_path):
     cache = tmp_path / "known.npz"
     made = gterror.known_motion_set(tmp_path / "absent", n_sources=1, n_frames=3, cache=cache)

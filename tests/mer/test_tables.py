@@ -129,6 +129,16 @@ def test_tvl1_rows_on_a_tiny_layout(tmp_path):
     assert (tmp_path / "out" / "tvl1_real_predictions.csv").is_file()
     assert tv.text["epochs"] == "2" and tv.gap >= abs(tv.gap_signed)
     assert tv.protocol_folds == 2 + 2 + 4 and tv.seeds == 2  # subjects of SAMM, SMIC, SAMM+SMIC
+    assert tv.gap_numbers == 15
+    # a profile that leaves SAMM+SMIC to the full profile: trains two protocols, shows the third's
+    # paper row beside "full profile", averages the gap over the 10 numbers it has
+    two = tables.plan(profiles.MerProfile(**{**_cfg(epochs=2).__dict__, "tvl1_protocols": ("SAMM", "SMIC")}))
+    part = tables.tvl1_rows(tmp_path, two, tmp_path / "out2")
+    assert part.folds == 2 * 2 and part.gap_numbers == 10
+    assert set(part.summary.index.get_level_values("protocol")) == {"SAMM", "SMIC"}
+    assert (part.table.loc[("SAMM+SMIC", part.table.index[-1][1])] == tables.FULL_PROFILE_ONLY).all()
+    assert part.table.loc[("SAMM+SMIC", "paper (TVL1)"), "P_M"] == "0.740"
+    assert part.protocol_folds == tv.protocol_folds  # the extrapolation is still to all three protocols
 
 
 def test_the_profile_chooses_the_methods_with_loso_rows():

@@ -126,3 +126,20 @@ def test_bank_for_reuses_a_bank_of_the_same_files_only(tmp_path, fake_gt):
     # pairs held in memory have no fingerprint: a new bank each time
     shapes = datasets.FlyingShapes(3, size=(32, 32), seed=1)
     assert datasets.bank_for(shapes) is not datasets.bank_for(shapes)
+
+
+def test_bank_for_keeps_the_face_bank_through_two_other_training_sets(tmp_path, fake_gt, monkeypatch):
+    """Chapter 02's order: faces, two other sets, faces again reuses the first bank; one more set
+    beyond BANKS_KEPT frees the least recently used bank, not the one just reused."""
+    monkeypatch.setattr(datasets, "_BANKS", {})
+    fake_gt(tmp_path, {f"s{i}": (f"p{i}", 3) for i in range(3)}, failed=0)
+    sizes = [(32, 48), (16, 24), (24, 32), (8, 16)]
+    sets = [datasets.face_datasets(tmp_path, size=s)[0]["train"] for s in sizes]
+    assert datasets.BANKS_KEPT == 3
+    face = datasets.bank_for(sets[0])
+    second = datasets.bank_for(sets[1])
+    datasets.bank_for(sets[2])
+    assert datasets.bank_for(sets[0]) is face  # still kept: the masked-loss runs reuse it
+    datasets.bank_for(sets[3])  # evicts sets[1], the least recently used
+    assert datasets.bank_for(sets[0]) is face
+    assert datasets.bank_for(sets[1]) is not second
