@@ -83,7 +83,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -403,6 +403,17 @@ class GTOptions:
     flow_units: str = "crop"
     verify_every: int = VERIFY_EVERY
 
+    def __post_init__(self) -> None:
+        # numbers as the options file stores them, whatever type a caller passed (a list size, a
+        # NumPy integer, an int area), so that equal options give the same gt_options.json
+        self.size = tuple(int(v) for v in self.size)
+        self.offset = int(self.offset)
+        self.step = int(self.step)
+        self.stabilize_alpha = float(self.stabilize_alpha)
+        self.min_area = float(self.min_area)
+        self.segment = None if self.segment is None else int(self.segment)
+        self.verify_every = int(self.verify_every)
+
     def validate(self) -> None:
         """Check the options.
 
@@ -483,8 +494,6 @@ class GTOptions:
             raise ValueError(f"{name}: not JSON ({exc})") from None
         if not isinstance(d, dict) or set(d) - set(cls.__dataclass_fields__):
             raise ValueError(f"{name}: not a faceflow gt options file")
-        if "size" in d:
-            d["size"] = tuple(int(v) for v in d["size"])
         opts = cls(**d)
         opts.validate()
         return opts
@@ -507,6 +516,44 @@ class GTOptions:
         if self.verify_every == VERIFY_EVERY:  # likewise (they were written without the checks)
             del d["verify_every"]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
+
+
+#: Keywords of :func:`generate` that say how a run goes rather than what it writes (not options).
+RUN_KEYWORDS = ("workers", "landmarks", "progress", "verbose", "scheduler", "only")
+
+
+def gt_options(options: GTOptions | None = None, **overrides) -> GTOptions:
+    """``options`` (default ``GTOptions()``) with some fields replaced: the one place keywords become options.
+
+    Parameters
+    ----------
+    options : GTOptions, optional
+        The starting options (not changed).
+    **overrides
+        Fields of :class:`GTOptions` and their new values.
+
+    Returns
+    -------
+    GTOptions
+        A new object (not validated: :meth:`GTOptions.validate`).
+
+    Raises
+    ------
+    TypeError
+        One line naming every keyword that is not a field of :class:`GTOptions`, and the fields.
+
+    Examples
+    --------
+    >>> gt_options(size=(48, 64), crop="pair").size
+    (48, 64)
+    """
+    fields = GTOptions.__dataclass_fields__
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise TypeError(
+            f"unknown ground-truth option(s) {', '.join(unknown)}; the options of GTOptions are {', '.join(fields)}"
+        )
+    return replace(options if options is not None else GTOptions(), **overrides)
 
 
 # ----------------------------------------------------------------------------- one sequence
@@ -1029,28 +1076,15 @@ def run_sequences(
 def generate(
     src,
     dst,
-    mode: str = "paper",
-    size=(384, 512),
-    offset: int = 10,
-    max_frames: int | None = None,
-    step: int = 1,
+    options: GTOptions | None = None,
+    *,
     workers: int = 1,
-    backend: str = "dlib",
-    stabilize: str = "lk",
-    stabilize_alpha: float = 0.2,
-    min_area: float = gt.MIN_AREA,
-    interp: str = "cubic",
-    layout: str = "auto",
     landmarks=None,
     progress: bool = True,
     verbose: bool = True,
-    crop: str = "sequence",
-    segment: int | None = 50,
-    flow_format: str = "flo",
     scheduler: str | None = None,
-    flow_units: str = "crop",
     only: list[str] | None = None,
-    verify_every: int = VERIFY_EVERY,
+    **overrides,
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
@@ -1066,32 +1100,22 @@ def generate(
         See :func:`discover`.
     dst : path-like
         Output folder.
-    mode, size, offset, max_frames, step, backend, stabilize, stabilize_alpha, min_area, interp, layout
-        The options of :class:`GTOptions`.
+    options : GTOptions, optional
+        What the dataset is made with (default ``GTOptions()``); ``overrides`` replace some of
+        its fields.
     workers : int
         Local worker processes (Dask) over sequences; 1 runs them here, one after the other.
     landmarks : path-like, optional
         Precomputed landmarks (single sequence).
     progress, verbose : bool
         tqdm bars; print the :func:`summary`.
-    crop : {"sequence", "pair", "first"}
-        One crop box per segment of ``segment`` pairs (frames stored once), or per pair from
-        both frames' landmarks, or per pair from the first frame's (the released code).
-    segment : int or None
-        Pairs per crop segment (None: the whole sequence).
-    flow_format : {"flo", "f16"}
-        ``.flo`` float32 (default), or float16 in a compressed NumPy archive (``.npz``, about a
-        third of the bytes; rounding error measured in the ground-truth chapter).
     scheduler : str, optional
         Address of an existing Dask scheduler to run on.
-    flow_units : {"crop", "frame"}
-        Flow in pixels of the stored images, or scaled by the full frame (the released code).
     only : list of str, optional
         Keep these sequence names of ``src`` (the manifest then lists only them).
-    verify_every : int
-        Check every this many frames that the tracked face is still there and still the same
-        person (:class:`faceflow.groundtruth.landmarks.FaceVerifier`); the pairs of frames that
-        fail are marked suspect. 0: no checks. Landmarks from a file are not checked.
+    **overrides
+        Fields of :class:`GTOptions` (``mode``, ``size``, ``crop``, ``verify_every``, ...)
+        replacing those of ``options`` (:func:`gt_options`).
 
     Returns
     -------
@@ -1100,6 +1124,8 @@ def generate(
 
     Raises
     ------
+    TypeError
+        An override that is not an option (:func:`gt_options`).
     ValueError
         Invalid options, ``dst`` holds a dataset generated with other options or a manifest this
         writer did not make (:func:`refuse_foreign_destination`), or a landmark file that does
@@ -1107,31 +1133,14 @@ def generate(
     """
     import pandas as pd
 
-    opts = GTOptions(
-        mode,
-        tuple(int(v) for v in size),
-        int(offset),
-        max_frames,
-        int(step),
-        backend,
-        stabilize,
-        float(stabilize_alpha),
-        float(min_area),
-        interp,
-        layout,
-        crop,
-        None if segment is None else int(segment),
-        flow_format,
-        flow_units,
-        int(verify_every),
-    )
+    opts = gt_options(options, **overrides)
     opts.validate()
     dst = Path(dst)
-    seqs = discover(src, layout, landmarks)
+    seqs = discover(src, opts.layout, landmarks)
     for seq in seqs:  # before anything is written
         check_landmark_frames(seq)
         if seq.frames is not None:
-            check_same_size(seq.frames[::step][:max_frames])
+            check_same_size(seq.frames[:: opts.step][: opts.max_frames])
     if only is not None:
         unknown = sorted(set(only) - {s.name for s in seqs})
         if unknown:
@@ -1499,26 +1508,31 @@ def manifest_files(dst) -> list[Path]:
     return [Path(dst) / MANIFEST, *(Path(p) for p in listed if p)]
 
 
-def is_complete(dst, **opts) -> bool:
+def is_complete(dst, options: GTOptions | None = None, **overrides) -> bool:
     """True when ``dst`` holds a finished dataset generated with these options, with no failed pair
     and a valid mask for every pair.
 
     Parameters
     ----------
     dst : path-like
-    **opts
-        Options of :class:`GTOptions` (others are ignored).
+    options : GTOptions, optional
+        The options (default ``GTOptions()``).
+    **overrides
+        Fields of :class:`GTOptions` replacing those of ``options`` (:func:`gt_options`).
 
     Returns
     -------
     bool
+
+    Raises
+    ------
+    TypeError
+        An override that is not an option.
     """
     dst = Path(dst)
+    o = gt_options(options, **overrides)
     if not (dst / MANIFEST).is_file() or not (dst / OPTIONS).is_file():
         return False
-    keys = {k: v for k, v in opts.items() if k in GTOptions.__dataclass_fields__}
-    o = GTOptions(**keys)
-    o.size = tuple(int(v) for v in o.size)
     if (dst / OPTIONS).read_text() != o.to_json() or has_failures(dst):
         return False
     return has_masks(read_manifest(dst))
@@ -1544,28 +1558,36 @@ def has_failures(dst) -> bool:
     return bool((pd.read_csv(path, usecols=["status"], dtype=str)["status"] == "failed").any())
 
 
-def ensure_dataset(src, dst, **opts) -> Path:
+def ensure_dataset(src, dst, options: GTOptions | None = None, **kwargs) -> Path:
     """Return ``dst`` holding the dataset of ``src``: reused when complete, else generated or resumed.
 
-    ``opts`` are those of :func:`generate`. Idempotent: a complete dataset with the same options
-    is returned without touching it.
+    Idempotent: a complete dataset with the same options is returned without touching it.
 
     Parameters
     ----------
     src, dst : path-like
-    **opts
-        Keyword arguments of :func:`generate`.
+    options : GTOptions, optional
+        As :func:`generate`.
+    **kwargs
+        Keyword arguments of :func:`generate`: its run keywords (:data:`RUN_KEYWORDS`) and
+        fields of :class:`GTOptions`.
 
     Returns
     -------
     pathlib.Path
         ``dst``.
+
+    Raises
+    ------
+    TypeError
+        A keyword that is neither a run keyword nor an option.
     """
     dst = Path(dst)
-    gen_keys = {k: v for k, v in opts.items() if k not in ("progress", "verbose", "workers", "landmarks", "only")}
-    if is_complete(dst, **gen_keys) and _has_sequences(dst, opts.get("only")):
+    run = {k: kwargs.pop(k) for k in RUN_KEYWORDS if k in kwargs}
+    opts = gt_options(options, **kwargs)
+    if is_complete(dst, opts) and _has_sequences(dst, run.get("only")):
         return dst
-    generate(src, dst, **opts)
+    generate(src, dst, opts, **run)
     return dst
 
 

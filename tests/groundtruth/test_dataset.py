@@ -223,5 +223,44 @@ def test_pair_crop_keeps_the_old_layout(tmp_path):
     m = gtdataset.read_manifest(dst, usable_only=True)
     assert list(m["img1"]) == [f"seq/frames/{k:06d}_1.png" for k in m["pair"]]
     assert "crop" not in (dst / gtdataset.OPTIONS).read_text()  # options files written before still match
-    assert gtdataset.is_complete(dst, landmarks=lm, size=(48, 64), crop="pair")
-    assert not gtdataset.is_complete(dst, landmarks=lm, size=(48, 64))
+    assert gtdataset.is_complete(dst, size=(48, 64), crop="pair")
+    assert gtdataset.is_complete(dst, gtdataset.GTOptions(size=[48, 64], crop="pair"))  # a list size is the same
+    assert not gtdataset.is_complete(dst, size=(48, 64))
+
+
+def test_options_are_declared_once():
+    base = gtdataset.GTOptions(size=(48, 64), crop="first")
+    o = gtdataset.gt_options(base, step=np.int64(2), min_area=1)
+    assert (o.size, o.crop, o.step, o.min_area) == ((48, 64), "first", 2, 1.0) and base.step == 1
+    assert type(o.step) is int and type(o.min_area) is float  # stored as the options file stores them
+    assert gtdataset.GTOptions.from_json(o.to_json()) == o
+    with pytest.raises(TypeError, match="unknown ground-truth option.*alpha.*stabilize_alpha"):
+        gtdataset.gt_options(alpha=0.3)
+    with pytest.raises(TypeError, match="unknown ground-truth option.*sizes"):
+        gtdataset.generate("nowhere", "nowhere", sizes=(48, 64))
+    with pytest.raises(TypeError, match="unknown ground-truth option.*segments"):
+        gtdataset.ensure_dataset("nowhere", "nowhere", workers=2, segments=3)
+
+
+def test_the_cli_defaults_and_choices_are_the_library_s():
+    from faceflow.cli.main import build_parser
+    from faceflow.groundtruth import landmarks, mesh
+
+    args = build_parser().parse_args(["gt", "SRC", "DST"])
+    assert gtdataset.GTOptions(**{f: getattr(args, f) for f in gtdataset.GTOptions.__dataclass_fields__}) == (
+        gtdataset.GTOptions()
+    )
+    parser = build_parser()
+    for flag, allowed in [
+        ("--mode", mesh.MODES),
+        ("--interp", mesh.INTERPS),
+        ("--stabilize", landmarks.STABILIZE),
+        ("--backend", tuple(landmarks.BACKENDS)),
+        ("--crop", gtdataset.CROPS),
+        ("--flow-units", gtdataset.FLOW_UNITS),
+        ("--layout", gtdataset.LAYOUTS),
+    ]:
+        for value in allowed:
+            assert getattr(parser.parse_args(["gt", "S", "D", flag, value]), flag[2:].replace("-", "_")) == value
+        with pytest.raises(SystemExit):
+            parser.parse_args(["gt", "S", "D", flag, "no-such-choice"])
