@@ -58,10 +58,11 @@ def _gt(args: argparse.Namespace) -> int:
 
 
 def add_cli(sub) -> None:
-    from faceflow.groundtruth.dataset import CROPS, FLOW_UNITS, LAYOUTS, GTOptions
+    from faceflow.groundtruth.dataset import CROPS, FLOW_UNITS, GTOptions
     from faceflow.groundtruth.landmarks import BACKENDS, STABILIZE
     from faceflow.groundtruth.mesh import INTERPS, MODES
     from faceflow.io.flo import FLOW_FORMATS
+    from faceflow.io.layouts import LAYOUTS
 
     default = GTOptions()
 
