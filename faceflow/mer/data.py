@@ -16,6 +16,9 @@ Real layouts (the licensed datasets, as their owners distribute them), all under
   e.g. the labels of Quang et al. that the paper uses), else the middle frame (a documented
   fallback).
 
+SAMM and CASME II are both coded in a workbook and read by one reader, :func:`read_coded`, given
+their :class:`CodedLayout` (:data:`SAMM`, :data:`CASME2`).
+
 Labels follow the **MEGC 2019 three-class mapping** (:data:`MEGC2019`): negative (0), positive
 (1), surprise (2); other emotions are dropped. Faces are cropped from the onset frame's 68 dlib
 landmarks plus a margin (15 px, as the paper does for SMIC); the apex uses the same box.
