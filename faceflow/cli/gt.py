@@ -26,7 +26,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _gt(args: argparse.Namespace) -> int:
-    from faceflow.groundtruth.dataset import add_masks, generate
+    from faceflow.groundtruth.dataset import GTOptions, add_masks, generate
 
     if args.add_masks is not None:
         if args.src is not None:
@@ -38,29 +38,16 @@ def _gt(args: argparse.Namespace) -> int:
         return 0
     if args.src is None or args.dst is None:
         raise ValueError("give SRC and DST (or --add-masks DST)")
+    values = {name: getattr(args, name) for name in GTOptions.__dataclass_fields__}
+    values["segment"] = values["segment"] or None  # --segment 0: the whole sequence
     df = generate(
         args.src,
         args.dst,
-        mode=args.mode,
-        size=args.size,
-        offset=args.offset,
-        max_frames=args.max_frames,
-        step=args.step,
+        GTOptions(**values),
         workers=args.workers,
-        backend=args.backend,
-        stabilize=args.stabilize,
-        stabilize_alpha=args.alpha,
-        min_area=args.min_area,
-        interp=args.interp,
-        layout=args.layout,
         landmarks=args.landmarks,
         progress=not args.quiet,
-        crop=args.crop,
-        segment=args.segment or None,
-        flow_format=args.flow_format,
         scheduler=args.scheduler,
-        flow_units=args.flow_units,
-        verify_every=args.verify_every,
     )
     print(f"manifest: {args.dst}/manifest.csv")
     failed = int((df["status"] == "failed").sum())
@@ -71,7 +58,13 @@ def _gt(args: argparse.Namespace) -> int:
 
 
 def add_cli(sub) -> None:
-    from faceflow.groundtruth.dataset import LAYOUTS, VERIFY_EVERY
+    from faceflow.groundtruth.dataset import CROPS, FLOW_UNITS, GTOptions
+    from faceflow.groundtruth.landmarks import BACKENDS, STABILIZE
+    from faceflow.groundtruth.mesh import INTERPS, MODES
+    from faceflow.io.flo import FLOW_FORMATS
+    from faceflow.io.layouts import LAYOUTS
+
+    default = GTOptions()
 
     p = sub.add_parser(
         "gt",
@@ -91,17 +84,22 @@ def add_cli(sub) -> None:
     )
     p.add_argument(
         "--mode",
-        choices=["paper", "exact"],
-        default="paper",
+        choices=MODES,
+        default=default.mode,
         help="paper (default): chain of maps + cubic resampling (Sec. 3); "
         "exact: rasterised piecewise-affine, about 4x faster",
     )
-    p.add_argument("--size", type=_size, default=(384, 512), help="output HxW (default 384x512)")
+    p.add_argument("--size", type=_size, default=default.size, help="output HxW (default {}x{})".format(*default.size))
     p.add_argument(
-        "--offset", type=nonnegative_int, default=10, help="crop margin around the landmarks, px (default 10)"
+        "--offset",
+        type=nonnegative_int,
+        default=default.offset,
+        help=f"crop margin around the landmarks, px (default {default.offset})",
     )
-    p.add_argument("--max-frames", type=positive_int, default=None, help="use at most this many frames per sequence")
-    p.add_argument("--step", type=positive_int, default=1, help="keep every STEP-th frame")
+    p.add_argument(
+        "--max-frames", type=positive_int, default=default.max_frames, help="use at most this many frames per sequence"
+    )
+    p.add_argument("--step", type=positive_int, default=default.step, help="keep every STEP-th frame")
     p.add_argument(
         "--workers",
         type=positive_int,
@@ -116,27 +114,38 @@ def add_cli(sub) -> None:
     )
     p.add_argument(
         "--flow-format",
-        choices=["flo", "f16"],
-        default="flo",
+        choices=tuple(FLOW_FORMATS),
+        default=default.flow_format,
         help="flo (default): Middlebury .flo float32; f16: float16 in a compressed .npz (about 1/3 the bytes)",
     )
-    p.add_argument("--backend", choices=["dlib", "face-alignment"], default="dlib")
+    p.add_argument("--backend", choices=tuple(BACKENDS), default=default.backend)
     p.add_argument(
         "--stabilize",
-        choices=["none", "smooth", "lk"],
-        default="lk",
+        choices=STABILIZE,
+        default=default.stabilize,
         help="temporal landmark stabilisation (default lk: detector-anchored Lucas-Kanade)",
     )
-    p.add_argument("--alpha", type=unit_float, default=0.2, help="weight of the model fit in --stabilize lk")
-    p.add_argument("--min-area", type=nonnegative_float, default=0.5, help="degenerate-triangle area threshold, px^2")
+    p.add_argument(
+        "--alpha",
+        dest="stabilize_alpha",
+        type=unit_float,
+        default=default.stabilize_alpha,
+        help=f"weight of the model fit in --stabilize lk (default {default.stabilize_alpha})",
+    )
+    p.add_argument(
+        "--min-area",
+        type=nonnegative_float,
+        default=default.min_area,
+        help=f"degenerate-triangle area threshold, px^2 (default {default.min_area})",
+    )
     p.add_argument(
         "--interp",
-        choices=["cubic", "linear", "scattered", "scattered-linear"],
-        default="cubic",
+        choices=INTERPS,
+        default=default.interp,
         help="paper-mode resampling: bicubic/bilinear spline over the carried grid, SciPy Clough-Tocher, "
         "or SciPy linear griddata (the authors' released code)",
     )
-    p.add_argument("--layout", choices=list(LAYOUTS), default="auto")
+    p.add_argument("--layout", choices=LAYOUTS, default=default.layout)
     p.add_argument(
         "--landmarks",
         default=None,
@@ -144,31 +153,31 @@ def add_cli(sub) -> None:
     )
     p.add_argument(
         "--crop",
-        choices=["sequence", "pair", "first"],
-        default="sequence",
+        choices=CROPS,
+        default=default.crop,
         help="sequence (default): one crop box per segment of pairs, every frame stored once; "
         "pair: one box per pair, two images stored per pair; first: as pair, from the first frame's "
         "landmarks only (the authors' released code)",
     )
     p.add_argument(
         "--flow-units",
-        choices=["crop", "frame"],
-        default="crop",
+        choices=FLOW_UNITS,
+        default=default.flow_units,
         help="flow in pixels of the stored images (default) or scaled by the full frame size (released code)",
     )
     p.add_argument(
         "--segment",
         type=nonnegative_int,
-        default=50,
-        help="pairs per crop box with --crop sequence (0: the whole sequence)",
+        default=default.segment,
+        help=f"pairs per crop box with --crop sequence (default {default.segment}; 0: the whole sequence)",
     )
     p.add_argument(
         "--verify-every",
         type=nonnegative_int,
-        default=VERIFY_EVERY,
+        default=default.verify_every,
         metavar="N",
         help=f"check every N frames that the tracked face is still there and the same person; pairs of "
-        f"frames that fail are marked suspect (default {VERIFY_EVERY}; 0: no checks)",
+        f"frames that fail are marked suspect (default {default.verify_every}; 0: no checks)",
     )
     add_quiet(p)
     p.set_defaults(func=_gt)

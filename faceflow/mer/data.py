@@ -16,6 +16,9 @@ Real layouts (the licensed datasets, as their owners distribute them), all under
   e.g. the labels of Quang et al. that the paper uses), else the middle frame (a documented
   fallback).
 
+SAMM and CASME II are both coded in a workbook and read by one reader, :func:`read_coded`, given
+their :class:`CodedLayout` (:data:`SAMM`, :data:`CASME2`).
+
 Labels follow the **MEGC 2019 three-class mapping** (:data:`MEGC2019`): negative (0), positive
 (1), surprise (2); other emotions are dropped. Faces are cropped from the onset frame's 68 dlib
 landmarks plus a margin (15 px, as the paper does for SMIC); the apex uses the same box.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,6 +236,136 @@ def _clip_sample(
     return MESample(f"{subj}_{clip.name}", subj, dataset, label, frames[onset], frames[apex], str(emotion), crop)
 
 
+@dataclass(frozen=True)
+class CodedLayout:
+    """How a micro-expression dataset coded in a workbook lies on disk (SAMM, CASME II).
+
+    Each workbook row names a subject, a clip folder (``filename``) and its onset and apex frame
+    numbers; the frames are the images of ``<images>/<subject>/<filename>/`` numbered by the last
+    number in their names.
+
+    Attributes
+    ----------
+    key : str
+        The dataset's key in :data:`faceflow.io.datasets.DATASETS`, :data:`MEGC2019` and
+        :attr:`MESample.dataset`.
+    title : str
+        The dataset's name in messages.
+    workbook : str
+        What the workbook is called in messages.
+    patterns : tuple of str
+        Glob patterns of the workbook in the dataset's folder, tried in order.
+    parent_patterns : tuple of str
+        Patterns tried next in the folder above (the data root).
+    subject : callable
+        The subject folder's name from the workbook's subject cell.
+    images : str or None
+        Sub-folder holding the subject folders when it exists (else the dataset's folder).
+    apex_from_offset : bool
+        A row without an apex frame takes the middle of its onset and offset frames.
+    columns : tuple of str
+        Normalised names of the columns read (:func:`read_metadata_table`): subject, clip folder,
+        onset, apex, emotion.
+    """
+
+    key: str
+    title: str
+    workbook: str
+    patterns: tuple[str, ...]
+    parent_patterns: tuple[str, ...]
+    subject: Callable[[object], str]
+    images: str | None = None
+    apex_from_offset: bool = False
+    columns: tuple[str, ...] = ("subject", "filename", "onsetframe", "apexframe", "estimatedemotion")
+
+
+def _samm_subject(cell) -> str:
+    """SAMM subject folders are three digits (``006``); a non-numeric cell is used as it is."""
+    return f"{_int_or_none(cell):03d}" if _int_or_none(cell) is not None else str(cell)
+
+
+def _casme2_subject(cell) -> str:
+    """CASME II subject folders are ``sub`` and two digits (``sub01``)."""
+    return f"sub{_int_or_none(cell):02d}"
+
+
+#: SAMM: ``SAMM/<subject>/<filename>/`` and ``SAMM_Micro_FACS_Codes*.xlsx``.
+SAMM = CodedLayout(
+    "samm",
+    "SAMM",
+    "metadata workbook",
+    ("SAMM_Micro_FACS_Codes*.xlsx", "*.xlsx"),
+    ("SAMM*.xlsx",),
+    _samm_subject,
+)
+#: CASME II: ``CASME2[/CASME2-RAW]/sub<NN>/<filename>/`` and ``CASME2-coding*.xlsx``.
+CASME2 = CodedLayout(
+    "casme2",
+    "CASME II",
+    "coding workbook",
+    ("CASME2-coding*.xlsx", "*.xlsx"),
+    ("CASME2-coding*.xlsx",),
+    _casme2_subject,
+    images="CASME2-RAW",
+    apex_from_offset=True,
+)
+
+
+def read_coded(layout: CodedLayout, root=None, crop: bool = True) -> list[MESample]:
+    """The labelled samples of a dataset coded in a workbook, one per usable row.
+
+    A row is used when its emotion has a MEGC 2019 label (:func:`megc2019_label`), its onset
+    and apex are numbers (or, with ``layout.apex_from_offset``, the apex is the middle of onset
+    and offset) and its clip folder holds both frames.
+
+    Parameters
+    ----------
+    layout : CodedLayout
+        :data:`SAMM` or :data:`CASME2`.
+    root : path-like, optional
+        Data root.
+    crop : bool
+        Crop the frames to the face when loading.
+
+    Returns
+    -------
+    list of MESample
+        In workbook order.
+
+    Raises
+    ------
+    faceflow.io.datasets.DataNotFoundError
+        No dataset folder, workbook or usable clip.
+    ValueError
+        A subject or clip name that would leave the dataset's folder, or no header row.
+    """
+    hint = DATASETS[layout.key].hint
+    base = find_dataset(layout.key, root)
+    meta = _first(base, list(layout.patterns)) or _first(base.parent, list(layout.parent_patterns))
+    if meta is None:
+        raise DataNotFoundError(f"no {layout.title} {layout.workbook} in {base}. {hint}")
+    subject_col, clip_col, onset_col, apex_col, emotion_col = layout.columns
+    df = read_metadata_table(meta, list(layout.columns))
+    img_root = base / layout.images if layout.images and (base / layout.images).is_dir() else base
+    out = []
+    for i, r in df.iterrows():
+        label = megc2019_label(layout.key, r[emotion_col])
+        onset, apex = _int_or_none(r[onset_col]), _int_or_none(r[apex_col])
+        if layout.apex_from_offset and apex is None and onset is not None:
+            if _int_or_none(r.get("offsetframe")) is not None:
+                apex = (onset + _int_or_none(r["offsetframe"])) // 2
+        if label is None or onset is None or apex is None:
+            continue
+        subj = layout.subject(r[subject_col])
+        clip = _clip_folder(img_root, subj, r[clip_col], f"{meta}: data row {i + 1}")
+        s = _clip_sample(layout.key, subj, clip, onset, apex, label, r[emotion_col], crop)
+        if s is not None:
+            out.append(s)
+    if not out:
+        raise DataNotFoundError(f"no usable {layout.title} samples under {base}. {hint}")
+    return out
+
+
 def read_samm(root=None, crop: bool = True) -> list[MESample]:
     """SAMM micro-expressions with MEGC 2019 labels (onset and apex frames from the workbook).
 
@@ -251,25 +385,7 @@ def read_samm(root=None, crop: bool = True) -> list[MESample]:
     faceflow.io.datasets.DataNotFoundError
         No SAMM folder, workbook or usable clip.
     """
-    base = find_dataset("samm", root)
-    meta = _first(base, ["SAMM_Micro_FACS_Codes*.xlsx", "*.xlsx"]) or _first(base.parent, ["SAMM*.xlsx"])
-    if meta is None:
-        raise DataNotFoundError(f"no SAMM metadata workbook in {base}. {DATASETS['samm'].hint}")
-    df = read_metadata_table(meta, ["subject", "filename", "onsetframe", "apexframe", "estimatedemotion"])
-    out = []
-    for i, r in df.iterrows():
-        label = megc2019_label("samm", r["estimatedemotion"])
-        onset, apex = _int_or_none(r["onsetframe"]), _int_or_none(r["apexframe"])
-        if label is None or onset is None or apex is None:
-            continue
-        subj = f"{_int_or_none(r['subject']):03d}" if _int_or_none(r["subject"]) is not None else str(r["subject"])
-        clip = _clip_folder(base, subj, r["filename"], f"{meta}: data row {i + 1}")
-        s = _clip_sample("samm", subj, clip, onset, apex, label, r["estimatedemotion"], crop)
-        if s is not None:
-            out.append(s)
-    if not out:
-        raise DataNotFoundError(f"no usable SAMM samples under {base}. {DATASETS['samm'].hint}")
-    return out
+    return read_coded(SAMM, root, crop)
 
 
 def read_casme2(root=None, crop: bool = True) -> list[MESample]:
@@ -291,36 +407,7 @@ def read_casme2(root=None, crop: bool = True) -> list[MESample]:
     faceflow.io.datasets.DataNotFoundError
         No CASME II folder, coding workbook or usable clip.
     """
-    base = find_dataset("casme2", root)
-    meta = _first(base, ["CASME2-coding*.xlsx", "*.xlsx"]) or _first(base.parent, ["CASME2-coding*.xlsx"])
-    if meta is None:
-        raise DataNotFoundError(f"no CASME II coding workbook in {base}. {DATASETS['casme2'].hint}")
-    df = read_metadata_table(meta, ["subject", "filename", "onsetframe", "apexframe", "estimatedemotion"])
-    img_root = base / "CASME2-RAW" if (base / "CASME2-RAW").is_dir() else base
-    out = []
-    for i, r in df.iterrows():
-        label = megc2019_label("casme2", r["estimatedemotion"])
-        onset, apex = _int_or_none(r["onsetframe"]), _int_or_none(r["apexframe"])
-        if apex is None and onset is not None and _int_or_none(r.get("offsetframe")) is not None:
-            apex = (onset + _int_or_none(r["offsetframe"])) // 2
-        if label is None or onset is None or apex is None:
-            continue
-        subj = f"sub{_int_or_none(r['subject']):02d}"
-        s = _clip_sample(
-            "casme2",
-            subj,
-            _clip_folder(img_root, subj, r["filename"], f"{meta}: data row {i + 1}"),
-            onset,
-            apex,
-            label,
-            r["estimatedemotion"],
-            crop,
-        )
-        if s is not None:
-            out.append(s)
-    if not out:
-        raise DataNotFoundError(f"no usable CASME II samples under {base}. {DATASETS['casme2'].hint}")
-    return out
+    return read_coded(CASME2, root, crop)
 
 
 def read_smic_hs(root=None, crop: bool = True, apex_csv: str | os.PathLike | None = None) -> list[MESample]:

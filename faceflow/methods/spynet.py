@@ -17,7 +17,8 @@ Conventions of the published models (anuragranj/spynet@7c4a3f7: ``spynet.lua``,
 * the FlyingChairs set (``_4``) has 5 level models and reuses the fifth for a sixth level; the
   Sintel-final set (``_F``) has 6;
 * the coarse flow is upsampled x2 bilinearly with aligned corners and doubled;
-* image 2 is warped backward, ``I2(x + u, y + v)``, bilinear, positions clamped to the image;
+* image 2 is warped backward, ``I2(x + u, y + v)``, bilinear, positions clamped to the image
+  (:func:`faceflow.flow.warp.warp_backward_torch`);
 * network input channels: image 1 (3), warped image 2 (3), upsampled flow (2); flow channel 0 is
   u (x, right), 1 is v (y, down), in pixels of the level;
 * the output flow is resized to the input size, u and v scaled by the width and height ratios.
@@ -37,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faceflow.flow.warp import warp_backward_torch
 from faceflow.methods.cnn import image_tensor
 from faceflow.methods.registry import check_pair
 from faceflow.methods.weights import SPYNET_SETS, WeightsError, checked_path, spynet_file_names, verify, weight_file
@@ -109,32 +111,6 @@ def pyramid_depth(height: int, width: int) -> int:
     return MAX_LEVELS
 
 
-def backward_warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample ``img`` at ``(x + u, y + v)``: bilinear, positions clamped to the image.
-
-    Parameters
-    ----------
-    img : torch.Tensor
-        ``(B, C, H, W)``.
-    flow : torch.Tensor
-        ``(B, 2, H, W)`` in pixels.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(B, C, H, W)``.
-    """
-    _, _, h, w = img.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=img.dtype, device=img.device),
-        torch.arange(w, dtype=img.dtype, device=img.device),
-        indexing="ij",
-    )
-    gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
-    gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
-    return F.grid_sample(img, torch.stack((gx, gy), dim=-1), mode="bilinear", padding_mode="border", align_corners=True)
-
-
 class SPyNet(nn.Module):
     """Spatial pyramid network with one :class:`SpyLevel` per level, coarsest first.
 
@@ -189,7 +165,7 @@ class SPyNet(nn.Module):
         for k, (i1, i2) in enumerate(zip(pyr1, pyr2, strict=True)):
             if k > 0:
                 flow = 2.0 * F.interpolate(flow, scale_factor=2, mode="bilinear", align_corners=True)
-            warped = i2 if k == 0 else backward_warp(i2, flow)
+            warped = i2 if k == 0 else warp_backward_torch(i2, flow)
             net = self.levels[min(k, len(self.levels) - 1)]
             flow = flow + net(torch.cat((i1, warped, flow), dim=1))
         return flow

@@ -4,8 +4,9 @@
   ``w_k = 2^-k`` normalised to sum to ``lambda_1``. The ground truth is downsampled to each
   scale (area average) and its values scaled by ``2^-k`` so that they are in that scale's pixels,
   the unit of the network's scale-k output (:mod:`faceflow.methods.flownets`).
-* :func:`backward_warp` / :func:`reconstruct_second`: the warping layer of Sec. 4.2 (bilinear
-  ``grid_sample``), applied to ``X_i`` with the finest flow upsampled to full resolution.
+* :func:`reconstruct_second`: the warping layer of Sec. 4.2 (bilinear ``grid_sample``,
+  :func:`faceflow.flow.warp.warp_backward_torch`), applied to ``X_i`` with the finest flow
+  upsampled to full resolution.
 * :func:`huber` and :func:`cyclic_loss` (Eq. 5), with the threshold ``d`` as a parameter.
   The text calls the Huber penalty "a variant of the L1 loss": it is one only when typical
   residuals exceed ``d``. :data:`CYCLIC_HUBER_D` (one grey level on 0-255 intensities) puts them
@@ -42,6 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from faceflow.flow.metrics import angular_error_map_torch, epe_map_torch
+from faceflow.flow.warp import warp_backward_torch
 from faceflow.methods.flownets import full_resolution
 
 #: Threshold d of the cyclic loss's Huber penalty (Eq. 5), in grey levels of 0-255 intensities
@@ -159,38 +161,13 @@ def multiscale_epe(
     return total
 
 
-def _base_grid(b: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=like.dtype, device=like.device),
-        torch.arange(w, dtype=like.dtype, device=like.device),
-        indexing="ij",
-    )
-    return torch.stack([xs, ys], dim=0).unsqueeze(0).expand(b, 2, h, w)
-
-
-def backward_warp(img: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border") -> torch.Tensor:
-    """Sample ``img`` at ``p + flow(p)`` with bilinear interpolation: ``out(p) = img(p + flow(p))``.
-
-    img : (B, C, H, W); flow : (B, 2, H, W) in pixels (u along x, v along y).
-    """
-    if img.shape[0] != flow.shape[0] or img.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
-        raise ValueError(f"image {tuple(img.shape)} and flow {tuple(flow.shape)} do not match")
-    b, _, h, w = img.shape
-    pos = _base_grid(b, h, w, flow) + flow
-    # pixel centres -> [-1, 1] with align_corners=True (pixel 0 -> -1, pixel W-1 -> +1)
-    gx = 2.0 * pos[:, 0] / max(w - 1, 1) - 1.0
-    gy = 2.0 * pos[:, 1] / max(h - 1, 1) - 1.0
-    grid = torch.stack([gx, gy], dim=-1)
-    return F.grid_sample(img, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
-
-
 def reconstruct_second(img1: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """``X̂_{i+1}`` from ``X_i`` and the flow ``F`` from ``X_i`` to ``X_{i+1}``: ``X_i(p - F(p))``.
 
     This is the backward warp of ``X_i`` by ``-F``, exact for translations and a first-order
     approximation otherwise (the inverse flow is approximated by ``-F``).
     """
-    return backward_warp(img1, -flow)
+    return warp_backward_torch(img1, -flow)
 
 
 def huber(x: torch.Tensor, d: float = 1.0) -> torch.Tensor:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from faceflow.groundtruth import dataset as gtdataset
+from faceflow.io import layouts
 from faceflow.io.flo import read_flo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,33 +120,6 @@ def test_released_code_crop_options(tmp_path):
         gtdataset.generate(src, tmp_path / "bad", flow_units="px", **kw)
 
 
-def test_layout_adapters(tmp_path):
-    for rel in ["bp4d/F001/T1", "bp4d/F001/T2", "bp4d/M003/T1"]:
-        d = tmp_path / rel
-        d.mkdir(parents=True)
-        for i in range(2):
-            cv2.imwrite(str(d / f"{i}.jpg"), np.zeros((8, 8, 3), np.uint8))
-    seqs = gtdataset.discover(tmp_path / "bp4d")
-    assert [(s.name, s.subject) for s in seqs] == [("F001_T1", "F001"), ("F001_T2", "F001"), ("M003_T1", "M003")]
-    ck = tmp_path / "ck" / "cohn-kanade-images" / "S005" / "001"
-    ck.mkdir(parents=True)
-    for i in range(1, 3):
-        cv2.imwrite(str(ck / f"S005_001_{i:08d}.png"), np.zeros((8, 8), np.uint8))
-    lmd = tmp_path / "ck" / "Landmarks" / "S005" / "001"
-    lmd.mkdir(parents=True)
-    (lmd / "S005_001_00000001_landmarks.txt").write_text("\n".join("   1.0e+02   2.0e+02" for _ in range(68)))
-    seqs = gtdataset.discover(tmp_path / "ck")
-    assert [(s.name, s.subject) for s in seqs] == [("S005_001", "S005")]
-    assert seqs[0].landmarks == lmd
-
-
-@pytest.mark.data
-def test_openface_folder_layout(data_root):
-    seqs = gtdataset.discover(data_root / "openface", layout="folder")
-    names = {s.name for s in seqs}
-    assert {"image_sequence", "default", "changeLighting", "multi_face"} <= names
-
-
 def _run_cli(src, dst, *extra):
     return subprocess.Popen(
         [sys.executable, "-m", "faceflow.cli.main", "gt", str(src), str(dst), "--no-progress", *extra],
@@ -223,5 +197,44 @@ def test_pair_crop_keeps_the_old_layout(tmp_path):
     m = gtdataset.read_manifest(dst, usable_only=True)
     assert list(m["img1"]) == [f"seq/frames/{k:06d}_1.png" for k in m["pair"]]
     assert "crop" not in (dst / gtdataset.OPTIONS).read_text()  # options files written before still match
-    assert gtdataset.is_complete(dst, landmarks=lm, size=(48, 64), crop="pair")
-    assert not gtdataset.is_complete(dst, landmarks=lm, size=(48, 64))
+    assert gtdataset.is_complete(dst, size=(48, 64), crop="pair")
+    assert gtdataset.is_complete(dst, gtdataset.GTOptions(size=[48, 64], crop="pair"))  # a list size is the same
+    assert not gtdataset.is_complete(dst, size=(48, 64))
+
+
+def test_options_are_declared_once():
+    base = gtdataset.GTOptions(size=(48, 64), crop="first")
+    o = gtdataset.gt_options(base, step=np.int64(2), min_area=1)
+    assert (o.size, o.crop, o.step, o.min_area) == ((48, 64), "first", 2, 1.0) and base.step == 1
+    assert type(o.step) is int and type(o.min_area) is float  # stored as the options file stores them
+    assert gtdataset.GTOptions.from_json(o.to_json()) == o
+    with pytest.raises(TypeError, match="unknown ground-truth option.*alpha.*stabilize_alpha"):
+        gtdataset.gt_options(alpha=0.3)
+    with pytest.raises(TypeError, match="unknown ground-truth option.*sizes"):
+        gtdataset.generate("nowhere", "nowhere", sizes=(48, 64))
+    with pytest.raises(TypeError, match="unknown ground-truth option.*segments"):
+        gtdataset.ensure_dataset("nowhere", "nowhere", workers=2, segments=3)
+
+
+def test_the_cli_defaults_and_choices_are_the_library_s():
+    from faceflow.cli.main import build_parser
+    from faceflow.groundtruth import landmarks, mesh
+
+    args = build_parser().parse_args(["gt", "SRC", "DST"])
+    assert gtdataset.GTOptions(**{f: getattr(args, f) for f in gtdataset.GTOptions.__dataclass_fields__}) == (
+        gtdataset.GTOptions()
+    )
+    parser = build_parser()
+    for flag, allowed in [
+        ("--mode", mesh.MODES),
+        ("--interp", mesh.INTERPS),
+        ("--stabilize", landmarks.STABILIZE),
+        ("--backend", tuple(landmarks.BACKENDS)),
+        ("--crop", gtdataset.CROPS),
+        ("--flow-units", gtdataset.FLOW_UNITS),
+        ("--layout", layouts.LAYOUTS),
+    ]:
+        for value in allowed:
+            assert getattr(parser.parse_args(["gt", "S", "D", flag, value]), flag[2:].replace("-", "_")) == value
+        with pytest.raises(SystemExit):
+            parser.parse_args(["gt", "S", "D", flag, "no-such-choice"])

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from faceflow.groundtruth import dataset as gtdataset
+from faceflow.io import layouts
 
 from .conftest import grid_landmarks, texture
 
@@ -116,7 +117,7 @@ def test_frames_of_several_sizes_are_refused_before_anything_is_written(tmp_path
 
 def test_unpadded_frame_numbers_are_taken_in_natural_order(tmp_path):
     _frames(tmp_path / "seq", 12, names="frame{k}.png")
-    (seq,) = gtdataset.discover(tmp_path / "seq")
+    (seq,) = layouts.discover(tmp_path / "seq")
     assert [p.name for p in seq.frames] == [f"frame{k}.png" for k in range(1, 13)]
 
 

@@ -21,6 +21,7 @@ import pytest
 from faceflow.cli.main import main as cli
 from faceflow.groundtruth import dataset as gtdataset
 from faceflow.groundtruth import mesh as gt
+from faceflow.io import layouts
 
 from .conftest import grid_landmarks, texture, tree_digest
 
@@ -128,13 +129,13 @@ def test_truncated_video_fails_the_pairs_it_cannot_decode(tmp_path):
 
 @pytest.mark.data
 def test_the_truncated_sample_video_is_detected_and_an_estimated_count_is_not(data_root):
-    seq = gtdataset.SequenceSource("sad", "sad", video=data_root / "faces" / "eamm" / "sad.mp4")
+    seq = layouts.SequenceSource("sad", "sad", video=data_root / "faces" / "eamm" / "sad.mp4")
     errors: dict = {}
     n = sum(1 for _ in seq.iter_frames(errors=errors))
     assert n == 110 and min(errors) == 109 and max(errors) == 156
     assert "110 of the 157 frames" in errors[109]
     # changeLighting.wmv declares 90 frames (an estimate of the WMV header) and decodes all 88 it has
-    wmv = gtdataset.SequenceSource("cl", "cl", video=data_root / "openface" / "changeLighting.wmv")
+    wmv = layouts.SequenceSource("cl", "cl", video=data_root / "openface" / "changeLighting.wmv")
     errors = {}
     assert sum(1 for _ in wmv.iter_frames(errors=errors)) == 88 and errors == {}
 

@@ -58,3 +58,75 @@ def test_contact_sheet_has_a_row_per_subject():
     assert fig.axes[0].get_subplotspec().get_gridspec().get_geometry() == (1, 6)  # 2 subjects in 2 blocks of 3 columns
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert any("excluded" in tt for tt in titles)
+
+
+def test_groups_are_the_connected_components_of_a_hand_worked_graph():
+    # cluster 0 joins p, q and obama_clip2 (one name: merged); cluster 1 joins obama_clip1 and t, so
+    # through the name p, q, both Obama clips and t are one person; cluster 2 joins r and s; u has
+    # no descriptor; x sits in cluster 0 but is locked as its own person by a review
+    a = "faces/a/"
+    clips = [a + n for n in ("p.mp4", "q.mp4", "obama_clip2.mp4", "obama_clip1.mp4", "t.mp4", "r.mp4", "s.mp4")]
+    clips += [a + "u.mp4", a + "x.mp4"]
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, -1, 0])
+    group, conflicts = subjects.combine(clips, labels, {a + "x.mp4": ("self", "seen")})
+    people = sorted(sorted(c[len(a) :] for c in clips if group[c] == g) for g in set(group.values()))
+    assert people == [
+        ["obama_clip1.mp4", "obama_clip2.mp4", "p.mp4", "q.mp4", "t.mp4"],
+        ["r.mp4", "s.mp4"],
+        ["u.mp4"],
+        ["x.mp4"],
+    ]
+    # each group is named by its smallest key ("clip:..." < "name:..." < "self:...")
+    assert group[a + "t.mp4"] == "clip:faces/a/p.mp4" and group[a + "s.mp4"] == "clip:faces/a/r.mp4"
+    assert group[a + "x.mp4"] == "self:faces/a/x.mp4" and not conflicts
+
+
+def test_the_real_subject_table_is_reproduced_from_its_clusters():
+    from faceflow.io.datasets import face_subjects
+
+    table = face_subjects()
+    clips, labels = list(table["clip"]), table["descriptor_cluster"].astype(int).to_numpy()
+    overrides = subjects.reviewed_decisions().overrides
+    group, conflicts = subjects.combine(clips, labels, overrides)
+    assert subjects.subject_ids(clips, group, overrides) == dict(zip(clips, table["subject"])) and not conflicts
+    excluded = dict(zip(clips, table["exclude"]))
+    assert all(excluded[c].startswith(why) for c, why in subjects.reviewed_decisions().exclude.items())
+
+
+def test_reviewed_decisions_round_trip_and_are_package_data():
+    import csv
+    import io
+    import tomllib
+    from pathlib import Path
+
+    d = subjects.reviewed_decisions()
+    assert d.overrides["faces/eamm/sad.mp4"][0] == "mead:M030" and "faces/liveportrait/d14.mp4" in d.exclude
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(subjects.REVIEWED_COLUMNS)
+    w.writerows(("person", c, g, "", r) for c, (g, r) in d.overrides.items())
+    w.writerows(("apart", "", *sorted(p), r) for p, r in d.apart.items())
+    w.writerows(("exclude", c, "", "", r) for c, r in d.exclude.items())
+    assert subjects.read_reviewed_decisions(out.getvalue()) == d
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert f"groundtruth/{subjects.REVIEWED_FILE}" in pyproject["tool"]["setuptools"]["package-data"]["faceflow"]
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("merge,faces/a/x.mp4,self,,r", "line 3: decision 'merge'"),
+        ("person,faces/a/x.mp4,,,r", "line 3: a person decision needs group"),
+        ("exclude,faces/a/x.mp4,self,,r", "line 3: a exclude decision takes no group"),
+        ("apart,,name:a,name:a,r", "line 3: name:a and name:a"),
+        ("person,faces/a/x.mp4,self,,", "line 3: no reason"),
+        ("person,faces/a/x.mp4,self", "line 3: 3 values"),
+        ("person,faces/a/y.mp4,self,,r", "line 3: faces/a/y.mp4 has a person decision already"),
+    ],
+)
+def test_a_bad_reviewed_row_is_named_by_file_and_line(row, message):
+    text = f"{','.join(subjects.REVIEWED_COLUMNS)}\nperson,faces/a/y.mp4,self,,seen\n{row}\n"
+    with pytest.raises(ValueError, match=f"^mine.csv: {message}"):
+        subjects.read_reviewed_decisions(text, "mine.csv")
+    with pytest.raises(ValueError, match="^mine.csv: line 1: the header"):
+        subjects.read_reviewed_decisions("decision,clip\n", "mine.csv")

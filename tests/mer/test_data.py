@@ -199,3 +199,39 @@ def test_me_clips_missing_folder(tmp_path):
 
     with pytest.raises(DataNotFoundError):
         merdata.me_clips(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "layout, folder, subject_cell, subject_dir, prefix",
+    [
+        (merdata.SAMM, "SAMM", lambda n: n, lambda n: f"{n:03d}", "x_"),
+        (merdata.CASME2, "CASME2/CASME2-RAW", lambda n: str(n), lambda n: f"sub{n:02d}", "img"),
+    ],
+)
+def test_coded_readers_give_back_the_usable_rows(tmp_path, layout, folder, subject_cell, subject_dir, prefix):
+    emotions = {
+        "samm": ["Anger", "Happiness", "Surprise", "Other"],
+        "casme2": ["disgust", "happiness", "surprise", "fear"],
+    }
+    written = []  # the rows, in workbook order: subject, clip, onset, apex, emotion
+    for k in range(6):
+        subj, clip = 1 + k % 3, f"EP{k:02d}_{k}"
+        onset, apex, emotion = 10 * k + 1, 10 * k + 4, emotions[layout.key][k % 4]
+        _write_frames(tmp_path / folder / subject_dir(subj) / clip, range(10 * k, 10 * k + 9), prefix)
+        written.append((subj, clip, onset, apex, emotion))
+    written.append((2, "EP99_9", 1, 4, emotions[layout.key][0]))  # its folder does not exist
+    header = ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", "Estimated Emotion"]
+    rows = [["coded clips", None, None, None, None, None], header]
+    rows += [[subject_cell(s), c, o, a, a + 2, e] for s, c, o, a, e in written]
+    workbook = {"samm": "SAMM_Micro_FACS_Codes_v2.xlsx", "casme2": "CASME2-coding-1.xlsx"}[layout.key]
+    pd.DataFrame(rows).to_excel(tmp_path / folder.split("/")[0] / workbook, header=False, index=False)
+    samples = merdata.read_coded(layout, tmp_path, crop=False)
+    got = [(s.subject, s.onset.parent.name, s.onset.name, s.apex.name, s.emotion, s.label) for s in samples]
+    usable = [
+        (subject_dir(s), c, f"{prefix}{o}.jpg", f"{prefix}{a}.jpg", e, merdata.megc2019_label(layout.key, e))
+        for s, c, o, a, e in written[:-1]
+        if merdata.megc2019_label(layout.key, e) is not None
+    ]
+    assert got == usable and len(usable) == 5  # one row has no MEGC label, one no folder
+    assert got == [(s.subject, *g[1:]) for s, g in zip(getattr(merdata, f"read_{layout.key}")(tmp_path, False), got)]
+    assert all(s.dataset == layout.key and s.name == f"{s.subject}_{s.onset.parent.name}" for s in samples)

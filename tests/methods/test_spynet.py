@@ -25,15 +25,6 @@ def test_pyramid_depth_follows_the_longer_side():
     assert spynet.pyramid_depth(448, 1024) == 6 and spynet.pyramid_depth(384, 512) == 5
 
 
-def test_backward_warp_of_a_constant_flow_is_a_shift():
-    img = torch.arange(48.0).view(1, 1, 6, 8)
-    flow = torch.zeros(1, 2, 6, 8)
-    flow[:, 0] = 1.0  # sample one pixel to the right
-    out = spynet.backward_warp(img, flow)
-    assert torch.allclose(out[..., :-1], img[..., 1:])
-    assert torch.allclose(out[..., -1], img[..., -1])  # clamped at the border
-
-
 def test_bad_inputs_are_named():
     net = spynet.SPyNet(num_models=5).eval()
     with pytest.raises(ValueError, match="divisible by 4"):

@@ -54,18 +54,6 @@ def test_multiscale_epe_by_hand():
     assert expected == pytest.approx(5 * (16 / 2 + 8 / 4 + 4 / 8 + 2 / 16 + 1 / 32) / 31)
 
 
-def test_backward_warp_integer_shift():
-    img = torch.arange(20.0).view(1, 1, 4, 5)
-    flow = torch.zeros(1, 2, 4, 5)
-    flow[:, 0] = 1.0  # sample one pixel to the right
-    out = L.backward_warp(img, flow)
-    assert torch.allclose(out[..., :, :4], img[..., :, 1:])
-    assert torch.allclose(out[..., :, 4], img[..., :, 4])  # border padding
-    flow[:, 0], flow[:, 1] = 0.0, 0.5  # half a row down: mean of two rows
-    out = L.backward_warp(img, flow)
-    assert torch.allclose(out[..., :3, :], (img[..., :3, :] + img[..., 1:, :]) / 2)
-
-
 def test_reconstruct_second_translation():
     x1 = torch.rand(1, 3, 6, 7)
     x2 = torch.zeros_like(x1)
