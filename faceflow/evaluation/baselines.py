@@ -31,12 +31,10 @@ from faceflow.evaluation.testsets import TestSets
 from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair, chairs_pairs, locate, sintel_pairs
 from faceflow.methods import cnn
+from faceflow.methods.classical import FAST_CLASSICAL_METHODS
 from faceflow.methods.pretrained import PRETRAINED, register_pretrained
 from faceflow.methods.registry import get_method
 from faceflow.training.checkpoints import checkpoint_status, register_checkpoints
-
-#: Classical methods of the accuracy tables (TV-L1 is added when asked for: seconds per pair).
-CLASSICAL = ("farneback", "dis", "zero")
 
 #: Methods timed without an untimed first call (no model to load).
 TIMED_CLASSICAL = ("farneback", "tvl1", "dis")
@@ -259,7 +257,7 @@ def comparison_methods(
         )
     ours = register_checkpoints(runs_dir, device=device)
     statuses = cnn.register_cnn_baselines(cnn_weights, device=device)
-    classical = list(CLASSICAL) + (["tvl1"] if include_tvl1 else [])
+    classical = list(FAST_CLASSICAL_METHODS) + (["tvl1"] if include_tvl1 else [])
     missing = {}
     if not ours:
         why = " (the face test set is generated, so none were trained)." if test_sets.generated else "."
