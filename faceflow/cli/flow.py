@@ -5,9 +5,8 @@ Examples::
 
     faceflow flow farneback a.png b.png -o out.flo --png out.png
     faceflow flow Exp2II a.png b.png -o out.flo --runs outputs/default/runs/faces
-    faceflow flow PWC-Net a.png b.png -o out.flo --cnn-weights ~/flow-weights
     faceflow flow raft-small a.png b.png -o out.flo        # weights under <data root>/weights
-    faceflow flow --list --runs outputs/default/runs/faces --cnn-weights ~/flow-weights
+    faceflow flow --list --runs outputs/default/runs/faces
     faceflow compare --face-dir outputs/default/datasets/openface --runs outputs/default/runs/faces
 """
 
@@ -21,17 +20,15 @@ from faceflow.cli.region_report import add_jitter_floor, jitter_floor, print_by_
 
 
 def _register(args) -> list:
-    """Register the trained runs, the paper's CNNs and the pretrained networks; their statuses."""
-    from faceflow.methods.cnn import register_cnn_baselines
-    from faceflow.methods.pretrained import register_pretrained
+    """Register the trained runs and the pretrained networks; the statuses of the paper's CNNs and the networks."""
+    from faceflow.methods.pretrained import paper_cnn_status, register_pretrained
     from faceflow.training.checkpoints import register_checkpoints
 
     if getattr(args, "runs", None):
         if not Path(args.runs).is_dir():
             raise FileNotFoundError(f"{args.runs}: no such runs folder")
         register_checkpoints(args.runs)
-    statuses = register_cnn_baselines(getattr(args, "cnn_weights", None))
-    return statuses + register_pretrained(getattr(args, "data_root", None))
+    return paper_cnn_status() + register_pretrained(getattr(args, "data_root", None))
 
 
 def _unavailable(args, statuses) -> dict[str, tuple[str, str]]:
@@ -190,7 +187,6 @@ def add_cli(sub) -> None:
     p.add_argument("--png", help="also write the Middlebury-coloured flow as an image")
     p.add_argument("--list", action="store_true", help="list the methods and why any is unavailable")
     p.add_argument("--runs", help="runs folder of trained experiments (<runs>/<Exp>/last.pt)")
-    p.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
     add_data_root(p)
     add_quiet(p)
     p.set_defaults(func=_flow)
@@ -201,7 +197,6 @@ def add_cli(sub) -> None:
     )
     c.add_argument("--face-dir", required=True, help="a `faceflow gt` output folder (manifest.csv)")
     c.add_argument("--runs", help="runs folder of trained experiments; their split options are re-used")
-    c.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
     c.add_argument("--exclude", nargs="*", help="held-out sequences (default: those the networks were trained without)")
     c.add_argument("--methods", nargs="+", help="methods to compare (default: all registered)")
     c.add_argument("--max-pairs", type=positive_int, default=None, help="evenly spaced pairs per test set")

@@ -3,8 +3,8 @@
 Chapter 04 is one call per table to this module:
 
 * :func:`comparison_methods` gathers the methods of Table 3 (our trained FlowNetS networks, the
-  classical OpenCV methods, the paper's CNNs that have weights here, the published pretrained
-  networks that stand in for them) and says why any is missing;
+  classical OpenCV methods, the published pretrained networks that stand in for the paper's CNNs)
+  and says why any is missing (the paper's CNNs: :data:`faceflow.methods.pretrained.PAPER_CNNS`);
 * :func:`table3` evaluates them on the face test sets (:func:`faceflow.evaluation.testsets.load_test_sets`)
   and returns Table 3 in the paper's layout, the per-pair rows and the best of our networks;
 * :func:`runtime_table` times every method on one pair resized to the paper's 384x512;
@@ -30,9 +30,8 @@ from faceflow.evaluation.evaluate import cached_evaluate, runtime_ms
 from faceflow.evaluation.testsets import TestSets
 from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair, chairs_pairs, locate, sintel_pairs
-from faceflow.methods import cnn
 from faceflow.methods.classical import FAST_CLASSICAL_METHODS
-from faceflow.methods.pretrained import PRETRAINED, register_pretrained
+from faceflow.methods.pretrained import PAPER_CNNS, PRETRAINED, paper_cnn_status, register_pretrained
 from faceflow.methods.registry import get_method
 from faceflow.training.checkpoints import checkpoint_status, register_checkpoints
 
@@ -68,10 +67,8 @@ class MethodSet:
         Our trained FlowNetS networks (registered from their checkpoints).
     classical : list of str
         Registered classical methods.
-    cnn : list of str
-        The paper's CNNs registered with their weights.
-    statuses : list of faceflow.methods.cnn.CNNStatus
-        Every CNN of the paper, available or not.
+    statuses : list of faceflow.methods.pretrained.PretrainedStatus
+        Every CNN of the paper (:func:`faceflow.methods.pretrained.paper_cnn_status`).
     pretrained : list of str
         The published pretrained networks registered here (:mod:`faceflow.methods.pretrained`).
     pretrained_missing : dict of str to str
@@ -86,7 +83,6 @@ class MethodSet:
 
     ours: list[str]
     classical: list[str]
-    cnn: list[str]
     statuses: list
     runs_dir: Path
     pretrained: list[str] = field(default_factory=list)
@@ -97,12 +93,12 @@ class MethodSet:
     @property
     def names(self) -> list[str]:
         """Every method that runs, in Table 3's evaluation order."""
-        return self.ours + self.classical + self.cnn + self.pretrained
+        return self.ours + self.classical + self.pretrained
 
     @property
     def networks(self) -> list[str]:
         """The methods with a model to load (timed after one untimed call)."""
-        return self.ours + self.cnn + self.pretrained
+        return self.ours + self.pretrained
 
     @property
     def missing_cnn(self) -> dict[str, str]:
@@ -125,7 +121,7 @@ class MethodSet:
             return "ours"
         if method in self.pretrained or method in self.pretrained_missing:
             return "pretrained"
-        if method in self.cnn or method in cnn.CNN_BASELINES:
+        if method in PAPER_CNNS:
             return "cnn"
         return "classical"
 
@@ -135,10 +131,10 @@ class MethodSet:
 
     def fig4_groups(self) -> dict[str, list[str]]:
         """The pieces of Fig. 4 (:data:`FIG4_PIECES`): our networks, the classical methods but
-        the zero field, the networks with published weights (the paper's CNNs, then the
-        pretrained substitutes)."""
+        the zero field, the networks with published weights (the pretrained substitutes for the
+        paper's CNNs)."""
         classical = [m for m in self.classical if m != "zero"]
-        return {"ours": list(self.ours), "classical": classical, "networks": self.cnn + self.pretrained}
+        return {"ours": list(self.ours), "classical": classical, "networks": list(self.pretrained)}
 
     def cache_tags(self) -> dict[str, str]:
         """Cache key of each method: its description, plus the checkpoint's mtime for our networks."""
@@ -210,7 +206,6 @@ def comparison_methods(
     test_sets: TestSets,
     profile: str,
     include_tvl1: bool = False,
-    cnn_weights: str | os.PathLike | None = None,
     data_root: str | os.PathLike | None = None,
     device: str = "cpu",
     pretrained: Sequence[str] = (),
@@ -232,8 +227,6 @@ def comparison_methods(
         Profile name (training settings of a missing run).
     include_tvl1 : bool
         Add TV-L1 to the classical methods (seconds per pair).
-    cnn_weights : path-like, optional
-        Folder with the paper's CNN weights (default ``$FACEFLOW_CNN_WEIGHTS``).
     data_root : path-like, optional
         The data root.
     device : str
@@ -256,7 +249,7 @@ def comparison_methods(
             runs_dir, test_sets.face_dir, profile, test_sets.exclude, data_root=data_root, device=device
         )
     ours = register_checkpoints(runs_dir, device=device)
-    statuses = cnn.register_cnn_baselines(cnn_weights, device=device)
+    statuses = paper_cnn_status()
     classical = list(FAST_CLASSICAL_METHODS) + (["tvl1"] if include_tvl1 else [])
     missing = {}
     if not ours:
@@ -265,7 +258,6 @@ def comparison_methods(
             f"no trained checkpoints under {runs_dir}{why} Table 3 is shown without them and without "
             "improvement columns."
         )
-    available = [s.name for s in statuses if s.available]
     wanted = {s.name: s for s in register_pretrained(data_root, device=device) if s.name in pretrained}
     if not pretrained:
         missing["Pretrained networks"] = (
@@ -274,7 +266,7 @@ def comparison_methods(
         )
     nets = [n for n, s in wanted.items() if s.available]
     nets_missing = {n: s.reason for n, s in wanted.items() if not s.available}
-    return MethodSet(ours, classical, available, statuses, runs_dir, nets, nets_missing, trained, missing)
+    return MethodSet(ours, classical, statuses, runs_dir, nets, nets_missing, trained, missing)
 
 
 @dataclass
@@ -519,8 +511,8 @@ def table3_order() -> tuple[str, ...]:
     tuple of str
         Display names; methods not listed follow in evaluation order.
     """
-    paper_cnns = tuple(m for m in tables.PAPER_BASELINES if m in cnn.CNN_BASELINES)
-    rest = tuple(m for m in tables.PAPER_BASELINES if m not in cnn.CNN_BASELINES)
+    paper_cnns = tuple(m for m in tables.PAPER_BASELINES if m in PAPER_CNNS)
+    rest = tuple(m for m in tables.PAPER_BASELINES if m not in PAPER_CNNS)
     return paper_cnns + tuple(n.label for n in PRETRAINED.values()) + rest
 
 
