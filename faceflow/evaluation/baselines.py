@@ -19,20 +19,21 @@ run and why (shown by :meth:`faceflow.book.chapter.Chapter.report`).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from faceflow.evaluation import tables
-from faceflow.evaluation.evaluate import cached_evaluate, runtime_ms
+from faceflow.evaluation.evaluate import cached_evaluate, evaluate, runtime_ms
 from faceflow.evaluation.testsets import TestSets
 from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair, chairs_pairs, locate, sintel_pairs
 from faceflow.methods.classical import FAST_CLASSICAL_METHODS
 from faceflow.methods.pretrained import PAPER_CNNS, PRETRAINED, paper_cnn_status, register_pretrained
-from faceflow.methods.registry import get_method
+from faceflow.methods.registry import estimate_flow, get_method
 from faceflow.training.checkpoints import checkpoint_status, register_checkpoints
 
 #: Methods timed without an untimed first call (no model to load).
@@ -368,19 +369,25 @@ class Table3Result:
 def table3(
     test_sets: TestSets,
     methods: MethodSet,
-    cache_dir: str | os.PathLike,
+    cache_dir: str | os.PathLike | None,
     out_dir: str | os.PathLike | None = None,
     floor: float | None = None,
+    views: Sequence[str] | None = None,
+    convention: str = "paper",
+    functions: Mapping[str, Callable] | None = None,
+    all_ours: bool = True,
+    progress: bool = False,
 ) -> Table3Result:
     """Table 3: every method of ``methods`` on every face test set, in the paper's layout, by region.
 
     Measured as Tables 1 and 2 (the paper's Sec. 5.1 convention: the k = 1 grid, half the stored
     size, so pixels of the 192 x 256 grid for 384 x 512 crops), on the face's moving pairs and
     on the whole crop. Per-(test set, method) results are cached under ``cache_dir``
-    (:func:`faceflow.evaluation.evaluate.cached_evaluate`). Rows: the best of our networks on
-    each set, then the paper's baselines in its order, then our extra methods. Improvement
-    columns are relative to the best of our networks on each set, in each view (none without
-    networks).
+    (:func:`faceflow.evaluation.evaluate.cached_evaluate`). Rows: our networks (or the best of
+    them on each set), then the paper's baselines in its order, then our extra methods.
+    Improvement columns are relative to the best of our networks on each set, in each view (none
+    without networks). ``faceflow compare`` calls it with its own views, convention and flow
+    functions.
 
     Parameters
     ----------
@@ -388,29 +395,53 @@ def table3(
         The face test sets.
     methods : MethodSet
         From :func:`comparison_methods`.
-    cache_dir : path-like
-        Folder of the per-method CSV cache.
+    cache_dir : path-like or None
+        Folder of the per-method CSV cache; None: nothing is cached.
     out_dir : path-like, optional
         When given, ``per_pair.csv`` and ``table3.csv`` are written there.
     floor : float, optional
         The jitter floor (:mod:`faceflow.groundtruth.jitter`).
+    views : sequence of str, optional
+        The views of the table (keys of :data:`faceflow.evaluation.regions.VIEWS`); default: the
+        face's moving pairs and the whole crop when the pairs have a face region, else the whole
+        crop.
+    convention : {"paper", "native"}
+        Where the errors are measured (:func:`faceflow.evaluation.evaluate.evaluate`).
+    functions : mapping of str to callable, optional
+        The flow function of a method in place of its registered one (e.g. our networks' k = 1
+        prediction); only without a cache, which is stored under the registered method's name.
+    all_ours : bool
+        Keep every one of our networks, not only the best on some set
+        (:func:`faceflow.evaluation.tables.table3`).
+    progress : bool
+        Show tqdm bars.
 
     Returns
     -------
     Table3Result
+
+    Raises
+    ------
+    ValueError
+        ``functions`` together with a ``cache_dir``, or as :func:`faceflow.evaluation.evaluate.evaluate`.
     """
     from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, view_column, view_label, with_views
 
-    tags = methods.cache_tags()
-    per_pair = pd.concat(
-        [
-            cached_evaluate(methods.names, pairs, name, cache_dir, tags, convention="paper")
+    if cache_dir is None:
+        fns = {m: (functions or {}).get(m, partial(estimate_flow, m)) for m in methods.names}
+        frames = [evaluate(fns, pairs, name, progress, convention) for name, pairs in test_sets.sets.items()]
+    elif functions:
+        raise ValueError("table3: flow functions in place of the registered methods cannot be cached")
+    else:
+        tags = methods.cache_tags()
+        frames = [
+            cached_evaluate(methods.names, pairs, name, cache_dir, tags, progress=progress, convention=convention)
             for name, pairs in test_sets.sets.items()
-        ],
-        ignore_index=True,
-    )
+        ]
+    per_pair = pd.concat(frames, ignore_index=True)
     per_pair = with_views(per_pair, floor)
-    views = (VERDICT_VIEW, PAPER_VIEW) if per_pair["epe_face"].notna().any() else (PAPER_VIEW,)
+    if views is None:
+        views = (VERDICT_VIEW, PAPER_VIEW) if per_pair["epe_face"].notna().any() else (PAPER_VIEW,)
     parts, best = {}, {}
     for view in views:
         one = per_pair[["method", "test_set"]].assign(
@@ -418,7 +449,7 @@ def table3(
         )
         avg = tables.averages(one)
         if methods.ours:
-            table, best[view] = tables.table3(avg, methods.ours, order=table3_order(), all_ours=True)
+            table, best[view] = tables.table3(avg, methods.ours, order=table3_order(), all_ours=all_ours)
         else:
             table, best[view] = avg.rename(index=tables.display_name), {}
         parts[view] = table

@@ -72,3 +72,12 @@ def test_cli_flow_list_shows_every_kind_of_method(capsys):
     assert main(["flow", "--list"]) == 0
     listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert set(available_methods()) | set(NAMES) | set(PAPER_CNNS) <= listed
+
+
+@pytest.mark.parametrize("command", ["flow", "compare", "weights"])
+def test_cli_help_of_the_flow_commands_prints(command, capsys):
+    from faceflow.cli.main import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0 and f"usage: faceflow {command}" in capsys.readouterr().out
