@@ -3,7 +3,7 @@
 Measures, in one run on the same machine:
 * training steps/s (Adam, Exp2-style loss: multi-scale EPE + cyclic) at batch ``--batch-size``;
 * inference pairs/s (batch 1, no grad) and the achieved GFLOP/s of inference (convolution FLOPs
-  counted by :func:`faceflow.methods.flownets.inference_flops`);
+  counted by :func:`inference_flops` below);
 * the machine's float32 matmul GFLOP/s (torch, same threads) as the reference peak;
 * Farneback (OpenCV, the authors' parameters of :mod:`faceflow.methods.classical`) pairs/s on the same
   pairs, and the FlowNetS / Farneback speed ratio.
@@ -20,6 +20,59 @@ import argparse
 import time
 
 import torch
+from torch import nn
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of parameters of a network.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any network.
+
+    Returns
+    -------
+    int
+    """
+    return sum(p.numel() for p in model.parameters())
+
+
+def inference_flops(model, h: int, w: int) -> int:
+    """Multiply-accumulate operations x 2 of one forward pass at (h, w) (convolutions only).
+
+    Parameters
+    ----------
+    model : faceflow.methods.flownets.FlowNetS
+        The network.
+    h, w : int
+        Input size.
+
+    Returns
+    -------
+    int
+        Floating-point operations of the convolutions and transposed convolutions.
+    """
+    flops = 0
+
+    def hook(mod, inp, out):
+        nonlocal flops
+        if isinstance(mod, nn.Conv2d):
+            kh, kw = mod.kernel_size
+            flops += 2 * out.numel() * (mod.in_channels // mod.groups) * kh * kw
+        elif isinstance(mod, nn.ConvTranspose2d):
+            kh, kw = mod.kernel_size
+            flops += 2 * inp[0].numel() * mod.out_channels * kh * kw
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            x = torch.zeros(1, 3, h, w, device=next(model.parameters()).device)
+            model(x, x)
+    finally:
+        for hk in hooks:
+            hk.remove()
+    return flops
 
 
 def best_time(fn, repeat: int) -> float:
@@ -60,7 +113,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from faceflow.methods.classical import farneback
-    from faceflow.methods.flownets import FlowNetS, count_parameters, inference_flops, predict_flow, to_tensor
+    from faceflow.methods.flownets import FlowNetS, predict_flow, to_tensor
     from faceflow.training.losses import LossConfig, total_loss
 
     torch.manual_seed(0)

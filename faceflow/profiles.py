@@ -65,7 +65,7 @@ class TrainingProfile:
     seeds: int = 1
     overfit_pairs: int = 16
     overfit_steps: int = 0
-    classical: tuple = ("farneback", "dis", "tvl1")
+    classical: tuple = ("farneback", "dis", "tvl1")  # faceflow.methods.classical.CLASSICAL_ESTIMATORS
     masked_seeds: int = 1
     exact_classical: tuple | None = None
     variant_runs: bool = True

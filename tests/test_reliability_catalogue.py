@@ -40,7 +40,7 @@ CATALOGUE = {
             ("training/test_loop.py", "test_checkpoint_errors_are_one_line"),
             ("training/test_loop.py", "test_a_corrupt_last_pt_stops_ensure_trained_instead_of_restarting"),
             ("mer/test_stst.py", "test_published_weights_that_are_not_stst_weights_are_one_line_errors"),
-            ("methods/test_cnn.py", "test_wrong_checkpoints_are_clear_errors"),
+            ("methods/test_weights.py", "test_a_modified_or_truncated_copy_is_refused"),
         ],
     ),
     8: (

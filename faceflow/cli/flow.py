@@ -5,9 +5,8 @@ Examples::
 
     faceflow flow farneback a.png b.png -o out.flo --png out.png
     faceflow flow Exp2II a.png b.png -o out.flo --runs outputs/default/runs/faces
-    faceflow flow PWC-Net a.png b.png -o out.flo --cnn-weights ~/flow-weights
     faceflow flow raft-small a.png b.png -o out.flo        # weights under <data root>/weights
-    faceflow flow --list --runs outputs/default/runs/faces --cnn-weights ~/flow-weights
+    faceflow flow --list --runs outputs/default/runs/faces
     faceflow compare --face-dir outputs/default/datasets/openface --runs outputs/default/runs/faces
 """
 
@@ -21,17 +20,15 @@ from faceflow.cli.region_report import add_jitter_floor, jitter_floor, print_by_
 
 
 def _register(args) -> list:
-    """Register the trained runs, the paper's CNNs and the pretrained networks; their statuses."""
-    from faceflow.methods.cnn import register_cnn_baselines
-    from faceflow.methods.pretrained import register_pretrained
+    """Register the trained runs and the pretrained networks; the statuses of the paper's CNNs and the networks."""
+    from faceflow.methods.pretrained import paper_cnn_status, register_pretrained
     from faceflow.training.checkpoints import register_checkpoints
 
     if getattr(args, "runs", None):
         if not Path(args.runs).is_dir():
             raise FileNotFoundError(f"{args.runs}: no such runs folder")
         register_checkpoints(args.runs)
-    statuses = register_cnn_baselines(getattr(args, "cnn_weights", None))
-    return statuses + register_pretrained(getattr(args, "data_root", None))
+    return paper_cnn_status() + register_pretrained(getattr(args, "data_root", None))
 
 
 def _unavailable(args, statuses) -> dict[str, tuple[str, str]]:
@@ -118,14 +115,15 @@ def _compare(args) -> int:
     import pandas as pd
 
     from faceflow.evaluation import tables
-    from faceflow.evaluation.baselines import table3_order
-    from faceflow.evaluation.evaluate import evaluate
-    from faceflow.evaluation.testsets import face_test_sets, split_options
+    from faceflow.evaluation.baselines import NO_WEIGHTS, MethodSet, table3
+    from faceflow.evaluation.regions import PAPER_VIEW, view_label
+    from faceflow.evaluation.testsets import TestSets, face_test_sets, split_options
     from faceflow.groundtruth.dataset import manifest_files
     from faceflow.groundtruth.splits import SplitOptions
     from faceflow.io.atomic import atomic_write_text
     from faceflow.io.paths import refuse_output_over_input
     from faceflow.methods import available_methods
+    from faceflow.methods.pretrained import PAPER_CNNS, PRETRAINED
     from faceflow.methods.registry import methods_of_kind
 
     statuses = _register(args)
@@ -136,49 +134,61 @@ def _compare(args) -> int:
     if args.exclude is not None:
         split = SplitOptions(tuple(args.exclude), split.fractions, split.seed)
     sets, note = face_test_sets(args.face_dir, split, args.max_pairs, progress=not args.quiet)
-    refuse_output_over_input(args.out, manifest_files(args.face_dir) if args.out else [], "--out")
+    inputs = list(manifest_files(args.face_dir)) if args.out or args.table_out else []
+    refuse_output_over_input(args.out, inputs, "--out")
+    refuse_output_over_input(args.table_out, inputs, "--table-out")
     print(f"split: {note}")
-    methods = args.methods or available_methods()
-    ours = [m for m in methods_of_kind("ours") if m in methods]
-    fns = _compare_functions(methods, ours, args)
-    rows = [evaluate(fns, pairs, name, not args.quiet, convention=args.convention) for name, pairs in sets.items()]
-    per_pair = pd.concat(rows, ignore_index=True)
-    avg = tables.averages(per_pair)
+    names = args.methods or available_methods()
+    ours = [m for m in methods_of_kind("ours") if m in names]
+    methods = MethodSet(
+        ours,
+        [m for m in names if m not in ours and m not in PRETRAINED],
+        [st for st in statuses if st.name in PAPER_CNNS],
+        Path(args.runs) if args.runs else Path(),
+        pretrained=[m for m in names if m in PRETRAINED],
+        pretrained_missing={st.name: st.reason for st in statuses if st.name in PRETRAINED and not st.available},
+    )
+    test_sets = TestSets(sets, note, False, Path(args.face_dir), split)
+    result = table3(
+        test_sets,
+        methods,
+        None,
+        views=(PAPER_VIEW,),
+        convention=args.convention,
+        functions=_compare_functions(ours, args),
+        all_ours=False,
+        progress=not args.quiet,
+    )
     print(f"\nTable 3, whole crop (the paper's layout): {units(args.convention)}")
     if ours:
-        tab, best = tables.table3(avg, ours, order=table3_order())
-        print(f"best of our networks: {best}")
+        print(f"best of our networks: {result.best}")
     else:
-        tab = avg.rename(index=tables.display_name)
         print("no trained networks (--runs): improvement columns need them")
-    missing = {s.name: s.reason for s in statuses if not s.available}
+    # one view: the columns are named without it, as the heading says "whole crop"
+    table = result.table.rename(columns=lambda c: c.removesuffix(f" ({view_label(PAPER_VIEW)})"), level=1)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(tables.format_table(tab, {k: "weights not available" for k in missing}))
-    for k, why in missing.items():
+        print(tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS)))
+    for k, why in methods.missing_cnn.items():
         print(f"{k}: {why}")
+    if args.table_out:
+        atomic_write_text(args.table_out, table.to_csv())
+        print(f"Table 3: {args.table_out}")
     print("\nBy region:")
-    by_region = print_by_region(per_pair, floor, source, args.convention, "compare")
+    by_region = print_by_region(result.per_pair, floor, source, args.convention, "compare")
     if args.out:
         atomic_write_text(args.out, by_region.to_csv())
         print(f"by region: {args.out}")
     return 0
 
 
-def _compare_functions(methods, ours, args) -> dict:
-    """``{name: fn(img1, img2)}``: our networks' largest (k = 1) prediction in the paper's convention,
-    as Tables 1-2 score them; every other method through the registry."""
-    from functools import partial
-
-    from faceflow.methods.registry import estimate_flow
+def _compare_functions(ours, args) -> dict:
+    """``{network: fn(img1, img2)}``: our networks' largest (k = 1) prediction in the paper's
+    convention, as Tables 1-2 score them (every other method runs through the registry)."""
     from faceflow.training.checkpoints import checkpoint_flow_fn
 
-    paper = args.convention == "paper"
-    return {
-        m: checkpoint_flow_fn(Path(args.runs) / m / "last.pt", largest=True)
-        if paper and m in ours
-        else partial(estimate_flow, m)
-        for m in methods
-    }
+    if args.convention != "paper":
+        return {}
+    return {m: checkpoint_flow_fn(Path(args.runs) / m / "last.pt", largest=True) for m in ours}
 
 
 def add_cli(sub) -> None:
@@ -190,7 +200,6 @@ def add_cli(sub) -> None:
     p.add_argument("--png", help="also write the Middlebury-coloured flow as an image")
     p.add_argument("--list", action="store_true", help="list the methods and why any is unavailable")
     p.add_argument("--runs", help="runs folder of trained experiments (<runs>/<Exp>/last.pt)")
-    p.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
     add_data_root(p)
     add_quiet(p)
     p.set_defaults(func=_flow)
@@ -201,7 +210,6 @@ def add_cli(sub) -> None:
     )
     c.add_argument("--face-dir", required=True, help="a `faceflow gt` output folder (manifest.csv)")
     c.add_argument("--runs", help="runs folder of trained experiments; their split options are re-used")
-    c.add_argument("--cnn-weights", help="folder with CNN baseline weights (default $FACEFLOW_CNN_WEIGHTS)")
     c.add_argument("--exclude", nargs="*", help="held-out sequences (default: those the networks were trained without)")
     c.add_argument("--methods", nargs="+", help="methods to compare (default: all registered)")
     c.add_argument("--max-pairs", type=positive_int, default=None, help="evenly spaced pairs per test set")
@@ -212,6 +220,11 @@ def add_cli(sub) -> None:
         help="write the mean EPE and AAE by region as CSV: one row per method and test set, columns "
         "pairs_<view>, epe_<view>, aae_<view> (views face@moving, face@still, face, outside; epe and aae "
         "are the whole crop), convention, jitter_floor",
+    )
+    c.add_argument(
+        "--table-out",
+        help="write the printed Table 3 (whole crop) as CSV, full precision: one row per method, "
+        "columns (test set, EPE | AAE | EPE impr. %% | AAE impr. %%)",
     )
     add_profile(c)
     add_output_dir(c)

@@ -15,8 +15,7 @@ from faceflow.cli.options import add_data_root
 
 def _weights(args: argparse.Namespace) -> int:
     from faceflow.io.datasets import root_or_none
-    from faceflow.methods.cnn import cnn_status
-    from faceflow.methods.pretrained import PRETRAINED
+    from faceflow.methods.pretrained import PRETRAINED, paper_cnn_status
     from faceflow.methods.weights import weight_file, weights_status
 
     print(f"data root: {root_or_none(args.data_root) or '(none: set $FACEFLOW_DATA or --data-root)'}")
@@ -28,9 +27,9 @@ def _weights(args: argparse.Namespace) -> int:
             print(f"  {row['status']:8s} {row['path']}")
             if row["status"] != "present":
                 print(f"           {row['detail']}; {entry.fetch_hint(row['path'])}")
-    print("The paper's CNNs (weights you supply; see `faceflow flow --list`):")
-    for st in cnn_status(args.cnn_weights):
-        print(f"  {'present' if st.available else 'missing':8s} {st.name}: {st.path or '(no weights folder)'}")
+    print("The paper's CNNs (not run here):")
+    for st in paper_cnn_status():
+        print(f"  {st.name}: {st.reason}")
     bad = int((table["status"] != "present").sum())
     print(f"{len(table) - bad} of {len(table)} registered files present and intact")
     return 1 if args.check and bad else 0
@@ -39,6 +38,5 @@ def _weights(args: argparse.Namespace) -> int:
 def add_cli(sub) -> None:
     w = sub.add_parser("weights", help="list the pretrained weight files (present, missing, corrupt) and their origin")
     add_data_root(w)
-    w.add_argument("--cnn-weights", help="folder with the paper's CNN weights (default $FACEFLOW_CNN_WEIGHTS)")
     w.add_argument("--check", action="store_true", help="exit with status 1 when a file is missing or corrupt")
     w.set_defaults(func=_weights)

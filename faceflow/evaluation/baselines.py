@@ -3,8 +3,8 @@
 Chapter 04 is one call per table to this module:
 
 * :func:`comparison_methods` gathers the methods of Table 3 (our trained FlowNetS networks, the
-  classical OpenCV methods, the paper's CNNs that have weights here, the published pretrained
-  networks that stand in for them) and says why any is missing;
+  classical OpenCV methods, the published pretrained networks that stand in for the paper's CNNs)
+  and says why any is missing (the paper's CNNs: :data:`faceflow.methods.pretrained.PAPER_CNNS`);
 * :func:`table3` evaluates them on the face test sets (:func:`faceflow.evaluation.testsets.load_test_sets`)
   and returns Table 3 in the paper's layout, the per-pair rows and the best of our networks;
 * :func:`runtime_table` times every method on one pair resized to the paper's 384x512;
@@ -19,24 +19,22 @@ run and why (shown by :meth:`faceflow.book.chapter.Chapter.report`).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from faceflow.evaluation import tables
-from faceflow.evaluation.evaluate import cached_evaluate, runtime_ms
+from faceflow.evaluation.evaluate import cached_evaluate, evaluate, runtime_ms
 from faceflow.evaluation.testsets import TestSets
 from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair, chairs_pairs, locate, sintel_pairs
-from faceflow.methods import cnn
-from faceflow.methods.pretrained import PRETRAINED, register_pretrained
-from faceflow.methods.registry import get_method
+from faceflow.methods.classical import FAST_CLASSICAL_METHODS
+from faceflow.methods.pretrained import PAPER_CNNS, PRETRAINED, paper_cnn_status, register_pretrained
+from faceflow.methods.registry import estimate_flow, get_method
 from faceflow.training.checkpoints import checkpoint_status, register_checkpoints
-
-#: Classical methods of the accuracy tables (TV-L1 is added when asked for: seconds per pair).
-CLASSICAL = ("farneback", "dis", "zero")
 
 #: Methods timed without an untimed first call (no model to load).
 TIMED_CLASSICAL = ("farneback", "tvl1", "dis")
@@ -70,10 +68,8 @@ class MethodSet:
         Our trained FlowNetS networks (registered from their checkpoints).
     classical : list of str
         Registered classical methods.
-    cnn : list of str
-        The paper's CNNs registered with their weights.
-    statuses : list of faceflow.methods.cnn.CNNStatus
-        Every CNN of the paper, available or not.
+    statuses : list of faceflow.methods.pretrained.PretrainedStatus
+        Every CNN of the paper (:func:`faceflow.methods.pretrained.paper_cnn_status`).
     pretrained : list of str
         The published pretrained networks registered here (:mod:`faceflow.methods.pretrained`).
     pretrained_missing : dict of str to str
@@ -88,7 +84,6 @@ class MethodSet:
 
     ours: list[str]
     classical: list[str]
-    cnn: list[str]
     statuses: list
     runs_dir: Path
     pretrained: list[str] = field(default_factory=list)
@@ -99,12 +94,12 @@ class MethodSet:
     @property
     def names(self) -> list[str]:
         """Every method that runs, in Table 3's evaluation order."""
-        return self.ours + self.classical + self.cnn + self.pretrained
+        return self.ours + self.classical + self.pretrained
 
     @property
     def networks(self) -> list[str]:
         """The methods with a model to load (timed after one untimed call)."""
-        return self.ours + self.cnn + self.pretrained
+        return self.ours + self.pretrained
 
     @property
     def missing_cnn(self) -> dict[str, str]:
@@ -127,7 +122,7 @@ class MethodSet:
             return "ours"
         if method in self.pretrained or method in self.pretrained_missing:
             return "pretrained"
-        if method in self.cnn or method in cnn.CNN_BASELINES:
+        if method in PAPER_CNNS:
             return "cnn"
         return "classical"
 
@@ -137,10 +132,10 @@ class MethodSet:
 
     def fig4_groups(self) -> dict[str, list[str]]:
         """The pieces of Fig. 4 (:data:`FIG4_PIECES`): our networks, the classical methods but
-        the zero field, the networks with published weights (the paper's CNNs, then the
-        pretrained substitutes)."""
+        the zero field, the networks with published weights (the pretrained substitutes for the
+        paper's CNNs)."""
         classical = [m for m in self.classical if m != "zero"]
-        return {"ours": list(self.ours), "classical": classical, "networks": self.cnn + self.pretrained}
+        return {"ours": list(self.ours), "classical": classical, "networks": list(self.pretrained)}
 
     def cache_tags(self) -> dict[str, str]:
         """Cache key of each method: its description, plus the checkpoint's mtime for our networks."""
@@ -212,7 +207,6 @@ def comparison_methods(
     test_sets: TestSets,
     profile: str,
     include_tvl1: bool = False,
-    cnn_weights: str | os.PathLike | None = None,
     data_root: str | os.PathLike | None = None,
     device: str = "cpu",
     pretrained: Sequence[str] = (),
@@ -234,8 +228,6 @@ def comparison_methods(
         Profile name (training settings of a missing run).
     include_tvl1 : bool
         Add TV-L1 to the classical methods (seconds per pair).
-    cnn_weights : path-like, optional
-        Folder with the paper's CNN weights (default ``$FACEFLOW_CNN_WEIGHTS``).
     data_root : path-like, optional
         The data root.
     device : str
@@ -258,8 +250,8 @@ def comparison_methods(
             runs_dir, test_sets.face_dir, profile, test_sets.exclude, data_root=data_root, device=device
         )
     ours = register_checkpoints(runs_dir, device=device)
-    statuses = cnn.register_cnn_baselines(cnn_weights, device=device)
-    classical = list(CLASSICAL) + (["tvl1"] if include_tvl1 else [])
+    statuses = paper_cnn_status()
+    classical = list(FAST_CLASSICAL_METHODS) + (["tvl1"] if include_tvl1 else [])
     missing = {}
     if not ours:
         why = " (the face test set is generated, so none were trained)." if test_sets.generated else "."
@@ -267,7 +259,6 @@ def comparison_methods(
             f"no trained checkpoints under {runs_dir}{why} Table 3 is shown without them and without "
             "improvement columns."
         )
-    available = [s.name for s in statuses if s.available]
     wanted = {s.name: s for s in register_pretrained(data_root, device=device) if s.name in pretrained}
     if not pretrained:
         missing["Pretrained networks"] = (
@@ -276,7 +267,7 @@ def comparison_methods(
         )
     nets = [n for n, s in wanted.items() if s.available]
     nets_missing = {n: s.reason for n, s in wanted.items() if not s.available}
-    return MethodSet(ours, classical, available, statuses, runs_dir, nets, nets_missing, trained, missing)
+    return MethodSet(ours, classical, statuses, runs_dir, nets, nets_missing, trained, missing)
 
 
 @dataclass
@@ -378,19 +369,25 @@ class Table3Result:
 def table3(
     test_sets: TestSets,
     methods: MethodSet,
-    cache_dir: str | os.PathLike,
+    cache_dir: str | os.PathLike | None,
     out_dir: str | os.PathLike | None = None,
     floor: float | None = None,
+    views: Sequence[str] | None = None,
+    convention: str = "paper",
+    functions: Mapping[str, Callable] | None = None,
+    all_ours: bool = True,
+    progress: bool = False,
 ) -> Table3Result:
     """Table 3: every method of ``methods`` on every face test set, in the paper's layout, by region.
 
     Measured as Tables 1 and 2 (the paper's Sec. 5.1 convention: the k = 1 grid, half the stored
     size, so pixels of the 192 x 256 grid for 384 x 512 crops), on the face's moving pairs and
     on the whole crop. Per-(test set, method) results are cached under ``cache_dir``
-    (:func:`faceflow.evaluation.evaluate.cached_evaluate`). Rows: the best of our networks on
-    each set, then the paper's baselines in its order, then our extra methods. Improvement
-    columns are relative to the best of our networks on each set, in each view (none without
-    networks).
+    (:func:`faceflow.evaluation.evaluate.cached_evaluate`). Rows: our networks (or the best of
+    them on each set), then the paper's baselines in its order, then our extra methods.
+    Improvement columns are relative to the best of our networks on each set, in each view (none
+    without networks). ``faceflow compare`` calls it with its own views, convention and flow
+    functions.
 
     Parameters
     ----------
@@ -398,29 +395,53 @@ def table3(
         The face test sets.
     methods : MethodSet
         From :func:`comparison_methods`.
-    cache_dir : path-like
-        Folder of the per-method CSV cache.
+    cache_dir : path-like or None
+        Folder of the per-method CSV cache; None: nothing is cached.
     out_dir : path-like, optional
         When given, ``per_pair.csv`` and ``table3.csv`` are written there.
     floor : float, optional
         The jitter floor (:mod:`faceflow.groundtruth.jitter`).
+    views : sequence of str, optional
+        The views of the table (keys of :data:`faceflow.evaluation.regions.VIEWS`); default: the
+        face's moving pairs and the whole crop when the pairs have a face region, else the whole
+        crop.
+    convention : {"paper", "native"}
+        Where the errors are measured (:func:`faceflow.evaluation.evaluate.evaluate`).
+    functions : mapping of str to callable, optional
+        The flow function of a method in place of its registered one (e.g. our networks' k = 1
+        prediction); only without a cache, which is stored under the registered method's name.
+    all_ours : bool
+        Keep every one of our networks, not only the best on some set
+        (:func:`faceflow.evaluation.tables.table3`).
+    progress : bool
+        Show tqdm bars.
 
     Returns
     -------
     Table3Result
+
+    Raises
+    ------
+    ValueError
+        ``functions`` together with a ``cache_dir``, or as :func:`faceflow.evaluation.evaluate.evaluate`.
     """
     from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, view_column, view_label, with_views
 
-    tags = methods.cache_tags()
-    per_pair = pd.concat(
-        [
-            cached_evaluate(methods.names, pairs, name, cache_dir, tags, convention="paper")
+    if cache_dir is None:
+        fns = {m: (functions or {}).get(m, partial(estimate_flow, m)) for m in methods.names}
+        frames = [evaluate(fns, pairs, name, progress, convention) for name, pairs in test_sets.sets.items()]
+    elif functions:
+        raise ValueError("table3: flow functions in place of the registered methods cannot be cached")
+    else:
+        tags = methods.cache_tags()
+        frames = [
+            cached_evaluate(methods.names, pairs, name, cache_dir, tags, progress=progress, convention=convention)
             for name, pairs in test_sets.sets.items()
-        ],
-        ignore_index=True,
-    )
+        ]
+    per_pair = pd.concat(frames, ignore_index=True)
     per_pair = with_views(per_pair, floor)
-    views = (VERDICT_VIEW, PAPER_VIEW) if per_pair["epe_face"].notna().any() else (PAPER_VIEW,)
+    if views is None:
+        views = (VERDICT_VIEW, PAPER_VIEW) if per_pair["epe_face"].notna().any() else (PAPER_VIEW,)
     parts, best = {}, {}
     for view in views:
         one = per_pair[["method", "test_set"]].assign(
@@ -428,7 +449,7 @@ def table3(
         )
         avg = tables.averages(one)
         if methods.ours:
-            table, best[view] = tables.table3(avg, methods.ours, order=table3_order(), all_ours=True)
+            table, best[view] = tables.table3(avg, methods.ours, order=table3_order(), all_ours=all_ours)
         else:
             table, best[view] = avg.rename(index=tables.display_name), {}
         parts[view] = table
@@ -521,8 +542,8 @@ def table3_order() -> tuple[str, ...]:
     tuple of str
         Display names; methods not listed follow in evaluation order.
     """
-    paper_cnns = tuple(m for m in tables.PAPER_BASELINES if m in cnn.CNN_BASELINES)
-    rest = tuple(m for m in tables.PAPER_BASELINES if m not in cnn.CNN_BASELINES)
+    paper_cnns = tuple(m for m in tables.PAPER_BASELINES if m in PAPER_CNNS)
+    rest = tuple(m for m in tables.PAPER_BASELINES if m not in PAPER_CNNS)
     return paper_cnns + tuple(n.label for n in PRETRAINED.values()) + rest
 
 

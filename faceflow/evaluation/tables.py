@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from faceflow.evaluation.names import DISPLAY, display_name  # noqa: F401  (re-exported for the chapters)
+from faceflow.methods.classical import CLASSICAL_ESTIMATORS
 
 #: The paper's Table 3 row order for the non-ours methods (our classical extras follow).
 PAPER_BASELINES = ("PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet", "Farneback")
@@ -562,8 +563,6 @@ def table2(
 
 
 # ----------------------------------------------------------------------------- the face claim
-#: Classical methods compared with the networks on the face test set.
-CLASSICAL = ("farneback", "dis", "tvl1")
 
 
 @dataclass
@@ -638,7 +637,7 @@ def face_comparison(
     networks: Mapping,
     pairs,
     face_label: str | Sequence[str] = "Faces",
-    classical: Sequence[str] = CLASSICAL,
+    classical: Sequence[str] = CLASSICAL_ESTIMATORS,
     device: str = "cpu",
     cache_dir=None,
     convention: str = "paper",

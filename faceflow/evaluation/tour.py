@@ -16,11 +16,10 @@ from faceflow.flow import synthetic
 from faceflow.io import datasets
 from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair
+from faceflow.methods.classical import CLASSICAL_METHODS
 
 #: The flow sources of the tour, in display order: (dataset key, label, reader).
 TOUR_SOURCES = (("sintel", "MPI-Sintel", datasets.sintel_pairs), ("chairs", "FlyingChairs", datasets.chairs_pairs))
-#: Methods of the classical-methods table, zero flow first.
-CLASSICAL_METHODS = ("zero", "farneback", "dis", "tvl1")
 
 
 @dataclass

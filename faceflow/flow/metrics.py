@@ -5,8 +5,9 @@ The angular error follows Eq. (8) of the paper: the angle between the homogeneou
 paper's ``arctan(|a x b| / (a . b))`` whenever the dot product is positive and stays correct
 (in ``[0, pi]``) when it is not.
 
-Every function exists for NumPy arrays of shape (..., H, W, 2) and for torch tensors of shape
-(..., 2, H, W) (the channel-first layout networks use); both give the same numbers.
+Every function takes NumPy arrays of shape (..., H, W, 2); the two per-pixel maps also exist for
+torch tensors of shape (..., 2, H, W) (the channel-first layout networks use, for the training
+losses), giving the same numbers.
 """
 
 from __future__ import annotations
@@ -238,17 +239,6 @@ def region_errors(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = No
     return out
 
 
-def _masked_mean_torch(err: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
-    if valid is None:
-        return err.mean()
-    valid = valid.to(dtype=torch.bool)
-    if valid.shape != err.shape:
-        raise ValueError(f"valid mask shape {tuple(valid.shape)} != per-pixel error shape {tuple(err.shape)}")
-    if not bool(valid.any()):
-        raise ValueError("valid mask selects no pixel")
-    return err[valid].mean()
-
-
 def epe_map_torch(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """Per-pixel EPE for (..., 2, H, W) tensors; differentiable.
 
@@ -300,48 +290,3 @@ def angular_error_map_torch(pred: torch.Tensor, gt: torch.Tensor, degrees: bool 
     dot = u * uh + v * vh + 1.0
     ang = torch.atan2(cross, dot)
     return ang * (180.0 / math.pi) if degrees else ang
-
-
-def epe_torch(pred: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-    """Average EPE for (..., 2, H, W) tensors (a 0-d tensor).
-
-    Parameters
-    ----------
-    pred, gt : torch.Tensor, shape (..., 2, H, W)
-    valid : torch.Tensor of bool, shape (..., H, W), optional
-
-    Returns
-    -------
-    torch.Tensor
-        0-d.
-
-    Raises
-    ------
-    ValueError
-        Shapes differ, or ``valid`` has the wrong shape or selects no pixel.
-    """
-    return _masked_mean_torch(epe_map_torch(pred, gt), valid)
-
-
-def aae_torch(
-    pred: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor | None = None, degrees: bool = False
-) -> torch.Tensor:
-    """Average angular error, Eq. (8), for (..., 2, H, W) tensors (a 0-d tensor).
-
-    Parameters
-    ----------
-    pred, gt : torch.Tensor, shape (..., 2, H, W)
-    valid : torch.Tensor of bool, shape (..., H, W), optional
-    degrees : bool
-
-    Returns
-    -------
-    torch.Tensor
-        0-d.
-
-    Raises
-    ------
-    ValueError
-        Shapes differ, or ``valid`` has the wrong shape or selects no pixel.
-    """
-    return _masked_mean_torch(angular_error_map_torch(pred, gt, degrees=degrees), valid)

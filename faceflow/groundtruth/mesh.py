@@ -877,57 +877,6 @@ def _outcome(k: int, res: FlowResult | None, n_degenerate: int, n_triangles: int
     return PairOutcome(k, "ok", "", res, n_degenerate)
 
 
-# ----------------------------------------------------------------------------- reference loops
-def naive_pair_flow(p_prev, p_next, simplices, shape, min_area: float = MIN_AREA) -> np.ndarray:
-    """Straightforward per-pixel implementation of the paper's loops (for tests and benchmarks).
-
-    For every triangle: Eq. 1 with :func:`numpy.linalg.inv`; for every pixel of its bounding box:
-    solve Eq. 2 with :func:`numpy.linalg.solve`, and if inside, apply the map (Eq. 3). First
-    triangle wins on shared edges. Slow by design.
-
-    Parameters
-    ----------
-    p_prev, p_next : ndarray, shape (68, 2)
-    simplices : ndarray, shape (Nt, 3)
-    shape : (H, W)
-    min_area : float
-
-    Returns
-    -------
-    ndarray, shape (H, W, 2), float32
-    """
-    h, w = shape
-    flow = np.zeros((h, w, 2), np.float32)
-    done = np.zeros((h, w), bool)
-    p_prev = np.asarray(p_prev, np.float64)
-    p_next = np.asarray(p_next, np.float64)
-    for s in simplices:
-        t0, t1 = p_prev[s], p_next[s]
-        if abs(triangle_areas(t0)) < min_area:
-            continue
-        ts0 = np.hstack([t0, np.ones((3, 1))])
-        ts1 = np.hstack([t1, np.ones((3, 1))])
-        A = np.linalg.inv(ts0) @ ts1
-        v0, v1, v2 = t0
-        V = np.array([[(v1 - v0) @ (v1 - v0), (v2 - v0) @ (v1 - v0)], [(v2 - v0) @ (v1 - v0), (v2 - v0) @ (v2 - v0)]])
-        xa, ya = (int(max(np.ceil(t0[:, i].min()), 0)) for i in (0, 1))
-        xb = int(min(np.floor(t0[:, 0].max()), w - 1))
-        yb = int(min(np.floor(t0[:, 1].max()), h - 1))
-        for y in range(ya, yb + 1):
-            for x in range(xa, xb + 1):
-                if done[y, x]:
-                    continue
-                v = np.array([x, y], np.float64)
-                b = np.array([(v - v0) @ (v1 - v0), (v - v0) @ (v2 - v0)])
-                l1, l2 = np.linalg.solve(V, b)
-                l3 = 1 - l1 - l2
-                if min(l1, l2, l3) >= -BARY_TOL and max(l1, l2, l3) <= 1 + BARY_TOL:
-                    nv = np.array([x, y, 1.0]) @ A
-                    flow[y, x] = nv[:2] - v
-                    done[y, x] = True
-    return flow
-
-
 # ----------------------------------------------------------------------------- training crop
 def crop_box(points: np.ndarray, shape: tuple[int, int], offset: int = 10) -> tuple[int, int, int, int]:
     """Secs. 4.3 and 5.2 crop: the landmarks' min/max box plus ``offset`` px each side, clipped to the image.

@@ -348,11 +348,12 @@ class FlowMethods:
 
 
 def register_flow_methods(runs_root: str | os.PathLike | None, device: str = "cpu") -> FlowMethods:
-    """Register our trained FlowNetS runs and the paper's CNNs whose weights exist; list all methods.
+    """Register our trained FlowNetS runs; list all methods, and why the paper's CNNs are missing.
 
     The FlowNetS runs come from the first training set under ``runs_root`` (runs trained on
     faces first, the paper's networks, then the others by name) that holds at least one
-    ``<experiment>/last.pt``; the CNNs from :func:`faceflow.methods.cnn.register_cnn_baselines`.
+    ``<experiment>/last.pt``; the paper's CNNs do not run here
+    (:func:`faceflow.methods.pretrained.paper_cnn_status`).
 
     Parameters
     ----------
@@ -366,7 +367,7 @@ def register_flow_methods(runs_root: str | os.PathLike | None, device: str = "cp
     FlowMethods
         ``methods`` is :func:`flow_methods` after registration.
     """
-    from faceflow.methods.cnn import register_cnn_baselines
+    from faceflow.methods.pretrained import paper_cnn_status
     from faceflow.training.checkpoints import register_checkpoints
 
     runs_root = Path(runs_root) if runs_root is not None else None
@@ -380,7 +381,7 @@ def register_flow_methods(runs_root: str | os.PathLike | None, device: str = "cp
                 break
     if not ours:
         missing["FlowNetS runs"] = f"no trained run (<train set>/<experiment>/last.pt) under {runs_root}."
-    absent = [st for st in register_cnn_baselines(device=device) if not st.available]
+    absent = [st for st in paper_cnn_status() if not st.available]
     if absent:
         why = "; ".join(sorted({st.reason.split(". ")[0] for st in absent}))
         names = ", ".join(st.name for st in absent)

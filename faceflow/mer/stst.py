@@ -225,22 +225,6 @@ def weights_dir(root: str | os.PathLike | None = None) -> Path:
     return find_dataset("stst_weights", root)
 
 
-def published_subjects(root: str | os.PathLike | None = None) -> list[str]:
-    """Subjects with a published weight file.
-
-    Parameters
-    ----------
-    root : path-like, optional
-        Data root.
-
-    Returns
-    -------
-    list of str
-        Sorted subject names (the weight files' stems).
-    """
-    return sorted(p.stem for p in weights_dir(root).glob("*.pth"))
-
-
 def load_published(subject: str, root: str | os.PathLike | None = None, device: str = "cpu") -> STSTNet:
     """STSTNet with the authors' weights for held-out ``subject``, loaded strictly, in eval mode.
 

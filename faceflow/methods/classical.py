@@ -129,6 +129,18 @@ def zero(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
     return np.zeros(np.shape(img1)[:2] + (2,), np.float32)
 
 
+#: Every classical method registered here, the zero field first (the order of the data tour's table).
+CLASSICAL_METHODS = ("zero", "farneback", "dis", "tvl1")
+
+#: The classical methods that estimate motion (every one of :data:`CLASSICAL_METHODS` but the zero
+#: field), in the order of the face-comparison tables; also the default of
+#: :attr:`faceflow.profiles.TrainingProfile.classical`, which cannot import this module.
+CLASSICAL_ESTIMATORS = ("farneback", "dis", "tvl1")
+
+#: The classical methods that take well under a second per pair (all but TV-L1), the zero field
+#: last: Table 3's classical rows, in its evaluation order (TV-L1 is added when asked for).
+FAST_CLASSICAL_METHODS = ("farneback", "dis", "zero")
+
 #: OpenCV's DIS refuses smaller images ("must have either width or height >= 12").
 DIS_MIN_SIZE = 12
 

@@ -380,58 +380,6 @@ def full_resolution(flow_k: torch.Tensor, k: int = 1) -> torch.Tensor:
     return F.interpolate(flow_k, scale_factor=f, mode="bilinear", align_corners=False) * f
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of parameters of a network.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Any network.
-
-    Returns
-    -------
-    int
-    """
-    return sum(p.numel() for p in model.parameters())
-
-
-def inference_flops(model: FlowNetS, h: int, w: int) -> int:
-    """Multiply-accumulate operations x 2 of one forward pass at (h, w) (convolutions only).
-
-    Parameters
-    ----------
-    model : FlowNetS
-        The network.
-    h, w : int
-        Input size.
-
-    Returns
-    -------
-    int
-        Floating-point operations of the convolutions and transposed convolutions.
-    """
-    flops = 0
-
-    def hook(mod, inp, out):
-        nonlocal flops
-        if isinstance(mod, nn.Conv2d):
-            kh, kw = mod.kernel_size
-            flops += 2 * out.numel() * (mod.in_channels // mod.groups) * kh * kw
-        elif isinstance(mod, nn.ConvTranspose2d):
-            kh, kw = mod.kernel_size
-            flops += 2 * inp[0].numel() * mod.out_channels * kh * kw
-
-    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    try:
-        with torch.no_grad():
-            x = torch.zeros(1, 3, h, w, device=next(model.parameters()).device)
-            model(x, x)
-    finally:
-        for hk in hooks:
-            hk.remove()
-    return flops
-
-
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """uint8 RGB (H, W, 3) -> float (1, 3, H, W) in [0, 1].
 

@@ -1,11 +1,16 @@
-"""Published pretrained flow networks whose weights are here: SPyNet (two sets) and RAFT-small.
+"""Published pretrained flow networks: those whose weights are here, and the paper's CNNs, which do not run.
 
-They stand in for the paper's CNN rows (FlowNet2.0, FlowNet3.0-CSS, LiteFlowNet, PWC-Net), whose
-weights cannot be had here; the tables label them as substitutes. :data:`PRETRAINED` describes
-each network; :func:`register_pretrained` puts those whose weight files are present and intact
-into the flow-method registry (kind ``pretrained``), so they work in ``faceflow flow``,
-``faceflow compare``, the chapters and the MER features like every other method, and says for
-the others what is missing, where it comes from and where it goes.
+SPyNet (two sets) and RAFT-small stand in for the paper's CNN rows (FlowNet2.0, FlowNet3.0-CSS,
+LiteFlowNet, PWC-Net), whose weights cannot be had here; the tables label them as substitutes.
+:data:`PRETRAINED` describes each substitute; :func:`register_pretrained` puts those whose weight
+files are present and intact into the flow-method registry (kind ``pretrained``), so they work in
+``faceflow flow``, ``faceflow compare``, the chapters and the MER features like every other
+method, and says for the others what is missing, where it comes from and where it goes.
+
+:data:`PAPER_CNNS` is the one place that says, for each of the paper's four CNNs, where its
+published weights come from and why it is not run here (:data:`PAPER_CNN_WHY`);
+:func:`paper_cnn_status` turns that into the "not available" line that Table 3, chapter 04,
+``faceflow flow --list``, ``faceflow compare`` and ``faceflow weights`` show.
 """
 
 from __future__ import annotations
@@ -78,6 +83,49 @@ PRETRAINED: dict[str, PretrainedNet] = {
             ("raft-small",),
             "RAFT-small (Teed & Deng 2020), official weights trained on FlyingChairs + FlyingThings, 12 iterations",
             RAFT_MIN_SIZE,
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class PaperCNN:
+    """One of the paper's CNNs (a Table 3 row) that does not run here.
+
+    Attributes
+    ----------
+    name : str
+        The paper's name of the network (its Table 3 row).
+    weights : str
+        Where its published weights come from.
+    """
+
+    name: str
+    weights: str
+
+
+#: Why none of the paper's CNNs runs here.
+PAPER_CNN_WHY = (
+    "their published weights are not in the data root and nothing is downloaded at run time, so no "
+    "implementation here could be checked against them (a strict load and a published EPE)"
+)
+
+#: The paper's CNNs (Sec. 5.2, Table 3), in the order their rows say "weights not available".
+PAPER_CNNS: dict[str, PaperCNN] = {
+    c.name: c
+    for c in [
+        PaperCNN(
+            "FlowNet2.0",
+            "lmb-freiburg/flownet2 (Caffe models; FlowNet2_checkpoint.pth.tar of NVIDIA/flownet2-pytorch in PyTorch)",
+        ),
+        PaperCNN("FlowNet3.0-CSS", "lmb-freiburg/netdef_models (TensorFlow FlowNet3 CSS; no PyTorch release)"),
+        PaperCNN(
+            "LiteFlowNet",
+            "twhui/LiteFlowNet (Caffe models; network-default.pytorch of sniklaus/pytorch-liteflownet in PyTorch)",
+        ),
+        PaperCNN(
+            "PWC-Net",
+            "NVlabs/PWC-Net (Caffe and PyTorch models; network-default.pytorch of sniklaus/pytorch-pwc)",
         ),
     ]
 }
@@ -163,6 +211,21 @@ def pretrained_status(root: str | os.PathLike | None = None) -> list[PretrainedS
         )
         out.append(PretrainedStatus(net.name, False, reason))
     return out
+
+
+def paper_cnn_status() -> list[PretrainedStatus]:
+    """The paper's CNNs (:data:`PAPER_CNNS`), none available, each with why and where its weights come from.
+
+    Returns
+    -------
+    list of PretrainedStatus
+        One per network of :data:`PAPER_CNNS`, in its order; ``reason`` starts with
+        "weights not available".
+    """
+    return [
+        PretrainedStatus(c.name, False, f"weights not available: {PAPER_CNN_WHY}. Published weights: {c.weights}.")
+        for c in PAPER_CNNS.values()
+    ]
 
 
 def flow_function(name: str, root: str | os.PathLike | None = None, device: str = "cpu") -> Callable:

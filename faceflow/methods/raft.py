@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faceflow.methods.cnn import image_tensor
+from faceflow.methods.network_input import image_tensor
 from faceflow.methods.registry import check_pair
 from faceflow.methods.weights import WeightsError, checked_path, verify, weight_file
 from faceflow.runtime import load_weights_file

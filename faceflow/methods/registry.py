@@ -2,10 +2,19 @@
 
 ``estimate_flow(method, img1, img2)`` returns an (H, W, 2) float32 flow from ``img1`` to
 ``img2`` for RGB (H, W, 3) or gray (H, W) uint8 images. :func:`register` adds a method under a
-name. Kinds: ``classical`` (:mod:`faceflow.methods.classical`, registered on import of
-:mod:`faceflow.methods`), ``ours`` (trained FlowNetS checkpoints,
-:func:`faceflow.training.checkpoints.register_checkpoints`) and ``cnn`` (published CNNs,
-:func:`faceflow.methods.cnn.register_cnn_baselines`).
+name. The registry is filled at run time from four places, one per kind:
+
+* ``classical``: the OpenCV methods and the zero field, registered when
+  :mod:`faceflow.methods` is imported (:mod:`faceflow.methods.classical`);
+* ``ours``: trained FlowNetS checkpoints, by
+  :func:`faceflow.training.checkpoints.register_checkpoints`;
+* ``pretrained``: the published networks whose weights are in the data root (SPyNet,
+  RAFT-small), by :func:`faceflow.methods.pretrained.register_pretrained`;
+* ``finetuned``: RAFT-small fine-tuned on face ground truth, by
+  :func:`faceflow.training.finetune.register_finetuned`.
+
+The paper's CNNs (kind ``cnn`` in the tables) are never registered: their weights are not here
+(:data:`faceflow.methods.pretrained.PAPER_CNNS`).
 """
 
 from __future__ import annotations
@@ -32,7 +41,8 @@ class Method:
     description : str
         How it runs here (shown by ``faceflow flow --list`` and the chapters).
     kind : str
-        ``classical``, ``ours``, ``cnn``, ``pretrained`` (or any label a caller uses).
+        ``classical``, ``ours``, ``pretrained``, ``finetuned`` (see the module docstring), or any
+        label a caller uses.
     min_size : int
         Smallest image side (px) the method gives a meaningful flow for; smaller images are refused
         (a network would otherwise pad or stretch them into a number that looks real).
@@ -242,7 +252,7 @@ def methods_of_kind(kind: str) -> list[str]:
     Parameters
     ----------
     kind : str
-        ``classical``, ``ours``, ``cnn``, ``pretrained``.
+        ``classical``, ``ours``, ``pretrained``, ``finetuned``.
 
     Returns
     -------

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceflow.flow.warp import warp_backward_torch
-from faceflow.methods.cnn import image_tensor
+from faceflow.methods.network_input import image_tensor
 from faceflow.methods.registry import check_pair
 from faceflow.methods.weights import SPYNET_SETS, WeightsError, checked_path, spynet_file_names, verify, weight_file
 

@@ -13,7 +13,6 @@ themselves (the data root's ``SOURCES.csv`` lists the same facts).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 from dataclasses import dataclass
@@ -339,37 +338,3 @@ def weights_status(root: str | os.PathLike | None = None, names=None) -> pd.Data
             )
         )
     return pd.DataFrame(rows, columns=["name", "status", "detail", "path", "origin", "licence"]).set_index("name")
-
-
-def sources_mismatches(root: str | os.PathLike) -> list[str]:
-    """Differences between :data:`WEIGHTS` and the ``weights/`` rows of the data root's ``SOURCES.csv``.
-
-    Parameters
-    ----------
-    root : path-like
-        The data root.
-
-    Returns
-    -------
-    list of str
-        One line per difference (empty when both agree).
-    """
-    with open(Path(root) / "SOURCES.csv", newline="", encoding="utf-8") as fh:
-        rows = {r["file"]: r for r in csv.DictReader(fh) if r["file"].startswith("weights/")}
-    out = []
-    for entry in WEIGHTS.values():
-        row = rows.pop(entry.relpath, None)
-        if row is None:
-            out.append(f"{entry.name}: {entry.relpath} is not in SOURCES.csv")
-            continue
-        for key, want in (
-            ("repo", entry.repo),
-            ("commit", entry.commit),
-            ("path", entry.origin_path),
-            ("sha256", entry.sha256),
-            ("bytes", str(entry.nbytes)),
-        ):
-            if row[key] != want:
-                out.append(f"{entry.name}: {key} is {row[key]!r} in SOURCES.csv, {want!r} here")
-    out += [f"{f}: in SOURCES.csv but not registered" for f in rows]
-    return out

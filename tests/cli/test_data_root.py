@@ -82,7 +82,6 @@ def tiny_root(tmp_path, monkeypatch):
         f"file,kind,repo,commit,path,sha256,bytes\nmer/stst_uvos/labels.csv,labels,o/r,abc,l.csv,{sha},{len(data)}\n"
     )
     monkeypatch.setenv("FACEFLOW_DATA", str(root))
-    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)  # no ./data here

@@ -41,8 +41,6 @@ def test_cli_flow_writes_a_flo_file(tmp_path, capsys, translated):
             str(tmp_path / "b.png"),
             "-o",
             str(out),
-            "--cnn-weights",
-            str(tmp_path),
         ]
     )
     assert rc == 2 and "weights not available" in capsys.readouterr().err
@@ -68,9 +66,18 @@ def test_cli_flow_list_shows_every_kind_of_method(capsys):
     """Issue 14 row 8: the list holds every registered method and every known one that cannot run now."""
     from faceflow.cli.main import main
     from faceflow.methods import available_methods
-    from faceflow.methods.cnn import CNN_BASELINES
+    from faceflow.methods.pretrained import PAPER_CNNS
     from faceflow.training.experiments import NAMES
 
     assert main(["flow", "--list"]) == 0
     listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
-    assert set(available_methods()) | set(NAMES) | set(CNN_BASELINES) <= listed
+    assert set(available_methods()) | set(NAMES) | set(PAPER_CNNS) <= listed
+
+
+@pytest.mark.parametrize("command", ["flow", "compare", "weights"])
+def test_cli_help_of_the_flow_commands_prints(command, capsys):
+    from faceflow.cli.main import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0 and f"usage: faceflow {command}" in capsys.readouterr().out

@@ -241,3 +241,31 @@ def test_compare_scores_our_network_as_eval_does(tmp_path, capsys, trained):
     assert row["pairs_whole"] == len(per_pair)
     for column in ("epe", "aae", "epe_face", "epe_outside"):
         assert row[column] == pytest.approx(per_pair[column].mean(), rel=1e-6), column
+
+
+def test_compare_table3_is_the_librarys_table3(tmp_path, capsys, face, trained):
+    """`faceflow compare` computes Table 3 with the library's function: its CSV is that table."""
+    from faceflow.evaluation import baselines, testsets
+    from faceflow.evaluation.regions import PAPER_VIEW
+
+    ckpt, _common = trained
+    runs, csv = ckpt.parent.parent, tmp_path / "table3.csv"
+    argv = ["compare", "--face-dir", str(face), "--runs", str(runs), "--methods", "Exp1", "zero", "dis"]
+    assert main([*argv, "--quiet", "--table-out", str(csv)]) == 0
+    assert f"Table 3: {csv}" in capsys.readouterr().out
+    got = pd.read_csv(csv, header=[0, 1], index_col=0)
+    split = testsets.split_options(runs)
+    sets, note = testsets.face_test_sets(face, split)
+    methods = baselines.MethodSet(["Exp1"], ["zero", "dis"], [], runs)
+    want = baselines.table3(
+        testsets.TestSets(sets, note, False, face, split),
+        methods,
+        None,
+        views=(PAPER_VIEW,),
+        functions={"Exp1": checkpoints.checkpoint_flow_fn(ckpt, largest=True)},
+        all_ours=False,
+    ).table
+    assert list(got.index) == list(want.index) == ["Exp1", "zero flow", "DIS"]
+    assert [c for _, c in got.columns] == [c.removesuffix(" (whole crop)") for _, c in want.columns]
+    np.testing.assert_allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-12)
+    assert got.loc["zero flow", ("faces test", "EPE")] == pytest.approx(ZERO_BY_HAND["epe"])

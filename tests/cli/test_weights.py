@@ -15,6 +15,18 @@ def test_cli_weights_without_files(tmp_path, capsys):
     assert main(["weights", "--data-root", str(tmp_path), "--check"]) == 1
 
 
+def test_cli_weights_and_flow_list_print_the_same_line_for_each_paper_cnn(capsys):
+    from faceflow.methods.pretrained import paper_cnn_status
+
+    assert main(["weights"]) == 0
+    weights_out = capsys.readouterr().out
+    assert main(["flow", "--list"]) == 0
+    list_out = capsys.readouterr().out
+    for st in paper_cnn_status():
+        assert f"{st.name}: {st.reason}" in weights_out
+        assert st.reason in list_out
+
+
 @pytest.mark.data
 def test_cli_weights_and_flow_on_the_real_files(data_root, tmp_path, capsys):
     from faceflow.io.flo import read_flo

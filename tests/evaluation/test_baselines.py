@@ -64,11 +64,10 @@ def test_load_test_sets_reads_the_real_split(tmp_path, fake_gt):
     assert sets.first_pair.flow.shape == (48, 64, 2)
 
 
-def test_methods_without_networks_or_cnn_weights(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+def test_methods_without_networks(tmp_path):
     sets = _generated_sets(tmp_path)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
-    assert methods.ours == [] and methods.cnn == [] and methods.trained_here == []
+    assert methods.ours == [] and methods.trained_here == []
     assert methods.names == ["farneback", "dis", "zero"]
     assert "generated" in methods.missing["Our FlowNetS networks"]
     assert set(methods.missing_cnn) == {"PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet"}
@@ -81,8 +80,7 @@ def test_methods_without_networks_or_cnn_weights(tmp_path, monkeypatch):
     assert with_tvl1.fig4_methods() == ["farneback", "dis", "tvl1"]
 
 
-def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+def test_table3_without_networks_has_no_improvement_columns(tmp_path):
     sets = _generated_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     t3 = baselines.table3(sets, methods, tmp_path / "cache", tmp_path)
@@ -101,8 +99,7 @@ def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatc
     assert len(pd.read_csv(tmp_path / "per_pair.csv")) == 3 * len(methods.names)
 
 
-def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs, monkeypatch):
-    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs):
     sets = _generated_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(runs, sets, "smoke")
     assert methods.ours == ["Exp1", "Exp2II"] and "Our FlowNetS networks" not in methods.missing
@@ -124,8 +121,7 @@ def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs, monkeypatch
     assert (rt.table["ms_per_pair"] > 0).all() and (tmp_path / "runtime.csv").is_file()
 
 
-def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+def test_away_from_faces_reports_absent_sets(tmp_path):
     sets = _generated_sets(tmp_path)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     away = baselines.away_from_faces(methods, None, 1, tmp_path / "cache")
@@ -168,8 +164,7 @@ def test_fig4_on_set_saves_the_figure(tmp_path):
     assert "b: no weights" in out.figures["b"].axes[0].texts[0].get_text()
 
 
-def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path):
     sets = _generated_sets(tmp_path)
     methods = baselines.comparison_methods(
         tmp_path / "runs", sets, "default", data_root=tmp_path, pretrained=("spynet-sintel", "raft-small")
@@ -220,7 +215,7 @@ def test_finetuning_trains_on_the_whole_split_of_the_test_sets(tmp_path, monkeyp
         raise Stop
 
     monkeypatch.setattr(finetune, "finetune_raft", record)
-    methods = baselines.MethodSet([], [], [], [], tmp_path / "runs", pretrained=["raft-small"])
+    methods = baselines.MethodSet([], [], [], tmp_path / "runs", pretrained=["raft-small"])
     on = profiles.get("full").baselines.finetune
     splits = [SplitOptions(table="0123456789ab"), SplitOptions(("seqA",), (0.6, 0.2, 0.2), 3)]
     for split in splits:
@@ -242,8 +237,7 @@ def test_finetuning_settings_and_published_figures_as_phrases():
     assert text.endswith("SPyNet (Chairs) 2.63 px on FlyingChairs test")
 
 
-def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, monkeypatch):
-    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root):
     face_dir = fake_gt(tmp_path / "gt", {f"seq{i}": (f"s{i}", 3) for i in range(4)}, size=(64, 96))
     settings = profiles.get("smoke")
     settings = replace(settings, baselines=replace(settings.baselines, max_pairs=2))
@@ -276,8 +270,7 @@ def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, 
                 registry.unregister(name)
 
 
-def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
+def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_path):
     sets = _generated_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     out = baselines.fig4(sets, methods, per_kind=1, path=tmp_path / "fig4.png")

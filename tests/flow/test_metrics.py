@@ -53,26 +53,24 @@ def test_shape_errors_name_shapes():
         metrics.epe(np.zeros((1, 2, 2)), np.zeros((1, 2, 2)), valid=np.zeros((1, 2), bool))
 
 
-def test_numpy_and_torch_agree():
+def test_numpy_and_torch_maps_agree():
     rng = np.random.default_rng(1)
     gt = rng.normal(scale=3, size=(2, 5, 6, 2))
     pred = rng.normal(scale=3, size=(2, 5, 6, 2))
-    valid = rng.random((2, 5, 6)) > 0.3
     tg = torch.from_numpy(gt).permute(0, 3, 1, 2)
     tp = torch.from_numpy(pred).permute(0, 3, 1, 2)
-    tv = torch.from_numpy(valid)
-    assert metrics.epe_torch(tp, tg).item() == pytest.approx(metrics.epe(pred, gt))
-    assert metrics.aae_torch(tp, tg).item() == pytest.approx(metrics.aae(pred, gt), rel=1e-6)
-    assert metrics.epe_torch(tp, tg, tv).item() == pytest.approx(metrics.epe(pred, gt, valid))
-    assert metrics.aae_torch(tp, tg, tv, degrees=True).item() == pytest.approx(
-        metrics.aae(pred, gt, valid, degrees=True), rel=1e-6
+    np.testing.assert_allclose(metrics.epe_map_torch(tp, tg).numpy(), metrics.epe_map(pred, gt), rtol=1e-12)
+    np.testing.assert_allclose(
+        metrics.angular_error_map_torch(tp, tg, degrees=True).numpy(),
+        metrics.angular_error_map(pred, gt, degrees=True),
+        rtol=1e-6,
     )
 
 
 def test_torch_angular_error_has_finite_gradient_at_zero_error():
     gt = torch.zeros(1, 2, 2, 2, dtype=torch.float64)
     pred = gt.clone().requires_grad_(True)
-    metrics.aae_torch(pred, gt).backward()
+    metrics.angular_error_map_torch(pred, gt).mean().backward()
     assert torch.isfinite(pred.grad).all()
 
 

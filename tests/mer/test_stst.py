@@ -61,7 +61,7 @@ def test_published_weights_reproduce_published_figures(data_root):
 
 @pytest.mark.data
 def test_published_weights_load_strict(data_root):
-    subjects = stst.published_subjects(data_root)
+    subjects = sorted(p.stem for p in stst.weights_dir(data_root).glob("*.pth"))
     assert len(subjects) == 68
     m = stst.load_published(subjects[0], data_root)
     assert not m.training

@@ -8,6 +8,17 @@ import pytest
 from faceflow.methods import pretrained, registry
 
 
+def test_the_paper_cnns_are_never_registered_and_say_why_and_where_their_weights_are():
+    from faceflow import paper
+
+    statuses = pretrained.paper_cnn_status()
+    assert [s.name for s in statuses] == list(pretrained.PAPER_CNNS)
+    assert set(pretrained.PAPER_CNNS) == set(paper.table3().index) - {"Exp1", "Exp2II", "Farneback"}
+    for st, cnn in zip(statuses, pretrained.PAPER_CNNS.values()):
+        assert not st.available and st.name not in registry.available_methods()
+        assert st.reason.startswith("weights not available: ") and cnn.weights in st.reason
+
+
 def test_without_weights_nothing_is_registered_and_each_says_why(tmp_path):
     names = ["spynet-chairs", "spynet-sintel", "raft-small"]
     # Another test (or chapter helper) may have registered them from the real data root first:

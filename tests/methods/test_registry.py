@@ -80,3 +80,13 @@ def test_mismatched_or_non_uint8_images_are_rejected(translated):
         registry.estimate_flow("farneback", a, b[:-1])
     with pytest.raises(ValueError, match="uint8"):
         registry.estimate_flow("farneback", a.astype(np.float32), b.astype(np.float32))
+
+
+def test_classical_method_constants_name_the_registered_classical_methods():
+    """The three named tuples are the registered classical methods, all of them or the subset each names."""
+    from faceflow.profiles import TrainingProfile
+
+    assert sorted(classical.CLASSICAL_METHODS) == sorted(registry.methods_of_kind("classical"))
+    assert tuple(m for m in classical.CLASSICAL_METHODS if m != "zero") == classical.CLASSICAL_ESTIMATORS
+    assert set(classical.FAST_CLASSICAL_METHODS) == set(classical.CLASSICAL_METHODS) - {"tvl1"}
+    assert TrainingProfile.__dataclass_fields__["classical"].default == classical.CLASSICAL_ESTIMATORS
