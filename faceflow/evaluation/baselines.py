@@ -856,10 +856,10 @@ def fig4(test_sets: TestSets, methods: MethodSet, per_kind: int, path: str | os.
 
     Returns
     -------
-    faceflow.evaluation.figures.Fig4Result
+    faceflow.studies.flow_figures.Fig4Result
         Its ``figures``: the pairs, then one piece per key of :data:`FIG4_PIECES`.
     """
-    from faceflow.evaluation.figures import fig4_on_set
+    from faceflow.studies.flow_figures import fig4_on_set
 
     name, pairs = next(iter(test_sets.sets.items()))
     missing = ", ".join(tables.display_name(m) for m in methods.missing_cnn)

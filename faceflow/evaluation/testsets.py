@@ -173,7 +173,7 @@ def face_source(
     """The face ground truth chapter 04 tests on: ``face_dir``, else the face corpus, else the OpenFace samples.
 
     The corpus dataset is the one chapters 02 and 03 train and test on
-    (:func:`faceflow.training.plans.face_data`, made once per profile), split by the project's
+    (:func:`faceflow.studies.plans.face_data`, made once per profile), split by the project's
     subject table; without the corpus under the data root, the OpenFace samples' dataset
     (``outputs/datasets/openface``) with its default split.
 

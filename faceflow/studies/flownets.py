@@ -49,7 +49,7 @@ def overfit_check(
 
     Parameters
     ----------
-    face : faceflow.training.plans.FaceData
+    face : faceflow.studies.plans.FaceData
     profile : str
         ``training.overfit_pairs`` pairs (evenly spaced over the training split) and
         ``training.overfit_steps`` steps; 0 steps skips the check (``missing`` says so).

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from faceflow import profiles
-from faceflow.evaluation import baselines, figures, testsets
-from faceflow.flow import synthetic
+from faceflow.evaluation import baselines, testsets
 from faceflow.methods import registry
 from faceflow.training import checkpoints, experiments
 
@@ -146,26 +145,6 @@ def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch):
     assert list(away.table.columns) == [("FlyingChairs", "EPE"), ("FlyingChairs", "AAE")]
     assert away.shown.xs("LiteFlowNet", level="method").iloc[0].tolist() == [baselines.NO_WEIGHTS, ""]
     assert (tmp_path / "away_from_faces.csv").is_file()
-
-
-def test_fig4_on_set_saves_the_figure(tmp_path):
-    pairs = synthetic.generated_face_pairs(3, size=(48, 64), seed=0)
-    out = figures.fig4_on_set(
-        pairs,
-        {"a": ["zero", "dis"], "b": []},
-        "title",
-        per_kind=1,
-        min_energy_quantile=0.0,
-        path=tmp_path / "fig4.png",
-        labels={"a": "group A"},
-        absent={"b": "no weights"},
-    )
-    assert list(out.figures) == ["pairs", "a", "b"]
-    assert all((tmp_path / f"fig4-{k}.png").is_file() for k in out.figures)
-    assert len(out.rows) == 3 and list(out.row_table().columns)[:2] == ["pair", "row_type"]
-    assert sum(int(c.split(": ")[1]) for c in out.counts.split(", ")) == 3
-    assert out.figures["a"]._suptitle.get_text() == "title: group A"
-    assert "b: no weights" in out.figures["b"].axes[0].texts[0].get_text()
 
 
 def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path, monkeypatch):
