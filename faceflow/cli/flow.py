@@ -23,8 +23,8 @@ from faceflow.cli.region_report import add_jitter_floor, jitter_floor, print_by_
 def _register(args) -> list:
     """Register the trained runs, the paper's CNNs and the pretrained networks; their statuses."""
     from faceflow.methods.cnn import register_cnn_baselines
+    from faceflow.methods.flownets_checkpoints import register_checkpoints
     from faceflow.methods.pretrained import register_pretrained
-    from faceflow.training.checkpoints import register_checkpoints
 
     if getattr(args, "runs", None):
         if not Path(args.runs).is_dir():
@@ -169,8 +169,8 @@ def _compare_functions(methods, ours, args) -> dict:
     as Tables 1-2 score them; every other method through the registry."""
     from functools import partial
 
+    from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn
     from faceflow.methods.registry import estimate_flow
-    from faceflow.training.checkpoints import checkpoint_flow_fn
 
     paper = args.convention == "paper"
     return {

@@ -358,7 +358,7 @@ def _as_list(v) -> list:
 
 
 def _flow_function(v, device: str, convention: str):
-    from faceflow.training.checkpoints import checkpoint_flow_fn
+    from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn
 
     return v if callable(v) else checkpoint_flow_fn(v, device, largest=convention == "paper")
 

@@ -367,7 +367,7 @@ def register_flow_methods(runs_root: str | os.PathLike | None, device: str = "cp
         ``methods`` is :func:`flow_methods` after registration.
     """
     from faceflow.methods.cnn import register_cnn_baselines
-    from faceflow.training.checkpoints import register_checkpoints
+    from faceflow.methods.flownets_checkpoints import register_checkpoints
 
     runs_root = Path(runs_root) if runs_root is not None else None
     ours, source, missing = [], None, {}

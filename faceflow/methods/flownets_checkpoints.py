@@ -1,15 +1,15 @@
-"""FlowNetS checkpoints: atomic, ``weights_only``-safe files, and trained networks as flow methods.
+"""Trained FlowNetS checkpoints: reading them (``weights_only``-safe) and running them as flow methods.
 
 A checkpoint (``last.pt``) holds the weights, the optimiser state, the step, the config and the
-loss history. It is written atomically (temporary file + rename) and contains only tensors,
-numbers, strings, lists and dicts, so :func:`load_checkpoint` reads it with
+loss history (written by :func:`faceflow.training.checkpoints.save_checkpoint`). It contains only
+tensors, numbers, strings, lists and dicts, so :func:`load_checkpoint` reads it with
 ``torch.load(weights_only=True)``: no arbitrary pickle is ever executed.
-:func:`register_checkpoints` puts trained experiments into the flow-method registry.
+:func:`register_checkpoints` puts trained experiments into the flow-method registry. Loading a
+trained network is the network's business, so evaluation needs nothing from ``training/``.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from faceflow.io.atomic import atomic_write_bytes
+from faceflow import paper
 from faceflow.methods.flownets import FlowNetS, FlowNetSConfig, predict_flow
 from faceflow.methods.registry import FlowFn, check_pair, register
 from faceflow.runtime import load_weights_file, resolve_device
-from faceflow.training.experiments import NAMES, TrainConfig
 
 CHECKPOINT = "last.pt"
 #: Smallest image side a trained FlowNetS is run on: its six stride-2 convolutions bring 64 px to
@@ -29,25 +28,6 @@ CHECKPOINT = "last.pt"
 FLOWNETS_MIN_SIZE = 64
 FORMAT_VERSION = 1
 _KEYS = ("model", "optimizer", "step", "config", "extra")
-
-
-def build_model(cfg: TrainConfig) -> FlowNetS:
-    return FlowNetS(FlowNetSConfig(**cfg.model))
-
-
-def save_checkpoint(path, model, optimizer, step: int, cfg: TrainConfig, extra: dict) -> None:
-    """Write a checkpoint atomically; only weights_only-safe types go in."""
-    obj = {
-        "format": FORMAT_VERSION,
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer": optimizer.state_dict() if optimizer is not None else {},
-        "step": int(step),
-        "config": json.dumps(cfg.to_dict()),
-        "extra": json.dumps(extra),
-    }
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
 
 
 def read_checkpoint(path, map_location="cpu") -> dict:
@@ -144,7 +124,11 @@ def _shown(path: Path) -> str:
 
 
 def register_checkpoints(
-    runs_dir, experiments: Sequence[str] = NAMES, filename: str = "last.pt", device: str = "cpu", replace: bool = True
+    runs_dir,
+    experiments: Sequence[str] = paper.EXPERIMENTS,
+    filename: str = "last.pt",
+    device: str = "cpu",
+    replace: bool = True,
 ) -> list[str]:
     """Register each ``<runs_dir>/<experiment>/<filename>`` that exists as flow method ``experiment``.
 

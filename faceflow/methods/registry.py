@@ -4,7 +4,7 @@
 ``img2`` for RGB (H, W, 3) or gray (H, W) uint8 images. :func:`register` adds a method under a
 name. Kinds: ``classical`` (:mod:`faceflow.methods.classical`, registered on import of
 :mod:`faceflow.methods`), ``ours`` (trained FlowNetS checkpoints,
-:func:`faceflow.training.checkpoints.register_checkpoints`) and ``cnn`` (published CNNs,
+:func:`faceflow.methods.flownets_checkpoints.register_checkpoints`) and ``cnn`` (published CNNs,
 :func:`faceflow.methods.cnn.register_cnn_baselines`).
 """
 

@@ -84,7 +84,7 @@ def overfit_check(
     # the profile's own run cache: a stale run is replaced
     run = outputs.runs("faces") / ("overfit-masked" if masked else "overfit")
     path = ensure_trained(cfg, run, train_data=few, val_data=few, device=device, progress=False, replace=True)
-    from faceflow.training.checkpoints import history
+    from faceflow.methods.flownets_checkpoints import history
 
     _, val = history(path)
     column = "epe_valid" if masked else "epe"
