@@ -13,7 +13,7 @@ face result of the book is reported
 :func:`beats` is the one rule the book uses to say that one method beats another.
 :func:`ground_truth_quality` measures the ground truth against an independent method (the
 published RAFT-small) in the same regions, the evidence for reading the tables this way; chapter
-01 runs it on the corpus (:mod:`faceflow.studies.ground_truth.quality`).
+01 runs it on the corpus (:mod:`faceflow.studies.ground_truth.real_clips`).
 """
 
 from __future__ import annotations

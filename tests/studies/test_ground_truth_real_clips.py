@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceflow.studies.ground_truth import quality
+from faceflow.studies.ground_truth import real_clips
 
 
 def test_reconcile_caches_the_reference_on_every_exact_pair_for_the_ranking(tmp_path):
@@ -27,8 +27,8 @@ def test_reconcile_caches_the_reference_on_every_exact_pair_for_the_ranking(tmp_
     known = SimpleNamespace(pairs=lambda: exact)
     # the pipeline's ground truth of the pairs it keeps (two of three), on the same frame arrays
     landmark = [FlowPair(p.name, p.img1, p.img2, p.flow * 0.9, p.source, p.mask) for p in exact[:2]]
-    plain = quality.reconcile(known, landmark, {}, "farneback")
-    cached = quality.reconcile(known, landmark, {}, "farneback", cache_dir=tmp_path)
+    plain = real_clips.reconcile(known, landmark, {}, "farneback")
+    cached = real_clips.reconcile(known, landmark, {}, "farneback", cache_dir=tmp_path)
     assert plain.table.equals(cached.table) and plain.values == cached.values
 
     # the cache holds every exact pair under the tag chapter 04 uses: its ranking reads it back
