@@ -229,3 +229,30 @@ def test_table3_formatting():
     assert shown.loc["PWC-Net"].iloc[0] == "weights not available" and shown.loc["PWC-Net"].iloc[1:].eq("").all()
     assert shown.loc["Exp2II", ("BP4D", "EPE")] == "0.2498"
     assert shown.loc["Exp1", ("BP4D", "EPE impr. %")] == "12.54"
+
+
+def test_set_means_and_the_mean_range_text_on_a_hand_worked_case():
+    # method a: seed 0 pairs (1, 3) -> 2, seed 1 pair (4) -> 4: mean 3, range 2; b: one seed, 0.5
+    rows = pd.DataFrame(
+        {
+            "method": ["a", "a", "a", "b"],
+            "seed": [0, 0, 1, 0],
+            "test_set": ["t", "t", "t", "t"],
+            "epe": [1.0, 3.0, 4.0, 0.5],
+            "aae": [0.1, 0.3, 0.4, 0.05],
+        }
+    )
+    mean, spread = tables.set_means(rows, ["epe"], rows=["b", "a", "c"])
+    assert list(mean.index) == ["b", "a", "c"] and list(mean.columns) == [("t", "epe")]
+    assert mean.loc["a", ("t", "epe")] == 3.0 and spread.loc["a", ("t", "epe")] == 2.0
+    assert mean.loc["b", ("t", "epe")] == 0.5 and spread.loc["b", ("t", "epe")] == 0.0
+    assert np.isnan(mean.loc["c", ("t", "epe")])
+    # without seeds, the mean over the pairs: (1 + 3 + 4) / 3 for a
+    avg = tables.averages(rows.drop(columns="seed"))
+    assert list(avg.columns) == [("t", "EPE"), ("t", "AAE")]
+    assert avg.loc["a", ("t", "EPE")] == pytest.approx(8 / 3) and avg.loc["b", ("t", "AAE")] == 0.05
+    # the two tables' cells: mean, then half the range when there are several seeds
+    result = tables.TableResult(pd.DataFrame(), mean, rows, pd.DataFrame(), spread)
+    assert result.text("a", "t") == "3.0000 ± 1.0000" and result.text("b", "t") == "0.5000"
+    assert result.text("c", "t") == tables.NOT_AVAILABLE
+    assert tables.mean_range_text(0.123456, 0.02, digits=3) == "0.123 ± 0.010"
