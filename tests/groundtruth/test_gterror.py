@@ -78,9 +78,6 @@ def test_ground_truth_error_without_data(tmp_path):
     t = res.table()
     assert list(t.index) == list(gterror.PARTS)
     assert {"face", "interior", "boundary band"} <= set(t.columns.get_level_values(0))
-    versus = res.against_paper()
-    assert versus.iloc[2, 0] == pytest.approx(0.2498)  # the paper's number, labelled as such
-    assert versus.index[2].startswith("paper:")
 
 
 def test_known_motion_set_round_trips_through_its_cache_and_gives_exact_pairs(tmp_path):
@@ -106,13 +103,12 @@ def test_known_motion_set_round_trips_through_its_cache_and_gives_exact_pairs(tm
     assert len(other.pairs()) == 3  # other settings: made anew, not read from the cache
 
 
-def test_largest_part_and_ratio_to_the_paper():
+def test_largest_part():
     rows = []
     for part, e in zip(gterror.PARTS, (0.5, 0.01, 2.0, 2.2, 3.0)):
         rows.append(dict(sequence="s", pair=0, part=part, region="face", epe=e, aae=0.1, suspect=False))
     res = gterror.GroundTruthError(pd.DataFrame(rows), ["s"], "hand", 0.0)
     assert res.largest_part() == "landmark noise" and res.epe("zero flow") == 3.0
-    assert res.times_paper_best() == pytest.approx(2.2 / 0.2498)
 
 
 def test_suspect_pairs_are_counted_but_left_out_as_the_dataset_leaves_them_out():
@@ -123,5 +119,5 @@ def test_suspect_pairs_are_counted_but_left_out_as_the_dataset_leaves_them_out()
             rows[-1]["mean |u|"] = 1.0
     res = gterror.GroundTruthError(pd.DataFrame(rows), ["s"], "hand", 0.0)
     assert res.epe("whole pipeline") == pytest.approx(0.5)  # the 9 px tracker jump is not averaged in
-    assert res.suspect_share() == pytest.approx(1 / 3) and res.summary_values()["suspect"] == "33%"
+    assert res.suspect_share() == pytest.approx(1 / 3)
     assert res.table().loc["whole pipeline", ("face", "epe")] == pytest.approx(0.5)

@@ -111,3 +111,30 @@ def test_face_source_prefers_the_readers_folder_then_the_corpus_then_openface(tm
     assert baseline_study.face_source("smoke", None, out, tmp_path / "mine") == (tmp_path / "mine", None)
     # no corpus under this data root: the OpenFace samples' dataset, with its default split
     assert baseline_study.face_source("smoke", tmp_path / "empty-root", out) == (out.dataset("openface"), None)
+
+
+def test_trained_comparison_methods_trains_only_the_runs_missing_altogether(tmp_path, monkeypatch):
+    from faceflow.groundtruth.splits import SplitOptions
+    from faceflow.training import loop
+
+    trained = []
+
+    def record(cfg, run_dir, **kwargs):
+        trained.append((run_dir.name, cfg.data["exclude"], kwargs["face_dir"]))
+
+    monkeypatch.setattr(loop, "ensure_trained", record)
+    runs = tmp_path / "runs"
+    (runs / "Exp1").mkdir(parents=True)
+    (runs / "Exp1" / "last.pt").write_bytes(b"stub")  # a run that exists is never trained again
+    real = testsets.TestSets({"faces test": []}, "", False, tmp_path / "gt", SplitOptions(("seqA",)))
+    try:
+        methods = baseline_study.trained_comparison_methods(runs, real, "smoke")
+        assert [t[0] for t in trained] == ["Exp2I", "Exp2II", "Exp3I", "Exp3II"]
+        assert all(exclude == ["seqA"] and face == tmp_path / "gt" for _, exclude, face in trained)
+        assert methods.trained_here == ["Exp2I", "Exp2II", "Exp3I", "Exp3II"] and methods.ours == ["Exp1"]
+        # generated test sets: nothing is trained; the library's list of methods never trains
+        trained.clear()
+        assert baseline_study.trained_comparison_methods(runs, _generated_sets(tmp_path), "smoke").trained_here == []
+        assert baselines.comparison_methods(runs, real, "smoke").trained_here == [] and trained == []
+    finally:
+        registry.unregister("Exp1")
