@@ -75,9 +75,6 @@ class MethodSet:
         ``{network: why}`` for each pretrained network asked for whose weights are not here.
     runs_dir : pathlib.Path
         Where our networks' checkpoints are (``<runs_dir>/<experiment>/last.pt``).
-    trained_here : list of str
-        Experiments trained because their run was missing altogether
-        (:func:`faceflow.studies.baselines.trained_comparison_methods`; empty otherwise).
     missing : dict of str to str
         What could not be used, and why.
     """
@@ -89,7 +86,6 @@ class MethodSet:
     runs_dir: Path
     pretrained: list[str] = field(default_factory=list)
     pretrained_missing: dict[str, str] = field(default_factory=dict)
-    trained_here: list[str] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -171,7 +167,7 @@ def comparison_methods(
 
     Our networks are the FlowNetS experiments under ``runs_dir`` that have a checkpoint; nothing
     is trained here (chapter 04 trains a missing run first:
-    :func:`faceflow.studies.baselines.trained_comparison_methods`).
+    :func:`faceflow.studies.baselines.train_missing_runs`).
 
     Parameters
     ----------
@@ -218,7 +214,7 @@ def comparison_methods(
         )
     nets = [n for n, s in wanted.items() if s.available]
     nets_missing = {n: s.reason for n, s in wanted.items() if not s.available}
-    return MethodSet(ours, classical, available, statuses, runs_dir, nets, nets_missing, [], missing)
+    return MethodSet(ours, classical, available, statuses, runs_dir, nets, nets_missing, missing)
 
 
 @dataclass

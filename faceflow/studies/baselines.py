@@ -8,9 +8,7 @@ never trains.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pandas as pd
 
 from faceflow import profiles
 from faceflow.evaluation import tables
-from faceflow.evaluation.baselines import MethodSet, Table3Result, comparison_methods
+from faceflow.evaluation.baselines import MethodSet, Table3Result
 from faceflow.evaluation.evaluate import cached_evaluate
 from faceflow.evaluation.testsets import TestSets
 from faceflow.groundtruth.splits import SplitOptions
@@ -71,24 +69,25 @@ FIG4_PIECES = {
 
 def train_missing_runs(
     runs_dir: str | os.PathLike,
-    face_dir: str | os.PathLike,
+    test_sets: TestSets,
     profile: str,
-    exclude: Sequence[str],
     data_root: str | os.PathLike | None = None,
     device: str = "cpu",
 ) -> list[str]:
-    """Train each FlowNetS experiment whose run is missing altogether; existing runs are left as they are.
+    """Train each FlowNetS experiment whose run is missing altogether, before Table 3 lists the methods.
+
+    Only when the face test sets are real: the runs train on their face dataset, with their
+    held-out sequences left out of the split, and the profile's settings. Existing runs are left
+    as they are; with generated test sets nothing is trained.
 
     Parameters
     ----------
     runs_dir : path-like
         The face runs folder (``<runs_dir>/<experiment>/last.pt``).
-    face_dir : path-like
-        The ``faceflow gt`` face dataset the runs train on.
+    test_sets : faceflow.evaluation.testsets.TestSets
+        The face test sets (their ``face_dir`` and ``exclude``).
     profile : str
         Profile whose training settings a missing run gets.
-    exclude : sequence of str
-        Face sequences held out of the split (the cross-dataset source).
     data_root : path-like, optional
         The data root.
     device : str
@@ -102,68 +101,25 @@ def train_missing_runs(
     from faceflow.training import experiments
     from faceflow.training.loop import ensure_trained
 
+    if test_sets.generated:
+        return []
     runs_dir = Path(runs_dir)
     trained = []
     for exp in experiments.NAMES:
         if (runs_dir / exp / "last.pt").is_file():
             continue
-        cfg = experiments.for_profile(exp, "faces", profile, data={"exclude": list(exclude)})
+        cfg = experiments.for_profile(exp, "faces", profile, data={"exclude": list(test_sets.exclude)})
         ensure_trained(
-            cfg, runs_dir / exp, data_root=data_root, face_dir=face_dir, device=device, progress=False, replace=True
+            cfg,
+            runs_dir / exp,
+            data_root=data_root,
+            face_dir=test_sets.face_dir,
+            device=device,
+            progress=False,
+            replace=True,
         )
         trained.append(exp)
     return trained
-
-
-def trained_comparison_methods(
-    runs_dir: str | os.PathLike,
-    test_sets: TestSets,
-    profile: str,
-    include_tvl1: bool = False,
-    cnn_weights: str | os.PathLike | None = None,
-    data_root: str | os.PathLike | None = None,
-    device: str = "cpu",
-    pretrained: Sequence[str] = (),
-) -> MethodSet:
-    """The methods of Table 3, after training each FlowNetS run missing altogether (chapter 04).
-
-    When the face test sets are real, a run missing altogether is trained first with the
-    profile's settings (:func:`train_missing_runs`); with generated test sets no network is
-    trained. Then :func:`faceflow.evaluation.baselines.comparison_methods` registers and lists
-    the methods.
-
-    Parameters
-    ----------
-    runs_dir : path-like
-        The face runs folder.
-    test_sets : TestSets
-        The face test sets (:func:`faceflow.evaluation.testsets.load_test_sets`).
-    profile : str
-        Profile name (training settings of a missing run).
-    include_tvl1 : bool
-        Add TV-L1 to the classical methods (seconds per pair).
-    cnn_weights : path-like, optional
-        Folder with the paper's CNN weights (default ``$FACEFLOW_CNN_WEIGHTS``).
-    data_root : path-like, optional
-        The data root.
-    device : str
-        Torch device of the networks.
-    pretrained : sequence of str
-        Published pretrained networks to compare (keys of
-        :data:`faceflow.methods.pretrained.PRETRAINED`).
-
-    Returns
-    -------
-    faceflow.evaluation.baselines.MethodSet
-        Its ``trained_here`` lists the experiments trained by this call.
-    """
-    trained = []
-    if not test_sets.generated:
-        trained = train_missing_runs(
-            Path(runs_dir), test_sets.face_dir, profile, test_sets.exclude, data_root=data_root, device=device
-        )
-    methods = comparison_methods(runs_dir, test_sets, profile, include_tvl1, cnn_weights, data_root, device, pretrained)
-    return dataclasses.replace(methods, trained_here=trained)
 
 
 @dataclass
@@ -245,7 +201,8 @@ def finetune_on_faces(
     test_sets : TestSets
         The face test sets of Table 3.
     methods : MethodSet
-        From :func:`trained_comparison_methods` (RAFT-small must be among its pretrained networks).
+        From :func:`faceflow.evaluation.baselines.comparison_methods` (RAFT-small must be among its
+        pretrained networks).
     table3 : Table3Result, optional
         Table 3; its best networks are shown beside the two RAFT-small, with DIS and the zero field.
     settings : faceflow.profiles.FinetuneProfile
@@ -325,7 +282,7 @@ def fig4(test_sets: TestSets, methods: MethodSet, per_kind: int, path: str | os.
     test_sets : TestSets
         The face test sets.
     methods : MethodSet
-        From :func:`trained_comparison_methods`.
+        From :func:`faceflow.evaluation.baselines.comparison_methods`.
     per_kind : int
         Rows per motion type.
     path : path-like, optional

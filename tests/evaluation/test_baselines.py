@@ -14,14 +14,6 @@ from faceflow.methods import registry
 from faceflow.training import checkpoints, experiments
 
 
-def _generated_sets(tmp_path, n=3) -> testsets.TestSets:
-    settings = profiles.get("smoke")
-    settings = replace(settings, baselines=replace(settings.baselines, generated_pairs=n))
-    sets = testsets.load_test_sets(tmp_path / "no-faces", tmp_path / "no-runs", None, settings)
-    assert sets.generated
-    return sets
-
-
 @pytest.fixture
 def runs(tmp_path):
     """Two untrained FlowNetS checkpoints (Exp1, Exp2II) in a runs folder; unregistered afterwards."""
@@ -38,8 +30,8 @@ def runs(tmp_path):
             registry.unregister(exp)
 
 
-def test_load_test_sets_falls_back_to_generated_pairs_and_says_why(tmp_path):
-    sets = _generated_sets(tmp_path)
+def test_load_test_sets_falls_back_to_generated_pairs_and_says_why(tmp_path, generated_test_sets):
+    sets = generated_test_sets(tmp_path)
     assert list(sets.sets) == ["generated faces"] and len(sets.sets["generated faces"]) == 3
     assert "Face ground-truth dataset" in sets.missing and "Real face test set" in sets.missing
     assert sets.label("x") == "x (GENERATED)"
@@ -63,11 +55,11 @@ def test_load_test_sets_reads_the_real_split(tmp_path, fake_gt):
     assert sets.first_pair.flow.shape == (48, 64, 2)
 
 
-def test_methods_without_networks_or_cnn_weights(tmp_path, monkeypatch):
+def test_methods_without_networks_or_cnn_weights(tmp_path, monkeypatch, generated_test_sets):
     monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
-    sets = _generated_sets(tmp_path)
+    sets = generated_test_sets(tmp_path)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
-    assert methods.ours == [] and methods.cnn == [] and methods.trained_here == []
+    assert methods.ours == [] and methods.cnn == []
     assert methods.names == ["farneback", "dis", "zero"]
     assert "generated" in methods.missing["Our FlowNetS networks"]
     assert set(methods.missing_cnn) == {"PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet"}
@@ -80,9 +72,9 @@ def test_methods_without_networks_or_cnn_weights(tmp_path, monkeypatch):
     assert with_tvl1.fig4_methods() == ["farneback", "dis", "tvl1"]
 
 
-def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatch):
+def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatch, generated_test_sets):
     monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
-    sets = _generated_sets(tmp_path, n=3)
+    sets = generated_test_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     t3 = baselines.table3(sets, methods, tmp_path / "cache", tmp_path)
     assert t3.best == {} and t3.best_text.startswith("none")
@@ -100,9 +92,9 @@ def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatc
     assert len(pd.read_csv(tmp_path / "per_pair.csv")) == 3 * len(methods.names)
 
 
-def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs, monkeypatch):
+def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs, monkeypatch, generated_test_sets):
     monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
-    sets = _generated_sets(tmp_path, n=3)
+    sets = generated_test_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(runs, sets, "smoke")
     assert methods.ours == ["Exp1", "Exp2II"] and "Our FlowNetS networks" not in methods.missing
     t3 = baselines.table3(sets, methods, tmp_path / "cache")
@@ -123,9 +115,9 @@ def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs, monkeypatch
     assert (rt.table["ms_per_pair"] > 0).all() and (tmp_path / "runtime.csv").is_file()
 
 
-def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch):
+def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch, generated_test_sets):
     monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
-    sets = _generated_sets(tmp_path)
+    sets = generated_test_sets(tmp_path)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     away = baselines.away_from_faces(methods, None, 1, tmp_path / "cache")
     assert away.table is None and set(away.missing) == {"Sintel", "FlyingChairs"}
@@ -147,9 +139,11 @@ def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch):
     assert (tmp_path / "away_from_faces.csv").is_file()
 
 
-def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path, monkeypatch):
+def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(
+    tmp_path, monkeypatch, generated_test_sets
+):
     monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
-    sets = _generated_sets(tmp_path)
+    sets = generated_test_sets(tmp_path)
     methods = baselines.comparison_methods(
         tmp_path / "runs", sets, "default", data_root=tmp_path, pretrained=("spynet-sintel", "raft-small")
     )

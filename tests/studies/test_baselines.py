@@ -13,16 +13,8 @@ from faceflow.methods import registry
 from faceflow.studies import baselines as baseline_study
 
 
-def _generated_sets(tmp_path, n=3) -> testsets.TestSets:
-    settings = profiles.get("smoke")
-    settings = replace(settings, baselines=replace(settings.baselines, generated_pairs=n))
-    sets = testsets.load_test_sets(tmp_path / "no-faces", tmp_path / "no-runs", None, settings)
-    assert sets.generated
-    return sets
-
-
-def test_finetuning_says_why_it_did_not_run(tmp_path):
-    sets = _generated_sets(tmp_path)
+def test_finetuning_says_why_it_did_not_run(tmp_path, generated_test_sets):
+    sets = generated_test_sets(tmp_path)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     off = profiles.get("smoke").baselines.finetune
     result = baseline_study.finetune_on_faces(sets, methods, None, off, tmp_path)
@@ -67,7 +59,7 @@ def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, 
     methods = baselines.comparison_methods(
         tmp_path / "runs", sets, "smoke", data_root=data_root, pretrained=["raft-small"]
     )
-    assert methods.ours == [] and methods.trained_here == []
+    assert methods.ours == []
     assert methods.pretrained == ["raft-small"] and methods.fig4_methods()[-1] == "raft-small"
     tiny = profiles.FinetuneProfile(steps=1, batch_size=1, crop=(64, 64), iters=2, lr=1e-4, train_pairs=2)
     try:
@@ -92,9 +84,9 @@ def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root, 
                 registry.unregister(name)
 
 
-def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_path, monkeypatch):
+def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_path, monkeypatch, generated_test_sets):
     monkeypatch.delenv("FACEFLOW_CNN_WEIGHTS", raising=False)
-    sets = _generated_sets(tmp_path, n=3)
+    sets = generated_test_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     out = baseline_study.fig4(sets, methods, per_kind=1, path=tmp_path / "fig4.png")
     assert list(out.figures) == ["pairs", *baseline_study.FIG4_PIECES]
@@ -113,7 +105,9 @@ def test_face_source_prefers_the_readers_folder_then_the_corpus_then_openface(tm
     assert baseline_study.face_source("smoke", tmp_path / "empty-root", out) == (out.dataset("openface"), None)
 
 
-def test_trained_comparison_methods_trains_only_the_runs_missing_altogether(tmp_path, monkeypatch):
+def test_only_the_runs_missing_altogether_are_trained_and_only_on_real_faces(
+    tmp_path, monkeypatch, generated_test_sets
+):
     from faceflow.groundtruth.splits import SplitOptions
     from faceflow.training import loop
 
@@ -127,14 +121,13 @@ def test_trained_comparison_methods_trains_only_the_runs_missing_altogether(tmp_
     (runs / "Exp1").mkdir(parents=True)
     (runs / "Exp1" / "last.pt").write_bytes(b"stub")  # a run that exists is never trained again
     real = testsets.TestSets({"faces test": []}, "", False, tmp_path / "gt", SplitOptions(("seqA",)))
+    assert baseline_study.train_missing_runs(runs, real, "smoke") == ["Exp2I", "Exp2II", "Exp3I", "Exp3II"]
+    assert [t[0] for t in trained] == ["Exp2I", "Exp2II", "Exp3I", "Exp3II"]
+    assert all(exclude == ["seqA"] and face == tmp_path / "gt" for _, exclude, face in trained)
+    trained.clear()
+    assert baseline_study.train_missing_runs(runs, generated_test_sets(tmp_path), "smoke") == [] and trained == []
+    # the library's list of methods never trains: Exp1 is registered from its checkpoint as it is
     try:
-        methods = baseline_study.trained_comparison_methods(runs, real, "smoke")
-        assert [t[0] for t in trained] == ["Exp2I", "Exp2II", "Exp3I", "Exp3II"]
-        assert all(exclude == ["seqA"] and face == tmp_path / "gt" for _, exclude, face in trained)
-        assert methods.trained_here == ["Exp2I", "Exp2II", "Exp3I", "Exp3II"] and methods.ours == ["Exp1"]
-        # generated test sets: nothing is trained; the library's list of methods never trains
-        trained.clear()
-        assert baseline_study.trained_comparison_methods(runs, _generated_sets(tmp_path), "smoke").trained_here == []
-        assert baselines.comparison_methods(runs, real, "smoke").trained_here == [] and trained == []
+        assert baselines.comparison_methods(runs, real, "smoke").ours == ["Exp1"] and trained == []
     finally:
         registry.unregister("Exp1")
