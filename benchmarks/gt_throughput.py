@@ -42,8 +42,8 @@ TARGETS = {"exact": 300.0, "paper": 60.0, "landmarks": 150.0, "end to end": 50.0
 def _frames(n: int):
     import cv2
 
-    from faceflow.groundtruth.analysis import generated_sequence, sample_video
     from faceflow.io.images import read_video_frames
+    from faceflow.studies.ground_truth.analysis import generated_sequence, sample_video
 
     video = sample_video(None)
     if video is not None:

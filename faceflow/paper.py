@@ -25,6 +25,10 @@ def table1() -> pd.DataFrame:
     )
 
 
+#: The paper's five FlowNetS experiments (Sec. 4.3), in its tables' order.
+EXPERIMENTS = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II")
+
+
 def table2() -> pd.DataFrame:
     """Table 2: ablation EPE/AAE on the BP4D-Spontaneous test set and on CK+ (cross-dataset)."""
     return pd.DataFrame(

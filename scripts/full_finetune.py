@@ -47,12 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     from faceflow.evaluation import baselines
     from faceflow.evaluation.evaluate import evaluate
     from faceflow.evaluation.regions import view_means
-    from faceflow.evaluation.testsets import face_source, load_test_sets
+    from faceflow.evaluation.testsets import load_test_sets
     from faceflow.groundtruth.jitter import profile_floor
     from faceflow.io.atomic import atomic_write_text
     from faceflow.io.datasets import resolve_root
     from faceflow.methods.pretrained import FINETUNED_NAME
     from faceflow.runtime import resolve_device
+    from faceflow.studies.baselines import face_source, finetune_on_faces
     from faceflow.training.finetune import FinetuneConfig, finetune_raft, read_finetuned, register_finetuned
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -87,10 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         data_root=root,
         device=device,
         pretrained=("raft-small",),
-        train_missing=False,
     )
     folder = out.root / "finetune"
-    result = baselines.finetune_on_faces(
+    result = finetune_on_faces(
         test_sets, methods, None, ft_settings, folder / "raft-small-faces", root, device, args.seed
     )
     if result.table is None:

@@ -234,6 +234,25 @@ def toy_mer_set():
     return _toy_mer_set
 
 
+def _generated_test_sets(folder, n=3):
+    from dataclasses import replace
+
+    from faceflow import profiles
+    from faceflow.evaluation import testsets
+
+    settings = profiles.get("smoke")
+    settings = replace(settings, baselines=replace(settings.baselines, generated_pairs=n))
+    sets = testsets.load_test_sets(folder / "no-faces", folder / "no-runs", None, settings)
+    assert sets.generated
+    return sets
+
+
+@pytest.fixture
+def generated_test_sets():
+    """``generated_test_sets(folder, n=3)``: Table 3's face test sets of ``n`` generated pairs (no face data)."""
+    return _generated_test_sets
+
+
 def _tiny_cfg(**kw):
     from faceflow.training.experiments import TrainConfig
 

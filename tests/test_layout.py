@@ -20,9 +20,13 @@ RANK = {
     "training": 4,
     "evaluation": 5,
     "mer": 5,
-    "book": 6,
-    "cli": 7,
+    "studies": 6,
+    "book": 7,
+    "cli": 8,
 }
+
+#: The library: what a researcher calls without the book (the studies and the book sit on top).
+LIBRARY = ("paper", "profiles", "runtime", "io", "flow", "groundtruth", "methods", "training", "evaluation", "mer")
 
 
 def _module_name(path: Path) -> str:
@@ -93,8 +97,33 @@ def test_no_import_cycles():
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
-def test_the_engine_never_imports_the_book():
-    offenders = [
-        m for m, deps in _graph().items() if _area(m) not in ("book", "cli") and any(_area(d) == "book" for d in deps)
+def _offenders(graph: dict[str, set[str]], areas, forbidden) -> list[str]:
+    """``"module imports dep"`` for each module of ``areas`` importing a module of ``forbidden``."""
+    return sorted(
+        f"{m} imports {d}" for m, deps in graph.items() if _area(m) in areas for d in deps if _area(d) in forbidden
+    )
+
+
+def test_the_library_never_imports_the_studies_or_the_book():
+    bad = _offenders(_graph(), LIBRARY, ("studies", "book"))
+    assert not bad, "library modules importing the chapters' layers:\n" + "\n".join(bad)
+
+
+def test_evaluation_and_mer_never_import_training():
+    bad = _offenders(_graph(), ("evaluation", "mer"), ("training",))
+    assert not bad, "evaluation never trains:\n" + "\n".join(bad)
+
+
+def test_the_layer_checks_catch_a_bad_import():
+    # the graph of a library module importing the studies, and of evaluation importing training
+    graph = {
+        "faceflow.groundtruth.mesh": {"faceflow.studies.ground_truth.analysis"},
+        "faceflow.evaluation.tables": {"faceflow.training.checkpoints", "faceflow.methods.registry"},
+        "faceflow.studies.plans": {"faceflow.training.loop"},
+    }
+    assert _offenders(graph, LIBRARY, ("studies", "book")) == [
+        "faceflow.groundtruth.mesh imports faceflow.studies.ground_truth.analysis"
     ]
-    assert not offenders
+    assert _offenders(graph, ("evaluation", "mer"), ("training",)) == [
+        "faceflow.evaluation.tables imports faceflow.training.checkpoints"
+    ]

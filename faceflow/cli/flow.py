@@ -21,8 +21,8 @@ from faceflow.cli.region_report import add_jitter_floor, jitter_floor, print_by_
 
 def _register(args) -> list:
     """Register the trained runs and the pretrained networks; the statuses of the paper's CNNs and the networks."""
+    from faceflow.methods.flownets_checkpoints import register_checkpoints
     from faceflow.methods.pretrained import paper_cnn_status, register_pretrained
-    from faceflow.training.checkpoints import register_checkpoints
 
     if getattr(args, "runs", None):
         if not Path(args.runs).is_dir():
@@ -184,7 +184,7 @@ def _compare(args) -> int:
 def _compare_functions(ours, args) -> dict:
     """``{network: fn(img1, img2)}``: our networks' largest (k = 1) prediction in the paper's
     convention, as Tables 1-2 score them (every other method runs through the registry)."""
-    from faceflow.training.checkpoints import checkpoint_flow_fn
+    from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn
 
     if args.convention != "paper":
         return {}

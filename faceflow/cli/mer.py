@@ -120,7 +120,7 @@ def _clips(args) -> int:
     import pandas as pd
 
     from faceflow.mer.features import flow_methods
-    from faceflow.mer.tables import clip_comparison
+    from faceflow.studies.micro_expressions.tables import clip_comparison
 
     cmp = clip_comparison(args.data_root, args.methods or flow_methods(), args.max_clips, progress=not args.quiet)
     for what, why in cmp.missing.items():

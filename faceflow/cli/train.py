@@ -33,7 +33,7 @@ def _face_data(args):
     from faceflow import profiles
     from faceflow.groundtruth.splits import SplitOptions
     from faceflow.io.datasets import DataNotFoundError
-    from faceflow.training import plans
+    from faceflow.studies import plans
 
     if args.face_dir:
         return Path(args.face_dir), SplitOptions(tuple(args.exclude)).to_data()
@@ -79,8 +79,8 @@ def _read_config(path: Path, overrides: dict):
 
 def _train(args: argparse.Namespace) -> int:
     from faceflow import profiles
+    from faceflow.methods.flownets_checkpoints import checkpoint_status
     from faceflow.training import experiments
-    from faceflow.training.checkpoints import checkpoint_status
     from faceflow.training.loop import ensure_trained
 
     overrides = {}
@@ -144,13 +144,13 @@ def _check_masked(masked: bool, train_set: str) -> None:
 
 def _eval(args: argparse.Namespace) -> int:
     from faceflow.evaluation.evaluate import evaluate
-    from faceflow.evaluation.figures import error_histograms
     from faceflow.groundtruth.dataset import manifest_files, manifest_refs, read_manifest
     from faceflow.groundtruth.splits import SplitOptions
     from faceflow.io.atomic import atomic_write_bytes, atomic_write_text
     from faceflow.io.paths import refuse_output_over_input
+    from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn, load_checkpoint
+    from faceflow.studies.flow_figures import error_histograms
     from faceflow.training import datasets
-    from faceflow.training.checkpoints import checkpoint_flow_fn, load_checkpoint
 
     _, cfg, _ = load_checkpoint(args.checkpoint)
     floor, source = jitter_floor(args) if args.on == "faces" else (None, "")  # a bad floor file: before the work

@@ -1,6 +1,6 @@
 """Sec. 5.2, the comparison with other flow methods: the methods, Table 3, runtimes, away from faces.
 
-Chapter 04 is one call per table to this module:
+Chapter 04 is one call per table to this module (with :mod:`faceflow.studies.baselines`):
 
 * :func:`comparison_methods` gathers the methods of Table 3 (our trained FlowNetS networks, the
   classical OpenCV methods, the published pretrained networks that stand in for the paper's CNNs)
@@ -8,9 +8,10 @@ Chapter 04 is one call per table to this module:
 * :func:`table3` evaluates them on the face test sets (:func:`faceflow.evaluation.testsets.load_test_sets`)
   and returns Table 3 in the paper's layout, the per-pair rows and the best of our networks;
 * :func:`runtime_table` times every method on one pair resized to the paper's 384x512;
-* :func:`away_from_faces` evaluates the same methods on the Sintel and FlyingChairs samples;
-* :func:`finetune_on_faces` (beyond the paper) fine-tunes RAFT-small on the face ground truth and
-  compares it with the pretrained network on the same test pairs.
+* :func:`away_from_faces` evaluates the same methods on the Sintel and FlyingChairs samples.
+
+What chapter 04 adds (training a missing run, fine-tuning RAFT-small, Fig. 4 in pieces) is in
+:mod:`faceflow.studies.baselines`.
 
 Every builder returns a result with a ``missing: dict[str, str]`` attribute naming what could not
 run and why (shown by :meth:`faceflow.book.chapter.Chapter.report`).
@@ -32,9 +33,9 @@ from faceflow.evaluation.testsets import TestSets
 from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair, chairs_pairs, locate, sintel_pairs
 from faceflow.methods.classical import FAST_CLASSICAL_METHODS
+from faceflow.methods.flownets_checkpoints import checkpoint_status, register_checkpoints
 from faceflow.methods.pretrained import PAPER_CNNS, PRETRAINED, paper_cnn_status, register_pretrained
 from faceflow.methods.registry import estimate_flow, get_method
-from faceflow.training.checkpoints import checkpoint_status, register_checkpoints
 
 #: Methods timed without an untimed first call (no model to load).
 TIMED_CLASSICAL = ("farneback", "tvl1", "dis")
@@ -42,12 +43,6 @@ TIMED_CLASSICAL = ("farneback", "tvl1", "dis")
 #: Text of a Table 3 row whose CNN has no weights here.
 NO_WEIGHTS = "weights not available"
 
-#: The pieces of Fig. 4 after the pairs themselves, by method group, and their titles.
-FIG4_PIECES = {
-    "ours": "our FlowNetS networks",
-    "classical": "classical methods",
-    "networks": "networks with published weights (the paper's CNNs, pretrained substitutes)",
-}
 
 #: Row groups of the displayed Table 3, by method kind.
 GROUPS = {
@@ -76,8 +71,6 @@ class MethodSet:
         ``{network: why}`` for each pretrained network asked for whose weights are not here.
     runs_dir : pathlib.Path
         Where our networks' checkpoints are (``<runs_dir>/<experiment>/last.pt``).
-    trained_here : list of str
-        Experiments this call trained because their run was missing altogether.
     missing : dict of str to str
         What could not be used, and why.
     """
@@ -88,7 +81,6 @@ class MethodSet:
     runs_dir: Path
     pretrained: list[str] = field(default_factory=list)
     pretrained_missing: dict[str, str] = field(default_factory=dict)
-    trained_here: list[str] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -131,9 +123,9 @@ class MethodSet:
         return [m for group in self.fig4_groups().values() for m in group]
 
     def fig4_groups(self) -> dict[str, list[str]]:
-        """The pieces of Fig. 4 (:data:`FIG4_PIECES`): our networks, the classical methods but
-        the zero field, the networks with published weights (the pretrained substitutes for the
-        paper's CNNs)."""
+        """The pieces of Fig. 4 (:data:`faceflow.studies.baselines.FIG4_PIECES`): our networks, the
+        classical methods but the zero field, the networks with published weights (the pretrained
+        substitutes for the paper's CNNs)."""
         classical = [m for m in self.classical if m != "zero"]
         return {"ours": list(self.ours), "classical": classical, "networks": list(self.pretrained)}
 
@@ -156,52 +148,6 @@ class MethodSet:
         return pd.DataFrame(rows, columns=["method", "status"]).set_index("method")
 
 
-def train_missing_runs(
-    runs_dir: str | os.PathLike,
-    face_dir: str | os.PathLike,
-    profile: str,
-    exclude: Sequence[str],
-    data_root: str | os.PathLike | None = None,
-    device: str = "cpu",
-) -> list[str]:
-    """Train each FlowNetS experiment whose run is missing altogether; existing runs are left as they are.
-
-    Parameters
-    ----------
-    runs_dir : path-like
-        The face runs folder (``<runs_dir>/<experiment>/last.pt``).
-    face_dir : path-like
-        The ``faceflow gt`` face dataset the runs train on.
-    profile : str
-        Profile whose training settings a missing run gets.
-    exclude : sequence of str
-        Face sequences held out of the split (the cross-dataset source).
-    data_root : path-like, optional
-        The data root.
-    device : str
-        Torch device.
-
-    Returns
-    -------
-    list of str
-        The experiments trained by this call.
-    """
-    from faceflow.training import experiments
-    from faceflow.training.loop import ensure_trained
-
-    runs_dir = Path(runs_dir)
-    trained = []
-    for exp in experiments.NAMES:
-        if (runs_dir / exp / "last.pt").is_file():
-            continue
-        cfg = experiments.for_profile(exp, "faces", profile, data={"exclude": list(exclude)})
-        ensure_trained(
-            cfg, runs_dir / exp, data_root=data_root, face_dir=face_dir, device=device, progress=False, replace=True
-        )
-        trained.append(exp)
-    return trained
-
-
 def comparison_methods(
     runs_dir: str | os.PathLike,
     test_sets: TestSets,
@@ -210,13 +156,12 @@ def comparison_methods(
     data_root: str | os.PathLike | None = None,
     device: str = "cpu",
     pretrained: Sequence[str] = (),
-    train_missing: bool = True,
 ) -> MethodSet:
     """Register and list the methods of Table 3.
 
-    Our networks are the FlowNetS experiments under ``runs_dir``; when the face test sets are real
-    and a run is missing altogether, it is trained first with the profile's settings
-    (:func:`train_missing_runs`). With generated test sets no network is trained.
+    Our networks are the FlowNetS experiments under ``runs_dir`` that have a checkpoint; nothing
+    is trained here (chapter 04 trains a missing run first:
+    :func:`faceflow.studies.baselines.train_missing_runs`).
 
     Parameters
     ----------
@@ -225,7 +170,7 @@ def comparison_methods(
     test_sets : TestSets
         The face test sets (:func:`faceflow.evaluation.testsets.load_test_sets`).
     profile : str
-        Profile name (training settings of a missing run).
+        Profile name (named when the pretrained networks are not run).
     include_tvl1 : bool
         Add TV-L1 to the classical methods (seconds per pair).
     data_root : path-like, optional
@@ -236,19 +181,12 @@ def comparison_methods(
         Published pretrained networks to compare (keys of
         :data:`faceflow.methods.pretrained.PRETRAINED`); those without weights get a row saying
         where the weights come from.
-    train_missing : bool
-        Train the FlowNetS runs missing altogether (real face test sets only).
 
     Returns
     -------
     MethodSet
     """
     runs_dir = Path(runs_dir)
-    trained = []
-    if train_missing and not test_sets.generated:
-        trained = train_missing_runs(
-            runs_dir, test_sets.face_dir, profile, test_sets.exclude, data_root=data_root, device=device
-        )
     ours = register_checkpoints(runs_dir, device=device)
     statuses = paper_cnn_status()
     classical = list(FAST_CLASSICAL_METHODS) + (["tvl1"] if include_tvl1 else [])
@@ -267,7 +205,7 @@ def comparison_methods(
         )
     nets = [n for n, s in wanted.items() if s.available]
     nets_missing = {n: s.reason for n, s in wanted.items() if not s.available}
-    return MethodSet(ours, classical, statuses, runs_dir, nets, nets_missing, trained, missing)
+    return MethodSet(ours, classical, statuses, runs_dir, nets, nets_missing, missing)
 
 
 @dataclass
@@ -708,197 +646,3 @@ def away_from_faces(
         atomic_write_text(Path(out_dir) / "away_from_faces.csv", table.to_csv())
     shown = grouped(tables.format_table(table, dict.fromkeys(methods.missing_cnn, NO_WEIGHTS), digits=3), methods)
     return AwayResult(table, shown, per_pair, missing)
-
-
-@dataclass
-class FinetuneResult:
-    """Beyond the paper: RAFT-small before and after fine-tuning on the face ground truth.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame or None
-        Per test set: EPE on the face's moving pairs and over the whole crop, and AAE over the
-        whole crop (as Table 3), for the pretrained and the fine-tuned network and, for
-        reference, the best of our FlowNetS networks, DIS and the zero field. None when not run.
-    per_pair : pandas.DataFrame
-        The rows behind it, with their views.
-    history : pandas.DataFrame
-        Training loss and EPE per step.
-    config : dict
-        The fine-tuning config (:class:`faceflow.training.finetune.FinetuneConfig`).
-    seconds : float
-        Training time.
-    train_pairs : int
-        Face training pairs the crops were drawn from.
-    change : dict
-        ``{(test set, view): relative change of RAFT-small's EPE in percent}`` (negative:
-        fine-tuning helped), on the face's moving pairs and over the whole crop.
-    missing : dict of str to str
-        Why it did not run.
-    """
-
-    table: pd.DataFrame | None
-    per_pair: pd.DataFrame = field(default_factory=pd.DataFrame)
-    history: pd.DataFrame = field(default_factory=pd.DataFrame)
-    config: dict = field(default_factory=dict)
-    seconds: float = 0.0
-    train_pairs: int = 0
-    change: dict[str, float] = field(default_factory=dict)
-    missing: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def setup_text(self) -> str:
-        """Steps, crop size, training pairs and training time, as a phrase for the page (why not, when not run)."""
-        if not self.config:
-            return "; ".join(self.missing.values()) or "not run"
-        crop = "x".join(map(str, self.config.get("crop", ())))
-        return (
-            f"{len(self.history)} steps of {self.config.get('batch_size')} {crop} crops from "
-            f"{self.train_pairs:,} face training pairs, {self.seconds / 60:.1f} min"
-        )
-
-    @property
-    def change_text(self) -> str:
-        """How fine-tuning changed RAFT-small's EPE on each set, as a phrase for the page."""
-        if not self.change:
-            return "not measured here"
-        return ", ".join(f"{v:+.1f}% on {view} of {s}" for (s, view), v in self.change.items())
-
-
-def finetune_on_faces(
-    test_sets: TestSets,
-    methods: MethodSet,
-    table3: Table3Result | None,
-    settings,
-    run_dir: str | os.PathLike,
-    data_root: str | os.PathLike | None = None,
-    device: str = "cpu",
-    seed: int = 0,
-    cache_dir: str | os.PathLike | None = None,
-    floor: float | None = None,
-) -> FinetuneResult:
-    """Fine-tune RAFT-small on the face training split and compare it with the pretrained network.
-
-    The training split is the one of ``test_sets`` (the split our FlowNetS networks were trained
-    with), so the test pairs are Table 3's, subject-disjoint from the training pairs. Both networks
-    run 12 updates on the same pairs; the result also gives the EPE over the face pixels alone,
-    because the mesh ground truth is zero off the face and a network fine-tuned on it learns that
-    too. The run is resumable and reused (:func:`faceflow.training.finetune.finetune_raft`); the
-    comparison rows are cached in ``run_dir``.
-
-    Parameters
-    ----------
-    test_sets : TestSets
-        The face test sets of Table 3.
-    methods : MethodSet
-        From :func:`comparison_methods` (RAFT-small must be among its pretrained networks).
-    table3 : Table3Result, optional
-        Table 3; its best networks are shown beside the two RAFT-small, with DIS and the zero field.
-    settings : faceflow.profiles.FinetuneProfile
-        Steps, batch, crop, updates, learning rate, training pairs.
-    run_dir : path-like
-        Where the fine-tuning run and the comparison cache go.
-    data_root : path-like, optional
-        The data root holding the official weights.
-    device : str
-        Torch device.
-    seed : int
-        Seed of the crops, flips and batch order.
-    cache_dir : path-like, optional
-        Where the per-pair rows are cached (default ``run_dir``); Table 3's cache reuses the
-        pretrained networks' rows.
-    floor : float, optional
-        The jitter floor splitting still and moving pairs.
-
-    Returns
-    -------
-    FinetuneResult
-    """
-
-    from faceflow.methods.pretrained import FINETUNED_NAME
-    from faceflow.training.finetune import FinetuneConfig, finetune_raft, read_finetuned, register_finetuned
-
-    what = "RAFT-small fine-tuned on faces"
-    if settings.steps == 0:
-        return FinetuneResult(
-            None, missing={what: "not run in this profile (0 fine-tuning steps; the full profile runs it)"}
-        )
-    if test_sets.generated:
-        return FinetuneResult(None, missing={what: "no real face ground truth to fine-tune on."})
-    if "raft-small" not in methods.pretrained:
-        why = methods.pretrained_missing.get("raft-small", "RAFT-small is not among this profile's networks.")
-        return FinetuneResult(None, missing={what: why})
-    cfg = FinetuneConfig.from_settings(settings, test_sets.split.to_data(), seed)
-    run_dir = Path(run_dir)
-    ckpt = finetune_raft(cfg, test_sets.face_dir, run_dir, data_root=data_root, device=device)
-    register_finetuned(ckpt, device)
-    from faceflow.evaluation.regions import with_views
-
-    best = list(dict.fromkeys(table3.best.values())) if table3 is not None else []
-    names = list(dict.fromkeys(["raft-small", FINETUNED_NAME, *best, "dis", "zero"]))
-    tags = methods.cache_tags() | {
-        FINETUNED_NAME: f"{get_method(FINETUNED_NAME).description}@{ckpt.stat().st_mtime_ns}"
-    }
-    tags = {m: tags.get(m, str(get_method(m).description)) for m in names}
-    cache = Path(cache_dir) if cache_dir is not None else run_dir
-    per_pair = pd.concat(
-        [cached_evaluate(names, pairs, s, cache, tags, convention="paper") for s, pairs in test_sets.sets.items()],
-        ignore_index=True,
-    )
-    per_pair = with_views(per_pair, floor)
-    means = per_pair.groupby(["method", "test_set"], sort=False)[["epe_face@moving", "epe", "aae"]].mean()
-    shown = (("EPE face, moving pairs", "epe_face@moving"), ("EPE whole crop", "epe"), ("AAE whole crop", "aae"))
-    cols = [(s, label) for s in test_sets.sets for label, _ in shown]
-    table = pd.DataFrame(
-        [[means.loc[(m, s), c] for s in test_sets.sets for _, c in shown] for m in names],
-        index=pd.Index([tables.display_name(m) for m in names], name="method"),
-        columns=pd.MultiIndex.from_tuples(cols),
-    ).round(4)  # 4 decimals, as every table of the book shows them
-    change = {
-        (s, view): float(tables.improvement(means.loc[("raft-small", s), c], means.loc[(FINETUNED_NAME, s), c]) * -1)
-        for s in test_sets.sets
-        for view, c in (("face, moving pairs", "epe_face@moving"), ("whole crop", "epe"))
-    }
-    done = read_finetuned(ckpt)
-    history = pd.DataFrame(done["extra"]["history"])
-    seconds, n_train = float(done["extra"]["seconds"]), int(done["extra"]["train_pairs"])
-    return FinetuneResult(table, per_pair, history, done["config"], seconds, n_train, change)
-
-
-def fig4(test_sets: TestSets, methods: MethodSet, per_kind: int, path: str | os.PathLike | None = None):
-    """Fig. 4 on the first face test set, one piece per group of methods (:meth:`MethodSet.fig4_groups`).
-
-    Parameters
-    ----------
-    test_sets : TestSets
-        The face test sets.
-    methods : MethodSet
-        From :func:`comparison_methods`.
-    per_kind : int
-        Rows per motion type.
-    path : path-like, optional
-        Where the PNGs go (one per piece, ``fig4-<piece>.png`` for ``fig4.png``).
-
-    Returns
-    -------
-    faceflow.evaluation.figures.Fig4Result
-        Its ``figures``: the pairs, then one piece per key of :data:`FIG4_PIECES`.
-    """
-    from faceflow.evaluation.figures import fig4_on_set
-
-    name, pairs = next(iter(test_sets.sets.items()))
-    missing = ", ".join(tables.display_name(m) for m in methods.missing_cnn)
-    absent = {
-        "ours": "no trained network here",
-        "classical": "no classical method here",
-        "networks": f"none runs here ({missing}: weights not available)" if missing else "none asked for",
-    }
-    return fig4_on_set(
-        pairs,
-        methods.fig4_groups(),
-        test_sets.label(name),
-        per_kind=per_kind,
-        path=path,
-        labels=FIG4_PIECES,
-        absent=absent,
-    )

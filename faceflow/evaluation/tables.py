@@ -23,6 +23,59 @@ from faceflow.methods.classical import CLASSICAL_ESTIMATORS
 PAPER_BASELINES = ("PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet", "Farneback")
 
 
+def set_means(
+    per_pair: pd.DataFrame,
+    metrics: Sequence[str] = ("epe", "aae"),
+    rows: Sequence[str] | None = None,
+    sets: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean of each metric per method (rows) and test set (column groups), and its range over seeds.
+
+    With a ``seed`` column the mean is the mean over seeds of each seed's mean over the pairs,
+    and the range is max - min of those per-seed means; without one every method has one seed
+    (its mean over the pairs, range 0).
+
+    Parameters
+    ----------
+    per_pair : pandas.DataFrame
+        Per-pair rows of :func:`faceflow.evaluation.evaluate.evaluate` (``method``, ``test_set``,
+        the metrics, optionally ``seed``).
+    metrics : sequence of str
+        Columns to average.
+    rows : sequence of str, optional
+        Row order (default: the methods in first-seen order); rows without pairs are NaN.
+    sets : sequence of str, optional
+        Column-group order (default: the test sets in first-seen order).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        Means and ranges, float, index the rows, columns ``(test set, metric)``.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"method": ["a", "a", "a"], "seed": [0, 0, 1], "test_set": "t", "epe": [1.0, 3.0, 4.0]})
+    >>> mean, spread = set_means(rows, ["epe"])
+    >>> float(mean.loc["a", ("t", "epe")]), float(spread.loc["a", ("t", "epe")])
+    (3.0, 2.0)
+    """
+    metrics = list(metrics)
+    rows = list(dict.fromkeys(per_pair["method"])) if rows is None else list(rows)
+    sets = list(dict.fromkeys(per_pair["test_set"])) if sets is None else list(sets)
+    cols = pd.MultiIndex.from_tuples([(s, m) for s in sets for m in metrics])
+    if per_pair.empty:
+        empty = pd.DataFrame(index=pd.Index(rows), columns=cols, dtype=float)
+        return empty, empty.copy()
+    keys = ["method", "seed", "test_set"] if "seed" in per_pair.columns else ["method", "test_set"]
+    per_seed = per_pair.groupby(keys, sort=False)[metrics].mean()
+    out = []
+    for agg in ("mean", lambda x: x.max() - x.min()):
+        g = per_seed.groupby(["method", "test_set"], sort=False).agg(agg).unstack("test_set")
+        g = g.swaplevel(0, 1, axis=1)
+        out.append(g.reindex(index=rows, columns=cols).astype(float))
+    return out[0], out[1]
+
+
 def averages(results: pd.DataFrame) -> pd.DataFrame:
     """Average EPE / AAE per method (rows) and test set (column groups), as Table 3 reports.
 
@@ -34,15 +87,34 @@ def averages(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index: method (first-seen order); columns ``(test set, "EPE" | "AAE")``.
+        Index: method (first-seen order); columns ``(test set, "EPE" | "AAE")``
+        (:func:`set_means` of ``epe`` and ``aae``).
     """
-    g = results.groupby(["method", "test_set"], sort=False)[["epe", "aae"]].mean().unstack("test_set")
-    g = g.swaplevel(0, 1, axis=1)
-    sets = list(dict.fromkeys(results["test_set"]))
-    cols = [(s, m) for s in sets for m in ("epe", "aae")]
-    out = g.reindex(columns=pd.MultiIndex.from_tuples(cols))
-    out.columns = pd.MultiIndex.from_tuples([(s, m.upper()) for s, m in cols])
-    return out.reindex(list(dict.fromkeys(results["method"])))
+    out, _ = set_means(results, ("epe", "aae"))
+    out.columns = pd.MultiIndex.from_tuples([(s, m.upper()) for s, m in out.columns])
+    return out
+
+
+def mean_range_text(mean: float, spread: float, digits: int = 4) -> str:
+    """``mean`` with ``digits`` decimals, followed by `` ± half the spread`` when the spread is positive.
+
+    Parameters
+    ----------
+    mean : float
+    spread : float
+        Max - min over seeds (0 for one seed: nothing is added).
+    digits : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> mean_range_text(0.25, 0.1), mean_range_text(0.25, 0.0)
+    ('0.2500 ± 0.0500', '0.2500')
+    """
+    return f"{mean:.{digits}f}" + (f" ± {spread / 2:.{digits}f}" if spread > 0 else "")
 
 
 def improvement(other, best):
@@ -258,8 +330,7 @@ class TableResult:
         v = self.value(row, test_set, metric)
         if v is None:
             return NOT_AVAILABLE
-        r = self.seed_range(row, test_set, metric)
-        return f"{v:.{digits}f}" + (f" ± {r / 2:.{digits}f}" if r > 0 else "")
+        return mean_range_text(v, self.seed_range(row, test_set, metric), digits)
 
     def zero_value(self, test_set: str, metric: str = "epe") -> float | None:
         """Zero flow's mean ``metric`` on ``test_set`` (None when not computed)."""
@@ -359,7 +430,7 @@ def _as_list(v) -> list:
 
 
 def _flow_function(v, device: str, convention: str):
-    from faceflow.training.checkpoints import checkpoint_flow_fn
+    from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn
 
     return v if callable(v) else checkpoint_flow_fn(v, device, largest=convention == "paper")
 
@@ -382,24 +453,6 @@ def _evaluate_all(
         zero[name] = z[view_columns()].mean()
     per_pair = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + ["seed"])
     return per_pair, pd.DataFrame.from_dict(zero, orient="index", columns=view_columns())
-
-
-def _means(per_pair: pd.DataFrame, rows: Sequence[str], sets: Sequence[str], metrics=None):
-    """(mean over seeds of the per-seed means, max - min of the per-seed means), rows x (set, metric)."""
-    from faceflow.evaluation.regions import view_columns
-
-    metrics = list(metrics or view_columns())
-    cols = pd.MultiIndex.from_tuples([(s, m) for s in sets for m in metrics])
-    if per_pair.empty:
-        empty = pd.DataFrame(index=pd.Index(list(rows)), columns=cols, dtype=float)
-        return empty, empty.copy()
-    per_seed = per_pair.groupby(["method", "seed", "test_set"], sort=False)[metrics].mean()
-    out = []
-    for agg in ("mean", lambda x: x.max() - x.min()):
-        g = per_seed.groupby(["method", "test_set"], sort=False).agg(agg).unstack("test_set")
-        g = g.swaplevel(0, 1, axis=1)
-        out.append(g.reindex(index=list(rows), columns=cols).astype(float))
-    return out[0], out[1]
 
 
 def _save(result: TableResult, out_dir, name: str, per_pair: pd.DataFrame) -> None:
@@ -462,9 +515,10 @@ def table1(
         half range``; cells without a network or test set read :data:`NOT_AVAILABLE`.
     """
     from faceflow import paper
+    from faceflow.evaluation.regions import view_columns
 
     per_pair, zero = _evaluate_all(networks, test_sets, device, convention, floor)
-    values, spread = _means(per_pair, list(networks), list(test_sets))
+    values, spread = set_means(per_pair, view_columns(), list(networks), list(test_sets))
     ref = paper.table1()
     result = TableResult(pd.DataFrame(), values, per_pair, zero, spread, convention, floor=floor)
     cols = []
@@ -527,11 +581,11 @@ def table2(
         when any network was evaluated.
     """
     from faceflow import paper
-    from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, view_column, view_label
+    from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, view_column, view_columns, view_label
 
     per_pair, zero = _evaluate_all(networks, test_sets, device, convention, floor)
     rows = list(dict.fromkeys(list(experiments) + list(networks)))
-    values, spread = _means(per_pair, rows, list(test_sets))
+    values, spread = set_means(per_pair, view_columns(), rows, list(test_sets))
     ref = paper.table2()
     result = TableResult(pd.DataFrame(), values, per_pair, zero, spread, convention, floor=floor)
     sets = list(TABLE2_SETS) + [s for s in test_sets if s not in TABLE2_SETS]
@@ -719,8 +773,7 @@ def face_comparison(
     for view, label in VIEWS:
         col = view_column("epe", view)
         display[f"EPE {label}"] = [
-            "" if pd.isna(v) else f"{v:.4f}" + (f" ± {r / 2:.4f}" if r > 0 else "")
-            for v, r in zip(values[col], values[f"{col}_range"])
+            "" if pd.isna(v) else mean_range_text(v, r) for v, r in zip(values[col], values[f"{col}_range"])
         ]
     for view in (VERDICT_VIEW, PAPER_VIEW):
         col = view_column("epe", view)

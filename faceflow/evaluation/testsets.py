@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from faceflow import profiles
+from faceflow import paper, profiles
 from faceflow.flow.synthetic import generated_face_pairs
 from faceflow.groundtruth.dataset import MANIFEST, OPENFACE_HELD_OUT, ensure_face_dataset, manifest_refs, read_manifest
 from faceflow.groundtruth.splits import SplitOptions, evenly_spaced
 from faceflow.io.datasets import DATASETS, locate
-from faceflow.training.checkpoints import checkpoint_status
-from faceflow.training.experiments import NAMES
+from faceflow.methods.flownets_checkpoints import checkpoint_status
 
 
 def split_options(runs_dir: str | Path) -> SplitOptions | None:
@@ -39,7 +38,7 @@ def split_options(runs_dir: str | Path) -> SplitOptions | None:
     -------
     SplitOptions or None
     """
-    for exp in NAMES:
+    for exp in paper.EXPERIMENTS:
         st = checkpoint_status(Path(runs_dir) / exp / "last.pt")
         if st is not None:
             return SplitOptions.from_data((st["config"] or {}).get("data"))
@@ -167,42 +166,6 @@ class TestSets:
         )
 
 
-def face_source(
-    profile: str, data_root, outputs: profiles.OutputLayout, face_dir: str | os.PathLike | None = None
-) -> tuple[Path, SplitOptions | None]:
-    """The face ground truth chapter 04 tests on: ``face_dir``, else the face corpus, else the OpenFace samples.
-
-    The corpus dataset is the one chapters 02 and 03 train and test on
-    (:func:`faceflow.training.plans.face_data`, made once per profile), split by the project's
-    subject table; without the corpus under the data root, the OpenFace samples' dataset
-    (``outputs/datasets/openface``) with its default split.
-
-    Parameters
-    ----------
-    profile : str
-        The profile (frames and clips of the corpus).
-    data_root : path-like or None
-        The data root.
-    outputs : faceflow.profiles.OutputLayout
-        Where the datasets are (or are written).
-    face_dir : path-like, optional
-        A ``faceflow gt`` folder chosen by the reader: used as it is, with its default split.
-
-    Returns
-    -------
-    (pathlib.Path, SplitOptions or None)
-        The dataset folder and the split to use when no trained run records one.
-    """
-    from faceflow.training import plans
-
-    if face_dir is not None:
-        return Path(face_dir), None
-    face = plans.face_data(profile, data_root, outputs, extra=False)
-    if face.ready:
-        return face.face_dir, face.split
-    return outputs.dataset("openface"), None
-
-
 def load_test_sets(
     face_dir: str | os.PathLike,
     runs_dir: str | os.PathLike,
@@ -234,7 +197,7 @@ def load_test_sets(
     seed : int
         Seed of the generated stand-in.
     default_split : SplitOptions, optional
-        The split when no trained run records one (:func:`face_source` gives the corpus's).
+        The split when no trained run records one (:func:`faceflow.studies.baselines.face_source` gives the corpus's).
 
     Returns
     -------

@@ -367,8 +367,8 @@ def register_flow_methods(runs_root: str | os.PathLike | None, device: str = "cp
     FlowMethods
         ``methods`` is :func:`flow_methods` after registration.
     """
+    from faceflow.methods.flownets_checkpoints import register_checkpoints
     from faceflow.methods.pretrained import paper_cnn_status
-    from faceflow.training.checkpoints import register_checkpoints
 
     runs_root = Path(runs_root) if runs_root is not None else None
     ours, source, missing = [], None, {}

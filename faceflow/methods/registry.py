@@ -7,7 +7,7 @@ name. The registry is filled at run time from four places, one per kind:
 * ``classical``: the OpenCV methods and the zero field, registered when
   :mod:`faceflow.methods` is imported (:mod:`faceflow.methods.classical`);
 * ``ours``: trained FlowNetS checkpoints, by
-  :func:`faceflow.training.checkpoints.register_checkpoints`;
+  :func:`faceflow.methods.flownets_checkpoints.register_checkpoints`;
 * ``pretrained``: the published networks whose weights are in the data root (SPyNet,
   RAFT-small), by :func:`faceflow.methods.pretrained.register_pretrained`;
 * ``finetuned``: RAFT-small fine-tuned on face ground truth, by

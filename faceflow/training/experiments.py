@@ -43,10 +43,10 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, dataclass, field
 
-from faceflow import profiles
+from faceflow import paper, profiles
 from faceflow.training.losses import LossConfig, released_scale_weights
 
-NAMES = ("Exp1", "Exp2I", "Exp2II", "Exp3I", "Exp3II")
+NAMES = paper.EXPERIMENTS
 TRAIN_SETS = ("faces", "chairs", "sintel")
 VARIANTS = ("text", "code")
 #: Largest training resolution side (px): a FlowNetS batch at 4096 x 4096 needs tens of GB.

@@ -23,7 +23,6 @@ numbers and strings only and are read with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -36,11 +35,12 @@ import numpy as np
 import torch
 
 from faceflow.groundtruth.splits import SplitOptions
-from faceflow.io.atomic import atomic_write_bytes, atomic_write_text
+from faceflow.io.atomic import atomic_write_text
 from faceflow.methods.pretrained import FINETUNED_NAME, RAFT_MIN_SIZE
 from faceflow.methods.raft import RAFTSmall, load_raft_small, load_raft_state, raft_flow
 from faceflow.methods.registry import FlowFn, register
 from faceflow.runtime import load_weights_file, resolve_device
+from faceflow.training.checkpoints import write_checkpoint
 from faceflow.training.loop import batch_indices
 from faceflow.training.losses import masked_mean
 
@@ -240,9 +240,7 @@ def _save(path: Path, model: RAFTSmall, opt, sched, step: int, cfg: FinetuneConf
         "config": json.dumps(cfg.to_dict()),
         "extra": json.dumps(extra),
     }
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    write_checkpoint(path, obj)
 
 
 def read_finetuned(path: str | os.PathLike) -> dict:

@@ -23,9 +23,10 @@ from faceflow.flow.metrics import epe_map_torch
 from faceflow.groundtruth.splits import SplitOptions
 from faceflow.io.atomic import atomic_write_text
 from faceflow.methods.flownets import full_resolution
+from faceflow.methods.flownets_checkpoints import CHECKPOINT, checkpoint_status, read_checkpoint
 from faceflow.runtime import resolve_device
 from faceflow.training import datasets
-from faceflow.training.checkpoints import CHECKPOINT, build_model, checkpoint_status, read_checkpoint, save_checkpoint
+from faceflow.training.checkpoints import build_model, save_checkpoint
 from faceflow.training.experiments import TrainConfig
 from faceflow.training.losses import total_loss
 

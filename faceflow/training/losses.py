@@ -10,7 +10,7 @@
 * :func:`huber` and :func:`cyclic_loss` (Eq. 5), with the threshold ``d`` as a parameter.
   The text calls the Huber penalty "a variant of the L1 loss": it is one only when typical
   residuals exceed ``d``. :data:`CYCLIC_HUBER_D` (one grey level on 0-255 intensities) puts them
-  there; :func:`faceflow.evaluation.variants.huber_zones` measures where they fall.
+  there; :func:`faceflow.studies.ablations.huber_zones` measures where they fall.
 * :func:`smoothness_loss` (Eq. 7) on ``du/dx, du/dy, dv/dx, dv/dy`` of the largest (k = 1)
   prediction, in its own pixels: the Huber penalty with threshold :data:`SMOOTH_HUBER_D`, or the
   generalised Charbonnier ``(g^2 + eps^2)^alpha`` of the authors' released code. The paper prints

@@ -61,9 +61,9 @@ def test_pretrained_networks_refuse_images_smaller_than_they_work_on(data_root, 
 
 def test_a_trained_flownets_refuses_images_below_64_px(tmp_path, tiny_cfg):
     from faceflow.methods import estimate_flow
+    from faceflow.methods.flownets_checkpoints import register_checkpoints
     from faceflow.methods.registry import unregister
     from faceflow.training import datasets
-    from faceflow.training.checkpoints import register_checkpoints
     from faceflow.training.loop import ensure_trained
 
     tr = datasets.FlyingShapes(4, (64, 64), seed=1)

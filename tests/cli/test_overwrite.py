@@ -157,8 +157,8 @@ def test_a_config_json_of_another_run_without_checkpoint_is_refused(tmp_path, ti
 
 def test_the_books_run_caches_replace_a_stale_run(tmp_path, tiny_cfg):
     """The package's own caches pass replace=True: a changed chapter parameter retrains there."""
+    from faceflow.methods.flownets_checkpoints import checkpoint_status
     from faceflow.training import datasets
-    from faceflow.training.checkpoints import checkpoint_status
     from faceflow.training.loop import ensure_trained
 
     tr = datasets.FlyingShapes(4, (64, 64), seed=1)

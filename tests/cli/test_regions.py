@@ -19,7 +19,7 @@ import pytest
 
 from faceflow.cli.main import main
 from faceflow.io.flo import read_flo, write_flo
-from faceflow.training import checkpoints
+from faceflow.methods import flownets_checkpoints
 
 MOVING, STILL = (2.0, 6.0), (0.2, 0.0)  # (u on the face, u outside), px of the stored pairs
 
@@ -190,9 +190,9 @@ def test_train_masked_loss_is_a_run_of_its_own(tmp_path, capsys, trained):
     before = plain.read_bytes()
     assert main(["train", "Exp1", "--steps", "1", "--masked-loss", *common]) == 0
     masked = plain.parent.with_name("Exp1-masked") / "last.pt"
-    _, cfg, _ = checkpoints.load_checkpoint(masked)
+    _, cfg, _ = flownets_checkpoints.load_checkpoint(masked)
     assert cfg["loss"]["masked"] is True and plain.read_bytes() == before
-    assert checkpoints.load_checkpoint(plain)[1]["loss"]["masked"] is False
+    assert flownets_checkpoints.load_checkpoint(plain)[1]["loss"]["masked"] is False
     capsys.readouterr()
     assert main(["eval", str(masked), "--sequences", "a", "--out", str(tmp_path / "m.csv"), *common]) == 0
     assert "eval: 2 pairs of faces, Exp1 (masked loss)" in capsys.readouterr().out
@@ -223,7 +223,7 @@ def test_train_options_change_one_setting_of_a_config_files_loss_and_model(tmp_p
     run = tmp_path / "run"
     argv = ["train", str(path), "--masked-loss", "--width", "0.0625", "--face-dir", str(face), "--run-dir", str(run)]
     assert main([*argv, "--quiet", "--device", "cpu"]) == 0
-    _, cfg, _ = checkpoints.load_checkpoint(run / "last.pt")
+    _, cfg, _ = flownets_checkpoints.load_checkpoint(run / "last.pt")
     assert cfg["model"]["encoder"] == "siamese" and cfg["model"]["width"] == 0.0625
     assert cfg["loss"]["lambda2"] == 0.5 and cfg["loss"]["masked"] is True
 
@@ -262,7 +262,7 @@ def test_compare_table3_is_the_librarys_table3(tmp_path, capsys, face, trained):
         methods,
         None,
         views=(PAPER_VIEW,),
-        functions={"Exp1": checkpoints.checkpoint_flow_fn(ckpt, largest=True)},
+        functions={"Exp1": flownets_checkpoints.checkpoint_flow_fn(ckpt, largest=True)},
         all_ours=False,
     ).table
     assert list(got.index) == list(want.index) == ["Exp1", "zero flow", "DIS"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from faceflow.training import checkpoints
+from faceflow.methods import flownets_checkpoints
 
 
 @pytest.mark.data
@@ -16,7 +16,7 @@ def test_cli_train_and_eval(tmp_path, data_root, capsys):
     args = ["--profile", "smoke", "--output-dir", str(out), "--data-root", str(data_root), "--quiet", "--device", "cpu"]
     assert main(["train", "Exp1", "--train-set", "chairs", "--steps", "2", *args]) == 0
     ckpt = out / "runs" / "chairs" / "Exp1" / "last.pt"
-    assert checkpoints.checkpoint_status(ckpt)["finished"]
+    assert flownets_checkpoints.checkpoint_status(ckpt)["finished"]
     assert main(["eval", str(ckpt), "--on", "chairs", *args]) == 0
     csv = ckpt.with_name("eval_chairs.csv")
     df = pd.read_csv(csv)
@@ -32,7 +32,7 @@ def test_cli_train_faces_from_fake_gt(tmp_path, capsys, fake_gt):
     common = ["--profile", "smoke", "--output-dir", str(out), "--face-dir", str(face), "--quiet", "--device", "cpu"]
     assert main(["train", "Exp2II", "--steps", "1", *common]) == 0
     ckpt = out / "runs" / "faces" / "Exp2II" / "last.pt"
-    _, cfg, _ = checkpoints.load_checkpoint(ckpt)
+    _, cfg, _ = flownets_checkpoints.load_checkpoint(ckpt)
     assert cfg["data"]["exclude"] == ["multi_face"]
     assert main(["eval", str(ckpt), "--on", "faces", *common]) == 0
     assert (

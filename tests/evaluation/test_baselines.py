@@ -9,18 +9,9 @@ import pandas as pd
 import pytest
 
 from faceflow import profiles
-from faceflow.evaluation import baselines, figures, testsets
-from faceflow.flow import synthetic
+from faceflow.evaluation import baselines, testsets
 from faceflow.methods import registry
 from faceflow.training import checkpoints, experiments
-
-
-def _generated_sets(tmp_path, n=3) -> testsets.TestSets:
-    settings = profiles.get("smoke")
-    settings = replace(settings, baselines=replace(settings.baselines, generated_pairs=n))
-    sets = testsets.load_test_sets(tmp_path / "no-faces", tmp_path / "no-runs", None, settings)
-    assert sets.generated
-    return sets
 
 
 @pytest.fixture
@@ -39,8 +30,8 @@ def runs(tmp_path):
             registry.unregister(exp)
 
 
-def test_load_test_sets_falls_back_to_generated_pairs_and_says_why(tmp_path):
-    sets = _generated_sets(tmp_path)
+def test_load_test_sets_falls_back_to_generated_pairs_and_says_why(tmp_path, generated_test_sets):
+    sets = generated_test_sets(tmp_path)
     assert list(sets.sets) == ["generated faces"] and len(sets.sets["generated faces"]) == 3
     assert "Face ground-truth dataset" in sets.missing and "Real face test set" in sets.missing
     assert sets.label("x") == "x (GENERATED)"
@@ -64,10 +55,10 @@ def test_load_test_sets_reads_the_real_split(tmp_path, fake_gt):
     assert sets.first_pair.flow.shape == (48, 64, 2)
 
 
-def test_methods_without_networks(tmp_path):
-    sets = _generated_sets(tmp_path)
+def test_methods_without_networks_or_cnn_weights(tmp_path, monkeypatch, generated_test_sets):
+    sets = generated_test_sets(tmp_path)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
-    assert methods.ours == [] and methods.trained_here == []
+    assert methods.ours == []
     assert methods.names == ["farneback", "dis", "zero"]
     assert "generated" in methods.missing["Our FlowNetS networks"]
     assert set(methods.missing_cnn) == {"PWC-Net", "FlowNet2.0", "FlowNet3.0-CSS", "LiteFlowNet"}
@@ -80,8 +71,8 @@ def test_methods_without_networks(tmp_path):
     assert with_tvl1.fig4_methods() == ["farneback", "dis", "tvl1"]
 
 
-def test_table3_without_networks_has_no_improvement_columns(tmp_path):
-    sets = _generated_sets(tmp_path, n=3)
+def test_table3_without_networks_has_no_improvement_columns(tmp_path, monkeypatch, generated_test_sets):
+    sets = generated_test_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     t3 = baselines.table3(sets, methods, tmp_path / "cache", tmp_path)
     assert t3.best == {} and t3.best_text.startswith("none")
@@ -99,8 +90,8 @@ def test_table3_without_networks_has_no_improvement_columns(tmp_path):
     assert len(pd.read_csv(tmp_path / "per_pair.csv")) == 3 * len(methods.names)
 
 
-def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs):
-    sets = _generated_sets(tmp_path, n=3)
+def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs, monkeypatch, generated_test_sets):
+    sets = generated_test_sets(tmp_path, n=3)
     methods = baselines.comparison_methods(runs, sets, "smoke")
     assert methods.ours == ["Exp1", "Exp2II"] and "Our FlowNetS networks" not in methods.missing
     t3 = baselines.table3(sets, methods, tmp_path / "cache")
@@ -121,8 +112,8 @@ def test_table3_with_networks_keeps_the_best_of_ours(tmp_path, runs):
     assert (rt.table["ms_per_pair"] > 0).all() and (tmp_path / "runtime.csv").is_file()
 
 
-def test_away_from_faces_reports_absent_sets(tmp_path):
-    sets = _generated_sets(tmp_path)
+def test_away_from_faces_reports_absent_sets(tmp_path, monkeypatch, generated_test_sets):
+    sets = generated_test_sets(tmp_path)
     methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
     away = baselines.away_from_faces(methods, None, 1, tmp_path / "cache")
     assert away.table is None and set(away.missing) == {"Sintel", "FlyingChairs"}
@@ -144,28 +135,10 @@ def test_away_from_faces_reports_absent_sets(tmp_path):
     assert (tmp_path / "away_from_faces.csv").is_file()
 
 
-def test_fig4_on_set_saves_the_figure(tmp_path):
-    pairs = synthetic.generated_face_pairs(3, size=(48, 64), seed=0)
-    out = figures.fig4_on_set(
-        pairs,
-        {"a": ["zero", "dis"], "b": []},
-        "title",
-        per_kind=1,
-        min_energy_quantile=0.0,
-        path=tmp_path / "fig4.png",
-        labels={"a": "group A"},
-        absent={"b": "no weights"},
-    )
-    assert list(out.figures) == ["pairs", "a", "b"]
-    assert all((tmp_path / f"fig4-{k}.png").is_file() for k in out.figures)
-    assert len(out.rows) == 3 and list(out.row_table().columns)[:2] == ["pair", "row_type"]
-    assert sum(int(c.split(": ")[1]) for c in out.counts.split(", ")) == 3
-    assert out.figures["a"]._suptitle.get_text() == "title: group A"
-    assert "b: no weights" in out.figures["b"].axes[0].texts[0].get_text()
-
-
-def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(tmp_path):
-    sets = _generated_sets(tmp_path)
+def test_pretrained_networks_without_weights_get_rows_saying_where_they_come_from(
+    tmp_path, monkeypatch, generated_test_sets
+):
+    sets = generated_test_sets(tmp_path)
     methods = baselines.comparison_methods(
         tmp_path / "runs", sets, "default", data_root=tmp_path, pretrained=("spynet-sintel", "raft-small")
     )
@@ -187,44 +160,6 @@ def test_table3_order_puts_the_substitutes_after_the_paper_cnns():
     assert order[4:] == ("SPyNet (Chairs)", "SPyNet (Sintel)", "RAFT-small (C+T)", "Farneback")
 
 
-def test_finetuning_says_why_it_did_not_run(tmp_path):
-    sets = _generated_sets(tmp_path)
-    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
-    off = profiles.get("smoke").baselines.finetune
-    result = baselines.finetune_on_faces(sets, methods, None, off, tmp_path)
-    assert "0 fine-tuning steps" in result.missing["RAFT-small fine-tuned on faces"]
-    assert "0 fine-tuning steps" in result.setup_text  # the page's phrase says why, not "0 steps of None"
-    on = profiles.get("full").baselines.finetune
-    result = baselines.finetune_on_faces(sets, methods, None, on, tmp_path)
-    assert result.table is None and "no real face ground truth" in result.missing["RAFT-small fine-tuned on faces"]
-    assert result.change_text == "not measured here"
-
-
-def test_finetuning_trains_on_the_whole_split_of_the_test_sets(tmp_path, monkeypatch):
-    """The run gets the test sets' split as it is: the corpus's subject table too, so no test person trains."""
-    from faceflow.groundtruth.splits import SplitOptions
-    from faceflow.training import finetune
-
-    class Stop(Exception):
-        pass
-
-    seen = []
-
-    def record(cfg, *args, **kwargs):
-        seen.append(SplitOptions.from_data(cfg.split))
-        raise Stop
-
-    monkeypatch.setattr(finetune, "finetune_raft", record)
-    methods = baselines.MethodSet([], [], [], tmp_path / "runs", pretrained=["raft-small"])
-    on = profiles.get("full").baselines.finetune
-    splits = [SplitOptions(table="0123456789ab"), SplitOptions(("seqA",), (0.6, 0.2, 0.2), 3)]
-    for split in splits:
-        sets = testsets.TestSets({"faces test": []}, "", False, tmp_path / "gt", split)
-        with pytest.raises(Stop):
-            baselines.finetune_on_faces(sets, methods, None, on, tmp_path / "ft")
-    assert seen == splits
-
-
 def test_finetuning_settings_and_published_figures_as_phrases():
     ft = profiles.FinetuneProfile(steps=12_000, batch_size=8, crop=(368, 496), iters=12, lr=1e-4, train_pairs=50)
     want = "12,000 steps of 8 crops of 368x496, 12 updates, learning rate 0.0001, at most 50 training pairs"
@@ -235,56 +170,3 @@ def test_finetuning_settings_and_published_figures_as_phrases():
     text = paper.pretrained_published_text()
     assert "RAFT-small (C+T) 2.21 px on Sintel clean train, 3.35 px on Sintel final train" in text
     assert text.endswith("SPyNet (Chairs) 2.63 px on FlyingChairs test")
-
-
-def test_finetuning_end_to_end_on_a_tiny_face_set(tmp_path, fake_gt, data_root):
-    face_dir = fake_gt(tmp_path / "gt", {f"seq{i}": (f"s{i}", 3) for i in range(4)}, size=(64, 96))
-    settings = profiles.get("smoke")
-    settings = replace(settings, baselines=replace(settings.baselines, max_pairs=2))
-    sets = testsets.load_test_sets(face_dir, tmp_path / "no-runs", data_root, settings)
-    methods = baselines.comparison_methods(
-        tmp_path / "runs", sets, "smoke", data_root=data_root, pretrained=["raft-small"], train_missing=False
-    )
-    assert methods.ours == [] and methods.trained_here == []
-    assert methods.pretrained == ["raft-small"] and methods.fig4_methods()[-1] == "raft-small"
-    tiny = profiles.FinetuneProfile(steps=1, batch_size=1, crop=(64, 64), iters=2, lr=1e-4, train_pairs=2)
-    try:
-        result = baselines.finetune_on_faces(sets, methods, None, tiny, tmp_path / "ft", data_root)
-        names = ["RAFT-small (C+T)", "RAFT-small fine-tuned on faces (ours)", "DIS", "zero flow"]
-        assert list(result.table.index) == names
-        assert result.setup_text.startswith("1 steps of 1 64x64 crops from 2 face training pairs")
-        assert list(result.table.columns.get_level_values(1)[:3]) == [
-            "EPE face, moving pairs",
-            "EPE whole crop",
-            "AAE whole crop",
-        ]
-        # the fake ground truth is u = 1 px everywhere (0.5 px on the k = 1 grid): zero flow is
-        # that far off on the face and over the whole crop
-        assert result.table.loc["zero flow"].iloc[[0, 1]].tolist() == pytest.approx([0.5, 0.5])
-        assert len(result.history) == 1 and {s for s, _ in result.change} == set(sets.sets)
-        again = baselines.finetune_on_faces(sets, methods, None, tiny, tmp_path / "ft", data_root)
-        pd.testing.assert_frame_equal(again.table, result.table)  # served from the run and the cache
-    finally:
-        for name in ("raft-small", "raft-small-faces", "spynet-chairs", "spynet-sintel"):
-            if name in registry.available_methods():
-                registry.unregister(name)
-
-
-def test_fig4_of_the_comparison_uses_the_first_set_and_every_fig4_method(tmp_path):
-    sets = _generated_sets(tmp_path, n=3)
-    methods = baselines.comparison_methods(tmp_path / "runs", sets, "smoke")
-    out = baselines.fig4(sets, methods, per_kind=1, path=tmp_path / "fig4.png")
-    assert list(out.figures) == ["pairs", *baselines.FIG4_PIECES]
-    classical = out.figures["classical"]
-    assert classical._suptitle.get_text() == "generated faces (GENERATED): classical methods"
-    titles = {ax.get_title().split("\n")[0] for ax in classical.axes}
-    assert {"Farneback", "DIS"} <= titles and (tmp_path / "fig4-classical.png").is_file()
-    # no network here: that piece says why, naming the CNNs without weights
-    assert "PWC-Net" in out.figures["networks"].axes[0].texts[0].get_text()
-
-
-def test_face_source_prefers_the_readers_folder_then_the_corpus_then_openface(tmp_path):
-    out = profiles.outputs("smoke", tmp_path / "out")
-    assert testsets.face_source("smoke", None, out, tmp_path / "mine") == (tmp_path / "mine", None)
-    # no corpus under this data root: the OpenFace samples' dataset, with its default split
-    assert testsets.face_source("smoke", tmp_path / "empty-root", out) == (out.dataset("openface"), None)

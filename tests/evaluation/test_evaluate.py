@@ -10,8 +10,8 @@ from faceflow.evaluation.evaluate import COLUMNS, cached_evaluate, evaluate, pap
 from faceflow.flow.synthetic import affine_pair, fallback_image, similarity
 from faceflow.io.datasets import FlowPair
 from faceflow.methods.flownets import predict_flow
+from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn, load_checkpoint
 from faceflow.training import datasets, loop
-from faceflow.training.checkpoints import checkpoint_flow_fn, load_checkpoint
 
 
 def test_checkpoint_rows_and_zero_weights_equal_zero_flow(tmp_path, tiny_cfg):

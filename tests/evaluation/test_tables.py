@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from faceflow import paper
-from faceflow.evaluation import evaluate, figures, tables
+from faceflow.evaluation import evaluate, tables
 from faceflow.flow import synthetic
 from faceflow.io.datasets import FlowPair
 from faceflow.methods import registry
@@ -117,75 +117,6 @@ def test_runtime_ms_at_paper_size():
     assert seen == [(384, 512, 3)] * 3
 
 
-def test_select_rows_covers_every_motion_type():
-    pairs = []
-    h, w = 40, 50
-    ys, xs = np.mgrid[0:h, 0:w]
-    for i in range(9):
-        f = np.zeros((h, w, 2), np.float32)
-        g = np.exp(-((xs - 25) ** 2 + (ys - 20) ** 2) / 15.0)
-        if i % 3 == 0:
-            f[..., 0] = 1.0 + 0.1 * i
-        elif i % 3 == 1:
-            f[..., 1] = (2.0 + 0.1 * i) * g
-        else:
-            f[..., 0] = 0.25 + 0.01 * i
-            f[..., 1] = 3.0 * g
-        f[0, 0] = 0.0
-        pairs.append(FlowPair(f"p{i}", np.zeros((h, w, 3), np.uint8), np.zeros((h, w, 3), np.uint8), f))
-    mt = figures.motion_table(pairs)
-    rows = figures.select_rows(mt, per_kind=1, min_energy_quantile=0.0)
-    assert list(rows["row_type"]) == ["global", "local", "both"]
-    assert list(rows["kind"]) == ["global", "local", "both"]
-    assert rows["index"].is_unique
-    assert list(rows["label"]) == ["global", "local", "both"]
-    # when a kind is absent the closest candidates fill in, labelled by the kind they really have
-    only_global = mt[mt["kind"] == "global"]
-    rows = figures.select_rows(only_global, per_kind=1, min_energy_quantile=0.0)
-    assert list(rows["row_type"]) == ["global", "local", "both"] and (rows["kind"] == "global").all()
-    assert list(rows["label"]) == ["global", "global, for local", "global, for both"]
-
-
-def test_select_rows_takes_a_kind_s_own_pairs_even_with_little_motion():
-    # the smoke build's test set: the one local pair and the "both" pairs move less than the
-    # median pair; they are still the rows of their kind, and no row is labelled by a kind it lacks
-    motion = pd.DataFrame(
-        {
-            "index": range(6),
-            "pair": [f"p{i}" for i in range(6)],
-            "global_share": [0.827, 0.601, 0.916, 0.20, 0.50, 0.45],
-            "energy": [22.9, 0.387, 3.47, 0.10, 0.20, 0.30],
-            "kind": ["global", "both", "global", "local", "both", "both"],
-        }
-    ).assign(local_share=lambda d: 1 - d["global_share"])
-    rows = figures.select_rows(motion, per_kind=1)
-    assert list(rows["pair"]) == ["p0", "p3", "p1"]
-    assert list(rows["row_type"]) == list(rows["kind"]) == list(rows["label"]) == ["global", "local", "both"]
-
-
-def test_fig4_grid_and_formatting():
-    import matplotlib.pyplot as plt
-
-    pairs = [_pair(synthetic.similarity(tx=1.0), "a"), _pair(synthetic.similarity(1.02, 2.0, 0, 0, (40, 32)), "b")]
-    mt = figures.motion_table(pairs)
-    rows = figures.select_rows(mt, per_kind=1, min_energy_quantile=0.0)
-    fig = figures.fig4(pairs, rows, ["zero", "farneback"])
-    axes = [ax for ax in fig.axes if ax.get_title()]
-    assert any("EPE" in ax.get_title() and "AAE" in ax.get_title() for ax in axes)
-    plt.close(fig)
-    # more methods than a block holds wrap into blocks of rows: never more than 6 panels wide
-    wide = figures.fig4(pairs, rows, ["zero", "farneback", "dis", "zero", "dis", "farneback", "dis"], max_methods=5)
-    grid = wide.axes[0].get_subplotspec().get_gridspec().get_geometry()
-    assert grid == (2 * len(rows), 4 + 1 + 1)  # blocks of 4 and 3 methods after the ground truth; the key
-    plt.close(wide)
-    avg = _paper_averages().iloc[:2]
-    tab, _ = tables.table3(avg, ["Exp1", "Exp2II"])
-    shown = tables.format_table(tab, {"PWC-Net": "weights not available"})
-    assert shown.loc["PWC-Net"].iloc[0] == "weights not available" and shown.loc["PWC-Net"].iloc[1:].eq("").all()
-    assert shown.loc["Exp2II", ("BP4D", "EPE")] == "0.2498"
-    assert shown.loc["Exp1", ("BP4D", "EPE impr. %")] == "12.54"
-
-
 # ----------------------------------------------------------------------------- Tables 1 and 2
 def _constant_pairs(name: str, flow_uv, n: int = 3, shape=(8, 12), face: bool = False) -> list[FlowPair]:
     """Pairs of a constant flow; ``face``: a valid mask on the middle 4 x 8 (landmark-like ground truth)."""
@@ -291,32 +222,37 @@ def test_face_comparison_checks_the_claim_against_the_seed_range():
     assert one.holds_in("whole") and one.verdict("whole").startswith("holds")
 
 
-def test_per_pair_histograms_are_small_multiples_with_shared_axes():
-    import matplotlib.pyplot as plt
+def test_table3_formatting():
+    avg = _paper_averages().iloc[:2]
+    tab, _ = tables.table3(avg, ["Exp1", "Exp2II"])
+    shown = tables.format_table(tab, {"PWC-Net": "weights not available"})
+    assert shown.loc["PWC-Net"].iloc[0] == "weights not available" and shown.loc["PWC-Net"].iloc[1:].eq("").all()
+    assert shown.loc["Exp2II", ("BP4D", "EPE")] == "0.2498"
+    assert shown.loc["Exp1", ("BP4D", "EPE impr. %")] == "12.54"
 
-    rows = [
-        dict(method=m, test_set=s, epe=e, aae=0.1 * e)
-        for m, base in (("Exp1", 1.0), ("zero flow", 3.0))
-        for s, n in (("faces", 4), ("chairs", 3))
-        for e in base + np.arange(n, dtype=float)
-    ]
-    fig = figures.per_pair_histograms(pd.DataFrame(rows), ["method", "test_set"])
-    axes = fig.axes
-    assert axes[0].get_subplotspec().get_gridspec().get_geometry() == (2, 4)  # methods x (set, metric)
-    assert [ax.get_title() for ax in axes[:4]] == [
-        "faces\nEPE (px)",
-        "faces\nAAE (rad)",
-        "chairs\nEPE (px)",
-        "chairs\nAAE (rad)",
-    ]
-    assert not any(ax.get_legend() for ax in axes)  # one series per panel: nothing overlaid
-    for j, n in enumerate((4, 4, 3, 3)):
-        top, bottom = axes[j], axes[4 + j]
-        assert top.get_xlim() == bottom.get_xlim() and top.get_ylim() == bottom.get_ylim()
-        assert sum(p.get_height() for p in top.patches) == n == sum(p.get_height() for p in bottom.patches)
-    # the dashed line marks each series' mean: Exp1 on faces, EPE 1, 2, 3, 4
-    assert axes[0].lines[0].get_xdata()[0] == pytest.approx(2.5)
-    plt.close(fig)
-    single = figures.error_histograms({"Exp1 on faces": pd.DataFrame({"epe": [1.0, 2.0], "aae": [0.1, 0.2]})})
-    assert len(single.axes) == 2 and not any(ax.get_legend() for ax in single.axes)
-    plt.close(single)
+
+def test_set_means_and_the_mean_range_text_on_a_hand_worked_case():
+    # method a: seed 0 pairs (1, 3) -> 2, seed 1 pair (4) -> 4: mean 3, range 2; b: one seed, 0.5
+    rows = pd.DataFrame(
+        {
+            "method": ["a", "a", "a", "b"],
+            "seed": [0, 0, 1, 0],
+            "test_set": ["t", "t", "t", "t"],
+            "epe": [1.0, 3.0, 4.0, 0.5],
+            "aae": [0.1, 0.3, 0.4, 0.05],
+        }
+    )
+    mean, spread = tables.set_means(rows, ["epe"], rows=["b", "a", "c"])
+    assert list(mean.index) == ["b", "a", "c"] and list(mean.columns) == [("t", "epe")]
+    assert mean.loc["a", ("t", "epe")] == 3.0 and spread.loc["a", ("t", "epe")] == 2.0
+    assert mean.loc["b", ("t", "epe")] == 0.5 and spread.loc["b", ("t", "epe")] == 0.0
+    assert np.isnan(mean.loc["c", ("t", "epe")])
+    # without seeds, the mean over the pairs: (1 + 3 + 4) / 3 for a
+    avg = tables.averages(rows.drop(columns="seed"))
+    assert list(avg.columns) == [("t", "EPE"), ("t", "AAE")]
+    assert avg.loc["a", ("t", "EPE")] == pytest.approx(8 / 3) and avg.loc["b", ("t", "AAE")] == 0.05
+    # the two tables' cells: mean, then half the range when there are several seeds
+    result = tables.TableResult(pd.DataFrame(), mean, rows, pd.DataFrame(), spread)
+    assert result.text("a", "t") == "3.0000 ± 1.0000" and result.text("b", "t") == "0.5000"
+    assert result.text("c", "t") == tables.NOT_AVAILABLE
+    assert tables.mean_range_text(0.123456, 0.02, digits=3) == "0.123 ± 0.010"

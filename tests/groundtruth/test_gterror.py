@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from faceflow.flow import synthetic
-from faceflow.groundtruth import cost, gterror
+from faceflow.groundtruth import gterror
 
 
 def test_procrustes_residual_removes_similarities_only():
@@ -78,9 +78,6 @@ def test_ground_truth_error_without_data(tmp_path):
     t = res.table()
     assert list(t.index) == list(gterror.PARTS)
     assert {"face", "interior", "boundary band"} <= set(t.columns.get_level_values(0))
-    versus = res.against_paper()
-    assert versus.iloc[2, 0] == pytest.approx(0.2498)  # the paper's number, labelled as such
-    assert versus.index[2].startswith("paper:")
 
 
 def test_bilinear_sample_is_hand_worked_and_bit_identical_to_two_index_gathers():
@@ -128,41 +125,12 @@ def test_known_motion_set_round_trips_through_its_cache_and_gives_exact_pairs(tm
     assert len(other.pairs()) == 3  # other settings: made anew, not read from the cache
 
 
-def test_generation_cost_and_bp4d_table(tmp_path):
-    c = cost.measure_generation(tmp_path / "absent", n_frames=3, size=(512, 512))
-    assert "OpenFace frames" in c.missing and len(c.runs) == 4
-    st = c.storage()
-    assert list(st.index) == ["flo", "f16"]
-    assert st.loc["f16", "flow kB/pair"] < st.loc["flo", "flow kB/pair"]
-    # .flo: header + float32, shown with one decimal
-    assert st.loc["flo", "flow kB/pair"] == pytest.approx(384 * 512 * 8 / 1024 + 12 / 1024, abs=0.05)
-    assert st.loc["flo", "flow kB/pair"] == round(st.loc["flo", "flow kB/pair"], 1)
-    assert 0 <= c.f16_error["mean"] <= c.f16_error["max"] < 0.05
-    runs = pd.DataFrame({"mode": ["exact"], "flow format": ["flo"], "cpu s/frame": [0.036], "total kB/pair": [1000.0]})
-    table = cost.bp4d_cost(cost.GenerationCost(runs, {}, "hand"), processes=4)
-    row = table.loc["faceflow gt, exact mode, flo"]
-    assert row["CPU-hours"] == 3.3  # 325,720 frames x 0.036 s = 3.257 h, one decimal
-    assert row["disk (GB)"] == 333.5  # 325,720 pairs x 1000 kB = 333.54 GB
-    paper_row = table.loc["paper (Sec. 3): 5 days on 4 processes"]
-    assert paper_row["CPU-hours"] == pytest.approx(480.0) and paper_row["days on 4 processes"] == 5.0
-    assert paper_row["disk (GB)"] == "not stated"  # not NaN: the paper gives no disk use
-
-
-def test_generation_cost_without_any_face_keeps_the_timings(tmp_path):
-    # 64x64 frames: no face is found, so no pair has flows to compare; the timings still stand
-    c = cost.measure_generation(tmp_path / "absent", n_frames=2, size=(64, 64))
-    assert "float16 error" in c.missing and len(c.runs) == 4
-    assert (c.runs["pairs"] == 0).all()
-    assert np.isnan(c.f16_error["mean"]) and c.summary_values()["f16_mean"] == "nan"
-
-
-def test_largest_part_and_ratio_to_the_paper():
+def test_largest_part():
     rows = []
     for part, e in zip(gterror.PARTS, (0.5, 0.01, 2.0, 2.2, 3.0)):
         rows.append(dict(sequence="s", pair=0, part=part, region="face", epe=e, aae=0.1, suspect=False))
     res = gterror.GroundTruthError(pd.DataFrame(rows), ["s"], "hand", 0.0)
     assert res.largest_part() == "landmark noise" and res.epe("zero flow") == 3.0
-    assert res.times_paper_best() == pytest.approx(2.2 / 0.2498)
 
 
 def test_suspect_pairs_are_counted_but_left_out_as_the_dataset_leaves_them_out():
@@ -173,5 +141,5 @@ def test_suspect_pairs_are_counted_but_left_out_as_the_dataset_leaves_them_out()
             rows[-1]["mean |u|"] = 1.0
     res = gterror.GroundTruthError(pd.DataFrame(rows), ["s"], "hand", 0.0)
     assert res.epe("whole pipeline") == pytest.approx(0.5)  # the 9 px tracker jump is not averaged in
-    assert res.suspect_share() == pytest.approx(1 / 3) and res.summary_values()["suspect"] == "33%"
+    assert res.suspect_share() == pytest.approx(1 / 3)
     assert res.table().loc["whole pipeline", ("face", "epe")] == pytest.approx(0.5)

@@ -98,7 +98,7 @@ def test_multi_face_video_keeps_tracked_face(data_root):
 
 
 def test_track_and_stabilize_is_track_then_stabilize_in_one_pass():
-    from faceflow.groundtruth.analysis import generated_sequence
+    from faceflow.studies.ground_truth.analysis import generated_sequence
 
     frames = generated_sequence(4)
     decoded = []

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from faceflow.training import checkpoints, datasets, experiments, loop
+from faceflow.methods import flownets_checkpoints
+from faceflow.training import checkpoints as checkpoint_writer
+from faceflow.training import datasets, experiments, loop
 from faceflow.training.experiments import TrainConfig
 
 
@@ -26,13 +28,13 @@ def test_resume_equals_uninterrupted(tmp_path, shapes, tiny_cfg):
     cfg = tiny_cfg()
     full = loop.train(cfg, tr, va, tmp_path / "full", device="cpu", progress=False)
     part = loop.train(cfg, tr, va, tmp_path / "part", device="cpu", progress=False, stop_after=2)
-    st = checkpoints.checkpoint_status(part)
+    st = flownets_checkpoints.checkpoint_status(part)
     assert st["step"] == 2 and not st["finished"]
     resumed = loop.train(cfg, tr, va, tmp_path / "part", device="cpu", progress=False)
     a, b = _weights(full), _weights(resumed)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    _, _, ea = checkpoints.load_checkpoint(full)
-    _, _, eb = checkpoints.load_checkpoint(resumed)
+    _, _, ea = flownets_checkpoints.load_checkpoint(full)
+    _, _, eb = flownets_checkpoints.load_checkpoint(resumed)
     assert [h["J"] for h in ea["history"]] == [h["J"] for h in eb["history"]]
     assert ea["finished"] and eb["finished"] and ea["step"] == 4
     assert [v["step"] for v in ea["val"]] == [2, 4]
@@ -54,12 +56,12 @@ def test_checkpoint_contents_and_safe_load(tmp_path, shapes, tiny_cfg):
     obj = torch.load(path, weights_only=True)  # no arbitrary pickle needed
     assert {"model", "optimizer", "step", "config", "extra"} <= set(obj)
     assert obj["optimizer"]["state"]  # Adam moments saved
-    model, cfgd, extra = checkpoints.load_checkpoint(path)
+    model, cfgd, extra = flownets_checkpoints.load_checkpoint(path)
     assert cfgd == cfg.to_dict() and extra["step"] == 1 and not model.training
     assert not list(tmp_path.glob(".*.tmp"))  # atomic write leaves no temporary file
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="bad.pt: not a faceflow checkpoint"):
-        checkpoints.load_checkpoint(tmp_path / "bad.pt")
+        flownets_checkpoints.load_checkpoint(tmp_path / "bad.pt")
 
 
 def test_ensure_trained_is_idempotent_and_inits_exp3(tmp_path, shapes):
@@ -152,7 +154,7 @@ def test_code_variant_trains_end_to_end(tmp_path, shapes):
     p = loop.ensure_trained(cfg, run, train_data=tr, val_data=va, device="cpu", progress=False)
     parent = tmp_path / "runs" / "faces-code" / "Exp2I" / "last.pt"
     assert parent.is_file()
-    model, c, extra = checkpoints.load_checkpoint(p)
+    model, c, extra = flownets_checkpoints.load_checkpoint(p)
     assert c["model"]["encoder"] == "siamese" and hasattr(model, "conv_redir") and extra["finished"]
 
 
@@ -176,7 +178,7 @@ def test_loaded_model_predicts_at_training_resolution(tmp_path, shapes, tiny_cfg
 
     tr, _ = shapes
     path = loop.train(tiny_cfg(steps=1), tr, None, tmp_path, device="cpu", progress=False)
-    model, cfg, _ = checkpoints.load_checkpoint(path)
+    model, cfg, _ = flownets_checkpoints.load_checkpoint(path)
     assert model.input_size == (64, 64)
     a = (np.random.default_rng(0).random((100, 130, 3)) * 255).astype(np.uint8)
     f_default = predict_flow(model, a, a)
@@ -205,8 +207,8 @@ def test_checkpoint_errors_are_one_line(tmp_path, tiny_cfg):
     write_flo(tmp_path / "x.flo", np.zeros((4, 4, 2), np.float32))
     torch.save({"model": {}, "format": 99}, tmp_path / "other.pt")
     cfg = tiny_cfg()
-    checkpoints.save_checkpoint(
-        tmp_path / "mis.pt", checkpoints.build_model(tiny_cfg(model={"width": 0.125})), None, 1, cfg, {}
+    checkpoint_writer.save_checkpoint(
+        tmp_path / "mis.pt", checkpoint_writer.build_model(tiny_cfg(model={"width": 0.125})), None, 1, cfg, {}
     )
     for name, expect in [
         ("x.flo", "x.flo: not a faceflow checkpoint (not a readable torch file"),
@@ -214,5 +216,5 @@ def test_checkpoint_errors_are_one_line(tmp_path, tiny_cfg):
         ("mis.pt", "mis.pt: weights do not fit its config's FlowNetS"),
     ]:
         with pytest.raises(ValueError) as exc:
-            checkpoints.load_checkpoint(tmp_path / name)
+            flownets_checkpoints.load_checkpoint(tmp_path / name)
         assert expect in str(exc.value) and "\n" not in str(exc.value)

@@ -1,6 +1,6 @@
 """Fig. 3 of the paper: the optical-flow features of one real onset/apex pair for each flow method.
 
-The pair comes from the real onset-to-offset clips (:func:`faceflow.mer.tables.clip_comparison`).
+The pair comes from the real onset-to-offset clips (:func:`faceflow.studies.micro_expressions.tables.clip_comparison`).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def figure3(comparison, methods: Sequence[str] | None = None) -> Figure3:
 
     Parameters
     ----------
-    comparison : faceflow.mer.tables.ClipComparison
+    comparison : faceflow.studies.micro_expressions.tables.ClipComparison
         The clips' onset/apex crops and their comparison with the published images.
     methods : sequence of str, optional
         Flow methods, one row each; default every method of ``comparison``.

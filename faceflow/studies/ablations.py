@@ -22,8 +22,8 @@ import torch
 
 from faceflow import profiles
 from faceflow.evaluation import tables
+from faceflow.methods.flownets_checkpoints import load_checkpoint
 from faceflow.training import experiments
-from faceflow.training.checkpoints import load_checkpoint
 from faceflow.training.experiments import TrainConfig
 from faceflow.training.loop import ensure_trained
 from faceflow.training.losses import CYCLIC_HUBER_D, SMOOTH_HUBER_D, downsample_flow, reconstruct_second

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceflow.methods import registry
-from faceflow.training import checkpoints, experiments
+from faceflow.methods import flownets_checkpoints, registry
+from faceflow.training import checkpoints as checkpoint_writer
+from faceflow.training import experiments
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def fake_training(monkeypatch):
         calls.append(str(path))
         return FlowNetS(FlowNetSConfig(width=0.125)), {}, {}
 
-    monkeypatch.setattr(checkpoints, "load_checkpoint", load_checkpoint)
+    monkeypatch.setattr(flownets_checkpoints, "load_checkpoint", load_checkpoint)
     return calls
 
 
@@ -28,7 +29,7 @@ def test_register_checkpoints_registers_existing_runs(tmp_path, fake_training, t
     for exp in ("Exp1", "Exp2II"):
         (tmp_path / exp).mkdir()
         (tmp_path / exp / "last.pt").write_bytes(b"stub")
-    names = checkpoints.register_checkpoints(tmp_path)
+    names = flownets_checkpoints.register_checkpoints(tmp_path)
     try:
         assert names == ["Exp1", "Exp2II"]
         assert set(names) <= set(registry.methods_of_kind("ours"))
@@ -43,18 +44,18 @@ def test_register_checkpoints_registers_existing_runs(tmp_path, fake_training, t
 
 
 def test_register_checkpoints_skips_missing(tmp_path):
-    assert checkpoints.register_checkpoints(tmp_path) == []
+    assert flownets_checkpoints.register_checkpoints(tmp_path) == []
     with pytest.raises(FileNotFoundError):
-        checkpoints.checkpoint_flow_fn(tmp_path / "none.pt")
+        flownets_checkpoints.checkpoint_flow_fn(tmp_path / "none.pt")
 
 
 def test_register_checkpoints_with_a_real_checkpoint(tmp_path, translated):
     """A checkpoint written by the training engine round-trips through the registry."""
     cfg = experiments.make("Exp1", steps=1, resolution=(64, 128), model={"width": 0.125})
-    model = checkpoints.build_model(cfg)
+    model = checkpoint_writer.build_model(cfg)
     (tmp_path / "Exp1").mkdir()
-    checkpoints.save_checkpoint(tmp_path / "Exp1" / "last.pt", model, None, 1, cfg, {"finished": True})
-    names = checkpoints.register_checkpoints(tmp_path)
+    checkpoint_writer.save_checkpoint(tmp_path / "Exp1" / "last.pt", model, None, 1, cfg, {"finished": True})
+    names = flownets_checkpoints.register_checkpoints(tmp_path)
     try:
         assert names == ["Exp1"]
         a, b = translated(1, 0, h=90, w=100)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from faceflow.evaluation import tour
 from faceflow.flow import synthetic
 from faceflow.io.flo import write_flo
+from faceflow.studies import tour
 
 
 def _chairs_sample(root, n=2, size=(40, 56)):

@@ -75,7 +75,7 @@ class GenerationCost:
 
 
 def _frames(data_root, n_frames: int) -> tuple[list[np.ndarray], str, dict]:
-    from faceflow.groundtruth.analysis import generated_sequence
+    from faceflow.studies.ground_truth.analysis import generated_sequence
 
     folder = datasets.locate("openface_frames", data_root)
     paths = list_images(folder)[:n_frames] if folder is not None else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from faceflow import profiles
-from faceflow.training import plans
+from faceflow.studies import plans
 
 
 def test_overrides_from_chapter_parameters():

@@ -414,7 +414,7 @@ def learning_curves(
     """
     import matplotlib.pyplot as plt
 
-    from faceflow.training.checkpoints import checkpoint_status, history
+    from faceflow.methods.flownets_checkpoints import checkpoint_status, history
 
     if not paths:
         return not_available()
@@ -489,7 +489,7 @@ def middle_pair(pairs):
 
 def network_predictions(pair, paths: dict, device: str = "cpu", cell_size: float = 2.6):
     """Frame 1, the ground truth and each network's prediction of one pair (each panel scaled to its own maximum)."""
-    from faceflow.training.checkpoints import checkpoint_flow_fn
+    from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn
 
     if pair is None or not paths:
         return not_available("face data not available")
@@ -506,7 +506,7 @@ def warp_figure(pair, path, label: str = "Exp2II", device: str = "cpu", cell_siz
     import torch
 
     from faceflow.methods.flownets import to_tensor
-    from faceflow.training.checkpoints import checkpoint_flow_fn
+    from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn
     from faceflow.training.losses import reconstruct_second
 
     if pair is None or path is None:

@@ -49,7 +49,7 @@ def overfit_check(
 
     Parameters
     ----------
-    face : faceflow.training.plans.FaceData
+    face : faceflow.studies.plans.FaceData
     profile : str
         ``training.overfit_pairs`` pairs (evenly spaced over the training split) and
         ``training.overfit_steps`` steps; 0 steps skips the check (``missing`` says so).
@@ -84,7 +84,7 @@ def overfit_check(
     # the profile's own run cache: a stale run is replaced
     run = outputs.runs("faces") / ("overfit-masked" if masked else "overfit")
     path = ensure_trained(cfg, run, train_data=few, val_data=few, device=device, progress=False, replace=True)
-    from faceflow.training.checkpoints import history
+    from faceflow.methods.flownets_checkpoints import history
 
     _, val = history(path)
     column = "epe_valid" if masked else "epe"

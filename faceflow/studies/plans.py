@@ -23,9 +23,9 @@ from faceflow import profiles
 from faceflow.groundtruth.dataset import ensure_face_dataset, faces_dataset, read_manifest
 from faceflow.groundtruth.splits import SplitOptions, table_digest
 from faceflow.io.datasets import face_subjects, locate
+from faceflow.methods.flownets_checkpoints import load_checkpoint
+from faceflow.studies.flownets import zero_flow_epe
 from faceflow.training import datasets, experiments
-from faceflow.training.checkpoints import load_checkpoint
-from faceflow.training.diagnostics import zero_flow_epe
 from faceflow.training.experiments import TrainConfig
 from faceflow.training.loop import ensure_trained
 

@@ -16,9 +16,9 @@ from faceflow.flow.viz import Panel, panel_grid
 from faceflow.flow.warp import warp_forward
 from faceflow.groundtruth import landmarks as lmk
 from faceflow.groundtruth import mesh as gt
-from faceflow.groundtruth.analysis import DemoSequence, FlowMagnitudes, PhotometricCheck
 from faceflow.io import datasets
 from faceflow.io.images import list_images, read_image
+from faceflow.studies.ground_truth.analysis import DemoSequence, FlowMagnitudes, PhotometricCheck
 
 
 def _closed(fig):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from faceflow.mer import figures
+from faceflow.studies.micro_expressions import figures
 
 
 def test_features_figure_rows_and_checks():
@@ -21,7 +21,7 @@ def test_features_figure_rows_and_checks():
 
 
 def test_figure3_missing_data_gives_placeholder(tmp_path):
-    from faceflow.mer import tables
+    from faceflow.studies.micro_expressions import tables
 
     cmp = tables.clip_comparison(tmp_path, ["dis"])
     assert cmp.table is None and "micro-expression clips" in cmp.missing

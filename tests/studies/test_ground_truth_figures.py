@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceflow.groundtruth import analysis, figures
 from faceflow.groundtruth import mesh as gt
+from faceflow.studies.ground_truth import analysis, figures
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from faceflow import paper, profiles
-from faceflow.mer import metrics, tables
+from faceflow.mer import metrics
+from faceflow.studies.micro_expressions import tables
 
 
 def _cfg(epochs=2):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceflow.groundtruth import analysis
 from faceflow.groundtruth import mesh as gt
+from faceflow.studies.ground_truth import analysis
 
 
 def _grid_landmarks(n=4, motion=(0.7, -0.4), scale=0.0):

@@ -1,0 +1,1 @@
+"""Chapter 05's studies: the micro-expression tables and figures."""
