@@ -228,7 +228,8 @@ class GTOptions:
 
     @classmethod
     def from_json(cls, text: str, name: str = OPTIONS) -> GTOptions:
-        """The options stored by :meth:`to_json` (keys it leaves out take their defaults).
+        """The options stored by :meth:`to_json` (keys it leaves out take their defaults, but a file
+        without ``crop`` is the pair layout, as :meth:`to_json` writes it).
 
         Parameters
         ----------
@@ -252,6 +253,7 @@ class GTOptions:
             raise ValueError(f"{name}: not JSON ({exc})") from None
         if not isinstance(d, dict) or set(d) - set(cls.__dataclass_fields__):
             raise ValueError(f"{name}: not a faceflow gt options file")
+        d.setdefault("crop", "pair")  # to_json leaves it out for the pair layout (and files made before it)
         opts = cls(**d)
         opts.validate()
         return opts

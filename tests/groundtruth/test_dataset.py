@@ -197,6 +197,10 @@ def test_pair_crop_keeps_the_old_layout(tmp_path):
     m = gtdataset.read_manifest(dst, usable_only=True)
     assert list(m["img1"]) == [f"seq/frames/{k:06d}_1.png" for k in m["pair"]]
     assert "crop" not in (dst / gtdataset.OPTIONS).read_text()  # options files written before still match
+    # ... and read back as the pair layout, not the default per-sequence crop (whose segment boxes
+    # add_masks would then use on pairs cropped one by one)
+    stored = gtdataset.GTOptions.from_json((dst / gtdataset.OPTIONS).read_text())
+    assert stored.crop == "pair" and stored == gtdataset.GTOptions(size=(48, 64), crop="pair")
     assert gtdataset.is_complete(dst, size=(48, 64), crop="pair")
     assert gtdataset.is_complete(dst, gtdataset.GTOptions(size=[48, 64], crop="pair"))  # a list size is the same
     assert not gtdataset.is_complete(dst, size=(48, 64))
