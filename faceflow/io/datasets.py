@@ -2,6 +2,9 @@
 
 The root is, in order: the ``root`` argument, the ``FACEFLOW_DATA`` environment variable,
 ``./data``. The Makefile points ``FACEFLOW_DATA`` at ``../shared/data`` when it exists.
+:class:`DataRoot` is that root resolved once (:meth:`DataRoot.resolve`, the one resolver); the
+edges (a chapter's setup, the CLI) make it and pass it down, and every function here that takes
+a root accepts a DataRoot or a path (:meth:`DataRoot.of`).
 
 Readers accept both the small sample layouts shipped with the project's shared data and the
 real on-disk layouts of the full (licensed) datasets:
@@ -39,92 +42,241 @@ class DataNotFoundError(FileNotFoundError):
     """A data root or dataset is missing. The message says what and where to put it."""
 
 
-def _root_candidate(root: str | os.PathLike | None) -> tuple[str, Path]:
-    """Where the data root is looked for, and which setting named it."""
-    if root is not None and str(root) != "":
-        source, path = "argument", Path(root)
-    elif os.environ.get(ENV_VAR):
-        source, path = f"${ENV_VAR}", Path(os.environ[ENV_VAR])
-    else:
-        source, path = "default", Path("data")
-    return source, path.expanduser().resolve()
+#: Path-likes a library function accepts as its data root, besides a :class:`DataRoot`.
+RootLike = str | os.PathLike | None
 
 
-def missing_root_reason(root: str | os.PathLike | None = None) -> str | None:
+@dataclass(frozen=True)
+class DataRoot:
+    """The data root, resolved once: where it was looked for, which setting named it, and whether it is there.
+
+    Made by :meth:`resolve` (the one resolver: argument, else ``$FACEFLOW_DATA``, else
+    ``./data``) at the edge (a chapter's :func:`~faceflow.book.chapter.setup`, the CLI) and
+    passed down; a library function that takes ``data_root`` coerces it with :meth:`of`, which
+    returns a DataRoot unchanged, so the root is not resolved a second time on the way down.
+
+    Attributes
+    ----------
+    location : pathlib.Path
+        Where the data root is looked for (absolute), whether or not it exists.
+    source : str
+        Which setting named it: ``"argument"``, ``"$FACEFLOW_DATA"`` or ``"default"``.
+    path : pathlib.Path or None
+        ``location`` when it was a folder when resolved, else None.
+    missing : str or None
+        None when the root is there, else one sentence saying where it was looked for.
+    """
+
+    location: Path
+    source: str
+    path: Path | None
+    missing: str | None
+
+    @classmethod
+    def resolve(cls, root: RootLike = None) -> DataRoot:
+        """Resolve the data root: ``root``, else ``$FACEFLOW_DATA``, else ``./data``.
+
+        Parameters
+        ----------
+        root : path-like, optional
+            Explicit data root; empty or None means the environment variable or ``./data``.
+
+        Returns
+        -------
+        DataRoot
+            Never raises for a missing root: :attr:`missing` says why it is absent.
+        """
+        if root is not None and str(root) != "":
+            source, path = "argument", Path(root)
+        elif os.environ.get(ENV_VAR):
+            source, path = f"${ENV_VAR}", Path(os.environ[ENV_VAR])
+        else:
+            source, path = "default", Path("data")
+        return cls.at(path.expanduser().resolve(), source)
+
+    @classmethod
+    def at(cls, location: Path, source: str) -> DataRoot:
+        """The data root at the absolute ``location`` named by ``source``, checked for existence now.
+
+        Parameters
+        ----------
+        location : pathlib.Path
+            Absolute path of the data root.
+        source : str
+            Which setting named it (for the message when it is missing).
+
+        Returns
+        -------
+        DataRoot
+        """
+        if location.is_dir():
+            return cls(location, source, location, None)
+        why = (
+            f"data root {location} (from {source}) does not exist. Pass a data root, set "
+            f"{ENV_VAR}, or create ./data with the sample layout (see the book's data page)."
+        )
+        return cls(location, source, None, why)
+
+    @classmethod
+    def of(cls, root: DataRoot | RootLike = None) -> DataRoot:
+        """``root`` as a DataRoot: a DataRoot unchanged (no second resolution), else :meth:`resolve`.
+
+        Parameters
+        ----------
+        root : DataRoot or path-like, optional
+
+        Returns
+        -------
+        DataRoot
+        """
+        return root if isinstance(root, DataRoot) else cls.resolve(root)
+
+    def rechecked(self) -> DataRoot:
+        """The same location and source, checked for existence again (after a download created it).
+
+        Returns
+        -------
+        DataRoot
+        """
+        return DataRoot.at(self.location, self.source)
+
+    def require(self) -> Path:
+        """The data root's absolute path.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Raises
+        ------
+        DataNotFoundError
+            The folder does not exist (the message is :attr:`missing`).
+        """
+        if self.path is None:
+            raise DataNotFoundError(self.missing)
+        return self.path
+
+    def locate(self, key: str) -> Path | None:
+        """Folder of dataset ``key`` (see :data:`DATASETS`) under the root, or None when absent.
+
+        Parameters
+        ----------
+        key : str
+            A key of :data:`DATASETS`.
+
+        Returns
+        -------
+        pathlib.Path or None
+            One of the dataset's candidate folders under the root (never a path outside it);
+            None when the root or the dataset is missing.
+
+        Raises
+        ------
+        KeyError
+            ``key`` is not a known dataset.
+        """
+        spec = _spec(key)
+        if self.path is None:
+            return None
+        return next((self.path / rel for rel in spec.candidates if (self.path / rel).exists()), None)
+
+    def find(self, key: str) -> Path:
+        """Folder of dataset ``key`` under the root.
+
+        Parameters
+        ----------
+        key : str
+            A key of :data:`DATASETS`.
+
+        Returns
+        -------
+        pathlib.Path
+            The first candidate folder of ``key`` that exists.
+
+        Raises
+        ------
+        DataNotFoundError
+            The root or the dataset is missing; the message says where it was looked for and how
+            to get it.
+        KeyError
+            ``key`` is not a known dataset.
+        """
+        spec = _spec(key)
+        base = self.require()
+        found = self.locate(key)
+        if found is None:
+            tried = ", ".join(str(base / c) for c in spec.candidates)
+            raise DataNotFoundError(f"{spec.label} not found under {base} (looked for {tried}). {spec.hint}")
+        return found
+
+
+def missing_root_reason(root: DataRoot | RootLike = None) -> str | None:
     """None when the data root exists, else one sentence saying where it was looked for.
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
 
     Returns
     -------
     str or None
+        :attr:`DataRoot.missing`.
     """
-    source, path = _root_candidate(root)
-    if path.is_dir():
-        return None
-    return (
-        f"data root {path} (from {source}) does not exist. Pass a data root, set "
-        f"{ENV_VAR}, or create ./data with the sample layout (see the book's data page)."
-    )
+    return DataRoot.of(root).missing
 
 
-def root_path(root: str | os.PathLike | None = None) -> Path:
+def root_path(root: DataRoot | RootLike = None) -> Path:
     """Where the data root is (absolute), whether or not it exists: ``root``, ``$FACEFLOW_DATA``, ``./data``.
 
     Parameters
     ----------
-    root : path-like, optional
+    root : DataRoot or path-like, optional
         Explicit data root.
 
     Returns
     -------
     pathlib.Path
+        :attr:`DataRoot.location`.
     """
-    return _root_candidate(root)[1]
+    return DataRoot.of(root).location
 
 
-def root_or_none(root: str | os.PathLike | None = None) -> Path | None:
+def root_or_none(root: DataRoot | RootLike = None) -> Path | None:
     """The data root of :func:`resolve_root`, or None when there is none (no error).
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
 
     Returns
     -------
     pathlib.Path or None
-        Absolute path of an existing folder, or None.
+        Absolute path of an existing folder (:attr:`DataRoot.path`), or None.
     """
-    path = _root_candidate(root)[1]
-    return path if path.is_dir() else None
+    return DataRoot.of(root).path
 
 
-def resolve_root(root: str | os.PathLike | None = None) -> Path:
+def resolve_root(root: DataRoot | RootLike = None) -> Path:
     """The data root as an absolute path: ``root``, else ``$FACEFLOW_DATA``, else ``./data``.
 
     Parameters
     ----------
-    root : path-like, optional
+    root : DataRoot or path-like, optional
         Explicit data root; empty or None means the environment variable or ``./data``.
 
     Returns
     -------
     pathlib.Path
-        Absolute path of the data root.
+        Absolute path of the data root (:meth:`DataRoot.require`).
 
     Raises
     ------
     DataNotFoundError
         The folder does not exist.
     """
-    why = missing_root_reason(root)
-    if why is not None:
-        raise DataNotFoundError(why)
-    return _root_candidate(root)[1]
+    return DataRoot.of(root).require()
 
 
 @dataclass(frozen=True)
@@ -218,36 +370,33 @@ def _spec(key: str) -> DatasetSpec:
     return DATASETS[key]
 
 
-def locate(key: str, root: str | os.PathLike | None = None) -> Path | None:
+def locate(key: str, root: DataRoot | RootLike = None) -> Path | None:
     """Folder of dataset ``key`` (see :data:`DATASETS`) under the data root, or None when absent.
 
     Parameters
     ----------
     key : str
         A key of :data:`DATASETS`.
-    root : path-like, optional
-        Data root (see :func:`resolve_root`); a missing root means a missing dataset.
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`); a missing root means a missing dataset.
 
     Returns
     -------
     pathlib.Path or None
+        :meth:`DataRoot.locate`.
     """
-    spec = _spec(key)
-    base = root_or_none(root)
-    if base is None:
-        return None
-    return next((base / rel for rel in spec.candidates if (base / rel).exists()), None)
+    return DataRoot.of(root).locate(key)
 
 
-def find_dataset(key: str, root: str | os.PathLike | None = None) -> Path:
+def find_dataset(key: str, root: DataRoot | RootLike = None) -> Path:
     """Folder of dataset ``key`` under the data root.
 
     Parameters
     ----------
     key : str
         A key of :data:`DATASETS`.
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
 
     Returns
     -------
@@ -262,13 +411,7 @@ def find_dataset(key: str, root: str | os.PathLike | None = None) -> Path:
     KeyError
         ``key`` is not a known dataset.
     """
-    spec = _spec(key)
-    base = resolve_root(root)
-    found = locate(key, base)
-    if found is None:
-        tried = ", ".join(str(base / c) for c in spec.candidates)
-        raise DataNotFoundError(f"{spec.label} not found under {base} (looked for {tried}). {spec.hint}")
-    return found
+    return DataRoot.of(root).find(key)
 
 
 @dataclass
@@ -332,13 +475,13 @@ class FlowPairRef:
 _FRAME_RE = re.compile(r"frame_(\d+)\.png$")
 
 
-def sintel_pairs(root: str | os.PathLike | None = None, dstype: str = "clean") -> list[FlowPairRef]:
+def sintel_pairs(root: DataRoot | RootLike = None, dstype: str = "clean") -> list[FlowPairRef]:
     """Frame pairs with ground truth from MPI-Sintel (sample or real training layout).
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
     dstype : {"clean", "final"}
         Rendering pass.
 
@@ -379,13 +522,13 @@ def sintel_pairs(root: str | os.PathLike | None = None, dstype: str = "clean") -
     return pairs
 
 
-def chairs_pairs(root: str | os.PathLike | None = None, split: str | None = None) -> list[FlowPairRef]:
+def chairs_pairs(root: DataRoot | RootLike = None, split: str | None = None) -> list[FlowPairRef]:
     """FlyingChairs pairs (sample or real layout).
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
     split : {"train", "val"}, optional
         With the real release and its ``FlyingChairs_train_val.txt`` (1 = train, 2 = val), keep
         one split. Ignored (all pairs) for the sample layout, which has no split file.
@@ -431,13 +574,13 @@ def chairs_pairs(root: str | os.PathLike | None = None, split: str | None = None
     return pairs
 
 
-def openface_frames(root: str | os.PathLike | None = None) -> list[Path]:
+def openface_frames(root: DataRoot | RootLike = None) -> list[Path]:
     """The OpenFace sample image sequence (30 consecutive 640x480 frames of one face).
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
 
     Returns
     -------
@@ -456,13 +599,13 @@ def openface_frames(root: str | os.PathLike | None = None) -> list[Path]:
     return frames
 
 
-def openface_videos(root: str | os.PathLike | None = None) -> list[Path]:
+def openface_videos(root: DataRoot | RootLike = None) -> list[Path]:
     """The OpenFace sample videos.
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
 
     Returns
     -------
@@ -485,7 +628,7 @@ def openface_videos(root: str | os.PathLike | None = None) -> list[Path]:
 STST_LABELS = ("0", "1", "2")
 
 
-def stst_samples(root: str | os.PathLike | None = None):
+def stst_samples(root: DataRoot | RootLike = None):
     """Table of the 442 STSTNet input images: columns file, dataset, subject, label, path.
 
     Every row of ``labels.csv`` is checked when it is read: ``label`` must be 0, 1 or 2 and
@@ -494,8 +637,8 @@ def stst_samples(root: str | os.PathLike | None = None):
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
 
     Returns
     -------
@@ -635,13 +778,13 @@ class FaceClip:
         return face_sequence_name(self.clip)
 
 
-def face_clips(root: str | os.PathLike | None = None, subjects=None, include_excluded: bool = False) -> list[FaceClip]:
+def face_clips(root: DataRoot | RootLike = None, subjects=None, include_excluded: bool = False) -> list[FaceClip]:
     """The videos ``faces/<source>/*.mp4`` under the data root, with their subject and split.
 
     Parameters
     ----------
-    root : path-like, optional
-        Data root (see :func:`resolve_root`).
+    root : DataRoot or path-like, optional
+        Data root (see :meth:`DataRoot.resolve`).
     subjects : pandas.DataFrame, optional
         The subject table (default :func:`face_subjects`).
     include_excluded : bool
