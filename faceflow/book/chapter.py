@@ -1,7 +1,8 @@
 """Small helpers shared by the chapter notebooks (kept here so notebooks stay thin).
 
 A chapter starts with :func:`setup`, which turns the papermill parameters into a
-:class:`Chapter`: the resolved data root (or the reason it is missing), the output folder for
+:class:`Chapter`: the data root resolved once (:class:`~faceflow.io.datasets.DataRoot`: its
+path, or the reason it is missing), the output folder for
 cached results, the seed and the torch device. :meth:`Chapter.missing` renders a visible note in
 the page instead of failing when data is absent.
 
@@ -19,20 +20,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceflow import profiles
-from faceflow.io.datasets import missing_root_reason, root_or_none
+from faceflow.io.datasets import DataRoot
 from faceflow.runtime import resolve_device, seed_everything
 
 
 @dataclass
 class Chapter:
+    """A chapter's resolved parameters; ``root`` is its data root, resolved once by :func:`setup`."""
+
     name: str
     profile: str
-    data_root: Path | None
-    data_error: str | None
+    root: DataRoot
     output_dir: Path
     seed: int
     device: str
     settings: profiles.Profile
+
+    @property
+    def data_root(self) -> Path | None:
+        """The data root's absolute path, or None when it is missing (:attr:`DataRoot.path`)."""
+        return self.root.path
+
+    @property
+    def data_error(self) -> str | None:
+        """Why the data root is missing, or None when it is there (:attr:`DataRoot.missing`)."""
+        return self.root.missing
 
     @property
     def outputs(self) -> profiles.OutputLayout:
@@ -71,7 +83,7 @@ CHAPTER_DATA: dict[str, tuple[str, ...]] = {
 }
 
 
-def fetch_chapter_data(name: str, data_root: str | os.PathLike | None = None, progress: bool = True):
+def fetch_chapter_data(name: str, data_root: DataRoot | str | os.PathLike | None = None, progress: bool = True):
     """Download the sample data chapter ``name`` reads into the data root; files already there
     (with the right sha256) are not downloaded again.
 
@@ -79,7 +91,7 @@ def fetch_chapter_data(name: str, data_root: str | os.PathLike | None = None, pr
     ----------
     name : str
         A chapter of :data:`CHAPTER_DATA`.
-    data_root : path-like, optional
+    data_root : DataRoot or path-like, optional
         The data root (created when missing); default ``$FACEFLOW_DATA`` or ``./data``.
     progress : bool
         Say what is downloaded, with a progress bar.
@@ -95,11 +107,10 @@ def fetch_chapter_data(name: str, data_root: str | os.PathLike | None = None, pr
         ``name`` is not a chapter of :data:`CHAPTER_DATA`.
     """
     from faceflow.io import fetch
-    from faceflow.io.datasets import root_path
 
     if name not in CHAPTER_DATA:
         raise ValueError(f"no sample data listed for chapter {name!r}; chapters: {', '.join(CHAPTER_DATA)}")
-    return fetch.fetch(root_path(data_root), only=CHAPTER_DATA[name], progress=progress)
+    return fetch.fetch(DataRoot.of(data_root).location, only=CHAPTER_DATA[name], progress=progress)
 
 
 def setup(
@@ -120,7 +131,8 @@ def setup(
     profile : str
         ``smoke``, ``default`` or ``full``.
     data_root : str, optional
-        The data root; default ``$FACEFLOW_DATA`` or ``./data``.
+        The data root; default ``$FACEFLOW_DATA`` or ``./data``. Resolved here once
+        (:meth:`~faceflow.io.datasets.DataRoot.resolve`): ``ch.root``.
     output_dir : str, optional
         Cached results; default ``outputs/<profile>``.
     seed : int
@@ -138,13 +150,15 @@ def setup(
     quiet_widget_fallback()
     if fetch is None:
         fetch = os.environ.get(FETCH_ENV) == "1"
-    fetched = fetch_chapter_data(name, data_root) if fetch else None
+    root = DataRoot.resolve(data_root)
+    fetched = fetch_chapter_data(name, root) if fetch else None
+    if fetched is not None:
+        root = root.rechecked()  # the download may have created the folder
     settings = profiles.get(profile)
-    root, err = root_or_none(data_root), missing_root_reason(data_root)
     out = profiles.outputs(profile, output_dir).chapter(name)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
-    ch = Chapter(name, profile, root, err, out, int(seed), resolve_device(device), settings)
+    ch = Chapter(name, profile, root, out, int(seed), resolve_device(device), settings)
     if fetched is not None and fetched.failed:
         first = next(iter(fetched.failed.items()))
         ch.missing(

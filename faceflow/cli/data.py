@@ -23,8 +23,8 @@ def _faces(root) -> str:
 def _data(args: argparse.Namespace) -> int:
     from faceflow.io import datasets
 
-    root = datasets.resolve_root(args.data_root)
-    print(f"data root: {root}")
+    root = args.resolved_root
+    print(f"data root: {root.require()}")
     counts = {
         "openface_frames": lambda: f"{len(datasets.openface_frames(root))} frames",
         "openface": lambda: ", ".join(p.name for p in datasets.openface_videos(root)),
@@ -34,7 +34,7 @@ def _data(args: argparse.Namespace) -> int:
         "faces": lambda: _faces(root),
     }
     for key, spec in datasets.DATASETS.items():
-        folder = datasets.locate(key, root)
+        folder = root.locate(key)
         if folder is None:
             print(f"  {spec.label:24s} MISSING: {spec.hint}")
         else:
@@ -44,9 +44,9 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from faceflow.io import datasets, fetch
+    from faceflow.io import fetch
 
-    root = datasets.root_path(args.data_root)
+    root = args.resolved_root.location
     report = fetch.fetch(
         root, only=args.only, base_url=args.base_url, registry=args.registry or fetch.REGISTRY, progress=not args.quiet
     )
@@ -60,10 +60,10 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _registry(args: argparse.Namespace) -> int:
-    from faceflow.io import datasets, fetch
+    from faceflow.io import fetch
     from faceflow.io.paths import refuse_output_over_input
 
-    sources = args.sources or datasets.resolve_root(args.data_root) / "SOURCES.csv"
+    sources = args.sources or args.resolved_root.require() / "SOURCES.csv"
     refuse_output_over_input(fetch.REGISTRY, [sources], "the registry")
     samples = fetch.write_registry(sources, fetch.REGISTRY)
     print(f"{fetch.REGISTRY}: {len(samples)} files from {sources}")

@@ -118,8 +118,10 @@ def _close_progress_bars() -> None:
 
 
 def resolve_data_root(args: argparse.Namespace) -> None:
-    """One data root for every command: a command given no ``--data-root`` / ``--root`` gets the
-    root of ``$FACEFLOW_DATA`` (or ``./data``) as an explicit path when that folder exists.
+    """One data root for every command, resolved here once: ``args.resolved_root`` is the
+    :class:`~faceflow.io.datasets.DataRoot` of ``--data-root`` / ``--root``, else of
+    ``$FACEFLOW_DATA`` (or ``./data``); a command given no root gets that root in
+    ``args.data_root`` as an explicit path when that folder exists.
 
     The library reads ``data_root=None`` as "no data root" in places (a chapter run without
     data); the CLI's "not given" means the environment's root, so it is resolved here, once.
@@ -127,13 +129,16 @@ def resolve_data_root(args: argparse.Namespace) -> None:
     Parameters
     ----------
     args : argparse.Namespace
-        Parsed arguments; ``args.data_root`` is set when the command has the option and it was
-        not given.
+        Parsed arguments; for a command with the option, ``args.resolved_root`` is set, and
+        ``args.data_root`` when it was not given.
     """
-    if hasattr(args, "data_root") and args.data_root in (None, ""):
-        from faceflow.io.datasets import root_or_none
+    if not hasattr(args, "data_root"):
+        return
+    from faceflow.io.datasets import DataRoot
 
-        args.data_root = root_or_none(None)
+    args.resolved_root = DataRoot.resolve(args.data_root)
+    if args.data_root in (None, ""):
+        args.data_root = args.resolved_root.path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,12 +14,11 @@ from faceflow.cli.options import add_data_root
 
 
 def _weights(args: argparse.Namespace) -> int:
-    from faceflow.io.datasets import root_or_none
     from faceflow.methods.pretrained import PRETRAINED, paper_cnn_status
     from faceflow.methods.weights import weight_file, weights_status
 
-    print(f"data root: {root_or_none(args.data_root) or '(none: set $FACEFLOW_DATA or --data-root)'}")
-    table = weights_status(args.data_root)
+    print(f"data root: {args.resolved_root.path or '(none: set $FACEFLOW_DATA or --data-root)'}")
+    table = weights_status(args.resolved_root)
     for net in PRETRAINED.values():
         print(f"{net.label} ({net.name}): {net.description}")
         for name in net.weights:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from faceflow.io.datasets import missing_root_reason, root_or_none
+from faceflow.io.datasets import DataRoot, RootLike
 
 
 class WeightsError(RuntimeError):
@@ -258,14 +258,14 @@ def verify(entry: WeightFile, path: str | os.PathLike) -> Path:
     return path
 
 
-def weight_path(name: str, root: str | os.PathLike | None = None) -> Path | None:
+def weight_path(name: str, root: DataRoot | RootLike = None) -> Path | None:
     """Where weight file ``name`` goes under the data root, or None without a data root.
 
     Parameters
     ----------
     name : str
         A key of :data:`WEIGHTS`.
-    root : path-like, optional
+    root : DataRoot or path-like, optional
         The data root (default ``$FACEFLOW_DATA`` or ``./data``).
 
     Returns
@@ -273,18 +273,18 @@ def weight_path(name: str, root: str | os.PathLike | None = None) -> Path | None
     pathlib.Path or None
     """
     entry = weight_file(name)
-    base = root_or_none(root)
+    base = DataRoot.of(root).path
     return None if base is None else base / entry.relpath
 
 
-def checked_path(name: str, root: str | os.PathLike | None = None) -> Path:
+def checked_path(name: str, root: DataRoot | RootLike = None) -> Path:
     """The verified file of weight ``name`` under the data root.
 
     Parameters
     ----------
     name : str
         A key of :data:`WEIGHTS`.
-    root : path-like, optional
+    root : DataRoot or path-like, optional
         The data root.
 
     Returns
@@ -297,21 +297,21 @@ def checked_path(name: str, root: str | os.PathLike | None = None) -> Path:
         No data root, or the file is missing or corrupt (one line, with where it comes from and
         where it goes).
     """
-    entry = weight_file(name)
+    entry, root = weight_file(name), DataRoot.of(root)
     path = weight_path(name, root)
     if path is None:
         where = f"<data root>/{entry.relpath}"
-        raise WeightsError(f"{name}: {missing_root_reason(root)} {entry.fetch_hint(where)}")
+        raise WeightsError(f"{name}: {root.missing} {entry.fetch_hint(where)}")
     return verify(entry, path)
 
 
-def weights_status(root: str | os.PathLike | None = None, names=None) -> pd.DataFrame:
+def weights_status(root: DataRoot | RootLike = None, names=None) -> pd.DataFrame:
     """Whether each registered weight file is present, missing or corrupt under the data root.
 
     Parameters
     ----------
-    root : path-like, optional
-        The data root.
+    root : DataRoot or path-like, optional
+        The data root (resolved once for every file).
     names : iterable of str, optional
         Files to check (default: all of :data:`WEIGHTS`).
 
@@ -321,7 +321,7 @@ def weights_status(root: str | os.PathLike | None = None, names=None) -> pd.Data
         Index ``name``; columns ``status`` (``present``, ``missing``, ``corrupt``), ``detail``,
         ``path``, ``origin`` (``repo@commit:path``), ``licence``.
     """
-    rows = []
+    rows, root = [], DataRoot.of(root)
     for name in names or WEIGHTS:
         entry = weight_file(name)
         path = weight_path(name, root)

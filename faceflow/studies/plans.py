@@ -22,7 +22,7 @@ import pandas as pd
 from faceflow import profiles
 from faceflow.groundtruth.dataset import ensure_face_dataset, faces_dataset, read_manifest
 from faceflow.groundtruth.splits import SplitOptions, table_digest
-from faceflow.io.datasets import face_subjects, locate
+from faceflow.io.datasets import DataRoot, face_subjects
 from faceflow.methods.flownets_checkpoints import load_checkpoint
 from faceflow.studies.flownets import zero_flow_epe
 from faceflow.training import datasets, experiments
@@ -62,6 +62,23 @@ class FaceData:
         return self.split.to_data()
 
 
+def given_root(data_root) -> DataRoot | None:
+    """``data_root`` resolved once for a study (:meth:`DataRoot.of`: a DataRoot passes unchanged).
+
+    The studies read None as "no data root" (a chapter run without data), not as the
+    environment's root, so None stays None.
+
+    Parameters
+    ----------
+    data_root : DataRoot, path-like or None
+
+    Returns
+    -------
+    DataRoot or None
+    """
+    return None if data_root is None else DataRoot.of(data_root)
+
+
 def face_data(profile: str, data_root, outputs: profiles.OutputLayout, extra: bool = True) -> FaceData:
     """The ground truth of the face video corpus in ``outputs/datasets/faces``, made once (``faceflow gt``).
 
@@ -72,7 +89,7 @@ def face_data(profile: str, data_root, outputs: profiles.OutputLayout, extra: bo
     Parameters
     ----------
     profile : str
-    data_root : path-like or None
+    data_root : DataRoot, path-like or None
         Without the corpus under it, the result records why in ``missing``.
     outputs : OutputLayout
         Where the dataset is (or is written).
@@ -86,23 +103,25 @@ def face_data(profile: str, data_root, outputs: profiles.OutputLayout, extra: bo
     """
     gt = profiles.get(profile).groundtruth
     split = SplitOptions(table=table_digest(face_subjects()))
-    if data_root is None or locate("faces", data_root) is None:
+    root = given_root(data_root)
+    if root is None or root.locate("faces") is None:
         why = "The face video corpus is not under the data root; the face rows and columns are not available."
         return FaceData(None, split, missing={"Face corpus": why})
-    face_dir = faces_dataset(data_root, outputs.dataset("faces"), gt.corpus_frames, gt.corpus_clips)
+    face_dir = faces_dataset(root, outputs.dataset("faces"), gt.corpus_frames, gt.corpus_clips)
     parts = split.split(read_manifest(face_dir, usable_only=True, absolute=True))
     sizes = dict(parts.sizes(), held_out=len(parts.held_out))
     extra_dir = None
-    if extra and locate("openface", data_root) is not None:
-        extra_dir = ensure_face_dataset(data_root, outputs.dataset("openface"), max_frames=gt.max_frames)
+    if extra and root.locate("openface") is not None:
+        extra_dir = ensure_face_dataset(root, outputs.dataset("openface"), max_frames=gt.max_frames)
     return FaceData(face_dir, split, parts.note, sizes, extra_dir=extra_dir)
 
 
 def sintel_scene_split(data_root) -> tuple[list[str], list[str]]:
     """Sintel (train, test) scenes: the last scene (alphabetically) is the test scene when there are several."""
-    if data_root is None or locate("sintel", data_root) is None:
+    root = given_root(data_root)
+    if root is None or root.locate("sintel") is None:
         return [], []
-    scenes = datasets.sintel_scenes(data_root)
+    scenes = datasets.sintel_scenes(root)
     if len(scenes) > 1:
         return scenes[:-1], scenes[-1:]
     return scenes, scenes
@@ -138,7 +157,7 @@ def table1_setup(
     Parameters
     ----------
     profile : str
-    data_root : path-like or None
+    data_root : DataRoot, path-like or None
     outputs : OutputLayout
         Runs go to ``runs/<train set>/Exp1``.
     face : FaceData
@@ -170,21 +189,22 @@ def table1_setup(
             "zero flow on the valid mask (faces val)": zero_flow_epe(val, cfg0.val_pairs, valid_only=True),
         }
         rows.append(("Faces", "train / val", f"{face.sizes['train']} / {face.sizes['val']}", face.note))
-    chairs_real = data_root is not None and datasets.chairs_is_full_release(data_root)
-    if data_root is not None and locate("chairs", data_root) is not None:
-        test_sets["FlyingChairs"] = datasets.chairs_dataset(data_root, cfg0.resolution, "val" if chairs_real else None)
+    root = given_root(data_root)
+    chairs_real = root is not None and datasets.chairs_is_full_release(root)
+    if root is not None and root.locate("chairs") is not None:
+        test_sets["FlyingChairs"] = datasets.chairs_dataset(root, cfg0.resolution, "val" if chairs_real else None)
     else:
         missing["FlyingChairs test pairs"] = "FlyingChairs is not under the data root."
-    train_scenes, test_scenes = sintel_scene_split(data_root)
+    train_scenes, test_scenes = sintel_scene_split(root)
     if test_scenes:
-        test_sets["Sintel"] = datasets.sintel_dataset(data_root, cfg0.resolution, passes=("clean",), scenes=test_scenes)
+        test_sets["Sintel"] = datasets.sintel_dataset(root, cfg0.resolution, passes=("clean",), scenes=test_scenes)
     else:
         missing["MPI-Sintel pairs"] = "MPI-Sintel is not under the data root."
     rows += [(name, "test", len(d), getattr(d, "label", "")) for name, d in test_sets.items()]
     shapes = "FlyingChairs" if chairs_real else datasets.SHAPES_LABEL
     rows.append(("FlyingChairs", "train", "real release" if chairs_real else f"{p.n_shapes} generated", shapes))
     if train_scenes:
-        real = (Path(str(data_root)) / "sintel" / "training").is_dir()
+        real = (root.location / "sintel" / "training").is_dir()
         note = "MPI-Sintel training" if real else "the data root's sample pairs only"
         rows.append(("Sintel", "train", ", ".join(train_scenes) + " (clean + final)", note))
     runs = {}

@@ -51,3 +51,17 @@ def test_a_launched_chapter_fetches_its_missing_data_once(tmp_path, monkeypatch,
     assert len(origin.requests) == n
     chapter.setup("00_data_tour", "smoke", str(tmp_path / "other"), out, fetch=False)
     assert not (tmp_path / "other").exists()
+
+
+def test_a_chapter_resolves_its_root_once(tmp_path, monkeypatch):
+    from faceflow.io.datasets import DataRoot
+
+    arg, env = tmp_path / "arg", tmp_path / "env"
+    arg.mkdir()
+    env.mkdir()
+    monkeypatch.setenv("FACEFLOW_DATA", str(env))
+    ch = chapter.setup("00_data_tour", "smoke", None, str(tmp_path / "out" / "smoke"), fetch=False)
+    assert ch.root == DataRoot.resolve() and ch.root.source == "$FACEFLOW_DATA"
+    assert (ch.data_root, ch.data_error) == (env, None)
+    gone = chapter.setup("00_data_tour", "smoke", str(arg / "absent"), str(tmp_path / "out" / "smoke"), fetch=False)
+    assert gone.data_root is None and gone.data_error == DataRoot.resolve(arg / "absent").missing

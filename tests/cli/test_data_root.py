@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from argparse import Namespace
 
 import numpy as np
 import pandas as pd
@@ -162,3 +163,23 @@ def test_every_command_reads_the_root_of_faceflow_data(tiny_root, tmp_path, cli,
     assert "8 clips" in out, out
     assert len(pd.read_csv(tmp_path / "subjects.csv")) == 8
     assert json.loads(json.dumps(root))  # the root has a space in its name: quoting is not needed anywhere
+
+
+def test_the_cli_resolves_the_root_once_for_a_command(tmp_path, monkeypatch):
+    from faceflow.cli.main import resolve_data_root
+    from faceflow.io.datasets import DataRoot
+
+    arg, env = tmp_path / "arg", tmp_path / "env"
+    arg.mkdir()
+    env.mkdir()
+    monkeypatch.setenv("FACEFLOW_DATA", str(env))
+    args = Namespace(data_root=None)
+    resolve_data_root(args)
+    assert args.resolved_root.source == "$FACEFLOW_DATA"
+    assert args.resolved_root.path == env and args.data_root == env
+    given = Namespace(data_root=str(arg))
+    resolve_data_root(given)
+    assert given.data_root == str(arg) and given.resolved_root == DataRoot.resolve(arg)
+    untouched = Namespace()
+    resolve_data_root(untouched)
+    assert not hasattr(untouched, "resolved_root")
