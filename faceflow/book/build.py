@@ -189,7 +189,7 @@ def check_parameters(extra: dict, sources: list[Path]) -> dict[Path, dict]:
     FileNotFoundError
         A ``data_root`` that does not exist.
     """
-    from faceflow.io.datasets import DataNotFoundError, missing_root_reason
+    from faceflow.io.datasets import DataNotFoundError, DataRoot
     from faceflow.runtime import resolve_device
 
     declared = {src: chapter_parameters(src) for src in sources}
@@ -205,8 +205,9 @@ def check_parameters(extra: dict, sources: list[Path]) -> dict[Path, dict]:
     values = {n: v for params in out.values() for n, v in params.items()}
     if "device" in values:
         resolve_device(values["device"])
-    if values.get("data_root") is not None and missing_root_reason(values["data_root"]):
-        raise DataNotFoundError(missing_root_reason(values["data_root"]))
+    why = DataRoot.resolve(values["data_root"]).missing if values.get("data_root") is not None else None
+    if why:
+        raise DataNotFoundError(why)
     return out
 
 
@@ -394,7 +395,7 @@ def output_root(root: Path, profile: str, output_dir: str | os.PathLike | None) 
 
 def _build_book(profile, only, stage, execute, extra_parameters, solutions, html, output_dir) -> Path:
     """:func:`build_book` in the output folder ``output_dir`` (None: the default)."""
-    from faceflow.io.datasets import missing_root_reason
+    from faceflow.io.datasets import DataRoot
 
     root = project_root()
     stage = Path(stage) if stage else stage_dir(profile, root)
@@ -408,7 +409,7 @@ def _build_book(profile, only, stage, execute, extra_parameters, solutions, html
         staged = stage / "notebooks" / (src.stem + ".ipynb")
         if src not in run and not staged.is_file():
             raise FileNotFoundError(f"{staged}: not executed yet; run without --only first")
-    why = missing_root_reason(data_root)
+    why = DataRoot.resolve(data_root).missing
     if run and why:  # said on the terminal, not only in the pages
         print(f"[faceflow book] warning: {why} The chapters will show their data as missing.", file=sys.stderr)
     stage.mkdir(parents=True, exist_ok=True)

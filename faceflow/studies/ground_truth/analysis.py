@@ -457,13 +457,14 @@ class FaceDataset:
 
 
 def face_dataset(
-    data_root: str | Path | None, folder: str | Path, max_frames: int | None, workers: int = 1
+    data_root: datasets.DataRoot | str | Path | None, folder: str | Path, max_frames: int | None, workers: int = 1
 ) -> FaceDataset:
     """Generate (or reuse) the face dataset of the OpenFace samples in ``folder``.
 
     Parameters
     ----------
-    data_root : path-like or None
+    data_root : DataRoot, path-like or None
+        Resolved once here (:meth:`~faceflow.io.datasets.DataRoot.of`); None is the environment's root.
     folder : path-like
         Output folder (``outputs/<profile>/datasets/openface``).
     max_frames : int or None
@@ -478,16 +479,14 @@ def face_dataset(
     """
     from faceflow.groundtruth import dataset as gtdataset
 
-    folder = Path(folder)
-    if datasets.locate("openface", data_root) is None:
-        why = (
-            "No data root: the face dataset is not generated."
-            if datasets.root_or_none(data_root) is None
-            else datasets.DATASETS["openface"].hint
-        )
+    folder, root = Path(folder), datasets.DataRoot.of(data_root)
+    if root.locate("openface") is None:
+        why = datasets.DATASETS["openface"].hint
+        if root.path is None:
+            why = "No data root: the face dataset is not generated."
         return FaceDataset(folder, None, 0.0, {"OpenFace samples": why})
     t0 = time.perf_counter()
-    gtdataset.openface_dataset(data_root, folder, max_frames=max_frames, workers=workers, progress=False, verbose=False)
+    gtdataset.openface_dataset(root, folder, max_frames=max_frames, workers=workers, progress=False, verbose=False)
     return FaceDataset(folder, gtdataset.read_manifest(folder), time.perf_counter() - t0)
 
 
