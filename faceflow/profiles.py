@@ -237,11 +237,12 @@ class ChapterBudget:
 
 
 #: Seconds of the reference computation on the 2-core machine the ``default`` budgets were set for:
-#: the median of the references recorded before each chapter of a quiet default build from nothing
-#: (0.110-0.146 s, median 0.139; ``benchmarks/book_time.py`` prints them). The earlier 0.45 s was
-#: measured under a load of 8-10, which inflates the short reference far more than a chapter.
+#: the median of the references recorded before each chapter of the default build from nothing
+#: at 8628c3d (0.078-0.099 s, median 0.090; ``benchmarks/book_time.py`` prints them). Builds with
+#: other work on the machine recorded 0.10-0.146 s, and an old one under a load of 8-10 0.45 s: the
+#: short reference slows far more under load than a chapter does.
 #: ``default`` budgets are minutes there: :func:`minutes_budget`.
-REFERENCE_SECONDS_2_CORES = 0.14
+REFERENCE_SECONDS_2_CORES = 0.09
 #: What ``make book`` may take from nothing on 2 cores, all chapters together (CONTRIBUTING).
 DEFAULT_BOOK_MINUTES = 30
 
@@ -315,19 +316,18 @@ _SMOKE_BUDGETS = {
 }
 
 #: ``default`` budgets: :data:`DEFAULT_BOOK_MINUTES` from nothing on 2 cores, shared out by what
-#: each chapter must show. The default profile does not fit them yet (``faceflow book`` and
-#: ``benchmarks/book_time.py`` print each chapter's first run against them): chapter 01 now makes the
-#: corpus's ground truth and measures it, chapters 02-04 score the face by region and on exact
-#: ground truth.
+#: each chapter must show. The build from nothing at 8628c3d (``make book-from-nothing
+#: PROFILE=default``) took 1.1, 7.3, 6.7, 4.4, 2.3 and 1.9 minutes (23.6 in all, 24.3 with the HTML);
+#: each budget leaves its chapter a quarter to a third more.
 _DEFAULT_BUDGETS = {
     "00_data_tour": minutes_budget(1.5, "every real pair of the sample sets with the classical methods"),
     "01_ground_truth": minutes_budget(
-        7, "the face corpus ground truth (about 4.5 min), known motions, the jitter floor, RAFT-small on the test pairs"
+        9, "the face corpus ground truth (about 3.5 min), known motions, the jitter floor, RAFT-small on the test pairs"
     ),
-    "02_flownets": minutes_budget(7.5, "the FlowNetS runs of Table 1 (plain and masked loss), the face comparisons"),
-    "03_ablations": minutes_budget(4.5, "the ablation runs of Table 2"),
-    "04_baselines": minutes_budget(5.5, "Table 3 with the pretrained networks, exact ranking, RAFT-small fine-tuning"),
-    "05_micro_expressions": minutes_budget(4, "the TV-L1 rows' three LOSO protocols and three methods' LOSO rows"),
+    "02_flownets": minutes_budget(8.5, "the FlowNetS runs of Table 1 (plain and masked loss), the face comparisons"),
+    "03_ablations": minutes_budget(5.5, "the ablation runs of Table 2"),
+    "04_baselines": minutes_budget(3, "Table 3 with RAFT-small, the ranking on exact ground truth, Fig. 4"),
+    "05_micro_expressions": minutes_budget(2.5, "the TVL1 rows' SAMM and SMIC protocols and three methods' LOSO rows"),
 }
 
 #: ``default``: the pretrained networks of Tables 3 and the exact-ground-truth ranking. RAFT-small

@@ -155,7 +155,6 @@ def _compare(args) -> int:
         None,
         views=(PAPER_VIEW,),
         convention=args.convention,
-        functions=_compare_functions(ours, args),
         all_ours=False,
         progress=not args.quiet,
     )
@@ -179,16 +178,6 @@ def _compare(args) -> int:
         atomic_write_text(args.out, by_region.to_csv())
         print(f"by region: {args.out}")
     return 0
-
-
-def _compare_functions(ours, args) -> dict:
-    """``{network: fn(img1, img2)}``: our networks' largest (k = 1) prediction in the paper's
-    convention, as Tables 1-2 score them (every other method runs through the registry)."""
-    from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn
-
-    if args.convention != "paper":
-        return {}
-    return {m: checkpoint_flow_fn(Path(args.runs) / m / "last.pt", largest=True) for m in ours}
 
 
 def add_cli(sub) -> None:

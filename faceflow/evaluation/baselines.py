@@ -33,7 +33,7 @@ from faceflow.evaluation.testsets import TestSets
 from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import FlowPair, chairs_pairs, locate, sintel_pairs
 from faceflow.methods.classical import FAST_CLASSICAL_METHODS
-from faceflow.methods.flownets_checkpoints import checkpoint_status, register_checkpoints
+from faceflow.methods.flownets_checkpoints import checkpoint_flow_fn, checkpoint_status, register_checkpoints
 from faceflow.methods.pretrained import PAPER_CNNS, PRETRAINED, paper_cnn_status, register_pretrained
 from faceflow.methods.registry import estimate_flow, get_method
 
@@ -73,6 +73,8 @@ class MethodSet:
         Where our networks' checkpoints are (``<runs_dir>/<experiment>/last.pt``).
     missing : dict of str to str
         What could not be used, and why.
+    device : str
+        Torch device our networks run on.
     """
 
     ours: list[str]
@@ -82,6 +84,7 @@ class MethodSet:
     pretrained: list[str] = field(default_factory=list)
     pretrained_missing: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    device: str = "cpu"
 
     @property
     def names(self) -> list[str]:
@@ -128,6 +131,14 @@ class MethodSet:
         substitutes for the paper's CNNs)."""
         classical = [m for m in self.classical if m != "zero"]
         return {"ours": list(self.ours), "classical": classical, "networks": list(self.pretrained)}
+
+    def largest_predictions(self) -> dict[str, Callable]:
+        """``{network: flow function}`` of our networks' largest (k = 1) prediction, as Tables 1-2
+        score them in the paper's convention (the registered function returns the full-size flow,
+        which the k = 1 grid would then average back down)."""
+        return {
+            m: checkpoint_flow_fn(self.runs_dir / m / "last.pt", device=self.device, largest=True) for m in self.ours
+        }
 
     def cache_tags(self) -> dict[str, str]:
         """Cache key of each method: its description, plus the checkpoint's mtime for our networks."""
@@ -205,7 +216,7 @@ def comparison_methods(
         )
     nets = [n for n, s in wanted.items() if s.available]
     nets_missing = {n: s.reason for n, s in wanted.items() if not s.available}
-    return MethodSet(ours, classical, statuses, runs_dir, nets, nets_missing, missing)
+    return MethodSet(ours, classical, statuses, runs_dir, nets, nets_missing, missing, device)
 
 
 @dataclass
@@ -365,15 +376,19 @@ def table3(
     """
     from faceflow.evaluation.regions import PAPER_VIEW, VERDICT_VIEW, view_column, view_label, with_views
 
+    largest = methods.largest_predictions() if convention == "paper" else {}
     if cache_dir is None:
-        fns = {m: (functions or {}).get(m, partial(estimate_flow, m)) for m in methods.names}
+        fns = {m: (functions or {}).get(m) or largest.get(m) or partial(estimate_flow, m) for m in methods.names}
         frames = [evaluate(fns, pairs, name, progress, convention) for name, pairs in test_sets.sets.items()]
     elif functions:
         raise ValueError("table3: flow functions in place of the registered methods cannot be cached")
     else:
         tags = methods.cache_tags()
+        tags.update({m: f"{tags[m]}@k1" for m in largest})  # not the registered (full-size) estimate
         frames = [
-            cached_evaluate(methods.names, pairs, name, cache_dir, tags, progress=progress, convention=convention)
+            cached_evaluate(
+                methods.names, pairs, name, cache_dir, tags, progress=progress, convention=convention, functions=largest
+            )
             for name, pairs in test_sets.sets.items()
         ]
     per_pair = pd.concat(frames, ignore_index=True)
