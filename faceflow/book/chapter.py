@@ -38,12 +38,12 @@ class Chapter:
 
     @property
     def data_root(self) -> Path | None:
-        """The data root's absolute path, or None when it is missing (:attr:`DataRoot.path`)."""
+        """The data root's absolute path, or None when it is missing (``DataRoot.path``)."""
         return self.root.path
 
     @property
     def data_error(self) -> str | None:
-        """Why the data root is missing, or None when it is there (:attr:`DataRoot.missing`)."""
+        """Why the data root is missing, or None when it is there (``DataRoot.missing``)."""
         return self.root.missing
 
     @property

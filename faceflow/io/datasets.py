@@ -84,7 +84,7 @@ class DataRoot:
         Returns
         -------
         DataRoot
-            Never raises for a missing root: :attr:`missing` says why it is absent.
+            Never raises for a missing root: ``missing`` says why it is absent.
         """
         if root is not None and str(root) != "":
             source, path = "argument", Path(root)
@@ -150,7 +150,7 @@ class DataRoot:
         Raises
         ------
         DataNotFoundError
-            The folder does not exist (the message is :attr:`missing`).
+            The folder does not exist (the message is ``missing``).
         """
         if self.path is None:
             raise DataNotFoundError(self.missing)
@@ -221,7 +221,7 @@ def missing_root_reason(root: DataRoot | RootLike = None) -> str | None:
     Returns
     -------
     str or None
-        :attr:`DataRoot.missing`.
+        ``DataRoot.missing``.
     """
     return DataRoot.of(root).missing
 
@@ -237,7 +237,7 @@ def root_path(root: DataRoot | RootLike = None) -> Path:
     Returns
     -------
     pathlib.Path
-        :attr:`DataRoot.location`.
+        ``DataRoot.location``.
     """
     return DataRoot.of(root).location
 
@@ -253,7 +253,7 @@ def root_or_none(root: DataRoot | RootLike = None) -> Path | None:
     Returns
     -------
     pathlib.Path or None
-        Absolute path of an existing folder (:attr:`DataRoot.path`), or None.
+        Absolute path of an existing folder (``DataRoot.path``), or None.
     """
     return DataRoot.of(root).path
 

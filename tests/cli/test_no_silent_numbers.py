@@ -137,7 +137,15 @@ def test_ctrl_c_in_a_real_run_leaves_only_whole_files_and_a_rerun_finishes(tmp_p
     dst = tmp_path / "out"
     cmd = [sys.executable, "-m", "faceflow.cli", "gt", str(src), str(dst), "--size", "192x256", "--quiet"]
     cmd += ["--landmarks", str(tmp_path / "lm.npy")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the run gets Ctrl-C's default handling even when this test runs as a background job, whose
+    # children inherit SIGINT ignored (bash without job control, e.g. `bash .ci/run &`)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     flows = dst / "seq" / "flow"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(flows.glob("*.flo"))) < 3:
