@@ -29,3 +29,31 @@ def display_name(method: str) -> str:
         Its entry in :data:`DISPLAY`, else ``method`` itself.
     """
     return DISPLAY.get(method, method)
+
+
+def listed(items, empty: str = "") -> str:
+    """Names joined as a sentence lists them: ``a``, ``a and b``, ``a, b and c``.
+
+    Parameters
+    ----------
+    items : iterable of str
+    empty : str
+        What an empty list reads as.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> listed(["SAMM", "SMIC", "CASME II"])
+    'SAMM, SMIC and CASME II'
+    >>> listed([display_name("raft-small")])
+    'RAFT-small (C+T)'
+    >>> listed([], empty="none of them")
+    'none of them'
+    """
+    items = list(items)
+    if not items:
+        return empty
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

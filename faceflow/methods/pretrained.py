@@ -150,37 +150,6 @@ class PretrainedStatus:
     reason: str = ""
 
 
-def labels_phrase(names) -> str:
-    """The labels of the pretrained networks ``names`` as a phrase for a page.
-
-    Parameters
-    ----------
-    names : iterable of str
-        Keys of :data:`PRETRAINED`.
-
-    Returns
-    -------
-    str
-        The labels joined with commas and "and"; ``"none of them"`` for no name.
-
-    Raises
-    ------
-    KeyError
-        A name is not a pretrained network.
-
-    Examples
-    --------
-    >>> labels_phrase(["raft-small"])
-    'RAFT-small (C+T)'
-    >>> labels_phrase([])
-    'none of them'
-    """
-    labels = [PRETRAINED[n].label for n in names]
-    if not labels:
-        return "none of them"
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-
-
 def pretrained_status(root: str | os.PathLike | None = None) -> list[PretrainedStatus]:
     """For each network of :data:`PRETRAINED`: are its weight files present and intact?
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from faceflow import paper
+from faceflow.evaluation.names import listed
 from faceflow.io.atomic import atomic_write_text
 from faceflow.io.datasets import DATASETS, locate
 from faceflow.mer import data as merdata
@@ -177,12 +178,6 @@ def plan(settings: MerProfile, seed: int = 0, workers: int | None = None) -> Mer
     )
 
 
-def _listed(names: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    names = list(names)
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-
-
 @dataclass
 class MethodChoice:
     """Which registered flow methods get LOSO rows on onset/apex pairs (:func:`choose_methods`).
@@ -207,15 +202,15 @@ class MethodChoice:
         str
         """
         if self.every:
-            return f"This profile trains a LOSO row for every registered flow method ({_listed(self.rows)})."
+            return f"This profile trains a LOSO row for every registered flow method ({listed(self.rows)})."
         out = (
-            f"This profile trains LOSO rows for {_listed(self.rows) or 'no method'}: {self.reason}. "
+            f"This profile trains LOSO rows for {listed(self.rows) or 'no method'}: {self.reason}. "
             f"The full profile trains a row for every registered flow method"
         )
-        out += f", here also {_listed(self.others)}." if self.others else "."
+        out += f", here also {listed(self.others)}." if self.others else "."
         if self.absent:
             verb = "is" if len(self.absent) == 1 else "are"
-            out += f" {_listed(self.absent)} {verb} not registered in this build, so {verb} not among the rows."
+            out += f" {listed(self.absent)} {verb} not registered in this build, so {verb} not among the rows."
         return out
 
 
